@@ -1,0 +1,310 @@
+//! `stockwire schema …`: derive schemas from spec pages, rebuild or check `schemas/`, export
+//! OpenAPI, and validate JSON files.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+use stockwire_schema::generate::{check_drift, generate, to_pretty, write_all};
+use stockwire_schema::{Page, Part, Profile, RULES, contract, derive_page, read_json_file};
+
+use crate::exit_codes;
+
+/// The `schema` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Read a documentation page and print the JSON Schema its tables define.
+    ///
+    /// Prints one JSON document with `request`, `response` and/or `query` members (whichever
+    /// tables the page has), or only one part with --part. Errors name the file, line and cell.
+    Derive(DeriveArgs),
+    /// Regenerate schemas/ from the spec pages and overlays, or check it has not drifted.
+    Build(BuildArgs),
+    /// Print the merged schema (derived + overlay) that validation uses for a profile.
+    Show(ShowArgs),
+    /// Write the OpenAPI 3.1 document of a profile.
+    Openapi(OpenapiArgs),
+    /// Validate a request and/or response JSON file; with both, also check the semantic rules.
+    ///
+    /// Exit code 1 when anything is violated, 2 when a file cannot be read or is not JSON.
+    Validate(ValidateArgs),
+    /// List the semantic rules with their id, severity and rationale.
+    Rules,
+}
+
+/// Arguments of `schema derive`.
+#[derive(Debug, Args)]
+pub struct DeriveArgs {
+    /// The markdown page to read (front matter, parameter tables, payload examples).
+    pub page: PathBuf,
+    /// Print only this part's schema.
+    #[arg(long, value_enum)]
+    pub part: Option<PartArg>,
+}
+
+/// A part of an exchange, as a CLI value.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PartArg {
+    /// The request body.
+    Request,
+    /// The response body.
+    Response,
+    /// The query string.
+    Query,
+}
+
+impl From<PartArg> for Part {
+    fn from(p: PartArg) -> Part {
+        match p {
+            PartArg::Request => Part::Request,
+            PartArg::Response => Part::Response,
+            PartArg::Query => Part::Query,
+        }
+    }
+}
+
+/// Arguments of `schema build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Folder of spec pages.
+    #[arg(long, default_value = "fixtures/spec")]
+    pub spec: PathBuf,
+    /// Folder of overlays.
+    #[arg(long, default_value = "schemas/overlays")]
+    pub overlays: PathBuf,
+    /// Folder to write (or check).
+    #[arg(long, default_value = "schemas")]
+    pub out: PathBuf,
+    /// Write nothing; exit 1 and print a diff if the committed files differ.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Arguments of `schema show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Contract version: v1 (integer inventory) or v2 (digit-string inventory).
+    #[arg(long, default_value = "v1")]
+    pub profile: Profile,
+    /// Which schema.
+    #[arg(long, value_enum, default_value = "request")]
+    pub part: ShowPart,
+}
+
+/// Which merged schema `schema show` prints.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ShowPart {
+    /// The /updateInventory request body.
+    Request,
+    /// The /updateInventory response body.
+    Response,
+    /// One inventoryList item.
+    Item,
+    /// The /authToken query (and POST body).
+    AuthQuery,
+    /// The /authToken response.
+    AuthResponse,
+}
+
+/// Arguments of `schema openapi`.
+#[derive(Debug, Args)]
+pub struct OpenapiArgs {
+    /// Contract version: v1 or v2.
+    #[arg(long, default_value = "v1")]
+    pub profile: Profile,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `schema validate`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).multiple(true).args(["request", "response"])))]
+pub struct ValidateArgs {
+    /// A /updateInventory request body to validate.
+    #[arg(long)]
+    pub request: Option<PathBuf>,
+    /// A /updateInventory response body to validate.
+    #[arg(long)]
+    pub response: Option<PathBuf>,
+    /// Contract version: v1 or v2.
+    #[arg(long, default_value = "v1")]
+    pub profile: Profile,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+/// Output format of `schema validate`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// One line per violation.
+    Text,
+    /// A JSON document `{"valid", "violations": [...]}`.
+    Json,
+}
+
+/// Runs a `schema` subcommand and returns its exit code.
+pub fn run(cmd: SchemaCommand) -> Result<u8> {
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        SchemaCommand::Derive(a) => derive(&a, &mut out),
+        SchemaCommand::Build(a) => build(&a, &mut out),
+        SchemaCommand::Show(a) => {
+            let c = contract(a.profile);
+            let s = match a.part {
+                ShowPart::Request => c.request_schema(),
+                ShowPart::Response => c.response_schema(),
+                ShowPart::Item => c.item_schema(),
+                ShowPart::AuthQuery => c.auth_query_schema(),
+                ShowPart::AuthResponse => c.auth_response_schema(),
+            };
+            out.write_all(to_pretty(s).as_bytes())?;
+            Ok(exit_codes::OK)
+        }
+        SchemaCommand::Openapi(a) => {
+            let text = to_pretty(&stockwire_schema::openapi(a.profile));
+            match a.out {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => out.write_all(text.as_bytes())?,
+            }
+            Ok(exit_codes::OK)
+        }
+        SchemaCommand::Validate(a) => validate(&a, &mut out),
+        SchemaCommand::Rules => {
+            for r in RULES {
+                writeln!(out, "{:<26} {:<6} {}", r.id, r.severity, r.rationale)?;
+            }
+            Ok(exit_codes::OK)
+        }
+    }
+}
+
+fn derive(a: &DeriveArgs, out: &mut impl Write) -> Result<u8> {
+    let page = Page::read(&a.page)?;
+    let derived = derive_page(&page)?;
+    let doc = match a.part {
+        None => derived.to_document(),
+        Some(p) => {
+            let part: Part = p.into();
+            match derived.part(part) {
+                Some(s) => s.clone(),
+                None => bail!(
+                    "{}: the page has no {part} parameter table (it has: {})",
+                    a.page.display(),
+                    derived
+                        .parts
+                        .keys()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        }
+    };
+    out.write_all(to_pretty(&doc).as_bytes())?;
+    Ok(exit_codes::OK)
+}
+
+fn build(a: &BuildArgs, out: &mut impl Write) -> Result<u8> {
+    let files = generate(&a.spec, &a.overlays)?;
+    if a.check {
+        let drift = check_drift(&files, &a.out);
+        if drift.is_empty() {
+            writeln!(
+                out,
+                "schemas up to date: {} files match {}",
+                files.len(),
+                a.spec.display()
+            )?;
+            return Ok(exit_codes::OK);
+        }
+        for d in &drift {
+            writeln!(out, "{} has drifted from the spec:\n{}", d.path, d.diff)?;
+        }
+        writeln!(
+            out,
+            "{} of {} files differ; run `stockwire schema build` to regenerate",
+            drift.len(),
+            files.len()
+        )?;
+        return Ok(exit_codes::VIOLATIONS);
+    }
+    for p in write_all(&files, &a.out)? {
+        writeln!(out, "wrote {}", p.display())?;
+    }
+    Ok(exit_codes::OK)
+}
+
+fn load(path: &Path) -> Result<Value> {
+    Ok(read_json_file(path)?)
+}
+
+fn validate(a: &ValidateArgs, out: &mut impl Write) -> Result<u8> {
+    let c = contract(a.profile);
+    let mut report = Vec::new();
+    let request = a.request.as_deref().map(load).transpose()?;
+    let response = a.response.as_deref().map(load).transpose()?;
+    if let (Some(path), Some(req)) = (&a.request, &request) {
+        for v in c.validate_request(req) {
+            report.push(json!({"file": path, "kind": "schema", "pointer": v.pointer, "rule": v.keyword, "message": v.message}));
+        }
+    }
+    if let (Some(path), Some(resp)) = (&a.response, &response) {
+        for v in c.validate_response(resp) {
+            report.push(json!({"file": path, "kind": "schema", "pointer": v.pointer, "rule": v.keyword, "message": v.message}));
+        }
+        if let Some(req) = &request {
+            for v in stockwire_schema::check_exchange(req, resp) {
+                report.push(json!({"file": path, "kind": "semantic", "pointer": v.pointer, "rule": v.rule, "severity": v.severity, "message": v.message}));
+            }
+        }
+    }
+    let valid = report.is_empty();
+    if a.format == Format::Json {
+        out.write_all(
+            to_pretty(&json!({"profile": a.profile, "valid": valid, "violations": report}))
+                .as_bytes(),
+        )?;
+    } else if valid {
+        let what: Vec<String> = [&a.request, &a.response]
+            .into_iter()
+            .flatten()
+            .map(|p| p.display().to_string())
+            .collect();
+        writeln!(out, "valid ({}): {}", a.profile, what.join(", "))?;
+    } else {
+        for v in &report {
+            let pointer = v["pointer"]
+                .as_str()
+                .filter(|p| !p.is_empty())
+                .unwrap_or("(document)");
+            let sev = v
+                .get("severity")
+                .and_then(Value::as_str)
+                .map(|s| format!("{s} "))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{}: {pointer}: [{sev}{}] {}",
+                v["file"].as_str().unwrap_or(""),
+                v["rule"].as_str().unwrap_or(""),
+                v["message"].as_str().unwrap_or("")
+            )?;
+        }
+        writeln!(
+            out,
+            "{} violation{}",
+            report.len(),
+            if report.len() == 1 { "" } else { "s" }
+        )?;
+    }
+    Ok(if valid {
+        exit_codes::OK
+    } else {
+        exit_codes::VIOLATIONS
+    })
+}

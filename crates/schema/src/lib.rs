@@ -1,0 +1,56 @@
+//! # stockwire-schema
+//!
+//! The inventory-update contract as code, shared by the mock marketplace and the conformance
+//! runner so that the contract is stated in one place.
+//!
+//! It owns:
+//! - reading the documentation pages ([`page`]) and deriving JSON Schema from their parameter
+//!   tables ([`derive`]), the reviewed additions the tables leave out ([`overlay`]), and the
+//!   files committed under `schemas/` ([`generate`]);
+//! - the compiled contract of each [`Profile`] with validation that reports every violation by
+//!   JSON pointer and keyword ([`contract`]);
+//! - typed models of the exchange ([`model`]);
+//! - the semantic rules that relate a response to its request ([`rules`]);
+//! - the OpenAPI 3.1 export ([`openapi`]).
+//!
+//! It does not do HTTP, scripting or fuzzing: that is `stockwire-mock` and `stockwire-conform`.
+//!
+//! ```
+//! use serde_json::json;
+//! use stockwire_schema::{Profile, check_exchange, validate_request};
+//!
+//! let request = json!({"inventoryList": [{"productId": "P1", "variantId": "V1", "inventory": -3}]});
+//! let problems = validate_request(Profile::V1, &request);
+//! assert_eq!(problems[0].pointer, "/inventoryList/0/inventory");
+//! assert_eq!(problems[0].keyword, "minimum");
+//!
+//! let response = json!({"status": "SUCCESS", "failedProductList": [
+//!     {"productId": "P1", "variantId": "V1", "message": "Invalid inventory"}]});
+//! assert_eq!(check_exchange(&request, &response)[0].rule, "success-without-failures");
+//! ```
+#![warn(missing_docs)]
+
+pub mod contract;
+pub mod derive;
+pub mod error;
+pub mod generate;
+pub mod model;
+pub mod openapi;
+pub mod overlay;
+pub mod page;
+pub mod profile;
+pub mod rules;
+
+pub use contract::{
+    Contract, FieldSpec, SchemaViolation, contract, validate_request, validate_response,
+};
+pub use derive::{DerivedPage, derive_page};
+pub use error::{JsonFileError, SpecError, read_json_file};
+pub use model::{
+    AuthTokenRequest, AuthTokenResponse, FailedProduct, Inventory, InventoryItem, InventoryRequest,
+    InventoryResponse, ItemKey, Status,
+};
+pub use openapi::openapi;
+pub use page::{Page, Part};
+pub use profile::{Endpoint, Profile, UnknownProfile};
+pub use rules::{RULES, Rule, Severity, Violation, check_exchange, check_models};

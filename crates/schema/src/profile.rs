@@ -1,0 +1,96 @@
+//! Profiles: which version of the documentation a check or a mock follows.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A version of the contract. The documentation is edited in place without version labels, so
+/// stockwire names the two readings it knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub enum Profile {
+    /// The contract as given (`updateinventory.md`): `inventory` is a JSON integer.
+    #[default]
+    V1,
+    /// The public page as it reads today (`current-page.md`): `inventory` is a string of
+    /// digits, optional `facilityCode`, `apiKey` header from `authtoken.md`.
+    V2,
+}
+
+/// An endpoint stockwire knows, by the role it plays in the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// `POST /updateInventory`.
+    UpdateInventory,
+    /// `GET|POST /authToken`.
+    AuthToken,
+}
+
+impl Endpoint {
+    /// Every endpoint, in a stable order.
+    pub const ALL: [Endpoint; 2] = [Endpoint::UpdateInventory, Endpoint::AuthToken];
+
+    /// File-name stem used under `schemas/` and `schemas/overlays/`.
+    pub fn stem(self) -> &'static str {
+        match self {
+            Endpoint::UpdateInventory => "updateinventory",
+            Endpoint::AuthToken => "authtoken",
+        }
+    }
+}
+
+impl Profile {
+    /// Every profile, in a stable order.
+    pub const ALL: [Profile; 2] = [Profile::V1, Profile::V2];
+
+    /// The lower-case name (`v1`, `v2`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::V1 => "v1",
+            Profile::V2 => "v2",
+        }
+    }
+
+    /// Front matter id of the page this profile reads for `endpoint`.
+    pub fn page_id(self, endpoint: Endpoint) -> &'static str {
+        match (self, endpoint) {
+            (Profile::V1, Endpoint::UpdateInventory) => "updateinventory",
+            (Profile::V2, Endpoint::UpdateInventory) => "updateinventory-current",
+            (_, Endpoint::AuthToken) => "authtoken",
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A profile name that is not `v1` or `v2`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown profile `{0}` (known: v1, v2)")]
+pub struct UnknownProfile(pub String);
+
+impl FromStr for Profile {
+    type Err = UnknownProfile;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "v1" | "1" => Ok(Profile::V1),
+            "v2" | "2" => Ok(Profile::V2),
+            _ => Err(UnknownProfile(s.to_string())),
+        }
+    }
+}
+
+impl serde::Serialize for Profile {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Profile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}

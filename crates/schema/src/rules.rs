@@ -1,0 +1,403 @@
+//! The contract's semantic rules: what must hold between a request and its response, or between
+//! a response's status and its list, beyond the shape the schema checks.
+//!
+//! Each rule has a stable id (used in reports and configs), a severity — MUST when the spec
+//! states it, SHOULD when it is our reading of the spec — and a one-line rationale.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{InventoryRequest, InventoryResponse};
+
+/// How binding a rule is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    /// Stated by the spec.
+    Must,
+    /// Our reading of the spec.
+    Should,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Must => "MUST",
+            Severity::Should => "SHOULD",
+        })
+    }
+}
+
+/// A semantic rule's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// Stable id, e.g. `status-allowed`.
+    pub id: &'static str,
+    /// MUST or SHOULD.
+    pub severity: Severity,
+    /// Why the rule holds, in one line.
+    pub rationale: &'static str,
+}
+
+/// `status` is one of the values the response table allows.
+pub const STATUS_ALLOWED: Rule = Rule {
+    id: "status-allowed",
+    severity: Severity::Must,
+    rationale: "The response table allows only SUCCESS, FAILED and PARTIAL_SUCCESS.",
+};
+/// SUCCESS ⇒ no failed entries.
+pub const SUCCESS_WITHOUT_FAILURES: Rule = Rule {
+    id: "success-without-failures",
+    severity: Severity::Must,
+    rationale: "failedProductList lists items whose update failed; a SUCCESS that lists any hides failures from the caller.",
+};
+/// PARTIAL_SUCCESS ⇒ at least one failed and at least one not failed.
+pub const PARTIAL_SUCCESS_MIXED: Rule = Rule {
+    id: "partial-success-mixed",
+    severity: Severity::Should,
+    rationale: "PARTIAL_SUCCESS means some items applied and some failed: it needs at least one of each.",
+};
+/// FAILED ⇒ no item succeeded (every sent item listed, or a request-level failure with none).
+pub const FAILED_NOTHING_APPLIED: Rule = Rule {
+    id: "failed-nothing-applied",
+    severity: Severity::Should,
+    rationale: "FAILED tells the caller nothing was applied; listing only some items means the rest did apply (PARTIAL_SUCCESS).",
+};
+/// Every failed entry names a pair that was in the request.
+pub const FAILED_ENTRY_WAS_SENT: Rule = Rule {
+    id: "failed-entry-was-sent",
+    severity: Severity::Must,
+    rationale: "A failed entry names a product of this request; an unknown pair cannot be reconciled by the caller.",
+};
+/// No pair is listed twice.
+pub const FAILED_ENTRY_UNIQUE: Rule = Rule {
+    id: "failed-entry-unique",
+    severity: Severity::Should,
+    rationale: "One failure per item: a pair listed twice leaves the caller with two reasons and double counts.",
+};
+/// Failure messages are not empty.
+pub const FAILED_MESSAGE_NONEMPTY: Rule = Rule {
+    id: "failed-message-nonempty",
+    severity: Severity::Should,
+    rationale: "message is mandatory and is the only reason a seller sees; an empty one explains nothing.",
+};
+
+/// Every semantic rule, in report order.
+pub const RULES: [Rule; 7] = [
+    STATUS_ALLOWED,
+    SUCCESS_WITHOUT_FAILURES,
+    PARTIAL_SUCCESS_MIXED,
+    FAILED_NOTHING_APPLIED,
+    FAILED_ENTRY_WAS_SENT,
+    FAILED_ENTRY_UNIQUE,
+    FAILED_MESSAGE_NONEMPTY,
+];
+
+/// Finds a rule by id.
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.id == id)
+}
+
+/// One broken semantic rule in one exchange.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// The rule's id.
+    pub rule: String,
+    /// The rule's severity.
+    pub severity: Severity,
+    /// JSON pointer into the response.
+    pub pointer: String,
+    /// What is wrong in this exchange.
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = if self.pointer.is_empty() {
+            "(response)"
+        } else {
+            &self.pointer
+        };
+        write!(
+            f,
+            "{at}: [{} {}] {}",
+            self.severity, self.rule, self.message
+        )
+    }
+}
+
+fn violation(rule: &Rule, pointer: impl Into<String>, message: impl Into<String>) -> Violation {
+    Violation {
+        rule: rule.id.to_string(),
+        severity: rule.severity,
+        pointer: pointer.into(),
+        message: message.into(),
+    }
+}
+
+/// The text of an id field: strings as they are, other scalars as JSON text.
+fn id_text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn pair(v: &Value) -> Option<(String, String)> {
+    Some((id_text(v.get("productId"))?, id_text(v.get("variantId"))?))
+}
+
+/// Checks a response against the request it answers. Both are taken as raw JSON so that a
+/// response the schema rejects is still checked wherever the rules can be applied; shape
+/// problems themselves are the schema's to report.
+pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let sent: Vec<(String, String)> = request
+        .get("inventoryList")
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(pair).collect())
+        .unwrap_or_default();
+    let sent_set: HashSet<&(String, String)> = sent.iter().collect();
+
+    let failed: &[Value] = response
+        .get("failedProductList")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut failed_sent: HashSet<(String, String)> = HashSet::new();
+    for (i, entry) in failed.iter().enumerate() {
+        let at = format!("/failedProductList/{i}");
+        if let Some(p) = pair(entry) {
+            if !sent_set.contains(&p) {
+                out.push(violation(
+                    &FAILED_ENTRY_WAS_SENT,
+                    &at,
+                    format!(
+                        "failed entry for productId `{}` / variantId `{}`, which the request did not contain",
+                        p.0, p.1
+                    ),
+                ));
+            } else {
+                failed_sent.insert(p.clone());
+            }
+            if !seen.insert(p.clone()) {
+                out.push(violation(
+                    &FAILED_ENTRY_UNIQUE,
+                    &at,
+                    format!(
+                        "productId `{}` / variantId `{}` is listed more than once",
+                        p.0, p.1
+                    ),
+                ));
+            }
+        }
+        if let Some(Value::String(m)) = entry.get("message")
+            && m.trim().is_empty()
+        {
+            out.push(violation(
+                &FAILED_MESSAGE_NONEMPTY,
+                format!("{at}/message"),
+                "failure message is empty",
+            ));
+        }
+    }
+
+    let status = response.get("status");
+    let Some(status) = status.and_then(Value::as_str) else {
+        let got = status.map_or("nothing".to_string(), |v| v.to_string());
+        out.push(violation(
+            &STATUS_ALLOWED,
+            "/status",
+            format!("status must be SUCCESS, FAILED or PARTIAL_SUCCESS, got {got}"),
+        ));
+        return out;
+    };
+    match status {
+        "SUCCESS" => {
+            if !failed.is_empty() {
+                out.push(violation(
+                    &SUCCESS_WITHOUT_FAILURES,
+                    "/status",
+                    format!(
+                        "status SUCCESS but failedProductList has {} entr{} (PARTIAL_SUCCESS or FAILED expected)",
+                        failed.len(),
+                        if failed.len() == 1 { "y" } else { "ies" }
+                    ),
+                ));
+            }
+        }
+        "PARTIAL_SUCCESS" => {
+            if failed_sent.is_empty() {
+                out.push(violation(
+                    &PARTIAL_SUCCESS_MIXED,
+                    "/status",
+                    "status PARTIAL_SUCCESS but failedProductList names no item of the request as failed",
+                ));
+            } else if !sent_set.is_empty() && failed_sent.len() >= sent_set.len() {
+                out.push(violation(
+                    &PARTIAL_SUCCESS_MIXED,
+                    "/status",
+                    format!(
+                        "status PARTIAL_SUCCESS but all {} items sent are listed as failed (FAILED expected)",
+                        sent_set.len()
+                    ),
+                ));
+            }
+        }
+        "FAILED" => {
+            if !failed.is_empty() && failed_sent.len() < sent_set.len() {
+                out.push(violation(
+                    &FAILED_NOTHING_APPLIED,
+                    "/status",
+                    format!(
+                        "status FAILED but only {} of the {} items sent are listed as failed, so the others were applied (PARTIAL_SUCCESS expected)",
+                        failed_sent.len(),
+                        sent_set.len()
+                    ),
+                ));
+            }
+        }
+        other => out.push(violation(
+            &STATUS_ALLOWED,
+            "/status",
+            format!("status must be SUCCESS, FAILED or PARTIAL_SUCCESS, got `{other}`"),
+        )),
+    }
+    out
+}
+
+/// [`check_exchange`] for typed models.
+pub fn check_models(request: &InventoryRequest, response: &InventoryResponse) -> Vec<Violation> {
+    match (
+        serde_json::to_value(request),
+        serde_json::to_value(response),
+    ) {
+        (Ok(req), Ok(resp)) => check_exchange(&req, &resp),
+        // Both models serialize infallibly (string keys, no custom errors).
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn req() -> Value {
+        json!({"inventoryList": [
+            {"productId": "P1", "variantId": "V1", "inventory": 1},
+            {"productId": "P2", "variantId": "V2", "inventory": 0},
+        ]})
+    }
+
+    fn ids(v: &[Violation]) -> Vec<&str> {
+        v.iter().map(|x| x.rule.as_str()).collect()
+    }
+
+    fn f(p: &str, v: &str, m: &str) -> Value {
+        json!({"productId": p, "variantId": v, "message": m})
+    }
+
+    #[test]
+    fn consistent_exchanges_pass() {
+        for resp in [
+            json!({"status": "SUCCESS"}),
+            json!({"status": "SUCCESS", "failedProductList": []}),
+            json!({"status": "PARTIAL_SUCCESS", "failedProductList": [f("P1", "V1", "Mismatch")]}),
+            json!({"status": "FAILED", "failedProductList": [f("P1", "V1", "x"), f("P2", "V2", "y")]}),
+            json!({"status": "FAILED", "failedProductList": []}),
+            json!({"status": "FAILED"}),
+        ] {
+            assert!(check_exchange(&req(), &resp).is_empty(), "{resp}");
+        }
+    }
+
+    #[test]
+    fn status_must_be_allowed() {
+        let v = check_exchange(&req(), &json!({"status": "OK"}));
+        assert_eq!(ids(&v), ["status-allowed"]);
+        assert_eq!(v[0].severity, Severity::Must);
+        assert!(v[0].message.contains("`OK`"));
+        assert_eq!(ids(&check_exchange(&req(), &json!({}))), ["status-allowed"]);
+        assert_eq!(
+            ids(&check_exchange(&req(), &json!({"status": 1}))),
+            ["status-allowed"]
+        );
+    }
+
+    #[test]
+    fn success_with_failures_is_flagged() {
+        let v = check_exchange(
+            &req(),
+            &json!({"status": "SUCCESS", "failedProductList": [f("P1", "V1", "Mismatch")]}),
+        );
+        assert_eq!(ids(&v), ["success-without-failures"]);
+        assert_eq!(v[0].pointer, "/status");
+    }
+
+    #[test]
+    fn partial_success_needs_both_kinds() {
+        let v = check_exchange(
+            &req(),
+            &json!({"status": "PARTIAL_SUCCESS", "failedProductList": []}),
+        );
+        assert_eq!(ids(&v), ["partial-success-mixed"]);
+        let v = check_exchange(
+            &req(),
+            &json!({"status": "PARTIAL_SUCCESS", "failedProductList": [f("P1", "V1", "a"), f("P2", "V2", "b")]}),
+        );
+        assert_eq!(ids(&v), ["partial-success-mixed"]);
+        assert!(v[0].message.contains("all 2 items"));
+    }
+
+    #[test]
+    fn failed_with_some_listed_means_others_applied() {
+        let v = check_exchange(
+            &req(),
+            &json!({"status": "FAILED", "failedProductList": [f("P1", "V1", "a")]}),
+        );
+        assert_eq!(ids(&v), ["failed-nothing-applied"]);
+    }
+
+    #[test]
+    fn failed_entries_must_name_sent_pairs_once_with_a_message() {
+        let v = check_exchange(
+            &req(),
+            &json!({"status": "PARTIAL_SUCCESS", "failedProductList": [f("P9", "V9", "x"), f("P1", "V1", " "), f("P1", "V1", "again")]}),
+        );
+        assert_eq!(
+            ids(&v),
+            [
+                "failed-entry-was-sent",
+                "failed-message-nonempty",
+                "failed-entry-unique"
+            ]
+        );
+        assert_eq!(v[0].pointer, "/failedProductList/0");
+        assert_eq!(v[1].pointer, "/failedProductList/1/message");
+        assert_eq!(v[2].pointer, "/failedProductList/2");
+        // Mixed pair: P1 with V2 was never sent even though both ids were.
+        let v = check_exchange(
+            &req(),
+            &json!({"status": "PARTIAL_SUCCESS", "failedProductList": [f("P1", "V2", "x")]}),
+        );
+        assert_eq!(ids(&v), ["failed-entry-was-sent", "partial-success-mixed"]);
+    }
+
+    #[test]
+    fn every_rule_has_a_unique_id_and_rationale() {
+        let mut seen = HashSet::new();
+        for r in RULES {
+            assert!(seen.insert(r.id));
+            assert!(!r.rationale.is_empty());
+            assert_eq!(rule(r.id), Some(&r));
+        }
+    }
+}
