@@ -6,7 +6,9 @@
 //! logic; it turns library results into output and an exit code ([`exit_codes`]).
 #![warn(missing_docs)]
 
+pub mod conform_cmd;
 pub mod exit_codes;
+pub mod mock_cmd;
 pub mod schema_cmd;
 
 use std::process::ExitCode;
@@ -37,6 +39,10 @@ pub enum Command {
     /// Derive, inspect and validate against the contract's JSON Schemas.
     #[command(subcommand)]
     Schema(schema_cmd::SchemaCommand),
+    /// Run the mock marketplace (see `stockwire mock --help`).
+    Mock(mock_cmd::MockArgs),
+    /// Check a partner endpoint against the contract (see `stockwire conform --help`).
+    Conform(conform_cmd::ConformArgs),
 }
 
 /// Parses the process arguments, runs the command and returns its exit code.
@@ -49,6 +55,8 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Schema(cmd) => schema_cmd::run(cmd),
+        Command::Mock(args) => mock_cmd::run(args),
+        Command::Conform(args) => conform_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -11,7 +11,9 @@
 //!   JSON pointer and keyword ([`contract`]);
 //! - typed models of the exchange ([`model`]);
 //! - the semantic rules that relate a response to its request ([`rules`]);
-//! - the OpenAPI 3.1 export ([`openapi`]).
+//! - the OpenAPI 3.1 export ([`openapi`]);
+//! - the catalog format (known items and their stock) that the mock and the runner share
+//!   ([`catalog`]).
 //!
 //! It does not do HTTP, scripting or fuzzing: that is `stockwire-mock` and `stockwire-conform`.
 //!
@@ -30,6 +32,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod catalog;
 pub mod contract;
 pub mod derive;
 pub mod error;
@@ -41,6 +44,7 @@ pub mod page;
 pub mod profile;
 pub mod rules;
 
+pub use catalog::{Catalog, CatalogEntry, CatalogError};
 pub use contract::{
     Contract, FieldSpec, SchemaViolation, contract, validate_request, validate_response,
 };

@@ -1,0 +1,1 @@
+//! stockwire-conform (being built).

@@ -1,0 +1,1 @@
+//! stockwire-mock (being built).
