@@ -106,7 +106,10 @@ impl Catalog {
         let value: Value = serde_json::from_str(text).map_err(|e| CatalogError::Syntax {
             file: file.to_path_buf(),
             line: e.line(),
-            message: format!("not valid JSON: {}", crate::error::strip_position(&e.to_string())),
+            message: format!(
+                "not valid JSON: {}",
+                crate::error::strip_position(&e.to_string())
+            ),
         })?;
         let entry_err = |at: String, message: String| CatalogError::Entry {
             file: file.to_path_buf(),
@@ -122,7 +125,10 @@ impl Catalog {
         let mut entries = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let Value::Object(map) = item else {
-                return Err(entry_err(format!("/{i}"), "each entry must be an object".into()));
+                return Err(entry_err(
+                    format!("/{i}"),
+                    "each entry must be an object".into(),
+                ));
             };
             if let Some(k) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
                 return Err(entry_err(
@@ -226,7 +232,10 @@ impl Catalog {
                         .ok()
                         .filter(|&n| n <= i32::MAX as u32)
                         .ok_or_else(|| {
-                            err("stock", format!("must be an integer from 0 to 2147483647, got `{s}`"))
+                            err(
+                                "stock",
+                                format!("must be an integer from 0 to 2147483647, got `{s}`"),
+                            )
                         })?,
                 ),
             };
@@ -239,7 +248,9 @@ impl Catalog {
             lines.push(line);
         }
         let c = Catalog { entries };
-        c.check_unique(file, |i| format!("line {}", lines.get(i).copied().unwrap_or(0)))?;
+        c.check_unique(file, |i| {
+            format!("line {}", lines.get(i).copied().unwrap_or(0))
+        })?;
         Ok(c)
     }
 
@@ -258,7 +269,10 @@ impl Catalog {
     }
 
     /// The entries that belong to `seller`.
-    pub fn for_seller<'a>(&'a self, seller: &'a str) -> impl Iterator<Item = &'a CatalogEntry> + 'a {
+    pub fn for_seller<'a>(
+        &'a self,
+        seller: &'a str,
+    ) -> impl Iterator<Item = &'a CatalogEntry> + 'a {
         self.entries.iter().filter(move |e| e.belongs_to(seller))
     }
 
@@ -291,7 +305,11 @@ mod tests {
             r#"[{"productId":"P1","variantId":"V1","stock":5},{"productId":"P2","variantId":"V2","seller":"acme"}]"#,
         )
         .unwrap();
-        let c = Catalog::from_csv(Path::new("c.csv"), "productId,variantId,stock,seller\nP1,V1,5,\nP2,V2,,acme\n").unwrap();
+        let c = Catalog::from_csv(
+            Path::new("c.csv"),
+            "productId,variantId,stock,seller\nP1,V1,5,\nP2,V2,,acme\n",
+        )
+        .unwrap();
         assert_eq!(j, c);
         assert!(c.find("acme", &ItemKey::new("P1", "V1")).is_some());
         assert!(c.find("other", &ItemKey::new("P2", "V2")).is_none());
@@ -299,14 +317,37 @@ mod tests {
 
     #[test]
     fn bad_entries_name_where() {
-        let e = |t: &str| Catalog::from_json(Path::new("c.json"), t).unwrap_err().to_string();
-        assert_eq!(e(r#"[{"productId":"P"}]"#), "c.json: /0: `variantId` is required");
-        assert_eq!(e(r#"[{"productId":"P","variantId":"V","stock":-1}]"#), "c.json: /0/stock: must be an integer from 0 to 2147483647, got -1");
-        assert!(e(r#"[{"productId":"P","variantId":"V","stcok":1}]"#).contains("/0/stcok: unknown field"));
+        let e = |t: &str| {
+            Catalog::from_json(Path::new("c.json"), t)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            e(r#"[{"productId":"P"}]"#),
+            "c.json: /0: `variantId` is required"
+        );
+        assert_eq!(
+            e(r#"[{"productId":"P","variantId":"V","stock":-1}]"#),
+            "c.json: /0/stock: must be an integer from 0 to 2147483647, got -1"
+        );
+        assert!(
+            e(r#"[{"productId":"P","variantId":"V","stcok":1}]"#)
+                .contains("/0/stcok: unknown field")
+        );
         assert!(e("[").starts_with("c.json:1: not valid JSON"));
-        assert!(e(r#"[{"productId":"P","variantId":"V"},{"productId":"P","variantId":"V"}]"#).contains("/1: P/V is listed twice"));
-        let c = |t: &str| Catalog::from_csv(Path::new("c.csv"), t).unwrap_err().to_string();
-        assert_eq!(c("productId,variantId,stock\nP,V,x\n"), "c.csv: line 2, column stock: must be an integer from 0 to 2147483647, got `x`");
+        assert!(
+            e(r#"[{"productId":"P","variantId":"V"},{"productId":"P","variantId":"V"}]"#)
+                .contains("/1: P/V is listed twice")
+        );
+        let c = |t: &str| {
+            Catalog::from_csv(Path::new("c.csv"), t)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            c("productId,variantId,stock\nP,V,x\n"),
+            "c.csv: line 2, column stock: must be an integer from 0 to 2147483647, got `x`"
+        );
         assert!(c("productId,sku\n").contains("unknown column `sku`"));
         assert!(c("productId,variantId\nP\n").starts_with("c.csv:2: not valid CSV"));
     }

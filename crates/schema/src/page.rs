@@ -249,7 +249,10 @@ impl<'a> Parser<'a> {
                     let value: Value = serde_json::from_str(&body).map_err(|e| {
                         self.err(
                             i + 2 + e.line().saturating_sub(1),
-                            format!("the {part} payload example is not valid JSON: {e}"),
+                            format!(
+                                "the {part} payload example is not valid JSON: {}",
+                                crate::error::strip_position(&e.to_string())
+                            ),
                         )
                     })?;
                     page.examples.push(Example {
