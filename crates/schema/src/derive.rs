@@ -537,7 +537,7 @@ fn apply_notes(
             Some((k, r)) => (k.trim().to_ascii_lowercase(), r.trim()),
             None => (String::new(), segment),
         };
-        match key.trim_end_matches('.').as_ref() {
+        match key.trim_end_matches('.') {
             "allowable" | "allowed" | "allowed values" | "allowable values" | "values" => {
                 let mut values = Vec::new();
                 for v in rest.split(',').map(str::trim).filter(|v| !v.is_empty()) {

@@ -360,4 +360,22 @@ mod tests {
         assert_eq!(unknown.status, Status::Other("OK".into()));
         assert!(unknown.failed().is_empty());
     }
+
+    proptest::proptest! {
+        /// The model's reading of `inventory` agrees with the schema's: whatever the schema
+        /// accepts has a count, and whatever it rejects has none.
+        #[test]
+        fn count_agrees_with_the_v2_schema(s in "[0-9]{0,12}|[-+ 0-9a-z.]{0,6}|\\PC{0,4}") {
+            let item = serde_json::json!({"productId": "P", "variantId": "V", "inventory": s});
+            let valid = crate::contract(Profile::V2).validate_item(0, &item).is_empty();
+            proptest::prop_assert_eq!(valid, Inventory::Text(s.clone()).count().is_some(), "{:?}", s);
+        }
+
+        #[test]
+        fn count_agrees_with_the_v1_schema(n in proptest::prop_oneof![-5i64..5, 2147483640i64..2147483656, proptest::num::i64::ANY]) {
+            let item = serde_json::json!({"productId": "P", "variantId": "V", "inventory": n});
+            let valid = crate::contract(Profile::V1).validate_item(0, &item).is_empty();
+            proptest::prop_assert_eq!(valid, Inventory::Number(n.into()).count().is_some(), "{}", n);
+        }
+    }
 }
