@@ -351,4 +351,28 @@ mod tests {
         assert!(c("productId,sku\n").contains("unknown column `sku`"));
         assert!(c("productId,variantId\nP\n").starts_with("c.csv:2: not valid CSV"));
     }
+
+    /// The published schema and the parser agree on what is a catalog.
+    #[test]
+    fn parser_agrees_with_the_published_schema() {
+        let schema: Value =
+            serde_json::from_str(include_str!("../../../schemas/catalog.schema.json")).unwrap();
+        let v = jsonschema::draft202012::new(&schema).unwrap();
+        for text in [
+            r#"[]"#,
+            r#"[{"productId":"P","variantId":"V"}]"#,
+            r#"[{"productId":"P","variantId":"V","stock":0,"seller":"s"}]"#,
+            r#"[{"productId":"P","variantId":"V","stock":2147483648}]"#,
+            r#"[{"productId":"P","variantId":"V","stock":-1}]"#,
+            r#"[{"productId":"","variantId":"V"}]"#,
+            r#"[{"productId":"P"}]"#,
+            r#"[{"productId":"P","variantId":"V","extra":1}]"#,
+            r#"{"productId":"P","variantId":"V"}"#,
+            r#"[{"productId":"P","variantId":"V","seller":""}]"#,
+        ] {
+            let doc: Value = serde_json::from_str(text).unwrap();
+            let parsed = Catalog::from_json(Path::new("c.json"), text).is_ok();
+            assert_eq!(v.is_valid(&doc), parsed, "{text}");
+        }
+    }
 }
