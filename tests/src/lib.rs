@@ -2,6 +2,8 @@
 //! built `stockwire` binary.
 #![warn(missing_docs)]
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,13 +1,388 @@
-//! `stockwire mock`: being built (see the mock issue); replaced by the full command.
+//! `stockwire mock`: run the mock marketplace (and `mock verify`, `mock check`,
+//! `mock scenario-schema`). Parses flags and hands over to `stockwire-mock`.
 
-use anyhow::Result;
-use clap::Args;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
 
-/// Arguments of `stockwire mock` (being built).
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use stockwire_mock::verify::{Expectation, ItemRef, RequestQuery};
+use stockwire_mock::{Credentials, Limits, MockMarketplace, Scenario, demo};
+use stockwire_schema::{Catalog, Profile};
+
+use crate::exit_codes;
+
+const AFTER_HELP: &str = "\
+With no flags: a ready-to-use marketplace on 127.0.0.1:8080 with the demo catalog, the demo
+seller (username demo, password demo-pass) and the demo scenario (SKU-X fails with 'Mismatch',
+DISCONTINUED-* items fail, every 7th request is a 503). The banner prints an apiKey and a curl
+command that works when pasted.
+
+A scenario in a few lines (scenario.toml), \"SKU-X fails with 'Mismatch', every 3rd request
+is a 503\":
+
+  [[rules]]
+  match = { productId = \"SKU-X\" }
+  effect = { fail = \"Mismatch\" }
+
+  [[rules]]
+  match = { request = { every = 3 } }
+  effect = { status = 503, retryAfter = 2 }
+
+  stockwire mock --scenario scenario.toml --watch
+
+More: docs/mock.md, fixtures/scenarios/, schemas/scenario.schema.json.
+Admin API: GET /__admin/journal, GET /__admin/ledger, POST /__admin/reset, PUT /__admin/scenario,
+POST /__admin/verify, GET /__admin/health.";
+
+/// Arguments of `stockwire mock`.
 #[derive(Debug, Args)]
-pub struct MockArgs {}
+#[command(args_conflicts_with_subcommands = true, after_help = AFTER_HELP)]
+pub struct MockArgs {
+    /// Something other than running the mock.
+    #[command(subcommand)]
+    pub cmd: Option<MockSub>,
+    /// Port to listen on (0 = any free port; the one taken is printed).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Contract version: v1 (integer inventory) or v2 (digit-string inventory).
+    #[arg(long, default_value = "v1")]
+    pub profile: Profile,
+    /// Items that exist: a JSON or CSV catalog (productId, variantId, stock?, seller?).
+    /// Default: the demo catalog.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// Scripted behaviour: a TOML, YAML or JSON scenario. Default: the demo scenario.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_scenario")]
+    pub scenario: Option<PathBuf>,
+    /// Run no scenario: a correct partner with no scripted misbehaviour.
+    #[arg(long)]
+    pub no_scenario: bool,
+    /// Reload the --scenario file when it changes.
+    #[arg(long, requires = "scenario")]
+    pub watch: bool,
+    /// Accept /updateInventory without an apiKey.
+    #[arg(long)]
+    pub no_auth: bool,
+    /// Print one line per request to standard error.
+    #[arg(long)]
+    pub log_requests: bool,
+    /// A seller as NAME:USERNAME:PASSWORD (repeatable). Default: the demo seller.
+    #[arg(long = "seller", value_name = "NAME:USER:PASSWORD")]
+    pub sellers: Vec<String>,
+    /// Journal entries kept (oldest dropped first).
+    #[arg(long, default_value_t = stockwire_mock::journal::DEFAULT_CAP)]
+    pub journal_cap: usize,
+    /// Largest request body in bytes (larger → 413).
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_body: usize,
+    /// Most items per request (more → 413). Default: no limit.
+    #[arg(long)]
+    pub max_items: Option<usize>,
+    /// Most open connections (more are answered 503).
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+}
+
+/// Subcommands of `stockwire mock`.
+#[derive(Debug, Subcommand)]
+pub enum MockSub {
+    /// Ask a running mock questions; exit 0 when every expectation holds, 1 otherwise.
+    Verify(VerifyArgs),
+    /// Check a scenario file and print its rules.
+    Check {
+        /// The scenario file (TOML, YAML or JSON).
+        file: PathBuf,
+    },
+    /// Print the JSON Schema of scenario files.
+    ScenarioSchema,
+}
+
+/// Arguments of `stockwire mock verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The mock's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Current stock: [SELLER:]PRODUCT/VARIANT=N (repeatable).
+    #[arg(long, value_name = "[SELLER:]PRODUCT/VARIANT=N")]
+    pub stock: Vec<String>,
+    /// Some request set the item (to N when given): [SELLER:]PRODUCT/VARIANT[=N] (repeatable).
+    #[arg(long, value_name = "[SELLER:]PRODUCT/VARIANT[=N]")]
+    pub was_set: Vec<String>,
+    /// Exactly this many /updateInventory requests were journaled.
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// At least this many /updateInventory requests were journaled.
+    #[arg(long)]
+    pub min_requests: Option<u64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn item_ref(spec: &str) -> Result<(ItemRef, Option<u32>)> {
+    let (item, value) = match spec.rsplit_once('=') {
+        Some((i, v)) => (
+            i,
+            Some(
+                v.trim()
+                    .parse::<u32>()
+                    .with_context(|| format!("`{spec}`: `{v}` is not a stock count"))?,
+            ),
+        ),
+        None => (spec, None),
+    };
+    let (seller, pv) = match item.split_once(':') {
+        Some((s, pv)) => (Some(s.to_string()), pv),
+        None => (None, item),
+    };
+    let Some((p, v)) = pv.split_once('/') else {
+        bail!("`{spec}`: expected [SELLER:]PRODUCT/VARIANT[=N]");
+    };
+    Ok((
+        ItemRef {
+            seller,
+            product_id: p.to_string(),
+            variant_id: v.to_string(),
+        },
+        value,
+    ))
+}
+
+fn verify(a: &VerifyArgs) -> Result<u8> {
+    let mut expect = Vec::new();
+    for s in &a.stock {
+        let (r, v) = item_ref(s)?;
+        if v.is_none() {
+            bail!("--stock `{s}`: give the expected value, e.g. P1/V1=0");
+        }
+        expect.push(Expectation {
+            stock: Some(r),
+            equals: v,
+            ..Expectation::default()
+        });
+    }
+    for s in &a.was_set {
+        let (r, v) = item_ref(s)?;
+        expect.push(Expectation {
+            was_set: Some(r),
+            to: v,
+            ..Expectation::default()
+        });
+    }
+    if a.requests.is_some() || a.min_requests.is_some() {
+        expect.push(Expectation {
+            requests: Some(RequestQuery::default()),
+            count: a.requests,
+            min: a.min_requests,
+            ..Expectation::default()
+        });
+    }
+    if expect.is_empty() {
+        bail!("nothing to verify: give --stock, --was-set, --requests or --min-requests");
+    }
+    let report = match stockwire_mock::verify::remote(&a.url, &expect) {
+        Ok(r) => r,
+        Err(e @ stockwire_mock::verify::RemoteError::Io { .. }) => {
+            eprintln!("error: {e}");
+            return Ok(exit_codes::UNREACHABLE);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for c in &report.results {
+            println!("{} {}", if c.ok { "ok  " } else { "FAIL" }, c.message);
+        }
+    }
+    Ok(if report.ok {
+        exit_codes::OK
+    } else {
+        exit_codes::VIOLATIONS
+    })
+}
+
+fn seller(spec: &str) -> Result<Credentials> {
+    let mut it = spec.splitn(3, ':');
+    match (it.next(), it.next(), it.next()) {
+        (Some(n), Some(u), Some(p)) if !n.is_empty() && !u.is_empty() => {
+            Ok(Credentials::new(n, u, p))
+        }
+        _ => bail!("--seller `{spec}`: expected NAME:USERNAME:PASSWORD"),
+    }
+}
 
 /// Runs `stockwire mock`.
-pub fn run(_args: MockArgs) -> Result<u8> {
-    anyhow::bail!("stockwire mock is not built yet")
+pub fn run(args: MockArgs) -> Result<u8> {
+    match &args.cmd {
+        Some(MockSub::Verify(v)) => return verify(v),
+        Some(MockSub::ScenarioSchema) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&stockwire_mock::scenario::json_schema())?
+            );
+            return Ok(exit_codes::OK);
+        }
+        Some(MockSub::Check { file }) => {
+            let s = Scenario::read(file)?;
+            println!(
+                "{}: {} rule(s), seed {}",
+                file.display(),
+                s.rules.len(),
+                s.seed
+            );
+            for (i, r) in s.rules.iter().enumerate() {
+                println!(
+                    "  {}: match {} → effect {}",
+                    r.name.clone().unwrap_or_else(|| format!("rule-{}", i + 1)),
+                    serde_json::to_string(&r.when)?,
+                    serde_json::to_string(&r.effect)?
+                );
+            }
+            return Ok(exit_codes::OK);
+        }
+        None => {}
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+    let mut b = MockMarketplace::builder()
+        .profile(args.profile)
+        .journal_cap(args.journal_cap)
+        .log_requests(args.log_requests)
+        .limits(Limits {
+            max_body_bytes: args.max_body,
+            max_items: args.max_items,
+            max_connections: args.max_connections,
+            ..Limits::default()
+        });
+    let catalog_label = match &args.catalog {
+        Some(p) => {
+            let c = Catalog::read(p)?;
+            let l = format!("{} ({} items)", p.display(), c.len());
+            b = b.catalog(c);
+            l
+        }
+        None => {
+            b = b.catalog(demo::catalog());
+            format!("built-in demo ({} items)", demo::catalog().len())
+        }
+    };
+    let scenario_label = if args.no_scenario {
+        "none (a correct partner)".to_string()
+    } else if let Some(p) = &args.scenario {
+        let s = Scenario::read(p)?;
+        let l = format!("{} ({} rules)", p.display(), s.rules.len());
+        b = b.scenario(s);
+        l
+    } else {
+        b = b.scenario(demo::scenario());
+        "built-in demo: SKU-X fails with 'Mismatch', DISCONTINUED-* fail, every 7th request is a 503".into()
+    };
+    for s in &args.sellers {
+        b = b.seller(seller(s)?);
+    }
+    if args.no_auth {
+        b = b.no_auth();
+    }
+    let addr = SocketAddr::new(args.bind, args.port);
+    let listener =
+        std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    b = b.listener(listener);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let m = b.start().await?;
+        if args.watch
+            && let Some(p) = &args.scenario
+        {
+            m.watch_scenario_file(p.clone(), Duration::from_millis(500));
+        }
+        print_banner(&m, &catalog_label, &scenario_label, args.no_auth);
+        shutdown_signal().await;
+        eprintln!("stopping: letting in-flight requests finish…");
+        m.shutdown().await;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(exit_codes::OK)
+}
+
+fn print_banner(m: &MockMarketplace, catalog: &str, scenario: &str, no_auth: bool) {
+    use std::io::Write;
+    let url = m.url();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "stockwire mock: marketplace listening on {url} (profile {})",
+        m.profile()
+    );
+    let _ = writeln!(out, "  catalog:  {catalog}");
+    let _ = writeln!(out, "  scenario: {scenario}");
+    let creds = m.credentials();
+    for c in &creds {
+        let _ = writeln!(
+            out,
+            "  seller {}: username {}, password {}, apiKey {}",
+            c.seller,
+            c.username,
+            c.password,
+            c.token()
+        );
+    }
+    if no_auth {
+        let _ = writeln!(out, "  auth: off (--no-auth), apiKey not required");
+    }
+    if let Some(c) = creds.first() {
+        let _ = writeln!(
+            out,
+            "\nGet a token:\n  curl -s '{url}/authToken?username={}&password={}'",
+            c.username, c.password
+        );
+        let token = if no_auth { None } else { Some(c.token()) };
+        let _ = writeln!(
+            out,
+            "Update inventory:\n  {}",
+            demo::curl(&url, token.as_deref(), &demo::example_request(m.profile()))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Inspect: curl -s {url}/__admin/journal  and  curl -s {url}/__admin/ledger\nCtrl-C stops (in-flight requests finish)."
+    );
+    let _ = out.flush();
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -176,7 +176,13 @@ pub fn run(cmd: SchemaCommand) -> Result<u8> {
         SchemaCommand::Validate(a) => validate(&a, &mut out),
         SchemaCommand::Rules => {
             for r in RULES {
-                writeln!(out, "{:<26} {:<6} {}", r.id, r.severity.to_string(), r.rationale)?;
+                writeln!(
+                    out,
+                    "{:<26} {:<6} {}",
+                    r.id,
+                    r.severity.to_string(),
+                    r.rationale
+                )?;
             }
             Ok(exit_codes::OK)
         }

@@ -1,1 +1,394 @@
-//! stockwire-mock (being built).
+//! # stockwire-mock
+//!
+//! A mock marketplace for the `/updateInventory` contract, to run locally, in CI
+//! (`stockwire mock`) or embedded in Rust tests. Without a scenario it behaves like a correct
+//! partner; a scenario scripts the partial failures, errors and misbehaviour real partners
+//! produce.
+//!
+//! It owns: the HTTP server (hyper 1 + tokio, [`server`]-style accept loop with a connection
+//! cap, time-outs and graceful drain), `/authToken` and `/updateInventory` handling with a
+//! per-seller ledger, the bounded request [`journal`], the [`scenario`] engine (matches,
+//! effects, sequences, seeded randomness), the admin API ([`admin`]) and [`verify`].
+//!
+//! It does not own the contract: every decision about what a valid request or a correct
+//! answer is comes from `stockwire-schema` (`contract(profile)`, `InventoryResponse::for_outcome`,
+//! the shared `Catalog` format). Checking a *real* partner is `stockwire-conform`'s job.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use stockwire_mock::{MockMarketplace, demo};
+//!
+//! let m = MockMarketplace::builder().catalog(demo::catalog()).start().await?;
+//! assert!(m.url().starts_with("http://127.0.0.1:"));
+//! assert_eq!(m.stock("demo", "MUG-002", "MUG-002-WHITE"), Some(5));
+//! assert!(m.token("demo").is_some());
+//! m.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub mod admin;
+pub mod demo;
+mod http;
+pub mod journal;
+pub mod scenario;
+mod server;
+mod state;
+pub mod verify;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant, SystemTime};
+
+use stockwire_schema::{Catalog, ItemKey, Profile, contract};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use journal::{Filter, JournalEntry, JournalStats};
+pub use scenario::{Fired, Scenario, ScenarioError};
+pub use state::{Credentials, Limits, StockRow};
+pub use verify::{Expectation, VerifyReport};
+
+use crate::journal::Journal;
+use crate::scenario::Engine;
+use crate::state::{CatalogIndex, Shared};
+
+/// Why a mock could not start or take a new scenario.
+#[derive(Debug, thiserror::Error)]
+pub enum MockError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The given listener could not be used.
+    #[error("cannot use the listener: {0}")]
+    Listener(#[source] std::io::Error),
+    /// The scenario is invalid.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// Two sellers share a name or a username.
+    #[error("seller `{0}` is configured twice (seller names and usernames must be unique)")]
+    DuplicateSeller(String),
+}
+
+/// Configures and starts a [`MockMarketplace`].
+#[derive(Debug, Default)]
+pub struct Builder {
+    profile: Profile,
+    catalog: Option<Catalog>,
+    scenario: Option<Scenario>,
+    sellers: Vec<Credentials>,
+    no_auth: bool,
+    journal_cap: Option<usize>,
+    journal_bytes: Option<usize>,
+    limits: Limits,
+    bind: Option<SocketAddr>,
+    listener: Option<std::net::TcpListener>,
+    log_requests: bool,
+}
+
+impl Builder {
+    /// The contract version to enforce (default v1).
+    pub fn profile(mut self, p: Profile) -> Self {
+        self.profile = p;
+        self
+    }
+
+    /// The items that exist (default: none given, every item exists).
+    pub fn catalog(mut self, c: Catalog) -> Self {
+        self.catalog = Some(c);
+        self
+    }
+
+    /// The scripted behaviour (default: none, a correct partner).
+    pub fn scenario(mut self, s: Scenario) -> Self {
+        self.scenario = Some(s);
+        self
+    }
+
+    /// Adds a seller (default when none is added: the demo seller).
+    pub fn seller(mut self, c: Credentials) -> Self {
+        self.sellers.push(c);
+        self
+    }
+
+    /// Accepts `/updateInventory` without an apiKey (requests count as the first seller's, or
+    /// the seller of a known apiKey when one is sent).
+    pub fn no_auth(mut self) -> Self {
+        self.no_auth = true;
+        self
+    }
+
+    /// Most journal entries kept (default [`journal::DEFAULT_CAP`]).
+    pub fn journal_cap(mut self, n: usize) -> Self {
+        self.journal_cap = Some(n);
+        self
+    }
+
+    /// Most body bytes the journal keeps (default [`journal::DEFAULT_BYTE_BUDGET`]).
+    pub fn journal_bytes(mut self, n: usize) -> Self {
+        self.journal_bytes = Some(n);
+        self
+    }
+
+    /// Limits (body size, time-outs, items, depth, connections).
+    pub fn limits(mut self, l: Limits) -> Self {
+        self.limits = l;
+        self
+    }
+
+    /// Address to bind (default `127.0.0.1:0`, any free port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = Some(addr);
+        self
+    }
+
+    /// An already-bound listener to serve on (takes precedence over [`Builder::bind`]).
+    pub fn listener(mut self, l: std::net::TcpListener) -> Self {
+        self.listener = Some(l);
+        self
+    }
+
+    /// Logs one line per request (tracing target `stockwire_mock::requests`, level INFO).
+    pub fn log_requests(mut self, on: bool) -> Self {
+        self.log_requests = on;
+        self
+    }
+
+    /// The demo: demo catalog and demo scenario, unless already set (the demo seller is the
+    /// default seller anyway).
+    pub fn demo(mut self) -> Self {
+        if self.catalog.is_none() {
+            self.catalog = Some(demo::catalog());
+        }
+        if self.scenario.is_none() {
+            self.scenario = Some(demo::scenario());
+        }
+        self
+    }
+
+    /// Binds (unless given a listener) and starts serving on the current tokio runtime.
+    pub async fn start(self) -> Result<MockMarketplace, MockError> {
+        let t0 = Instant::now();
+        let _ = contract(self.profile);
+        let engine = Engine::new(self.scenario.unwrap_or_default())?;
+        let mut sellers = self.sellers;
+        if sellers.is_empty() {
+            sellers.push(demo::credentials());
+        }
+        let mut tokens = HashMap::new();
+        for (i, s) in sellers.iter().enumerate() {
+            let dup = sellers[..i]
+                .iter()
+                .any(|o| o.seller == s.seller || o.username == s.username);
+            if dup {
+                return Err(MockError::DuplicateSeller(s.seller.clone()));
+            }
+            tokens.insert(s.token(), i);
+        }
+        let listener = match self.listener {
+            Some(l) => {
+                l.set_nonblocking(true).map_err(MockError::Listener)?;
+                tokio::net::TcpListener::from_std(l).map_err(MockError::Listener)?
+            }
+            None => {
+                let addr = self
+                    .bind
+                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| MockError::Bind { addr, source })?
+            }
+        };
+        let addr = listener.local_addr().map_err(MockError::Listener)?;
+        let shared = Arc::new(Shared {
+            profile: self.profile,
+            catalog: self.catalog.map(CatalogIndex::new),
+            sellers,
+            tokens,
+            auth: !self.no_auth,
+            ledger: Mutex::new(HashMap::new()),
+            journal: Journal::new(
+                self.journal_cap.unwrap_or(journal::DEFAULT_CAP),
+                self.journal_bytes.unwrap_or(journal::DEFAULT_BYTE_BUDGET),
+            ),
+            engine: RwLock::new(Arc::new(engine)),
+            counter: AtomicU64::new(0),
+            started: Mutex::new(Instant::now()),
+            limits: self.limits,
+            log_requests: self.log_requests,
+        });
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::serve(listener, shared.clone(), async move {
+            let _ = stopped.await;
+        }));
+        tracing::debug!("mock marketplace on {addr}, ready in {:?}", t0.elapsed());
+        Ok(MockMarketplace {
+            shared,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running mock marketplace. Shuts down when dropped (connections are told to close once
+/// their in-flight request is answered); [`MockMarketplace::shutdown`] also waits for that.
+#[derive(Debug)]
+pub struct MockMarketplace {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl MockMarketplace {
+    /// A builder with defaults: profile v1, no catalog, no scenario, the demo seller.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// The base URL, `http://IP:PORT` without a trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address served.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The profile enforced.
+    pub fn profile(&self) -> Profile {
+        self.shared.profile
+    }
+
+    /// The token `/authToken` issues to `seller`.
+    pub fn token(&self, seller: &str) -> Option<String> {
+        self.shared
+            .sellers
+            .iter()
+            .find(|s| s.seller == seller)
+            .map(Credentials::token)
+    }
+
+    /// Every seller's credentials.
+    pub fn credentials(&self) -> Vec<Credentials> {
+        self.shared.sellers.clone()
+    }
+
+    /// Every journal entry held, oldest first.
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.shared.journal.list(&Filter::default())
+    }
+
+    /// The journal entries a filter keeps.
+    pub fn journal_filtered(&self, f: &Filter) -> Vec<JournalEntry> {
+        self.shared.journal.list(f)
+    }
+
+    /// Journal counts (held, dropped, bounds).
+    pub fn journal_stats(&self) -> JournalStats {
+        self.shared.journal.stats()
+    }
+
+    /// Current stock of an item for a seller: the last value set, else the catalog's `stock`.
+    pub fn stock(&self, seller: &str, product_id: &str, variant_id: &str) -> Option<u32> {
+        self.shared
+            .stock(seller, &ItemKey::new(product_id, variant_id))
+    }
+
+    /// The whole ledger (what `GET /__admin/ledger` shows).
+    pub fn ledger(&self) -> Vec<StockRow> {
+        self.shared.rows(None)
+    }
+
+    /// Number of `/updateInventory` requests since start or reset.
+    pub fn request_count(&self) -> u64 {
+        self.shared
+            .counter
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Clears journal, ledger, request counter, rule counters, RNG and clock.
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    /// Replaces the scenario (rule counters and RNG start afresh).
+    pub fn set_scenario(&self, s: Scenario) -> Result<(), MockError> {
+        self.shared.set_engine(Engine::new(s)?);
+        Ok(())
+    }
+
+    /// The active scenario.
+    pub fn scenario(&self) -> Scenario {
+        self.shared.engine().scenario().clone()
+    }
+
+    /// Answers expectations from the ledger and the journal.
+    pub fn verify(&self, expect: &[Expectation]) -> VerifyReport {
+        verify::verify(&self.shared, expect)
+    }
+
+    /// Reloads `path` whenever its modification time or size changes (checked every
+    /// `every`); a file that does not parse leaves the active scenario in place and is logged.
+    /// Stops when the mock is dropped.
+    pub fn watch_scenario_file(&self, path: PathBuf, every: Duration) {
+        let weak: Weak<Shared> = Arc::downgrade(&self.shared);
+        let stamp = |p: &PathBuf| {
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
+        };
+        // Taken now, so a change made right after this call is seen as a change.
+        let mut last = stamp(&path);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(sh) = weak.upgrade() else { return };
+                let now = stamp(&path);
+                if now == last {
+                    continue;
+                }
+                last = now;
+                match Scenario::read(&path).and_then(Engine::new) {
+                    Ok(e) => {
+                        let n = e.fire_counts().len();
+                        sh.set_engine(e);
+                        tracing::info!("reloaded {} ({n} rules)", path.display());
+                    }
+                    Err(e) => tracing::warn!("kept the previous scenario: {e}"),
+                }
+            }
+        });
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to the drain time-out) and returns.
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for MockMarketplace {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! Load generator: drives the mock and a bare hyper + serde_json baseline over loopback with
+//! 16 concurrent keep-alive connections, for 1-, 100- and 1000-item requests, and prints
+//! requests/s, p50/p99 latency, start-up time and peak resident memory of each server.
+//!
+//! `cargo bench -p stockwire-mock --bench loadgen` (BENCH_SECS=N sets seconds per case,
+//! default 3). Each server runs in a child process (this binary re-executed with
+//! `--serve-mock` / `--serve-baseline`), so its memory is measured alone.
+
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+
+const CONNECTIONS: usize = 16;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--serve-mock") {
+        serve(true);
+        return;
+    }
+    if args.iter().any(|a| a == "--serve-baseline") {
+        serve(false);
+        return;
+    }
+    let secs: u64 = std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!(
+        "loopback, {CONNECTIONS} keep-alive connections, {secs}s per case, {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let mut results = Vec::new();
+    for kind in ["baseline", "mock"] {
+        let (mut child, addr, startup_us, token) = spawn(kind);
+        let mut rows = Vec::new();
+        for items in [1usize, 100, 1000] {
+            let body = request_body(items);
+            // Warm-up, then the measured run.
+            rt.block_on(drive(
+                &addr,
+                &token,
+                body.clone(),
+                Duration::from_millis(500),
+            ));
+            let (n, lat) = rt.block_on(drive(&addr, &token, body, Duration::from_secs(secs)));
+            rows.push((
+                items,
+                n as f64 / secs as f64,
+                pct(&lat, 50.0),
+                pct(&lat, 99.0),
+            ));
+        }
+        let hwm = peak_rss_kib(child.id());
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(b"\n");
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        results.push((kind, rows, startup_us, hwm));
+    }
+    println!(
+        "\n{:<9} {:>6} {:>12} {:>9} {:>9} {:>8}",
+        "server", "items", "requests/s", "p50 ms", "p99 ms", "ratio"
+    );
+    let base: Vec<f64> = results[0].1.iter().map(|r| r.1).collect();
+    for (kind, rows, _, _) in &results {
+        for (i, (items, rps, p50, p99)) in rows.iter().enumerate() {
+            println!(
+                "{kind:<9} {items:>6} {rps:>12.0} {:>9.3} {:>9.3} {:>7.0}%",
+                *p50 as f64 / 1000.0,
+                *p99 as f64 / 1000.0,
+                rps / base[i] * 100.0
+            );
+        }
+    }
+    for (kind, _, startup_us, hwm) in &results {
+        println!(
+            "{kind:<9} start-up {:.1} ms, peak resident memory {:.1} MB",
+            *startup_us as f64 / 1000.0,
+            *hwm as f64 / 1024.0
+        );
+    }
+}
+
+fn request_body(items: usize) -> Bytes {
+    let list: Vec<serde_json::Value> = (0..items)
+        .map(|i| {
+            serde_json::json!({"productId": format!("PRODUCT-{i}"), "variantId": format!("VARIANT-{i}"), "inventory": i % 50, "hsnCode": "610910"})
+        })
+        .collect();
+    Bytes::from(serde_json::json!({ "inventoryList": list }).to_string())
+}
+
+fn pct(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn spawn(kind: &str) -> (Child, String, u64, String) {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut child = Command::new(exe)
+        .arg(format!("--serve-{kind}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("ready line");
+    let mut parts = line.split_whitespace().skip(1);
+    let addr = parts.next().unwrap_or_default().to_string();
+    let startup = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let token = parts.next().unwrap_or("-").to_string();
+    (child, addr, startup, token)
+}
+
+/// Runs 16 keep-alive connections for `dur`; returns (requests, sorted latencies in µs).
+async fn drive(addr: &str, token: &str, body: Bytes, dur: Duration) -> (usize, Vec<u64>) {
+    let end = Instant::now() + dur;
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let addr = addr.to_string();
+        let token = token.to_string();
+        let body = body.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let Ok(stream) = tokio::net::TcpStream::connect(&addr).await else {
+                return lat;
+            };
+            let _ = stream.set_nodelay(true);
+            let Ok((mut send, conn)) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
+            else {
+                return lat;
+            };
+            tokio::spawn(conn);
+            while Instant::now() < end {
+                let req = Request::post("/updateInventory")
+                    .header("host", &addr)
+                    .header("content-type", "application/json")
+                    .header("apikey", &token)
+                    .body(Full::new(body.clone()))
+                    .expect("request");
+                let t0 = Instant::now();
+                let Ok(resp) = send.send_request(req).await else {
+                    break;
+                };
+                let ok = resp.status().is_success();
+                let _ = resp.into_body().collect().await;
+                if !ok {
+                    break;
+                }
+                lat.push(t0.elapsed().as_micros() as u64);
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        if let Ok(l) = t.await {
+            all.extend(l);
+        }
+    }
+    all.sort_unstable();
+    (all.len(), all)
+}
+
+fn serve(mock: bool) {
+    let t0 = Instant::now();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let (addr, token, _keep) = if mock {
+            let m = stockwire_mock::MockMarketplace::builder()
+                .start()
+                .await
+                .expect("mock starts");
+            let token = m.token("demo").unwrap_or_default();
+            (m.addr(), token, Some(m))
+        } else {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = l.local_addr().expect("addr");
+            tokio::spawn(baseline(l));
+            (addr, "-".to_string(), None)
+        };
+        println!("READY {addr} {} {token}", t0.elapsed().as_micros());
+        let _ = std::io::stdout().flush();
+        // Serve until the parent closes stdin.
+        let _ = tokio::task::spawn_blocking(|| {
+            let mut s = String::new();
+            let _ = std::io::stdin().read_line(&mut s);
+        })
+        .await;
+    });
+}
+
+/// The baseline: hyper + serde_json, parse the body, answer a fixed SUCCESS.
+async fn baseline(l: tokio::net::TcpListener) {
+    loop {
+        let Ok((stream, _)) = l.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let svc =
+                hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
+                    let body = req.into_body().collect().await.map(|b| b.to_bytes());
+                    let ok = body
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                        .is_some();
+                    let answer: &'static [u8] = if ok {
+                        br#"{"status":"SUCCESS","failedProductList":[]}"#
+                    } else {
+                        br#"{"status":"FAILED","failedProductList":[]}"#
+                    };
+                    Ok::<_, Infallible>(
+                        Response::builder()
+                            .header("content-type", "application/json")
+                            .body(Full::new(Bytes::from_static(answer)))
+                            .expect("response"),
+                    )
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}

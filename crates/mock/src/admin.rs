@@ -1,0 +1,181 @@
+//! The admin API under `/__admin/` (JSON in, JSON out). Admin requests are not journaled.
+//!
+//! | method and path | what it does |
+//! |---|---|
+//! | `GET /__admin/health` | status, profile, uptime, request count, journal counts, rules |
+//! | `GET /__admin/journal?seller=&path=&status=&rule=&productId=&since=&limit=` | journal entries, oldest first |
+//! | `DELETE /__admin/journal` | empties the journal |
+//! | `GET /__admin/ledger?seller=` | `{"items":[{"seller","productId","variantId","stock"}]}` |
+//! | `DELETE /__admin/ledger` | forgets every stock set by requests |
+//! | `POST /__admin/reset` | journal, ledger, request counter, rule counters, RNG, clock |
+//! | `GET /__admin/scenario` | the active scenario and how often each rule fired |
+//! | `PUT /__admin/scenario` | replaces the scenario (TOML, YAML or JSON body) |
+//! | `POST /__admin/verify` | `{"expect":[…]}` → `{"ok", "results":[…]}` |
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::http::{Body, json_response, read_body};
+use crate::journal::Filter;
+use crate::scenario::{Engine, Format, Scenario};
+use crate::state::Shared;
+use crate::verify::{Expectation, verify};
+
+fn answer(code: StatusCode, v: Value) -> Response<Body> {
+    json_response(code, Bytes::from(v.to_string()))
+}
+
+fn query(req: &Request<Incoming>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Handles `/__admin{rest}`.
+pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> Response<Body> {
+    let m = req.method().clone();
+    match (&m, rest.trim_end_matches('/')) {
+        (&Method::GET, "/health") => {
+            let engine = sh.engine();
+            answer(
+                StatusCode::OK,
+                json!({
+                    "status": "ok",
+                    "profile": sh.profile,
+                    "uptimeMs": sh.elapsed().as_millis() as u64,
+                    "requests": sh.counter.load(Ordering::SeqCst),
+                    "journal": sh.journal.stats(),
+                    "auth": sh.auth,
+                    "sellers": sh.sellers.iter().map(|s| &s.seller).collect::<Vec<_>>(),
+                    "catalogItems": sh.catalog.as_ref().map(|c| c.catalog.len()),
+                    "rules": engine.fire_counts().len(),
+                }),
+            )
+        }
+        (&Method::GET, "/journal") => {
+            let mut f = Filter::default();
+            for (k, v) in query(&req) {
+                match k.as_str() {
+                    "seller" => f.seller = Some(v),
+                    "path" => f.path = Some(v),
+                    "status" => f.status = v.parse().ok(),
+                    "rule" => f.rule = Some(v),
+                    "productId" => f.product_id = Some(v),
+                    "since" => f.since = v.parse().ok(),
+                    "limit" => f.limit = v.parse().ok(),
+                    other => {
+                        return answer(
+                            StatusCode::BAD_REQUEST,
+                            json!({"error": format!("unknown filter `{other}` (known: seller, path, status, rule, productId, since, limit)")}),
+                        );
+                    }
+                }
+            }
+            let entries = sh.journal.list(&f);
+            answer(
+                StatusCode::OK,
+                json!({"entries": entries, "stats": sh.journal.stats()}),
+            )
+        }
+        (&Method::DELETE, "/journal") => {
+            sh.journal.clear();
+            answer(StatusCode::OK, json!({"status": "ok"}))
+        }
+        (&Method::GET, "/ledger") => {
+            let seller = query(&req)
+                .into_iter()
+                .find(|(k, _)| k == "seller")
+                .map(|(_, v)| v);
+            answer(StatusCode::OK, json!({"items": sh.rows(seller.as_deref())}))
+        }
+        (&Method::DELETE, "/ledger") => {
+            sh.ledger().clear();
+            answer(StatusCode::OK, json!({"status": "ok"}))
+        }
+        (&Method::POST, "/reset") => {
+            sh.reset();
+            answer(StatusCode::OK, json!({"status": "ok"}))
+        }
+        (&Method::GET, "/scenario") => {
+            let e = sh.engine();
+            let fired: Vec<Value> = e
+                .fire_counts()
+                .into_iter()
+                .map(|(rule, count)| json!({"rule": rule, "fired": count}))
+                .collect();
+            answer(
+                StatusCode::OK,
+                json!({"scenario": e.scenario(), "fired": fired}),
+            )
+        }
+        (&Method::PUT, "/scenario") => {
+            let ct = req
+                .headers()
+                .get(hyper::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let body = match read_body(sh, req).await {
+                Ok(b) => b,
+                Err((code, v)) => {
+                    return answer(
+                        StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
+                        json!({"error": v["message"]}),
+                    );
+                }
+            };
+            let text = String::from_utf8_lossy(&body);
+            let format = if ct.contains("json") {
+                Format::Json
+            } else if ct.contains("yaml") {
+                Format::Yaml
+            } else if ct.contains("toml") {
+                Format::Toml
+            } else {
+                Format::sniff(&text)
+            };
+            match Scenario::parse(&text, format, "request body").and_then(Engine::new) {
+                Ok(engine) => {
+                    let n = engine.fire_counts().len();
+                    sh.set_engine(engine);
+                    answer(StatusCode::OK, json!({"status": "ok", "rules": n}))
+                }
+                Err(e) => answer(StatusCode::BAD_REQUEST, json!({"error": e.to_string()})),
+            }
+        }
+        (&Method::POST, "/verify") => {
+            let body = match read_body(sh, req).await {
+                Ok(b) => b,
+                Err((_, v)) => {
+                    return answer(StatusCode::BAD_REQUEST, json!({"error": v["message"]}));
+                }
+            };
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Ask {
+                expect: Vec<Expectation>,
+            }
+            match serde_json::from_slice::<Ask>(&body) {
+                Ok(a) => {
+                    let report = verify(sh, &a.expect);
+                    answer(
+                        StatusCode::OK,
+                        serde_json::to_value(report).unwrap_or_default(),
+                    )
+                }
+                Err(e) => answer(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": format!("expected {{\"expect\": [...]}}: {e}")}),
+                ),
+            }
+        }
+        (_, path) => answer(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("no admin endpoint {m} /__admin{path}; see docs/mock.md")}),
+        ),
+    }
+}

@@ -1,0 +1,76 @@
+//! The built-in demo: a small catalog, one seller and a scenario with partial failures, the
+//! same files as `fixtures/catalogs/demo.json` and `fixtures/scenarios/demo.toml`.
+
+use std::path::Path;
+
+use stockwire_schema::Catalog;
+
+use crate::scenario::{Format, Scenario};
+use crate::state::Credentials;
+
+const CATALOG: &str = include_str!("../../../fixtures/catalogs/demo.json");
+const SCENARIO: &str = include_str!("../../../fixtures/scenarios/demo.toml");
+
+/// Name of the demo seller.
+pub const SELLER: &str = "demo";
+/// Username of the demo seller.
+pub const USERNAME: &str = "demo";
+/// Password of the demo seller.
+pub const PASSWORD: &str = "demo-pass";
+
+/// The demo catalog (7 items; stock set for each).
+pub fn catalog() -> Catalog {
+    // Built in and checked by this crate's tests; an empty catalog is the safe fallback.
+    Catalog::from_json(Path::new("demo.json"), CATALOG).unwrap_or_default()
+}
+
+/// The demo seller's credentials.
+pub fn credentials() -> Credentials {
+    Credentials::new(SELLER, USERNAME, PASSWORD)
+}
+
+/// The demo scenario: SKU-X fails with "Mismatch", DISCONTINUED-* fail, every 7th request is
+/// a 503.
+pub fn scenario() -> Scenario {
+    Scenario::parse(SCENARIO, Format::Toml, "demo.toml").unwrap_or_default()
+}
+
+/// A curl command that sends `request` to `{url}/updateInventory` with `token` as apiKey,
+/// built from the request model and quoted for a POSIX shell.
+pub fn curl(
+    url: &str,
+    token: Option<&str>,
+    request: &stockwire_schema::InventoryRequest,
+) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let body = serde_json::to_string(request).unwrap_or_default();
+    let mut parts = vec![
+        "curl -s -X POST".to_string(),
+        quote(&format!("{url}/updateInventory")),
+        "-H 'Content-Type: application/json'".to_string(),
+    ];
+    if let Some(t) = token {
+        parts.push(format!("-H {}", quote(&format!("apiKey: {t}"))));
+    }
+    parts.push(format!("-d {}", quote(&body)));
+    parts.join(" ")
+}
+
+/// The request the banner's curl example sends: one item that applies and SKU-X, which the
+/// demo scenario fails with "Mismatch" (so the answer is PARTIAL_SUCCESS).
+pub fn example_request(profile: stockwire_schema::Profile) -> stockwire_schema::InventoryRequest {
+    use stockwire_schema::{InventoryItem, InventoryRequest};
+    InventoryRequest::new(vec![
+        InventoryItem::new(profile, "TSHIRT-001", "TSHIRT-001-M", 7),
+        InventoryItem::new(profile, "SKU-X", "SKU-X-1", 0),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn builtins_parse() {
+        assert_eq!(super::catalog().len(), 7);
+        assert_eq!(super::scenario().rules.len(), 3);
+    }
+}

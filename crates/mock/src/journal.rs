@@ -1,0 +1,308 @@
+//! The request journal: a bounded ring buffer of what was asked and answered, and why.
+//!
+//! Bounded two ways: a number of entries and a budget of stored body bytes; whichever is
+//! exceeded first drops the oldest entries, and `dropped` counts them.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+use crate::scenario::Fired;
+
+/// Default number of journal entries kept.
+pub const DEFAULT_CAP: usize = 1000;
+/// Default budget of request and response body bytes the journal keeps.
+pub const DEFAULT_BYTE_BUDGET: usize = 4 * 1024 * 1024;
+
+fn lossy<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(b))
+}
+
+/// One request header as journaled (`apiKey` redacted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Header {
+    /// Lower-case name.
+    pub name: String,
+    /// Value (lossy UTF-8; `***` for apiKey).
+    pub value: String,
+}
+
+/// One request and its answer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JournalEntry {
+    /// Sequence number, from 1, never reused (not even after a reset).
+    pub id: u64,
+    /// Wall-clock time of arrival, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// Milliseconds since start or reset.
+    pub elapsed_ms: u64,
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Query string (password redacted), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// The seller the apiKey (or credentials) belong to, if known.
+    pub seller: Option<String>,
+    /// The 1-based number of this `/updateInventory` request (what `request` rules match on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_number: Option<u64>,
+    /// Request headers, apiKey redacted.
+    pub headers: Vec<Header>,
+    /// Request body as received (lossy UTF-8).
+    #[serde(serialize_with = "lossy")]
+    pub body: Bytes,
+    /// HTTP status answered; 0 when the connection was closed without an answer.
+    pub status: u16,
+    /// Body answered (lossy UTF-8), before any drip or delay.
+    #[serde(serialize_with = "lossy")]
+    pub response_body: Bytes,
+    /// Rules that fired and what each did.
+    pub effects: Vec<Fired>,
+    /// Number of items whose stock was set.
+    pub applied: usize,
+    /// Indexes (in inventoryList) of the items that failed.
+    pub failed_items: Vec<usize>,
+    /// Why the answer is what it is: auth problems, violations, the nearest rule when none
+    /// fired, unknown items.
+    pub notes: Vec<String>,
+    /// Time spent producing the answer, in microseconds (scripted delays included).
+    pub duration_us: u64,
+}
+
+impl JournalEntry {
+    /// The request body as JSON, if it is JSON.
+    pub fn body_json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The answered body as JSON, if it is JSON.
+    pub fn response_json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.response_body).ok()
+    }
+
+    /// Whether the rule named `rule` fired for this request.
+    pub fn fired(&self, rule: &str) -> bool {
+        self.effects.iter().any(|f| f.rule == rule)
+    }
+
+    fn weight(&self) -> usize {
+        self.body.len() + self.response_body.len() + 256
+    }
+
+    /// The (productId, variantId, inventory) of each item whose stock this request set.
+    pub fn applied_items(&self) -> Vec<(String, String, Value)> {
+        if self.applied == 0 {
+            return Vec::new();
+        }
+        let Some(body) = self.body_json() else {
+            return Vec::new();
+        };
+        let Some(items) = body.get("inventoryList").and_then(Value::as_array) else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.failed_items.contains(i))
+            .filter_map(|(_, it)| {
+                Some((
+                    it.get("productId")?.as_str()?.to_string(),
+                    it.get("variantId")?.as_str()?.to_string(),
+                    it.get("inventory")?.clone(),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Which entries to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only this seller.
+    pub seller: Option<String>,
+    /// Only this path.
+    pub path: Option<String>,
+    /// Only this HTTP status.
+    pub status: Option<u16>,
+    /// Only requests where this rule fired.
+    pub rule: Option<String>,
+    /// Only entries with an id greater than this.
+    pub since: Option<u64>,
+    /// Only requests whose body mentions this productId.
+    pub product_id: Option<String>,
+    /// At most this many (the newest).
+    pub limit: Option<usize>,
+}
+
+impl Filter {
+    fn keeps(&self, e: &JournalEntry) -> bool {
+        self.seller
+            .as_deref()
+            .is_none_or(|s| e.seller.as_deref() == Some(s))
+            && self.path.as_deref().is_none_or(|p| e.path == p)
+            && self.status.is_none_or(|s| e.status == s)
+            && self.rule.as_deref().is_none_or(|r| e.fired(r))
+            && self.since.is_none_or(|s| e.id > s)
+            && self.product_id.as_deref().is_none_or(|p| {
+                e.body_json()
+                    .and_then(|b| b.get("inventoryList").cloned())
+                    .and_then(|l| l.as_array().cloned())
+                    .is_some_and(|l| {
+                        l.iter()
+                            .any(|i| i.get("productId").and_then(Value::as_str) == Some(p))
+                    })
+            })
+    }
+}
+
+#[derive(Debug, Default)]
+struct Ring {
+    entries: VecDeque<JournalEntry>,
+    bytes: usize,
+    dropped: u64,
+    next_id: u64,
+}
+
+/// The bounded journal.
+#[derive(Debug)]
+pub struct Journal {
+    ring: Mutex<Ring>,
+    cap: usize,
+    byte_budget: usize,
+}
+
+/// Counts describing the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JournalStats {
+    /// Entries held.
+    pub len: usize,
+    /// Entries dropped (oldest first) to stay within the bounds, since start or reset.
+    pub dropped: u64,
+    /// Maximum entries held.
+    pub cap: usize,
+    /// Body bytes held.
+    pub bytes: usize,
+    /// Maximum body bytes held.
+    pub byte_budget: usize,
+}
+
+impl Journal {
+    /// A journal keeping at most `cap` entries and about `byte_budget` body bytes.
+    pub fn new(cap: usize, byte_budget: usize) -> Journal {
+        Journal {
+            ring: Mutex::new(Ring {
+                next_id: 1,
+                ..Ring::default()
+            }),
+            cap,
+            byte_budget,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
+        self.ring.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends an entry (its id is assigned here) and returns the id.
+    pub fn push(&self, mut e: JournalEntry) -> u64 {
+        let mut r = self.lock();
+        e.id = r.next_id;
+        r.next_id += 1;
+        let id = e.id;
+        if self.cap == 0 {
+            r.dropped += 1;
+            return id;
+        }
+        r.bytes += e.weight();
+        r.entries.push_back(e);
+        while r.entries.len() > self.cap || (r.bytes > self.byte_budget && r.entries.len() > 1) {
+            if let Some(old) = r.entries.pop_front() {
+                r.bytes -= old.weight();
+                r.dropped += 1;
+            }
+        }
+        id
+    }
+
+    /// The entries the filter keeps, oldest first.
+    pub fn list(&self, f: &Filter) -> Vec<JournalEntry> {
+        let r = self.lock();
+        let mut out: Vec<JournalEntry> = r.entries.iter().filter(|e| f.keeps(e)).cloned().collect();
+        if let Some(l) = f.limit
+            && out.len() > l
+        {
+            out.drain(..out.len() - l);
+        }
+        out
+    }
+
+    /// Counts.
+    pub fn stats(&self) -> JournalStats {
+        let r = self.lock();
+        JournalStats {
+            len: r.entries.len(),
+            dropped: r.dropped,
+            cap: self.cap,
+            bytes: r.bytes,
+            byte_budget: self.byte_budget,
+        }
+    }
+
+    /// Empties the journal (ids keep counting).
+    pub fn clear(&self) {
+        let mut r = self.lock();
+        r.entries.clear();
+        r.bytes = 0;
+        r.dropped = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(body: &str) -> JournalEntry {
+        JournalEntry {
+            id: 0,
+            at_ms: 0,
+            elapsed_ms: 0,
+            method: "POST".into(),
+            path: "/updateInventory".into(),
+            query: None,
+            seller: Some("demo".into()),
+            request_number: Some(1),
+            headers: vec![],
+            body: Bytes::from(body.to_string()),
+            status: 200,
+            response_body: Bytes::new(),
+            effects: vec![],
+            applied: 1,
+            failed_items: vec![],
+            notes: vec![],
+            duration_us: 0,
+        }
+    }
+
+    #[test]
+    fn oldest_go_first_and_are_counted() {
+        let j = Journal::new(3, usize::MAX);
+        for i in 0..5 {
+            j.push(entry(&i.to_string()));
+        }
+        let ids: Vec<u64> = j.list(&Filter::default()).iter().map(|e| e.id).collect();
+        assert_eq!(ids, [3, 4, 5]);
+        assert_eq!(j.stats().dropped, 2);
+        let j = Journal::new(100, 1000);
+        for _ in 0..10 {
+            j.push(entry(&"x".repeat(400)));
+        }
+        assert!(j.stats().len <= 2 && j.stats().dropped >= 8);
+    }
+}
