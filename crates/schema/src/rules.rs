@@ -157,10 +157,23 @@ fn pair(v: &Value) -> Option<(String, String)> {
 /// problems themselves are the schema's to report.
 pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
+    // An item sent without an id can only be named back with an empty one, so a missing id
+    // in the request counts as "".
     let sent: Vec<(String, String)> = request
         .get("inventoryList")
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(pair).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter(|item| item.is_object())
+                .map(|item| {
+                    (
+                        id_text(item.get("productId")).unwrap_or_default(),
+                        id_text(item.get("variantId")).unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let sent_set: HashSet<&(String, String)> = sent.iter().collect();
 
@@ -389,6 +402,16 @@ mod tests {
             &json!({"status": "PARTIAL_SUCCESS", "failedProductList": [f("P1", "V2", "x")]}),
         );
         assert_eq!(ids(&v), ["failed-entry-was-sent", "partial-success-mixed"]);
+    }
+
+    #[test]
+    fn an_item_sent_without_an_id_may_be_named_back_with_an_empty_one() {
+        let req = json!({"inventoryList": [
+            {"productId": "P1", "inventory": 1},
+            {"productId": "P2", "variantId": "V2", "inventory": 1},
+        ]});
+        let resp = json!({"status": "PARTIAL_SUCCESS", "failedProductList": [f("P1", "", "variantId is required")]});
+        assert!(check_exchange(&req, &resp).is_empty());
     }
 
     #[test]
