@@ -1,13 +1,437 @@
-//! `stockwire conform`: being built (see the conform issue); replaced by the full command.
+//! `stockwire conform`: check a partner's /updateInventory against the contract, or (with no
+//! target) the embedded reference mock; `conform replay` re-sends an earlier report's failures.
+//! Parsing and rendering only: the work is `stockwire-conform`'s.
 
-use anyhow::Result;
-use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
 
-/// Arguments of `stockwire conform` (being built).
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use stockwire_conform::config::{
+    AuthConfig, BudgetConfig, ChecksConfig, ConfigFile, Dur, PoliciesConfig, ProfileName,
+    parse_duration,
+};
+use stockwire_conform::console::{ConsoleSink, summary};
+use stockwire_conform::replay::ReplayStatus;
+use stockwire_conform::{ConformError, FailOn, Report, ReportSpec, RunOptions};
+use stockwire_mock::MockMarketplace;
+
+use crate::exit_codes;
+
+const EXIT_HELP: &str = "Exit codes:\n  0  no violation\n  1  violations found (any severity; --fail-on must counts only MUST checks)\n  2  usage or configuration error\n  3  target unreachable or authentication failed";
+
+/// Arguments of `stockwire conform`.
 #[derive(Debug, Args)]
-pub struct ConformArgs {}
+#[command(args_conflicts_with_subcommands = true, after_help = EXIT_HELP)]
+pub struct ConformArgs {
+    /// `replay REPORT.json` instead of a run.
+    #[command(subcommand)]
+    pub cmd: Option<ConformSub>,
+    /// Run settings.
+    #[command(flatten)]
+    pub run: Box<RunArgs>,
+}
 
-/// Runs `stockwire conform`.
-pub fn run(_args: ConformArgs) -> Result<u8> {
-    anyhow::bail!("stockwire conform is not built yet")
+/// Subcommands of `stockwire conform`.
+#[derive(Debug, Subcommand)]
+pub enum ConformSub {
+    /// Re-send only the failing cases of an earlier JSON report; say per case fixed or still failing.
+    #[command(after_help = EXIT_HELP)]
+    Replay(ReplayArgs),
+}
+
+/// Where to send requests and as whom (shared by a run and a replay).
+#[derive(Debug, Args, Clone)]
+pub struct TargetArgs {
+    /// Partner base URL; the runner appends /updateInventory. Without it: the embedded mock.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Run against the embedded mock with this scenario file (e.g. to watch a scripted defect).
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    pub target_scenario: Option<PathBuf>,
+    /// Token for the apiKey header.
+    #[arg(
+        long,
+        env = "STOCKWIRE_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
+    /// Seller username for /authToken (with --password).
+    #[arg(long, requires = "password")]
+    pub username: Option<String>,
+    /// Seller password for /authToken.
+    #[arg(
+        long,
+        env = "STOCKWIRE_PASSWORD",
+        hide_env_values = true,
+        requires = "username"
+    )]
+    pub password: Option<String>,
+    /// Run config file (stockwire.toml); flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Per-request time-out, e.g. 5s.
+    #[arg(long, value_parser = parse_dur)]
+    pub timeout: Option<Dur>,
+    /// Accept any TLS certificate (a warning is printed).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// Arguments of a run.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: TargetArgs,
+    /// Contract version: v1 (integer inventory) or v2 (digit-string inventory).
+    #[arg(long, value_parser = ["v1", "v2"])]
+    pub profile: Option<String>,
+    /// The test seller's known items: JSON array or CSV of productId, variantId, stock?, seller?.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// Use only the catalog entries of this seller.
+    #[arg(long)]
+    pub seller: Option<String>,
+    /// Seed of every random choice (same seed, same cases in the same order). Default: random.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Number of cases (probes count toward it). Default 200.
+    #[arg(long, conflicts_with = "duration")]
+    pub cases: Option<u64>,
+    /// Time budget instead of a case count, e.g. 60s.
+    #[arg(long, value_parser = parse_dur)]
+    pub duration: Option<Dur>,
+    /// Requests in flight at once. Default 4.
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Requests per second ceiling.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Only these checks (comma-separated ids; see --list-checks).
+    #[arg(long, value_delimiter = ',')]
+    pub checks: Vec<String>,
+    /// Not these checks (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    pub skip_checks: Vec<String>,
+    /// Which violations make the exit code 1: any (default) or must.
+    #[arg(long, value_parser = ["any", "must"])]
+    pub fail_on: Option<String>,
+    /// Write a report: json=PATH or junit=PATH (repeatable).
+    #[arg(long, value_name = "FORMAT=PATH")]
+    pub report: Vec<String>,
+    /// At the end, set every catalog item back to its stated stock.
+    #[arg(long)]
+    pub restore: bool,
+    /// Policy: how a whole-request refusal must be answered: any (default), http-4xx, http-200-failed.
+    #[arg(long, value_parser = ["any", "http-4xx", "http-200-failed"])]
+    pub rejection_status: Option<String>,
+    /// Policy: failedProductList on SUCCESS: any (default) or required.
+    #[arg(long, value_parser = ["any", "required"])]
+    pub failed_list_on_success: Option<String>,
+    /// Policy: one bad item may fail the batch: any (default) or per-item.
+    #[arg(long, value_parser = ["any", "per-item"])]
+    pub batch_rejection: Option<String>,
+    /// Policy: inventory spelling: both (default) or profile.
+    #[arg(long, value_parser = ["both", "profile"])]
+    pub inventory_spelling: Option<String>,
+    /// Policy: a partner's own batch limit (413): tolerate (default) or forbid.
+    #[arg(long, value_parser = ["tolerate", "forbid"])]
+    pub batch_limit: Option<String>,
+    /// Policy: p99 latency budget for 1,000 items (default 2s).
+    #[arg(long, value_parser = parse_dur)]
+    pub latency_budget: Option<Dur>,
+    /// List the checks (id, severity, rationale) and exit.
+    #[arg(long)]
+    pub list_checks: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `conform replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The JSON report of an earlier run.
+    pub report: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: TargetArgs,
+}
+
+fn parse_dur(s: &str) -> Result<Dur, String> {
+    parse_duration(s).map(Dur)
+}
+
+fn enum_value<T: serde::de::DeserializeOwned>(s: &Option<String>) -> Option<T> {
+    s.as_ref()
+        .and_then(|v| serde_json::from_value(serde_json::Value::String(v.clone())).ok())
+}
+
+impl TargetArgs {
+    fn overlay(&self) -> ConfigFile {
+        let auth = if self.api_key.is_some() || self.username.is_some() {
+            Some(AuthConfig {
+                api_key: self.api_key.clone(),
+                username: self.username.clone(),
+                password: self.password.clone(),
+                ..AuthConfig::default()
+            })
+        } else {
+            None
+        };
+        ConfigFile {
+            target: self.target.clone(),
+            target_scenario: self.target_scenario.clone(),
+            auth,
+            budget: self.timeout.map(|t| BudgetConfig {
+                timeout: Some(t),
+                ..BudgetConfig::default()
+            }),
+            insecure: self.insecure.then_some(true),
+            ..ConfigFile::default()
+        }
+    }
+
+    fn config(&self, extra: ConfigFile) -> Result<(ConfigFile, Vec<String>)> {
+        let (base, warnings) = match &self.config {
+            Some(p) => ConfigFile::load(p)?,
+            None => (ConfigFile::default(), Vec::new()),
+        };
+        Ok((base.overlay(self.overlay()).overlay(extra), warnings))
+    }
+}
+
+impl RunArgs {
+    fn overlay(&self) -> ConfigFile {
+        let budget = BudgetConfig {
+            cases: self.cases,
+            duration: self.duration,
+            concurrency: self.concurrency,
+            rate: self.rate,
+            ..BudgetConfig::default()
+        };
+        let policies = PoliciesConfig {
+            rejection_status: enum_value(&self.rejection_status),
+            failed_list_on_success: enum_value(&self.failed_list_on_success),
+            batch_rejection: enum_value(&self.batch_rejection),
+            inventory_spelling: enum_value(&self.inventory_spelling),
+            batch_limit: enum_value(&self.batch_limit),
+            latency_budget: self.latency_budget,
+        };
+        ConfigFile {
+            profile: enum_value::<ProfileName>(&self.profile),
+            catalog: self.catalog.clone(),
+            seller: self.seller.clone(),
+            seed: self.seed,
+            budget: Some(budget),
+            policies: Some(policies),
+            checks: Some(ChecksConfig {
+                only: self.checks.clone(),
+                skip: self.skip_checks.clone(),
+                fail_on: enum_value::<FailOn>(&self.fail_on),
+            }),
+            reports: self.report.clone(),
+            restore: self.restore.then_some(true),
+            ..ConfigFile::default()
+        }
+    }
+}
+
+/// Runs `stockwire conform` and returns its exit code.
+pub fn run(args: ConformArgs) -> Result<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match args.cmd {
+        Some(ConformSub::Replay(r)) => runtime.block_on(replay(r)),
+        None if args.run.list_checks => list_checks(),
+        None => runtime.block_on(run_checks(*args.run)),
+    }
+}
+
+fn list_checks() -> Result<u8> {
+    let mut out = std::io::stdout().lock();
+    for c in stockwire_conform::checks::registry() {
+        writeln!(
+            out,
+            "{:<26} {:<6} {:<13} {}",
+            c.id,
+            c.severity.to_string(),
+            c.category.as_str(),
+            c.rationale
+        )?;
+    }
+    Ok(exit_codes::OK)
+}
+
+fn error_code(e: &ConformError) -> u8 {
+    match e {
+        ConformError::Unreachable { .. } | ConformError::AuthFailed { .. } => {
+            exit_codes::UNREACHABLE
+        }
+        _ => exit_codes::USAGE,
+    }
+}
+
+/// Starts the embedded mock when the config names no target; returns options for the run.
+async fn resolve(cfg: &ConfigFile) -> Result<(RunOptions, Option<MockMarketplace>), ConformError> {
+    let env = |v: &str| std::env::var(v).ok();
+    if let Some(t) = &cfg.target {
+        return Ok((cfg.run_options(t.clone(), env)?, None));
+    }
+    let profile: stockwire_schema::Profile = cfg.profile.map(Into::into).unwrap_or_default();
+    let mut builder = MockMarketplace::builder().profile(profile);
+    let catalog = match &cfg.catalog {
+        Some(c) => stockwire_schema::Catalog::read(c)?,
+        None => stockwire_mock::demo::catalog(),
+    };
+    builder = builder.catalog(catalog.clone());
+    let mut label = "embedded stockwire-mock".to_string();
+    if let Some(s) = &cfg.target_scenario {
+        let scenario = stockwire_mock::Scenario::read(s).map_err(|e| ConformError::Setting {
+            name: "target-scenario".into(),
+            message: e.to_string(),
+        })?;
+        builder = builder.scenario(scenario);
+        label = format!("embedded stockwire-mock (scenario {})", s.display());
+    }
+    let mock = builder.start().await.map_err(|e| ConformError::Setting {
+        name: "embedded mock".into(),
+        message: e.to_string(),
+    })?;
+    let mut opts = cfg.run_options(mock.url(), env)?;
+    opts.catalog = catalog;
+    opts.target_label = Some(label);
+    if matches!(opts.credentials, stockwire_conform::Credentials::None) {
+        opts.seller = opts.seller.or(Some(stockwire_mock::demo::SELLER.into()));
+        opts.credentials = stockwire_conform::Credentials::Login {
+            username: stockwire_mock::demo::USERNAME.into(),
+            password: stockwire_mock::demo::PASSWORD.into(),
+        };
+    }
+    Ok((opts, Some(mock)))
+}
+
+async fn run_checks(args: RunArgs) -> Result<u8> {
+    let (cfg, warnings) = match args.target.config(args.overlay()) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(exit_codes::USAGE);
+        }
+    };
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    let specs: Vec<ReportSpec> = match cfg.report_specs() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit_codes::USAGE);
+        }
+    };
+    let (mut opts, mock) = match resolve(&cfg).await {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(error_code(&e));
+        }
+    };
+    if cfg.seed.is_none() {
+        opts.seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64 % 1_000_000)
+            .unwrap_or(1);
+    }
+    if opts.insecure {
+        eprintln!("warning: --insecure: TLS certificates are not verified");
+    }
+    let mut sink = ConsoleSink::new(args.quiet);
+    let report = match stockwire_conform::run(opts, &mut sink).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(error_code(&e));
+        }
+    };
+    drop(mock);
+    print!("{}", summary(&report));
+    for spec in specs {
+        let written = match &spec {
+            ReportSpec::Json(p) => report.write_json(p).map(|_| p),
+            ReportSpec::Junit(p) => stockwire_conform::junit::write_junit(&report, p).map(|_| p),
+        };
+        match written {
+            Ok(p) => eprintln!("wrote {}", p.display()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(exit_codes::USAGE);
+            }
+        }
+    }
+    Ok(report.summary.exit_code)
+}
+
+async fn replay(args: ReplayArgs) -> Result<u8> {
+    let report = match Report::read(&args.report) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit_codes::USAGE);
+        }
+    };
+    let (mut cfg, _) = match args.target.config(ConfigFile::default()) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(exit_codes::USAGE);
+        }
+    };
+    cfg.profile = enum_value::<ProfileName>(&Some(report.profile.clone()));
+    if cfg.target.is_none() && !report.target.starts_with("embedded") {
+        cfg.target = Some(report.target.clone());
+    }
+    let (opts, mock) = match resolve(&cfg).await {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(error_code(&e));
+        }
+    };
+    let results = match stockwire_conform::replay::replay(&report, &opts).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(error_code(&e));
+        }
+    };
+    drop(mock);
+    let mut still = 0;
+    for r in &results {
+        let word = match r.status {
+            ReplayStatus::Fixed => "fixed",
+            ReplayStatus::StillFailing => {
+                still += 1;
+                "still failing"
+            }
+            ReplayStatus::NotReplayable => "not replayable",
+        };
+        println!(
+            "{:<14} {:<26} {:<28} {}",
+            word, r.check, r.case_kind, r.message
+        );
+    }
+    println!(
+        "{} failing case(s) replayed: {} still failing",
+        results.len(),
+        still
+    );
+    Ok(if still > 0 {
+        exit_codes::VIOLATIONS
+    } else {
+        exit_codes::OK
+    })
 }

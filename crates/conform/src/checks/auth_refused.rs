@@ -1,0 +1,50 @@
+//! `auth-refused`: a request with a missing or wrong apiKey is refused.
+
+use stockwire_schema::Severity;
+
+use super::{Category, Check, Exchange, Observation, Verdict};
+use crate::classify::AuthUse;
+
+/// The check.
+pub const CHECK: Check = Check {
+    id: "auth-refused",
+    severity: Severity::Must,
+    category: Category::Auth,
+    rationale: "The token maps a call to its seller; a call without a valid one must be refused (401/403 or FAILED).",
+};
+
+/// Judges an unauthenticated request; returns false when the request was authenticated.
+pub(crate) fn evaluate(
+    x: &Exchange<'_>,
+    out: &mut Vec<Verdict>,
+    obs: &mut Vec<Observation>,
+) -> bool {
+    let what = match x.class.auth {
+        AuthUse::Valid => return false,
+        AuthUse::Missing => "without an apiKey",
+        AuthUse::Wrong => "with a wrong apiKey",
+    };
+    let status = x.status().unwrap_or(0);
+    if matches!(status, 401 | 403) {
+        obs.push(Observation {
+            topic: "auth-refusal",
+            choice: format!("HTTP {status}"),
+        });
+        out.push(Verdict::pass(CHECK.id));
+    } else if x.body_status() == Some("FAILED") {
+        obs.push(Observation {
+            topic: "auth-refusal",
+            choice: format!("HTTP {status} + FAILED"),
+        });
+        out.push(Verdict::pass(CHECK.id));
+    } else {
+        out.push(Verdict::fail(
+            CHECK.id,
+            format!(
+                "request {what} answered HTTP {status} ({}) instead of 401/403 or FAILED",
+                super::describe_body(x)
+            ),
+        ));
+    }
+    true
+}

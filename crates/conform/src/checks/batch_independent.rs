@@ -1,0 +1,32 @@
+//! `batch-independent`: an item's outcome does not depend on the other items of its batch.
+
+use std::collections::BTreeMap;
+
+use stockwire_schema::{ItemKey, Severity};
+
+use super::{Category, Check, Verdict};
+
+/// The check.
+pub const CHECK: Check = Check {
+    id: "batch-independent",
+    severity: Severity::Should,
+    category: Category::Metamorphic,
+    rationale: "Which other items changed in the same interval is chance; an item's outcome must not depend on them.",
+};
+
+/// Compares per-item outcomes (true = applied) in the batch with the outcomes sent alone.
+pub fn evaluate(batch: &BTreeMap<ItemKey, bool>, alone: &BTreeMap<ItemKey, bool>) -> Verdict {
+    match super::first_difference(batch, alone) {
+        None => Verdict::pass(CHECK.id),
+        Some((k, a, b)) => Verdict::fail(
+            CHECK.id,
+            format!(
+                "item {} was {} in a batch of {} but {} when sent alone",
+                super::short_key(k),
+                super::applied(a),
+                batch.len(),
+                super::applied(b)
+            ),
+        ),
+    }
+}

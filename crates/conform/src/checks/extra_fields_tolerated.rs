@@ -1,0 +1,15 @@
+//! `extra-fields-tolerated`: an otherwise valid item with an unknown member (e.g. facilityCode
+//! under v1) is still applied. Judged by [`super::valid_item_accepted::evaluate_items`]; the
+//! runner confirms each failure with the extra members removed.
+
+use stockwire_schema::Severity;
+
+use super::{Category, Check};
+
+/// The check.
+pub const CHECK: Check = Check {
+    id: "extra-fields-tolerated",
+    severity: Severity::Should,
+    category: Category::Outcome,
+    rationale: "The page is edited in place (facilityCode was added later); a partner must not break when the caller sends a newer field.",
+};

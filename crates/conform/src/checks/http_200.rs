@@ -1,0 +1,45 @@
+//! `http-200`: a processed request is answered HTTP 200.
+
+use stockwire_schema::Severity;
+
+use super::{Category, Check, Exchange, Verdict};
+use crate::config::{BatchLimit, Policies};
+
+/// The check.
+pub const CHECK: Check = Check {
+    id: "http-200",
+    severity: Severity::Must,
+    category: Category::Response,
+    rationale: "The caller reads the outcome of a processed push from a 200 response body; other codes mean it was not processed.",
+};
+
+pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, p: &Policies) {
+    let Some(status) = x.status() else { return };
+    let processed = matches!(x.body_status(), Some("SUCCESS" | "PARTIAL_SUCCESS"));
+    if status == 200 {
+        if processed || x.class.all_valid() {
+            out.push(Verdict::pass(CHECK.id));
+        }
+        return;
+    }
+    if x.class.all_valid() {
+        if super::batch_limited(x) && p.batch_limit == BatchLimit::Tolerate {
+            return;
+        }
+        out.push(Verdict::fail(
+            CHECK.id,
+            format!(
+                "a fully valid request was answered HTTP {status} ({})",
+                super::describe_body(x)
+            ),
+        ));
+    } else if processed && (200..400).contains(&status) {
+        out.push(Verdict::fail(
+            CHECK.id,
+            format!(
+                "a processed request (status {}) was answered HTTP {status}, not 200",
+                x.body_status().unwrap_or("")
+            ),
+        ));
+    }
+}

@@ -1,0 +1,79 @@
+//! `invalid-input-refused`: a request that is not a usable request (not JSON, no list, empty
+//! list, wrong types) is refused with 4xx or a contract-shaped FAILED.
+
+use stockwire_schema::{Severity, contract};
+
+use super::{Category, Check, Exchange, Observation, Verdict};
+use crate::classify::BodyClass;
+use crate::config::{Policies, RejectionStatus};
+
+/// The check.
+pub const CHECK: Check = Check {
+    id: "invalid-input-refused",
+    severity: Severity::Must,
+    category: Category::Robustness,
+    rationale: "A malformed push carries no stock; answering it as processed hides the caller's defect.",
+};
+
+pub(crate) fn evaluate(
+    x: &Exchange<'_>,
+    out: &mut Vec<Verdict>,
+    p: &Policies,
+    obs: &mut Vec<Observation>,
+) {
+    let what = match &x.class.body {
+        BodyClass::NotJson => "a body that is not JSON".to_string(),
+        BodyClass::InvalidEnvelope(v) => format!(
+            "an unusable request ({})",
+            v.first().map_or("invalid".to_string(), |v| format!(
+                "{}: {}",
+                if v.pointer.is_empty() {
+                    "(document)"
+                } else {
+                    &v.pointer
+                },
+                v.keyword
+            ))
+        ),
+        BodyClass::Items(_) => return,
+    };
+    let Some(status) = x.status() else { return };
+    let shaped_failed = x.body_status() == Some("FAILED")
+        && x.json
+            .as_ref()
+            .is_some_and(|j| contract(x.profile).validate_response(j).is_empty());
+    let verdict = if (400..500).contains(&status) {
+        obs.push(Observation {
+            topic: "rejection-style",
+            choice: format!("HTTP {status}"),
+        });
+        if p.rejection_status == RejectionStatus::Http200Failed {
+            Some(format!(
+                "{what} answered HTTP {status} (policy rejection-status = http-200-failed)"
+            ))
+        } else {
+            None
+        }
+    } else if status == 200 && shaped_failed {
+        obs.push(Observation {
+            topic: "rejection-style",
+            choice: "HTTP 200 + FAILED".into(),
+        });
+        if p.rejection_status == RejectionStatus::Http4xx {
+            Some(format!(
+                "{what} answered HTTP 200 + FAILED (policy rejection-status = http-4xx)"
+            ))
+        } else {
+            None
+        }
+    } else {
+        Some(format!(
+            "{what} answered HTTP {status} ({}) instead of 4xx or a FAILED body",
+            super::describe_body(x)
+        ))
+    };
+    out.push(Verdict {
+        check: CHECK.id,
+        failure: verdict,
+    });
+}

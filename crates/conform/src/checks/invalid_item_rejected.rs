@@ -1,0 +1,91 @@
+//! `invalid-item-rejected`: an item whose data the contract forbids is not reported as applied.
+
+use stockwire_schema::Severity;
+
+use super::{Category, Check, Exchange, Observation, Verdict};
+use crate::classify::{AuthUse, ItemVerdict};
+
+/// The check.
+pub const CHECK: Check = Check {
+    id: "invalid-item-rejected",
+    severity: Severity::Must,
+    category: Category::Outcome,
+    rationale: "Negative, fractional, out-of-range or missing data cannot be real stock; applying it corrupts the listing.",
+};
+
+pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, obs: &mut Vec<Observation>) {
+    if x.class.auth != AuthUse::Valid || x.status().is_none() {
+        return;
+    }
+    let rejected = x.rejected_whole();
+    let failed = x.failed_keys();
+    let items = x.class.items();
+    for item in items {
+        let ItemVerdict::Invalid(violations) = &item.verdict else {
+            continue;
+        };
+        let why = violations
+            .first()
+            .map_or(String::new(), |v| format!("{} [{}]", v.pointer, v.keyword));
+        let value = x
+            .class
+            .json
+            .as_ref()
+            .and_then(|j| {
+                j.pointer(
+                    &violations
+                        .first()
+                        .map_or(String::new(), |v| v.pointer.clone()),
+                )
+            })
+            .map(|v| super::snippet(&v.to_string()))
+            .unwrap_or_else(|| "(missing)".into());
+        match &item.key {
+            Some(key) => {
+                // A pair also sent with data the partner may apply is ambiguous.
+                let ambiguous = item.duplicate
+                    && items.iter().any(|o| {
+                        o.key.as_ref() == Some(key)
+                            && !matches!(o.verdict, ItemVerdict::Invalid(_) | ItemVerdict::Unknown)
+                    });
+                if ambiguous {
+                    continue;
+                }
+                if rejected || failed.contains(key) {
+                    out.push(Verdict::pass(CHECK.id));
+                } else {
+                    out.push(Verdict::fail(
+                        CHECK.id,
+                        format!(
+                            "item {} with invalid data ({why}: {value}) was reported applied (HTTP {}, {})",
+                            super::short_key(key),
+                            x.status().unwrap_or(0),
+                            super::describe_body(x)
+                        ),
+                    ));
+                }
+            }
+            None => {
+                let named = match (
+                    &x.json,
+                    x.class
+                        .json
+                        .as_ref()
+                        .and_then(|j| j.pointer(&format!("/inventoryList/{}", item.index))),
+                ) {
+                    (Some(resp), Some(it)) => super::semantic::names_keyless(it, resp),
+                    _ => false,
+                };
+                if !rejected && !named && x.body_status() == Some("SUCCESS") {
+                    out.push(Verdict::fail(
+                        CHECK.id,
+                        format!("item #{} with invalid data ({why}: {value}) was accepted: the response is SUCCESS", item.index),
+                    ));
+                } else {
+                    out.push(Verdict::pass(CHECK.id));
+                }
+            }
+        }
+    }
+    let _ = obs;
+}

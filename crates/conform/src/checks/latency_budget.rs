@@ -1,0 +1,39 @@
+//! `latency-budget`: p99 latency per batch size stays within the budget.
+
+use std::time::Duration;
+
+use stockwire_schema::Severity;
+
+use super::{Category, Check, Verdict};
+
+/// The check.
+pub const CHECK: Check = Check {
+    id: "latency-budget",
+    severity: Severity::Should,
+    category: Category::Performance,
+    rationale: "Pushes run every 2 to 10 minutes for every seller; a slow endpoint delays stock for all of them.",
+};
+
+/// The budget for batches up to `max_items`: the 1,000-item budget, scaled up linearly beyond.
+pub fn budget_for(per_thousand: Duration, max_items: usize) -> Duration {
+    if max_items <= 1000 {
+        per_thousand
+    } else {
+        per_thousand.mul_f64(max_items as f64 / 1000.0)
+    }
+}
+
+/// Judges one batch-size bucket.
+pub fn evaluate(bucket: &str, p99_ms: f64, budget: Duration) -> Verdict {
+    let budget_ms = budget.as_secs_f64() * 1000.0;
+    if p99_ms <= budget_ms {
+        Verdict::pass(CHECK.id)
+    } else {
+        Verdict::fail(
+            CHECK.id,
+            format!(
+                "p99 latency for batches of {bucket} items is {p99_ms:.0} ms, above the budget of {budget_ms:.0} ms"
+            ),
+        )
+    }
+}

@@ -1,0 +1,375 @@
+//! The check registry: every check with its stable id, severity, category and rationale, and the
+//! evaluation of one exchange against the checks that look at single exchanges.
+//!
+//! Each check lives in its own module; the contract's semantic rules come from
+//! [`stockwire_schema::rules`] and keep their ids and severities there ([`semantic`]).
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+use stockwire_schema::Severity;
+
+use crate::classify::Classified;
+use crate::config::Policies;
+use crate::http::{HttpRequest, Outcome};
+
+pub mod auth_no_effect;
+pub mod auth_refused;
+pub mod auth_token_response;
+pub mod batch_independent;
+pub mod connection_kept;
+pub mod extra_fields_tolerated;
+pub mod http_200;
+pub mod idempotent;
+pub mod invalid_input_refused;
+pub mod invalid_item_rejected;
+pub mod json_body;
+pub mod latency_budget;
+pub mod no_server_error;
+pub mod no_timeout;
+pub mod order_independent;
+pub mod response_schema;
+pub mod semantic;
+pub mod unknown_item_rejected;
+pub mod valid_item_accepted;
+pub mod zero_inventory_accepted;
+
+/// What part of the contract a check looks at.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    /// The shape of one response.
+    Response,
+    /// The contract's semantic rules (from stockwire-schema).
+    Semantic,
+    /// Whether each item got the outcome its data calls for.
+    Outcome,
+    /// Time-outs, crashes, dropped connections, refusal of invalid input.
+    Robustness,
+    /// The apiKey and the token call.
+    Auth,
+    /// Relations between several requests (order, batch, repetition).
+    Metamorphic,
+    /// Latency.
+    Performance,
+}
+
+impl Category {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Response => "response",
+            Category::Semantic => "semantic",
+            Category::Outcome => "outcome",
+            Category::Robustness => "robustness",
+            Category::Auth => "auth",
+            Category::Metamorphic => "metamorphic",
+            Category::Performance => "performance",
+        }
+    }
+}
+
+/// A check's identity: stable id, severity, category and a one-line rationale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Check {
+    /// Stable id used in reports, configs and `--checks`.
+    pub id: &'static str,
+    /// MUST or SHOULD.
+    pub severity: Severity,
+    /// What the check looks at.
+    pub category: Category,
+    /// Why it holds, in one line.
+    pub rationale: &'static str,
+}
+
+/// Every check, in report order.
+pub fn registry() -> &'static [Check] {
+    static ALL: LazyLock<Vec<Check>> = LazyLock::new(|| {
+        let mut v = vec![http_200::CHECK, json_body::CHECK, response_schema::CHECK];
+        v.extend(semantic::checks());
+        v.extend([
+            valid_item_accepted::CHECK,
+            zero_inventory_accepted::CHECK,
+            unknown_item_rejected::CHECK,
+            invalid_item_rejected::CHECK,
+            extra_fields_tolerated::CHECK,
+            no_server_error::CHECK,
+            no_timeout::CHECK,
+            connection_kept::CHECK,
+            invalid_input_refused::CHECK,
+            auth_token_response::CHECK,
+            auth_refused::CHECK,
+            auth_no_effect::CHECK,
+            order_independent::CHECK,
+            batch_independent::CHECK,
+            idempotent::CHECK,
+            latency_budget::CHECK,
+        ]);
+        v
+    });
+    &ALL
+}
+
+/// Finds a check by id.
+pub fn find(id: &str) -> Option<&'static Check> {
+    registry().iter().find(|c| c.id == id)
+}
+
+/// The outcome of one check on one exchange (or probe).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// The check's id.
+    pub check: &'static str,
+    /// `None` when it passed, else what is wrong.
+    pub failure: Option<String>,
+}
+
+impl Verdict {
+    /// A pass.
+    pub fn pass(check: &'static str) -> Self {
+        Verdict {
+            check,
+            failure: None,
+        }
+    }
+    /// A failure with a message.
+    pub fn fail(check: &'static str, message: impl Into<String>) -> Self {
+        Verdict {
+            check,
+            failure: Some(message.into()),
+        }
+    }
+}
+
+/// A choice the partner made where the contract allows several (FACTS.md, "differences a
+/// checking tool must tolerate").
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Observation {
+    /// Which difference, e.g. `rejection-style`.
+    pub topic: &'static str,
+    /// The choice seen, e.g. `HTTP 400`.
+    pub choice: String,
+}
+
+/// Everything one exchange is judged with.
+pub struct Exchange<'a> {
+    /// Contract version.
+    pub profile: stockwire_schema::Profile,
+    /// The request as sent (apiKey as placeholder).
+    pub request: &'a HttpRequest,
+    /// What the request is, by the contract.
+    pub class: &'a Classified,
+    /// What came back.
+    pub outcome: &'a Outcome,
+    /// The response body parsed as JSON, when it is JSON.
+    pub json: Option<serde_json::Value>,
+}
+
+impl Exchange<'_> {
+    /// HTTP status, when a response came back.
+    pub fn status(&self) -> Option<u16> {
+        match self.outcome {
+            Outcome::Response(r) => Some(r.status),
+            Outcome::Failure { .. } => None,
+        }
+    }
+
+    /// The `status` member of a JSON body.
+    pub fn body_status(&self) -> Option<&str> {
+        self.json.as_ref()?.get("status")?.as_str()
+    }
+
+    /// Whether the request as a whole was refused: a 4xx, or a body with status FAILED
+    /// (FAILED tells the caller nothing was applied).
+    pub fn rejected_whole(&self) -> bool {
+        matches!(self.status(), Some(400..=499)) || self.body_status() == Some("FAILED")
+    }
+
+    /// The (productId, variantId) pairs the response lists as failed.
+    pub fn failed_keys(&self) -> BTreeSet<stockwire_schema::ItemKey> {
+        let mut out = BTreeSet::new();
+        if let Some(list) = self
+            .json
+            .as_ref()
+            .and_then(|j| j.get("failedProductList"))
+            .and_then(|l| l.as_array())
+        {
+            for e in list {
+                if let (Some(p), Some(v)) = (
+                    e.get("productId").and_then(|x| x.as_str()),
+                    e.get("variantId").and_then(|x| x.as_str()),
+                ) {
+                    out.insert(stockwire_schema::ItemKey::new(p, v));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Evaluates every single-exchange check that applies to `x`. Checks that do not apply give no
+/// verdict; the caller filters out disabled checks.
+pub fn evaluate(x: &Exchange<'_>, policies: &Policies) -> (Vec<Verdict>, Vec<Observation>) {
+    let mut v = Vec::new();
+    let mut obs = Vec::new();
+    no_timeout::evaluate(x, &mut v);
+    connection_kept::evaluate(x, &mut v);
+    if x.status().is_none() {
+        return (v, obs);
+    }
+    no_server_error::evaluate(x, &mut v);
+    if matches!(x.status(), Some(500..=599)) {
+        // A crash says nothing about the contract beyond itself.
+        return (v, obs);
+    }
+    if auth_refused::evaluate(x, &mut v, &mut obs) {
+        // An unauthenticated request is judged only on its refusal.
+        return (v, obs);
+    }
+    http_200::evaluate(x, &mut v, policies);
+    json_body::evaluate(x, &mut v);
+    response_schema::evaluate(x, &mut v, policies, &mut obs);
+    semantic::evaluate(x, &mut v);
+    invalid_input_refused::evaluate(x, &mut v, policies, &mut obs);
+    valid_item_accepted::evaluate_items(x, &mut v, policies, &mut obs);
+    unknown_item_rejected::evaluate(x, &mut v);
+    invalid_item_rejected::evaluate(x, &mut v, &mut obs);
+    (v, obs)
+}
+
+/// A short description of a response body for messages.
+pub(crate) fn describe_body(x: &Exchange<'_>) -> String {
+    match (&x.json, x.outcome.response()) {
+        (Some(_), _) if x.body_status().is_some() => {
+            let n = x.failed_keys().len();
+            format!(
+                "status {}, {n} failed entr{}",
+                x.body_status().unwrap_or(""),
+                if n == 1 { "y" } else { "ies" }
+            )
+        }
+        (Some(j), _) => format!("body {}", snippet(&j.to_string())),
+        (None, Some(r)) if r.body.is_empty() => "empty body".into(),
+        (None, Some(r)) => format!("body {}", snippet(&r.body)),
+        (None, None) => "no response".into(),
+    }
+}
+
+/// The first 120 characters of a text.
+pub(crate) fn snippet(s: &str) -> String {
+    let t: String = s.chars().take(120).collect();
+    if t.len() < s.len() {
+        format!("{t}…")
+    } else {
+        t
+    }
+}
+
+/// An item key for messages, shortened when an id is very long.
+pub(crate) fn short_key(k: &stockwire_schema::ItemKey) -> String {
+    let short = |s: &str| {
+        let t: String = s.chars().take(40).collect();
+        if t.len() < s.len() {
+            format!("{t}…({} chars)", s.chars().count())
+        } else {
+            t
+        }
+    };
+    format!("{:?}/{:?}", short(&k.product_id), short(&k.variant_id))
+}
+
+/// The failure message the response gives for `key`.
+pub(crate) fn failure_message(x: &Exchange<'_>, key: &stockwire_schema::ItemKey) -> Option<String> {
+    x.json
+        .as_ref()?
+        .get("failedProductList")?
+        .as_array()?
+        .iter()
+        .find_map(|e| {
+            (e.get("productId")?.as_str()? == key.product_id
+                && e.get("variantId")?.as_str()? == key.variant_id)
+                .then(|| {
+                    e.get("message")
+                        .and_then(|m| m.as_str())
+                        .unwrap_or("")
+                        .to_string()
+                })
+        })
+}
+
+/// Whether a large batch was refused the way a partner's own batch limit is (413, or 400 for
+/// a batch of 1,000 items or more).
+pub(crate) fn batch_limited(x: &Exchange<'_>) -> bool {
+    let n = x.class.batch_size();
+    match x.status() {
+        Some(413) => n > 1,
+        Some(400) => n >= 1000,
+        _ => false,
+    }
+}
+
+/// Per-item outcome of an answered request: true when the item was applied. `None` when the
+/// exchange says nothing about items (no response, 5xx).
+pub fn item_outcomes(
+    x: &Exchange<'_>,
+) -> Option<std::collections::BTreeMap<stockwire_schema::ItemKey, bool>> {
+    let status = x.status()?;
+    if status >= 500 {
+        return None;
+    }
+    let rejected = x.rejected_whole() || !(200..300).contains(&status);
+    let failed = x.failed_keys();
+    Some(
+        x.class
+            .items()
+            .iter()
+            .filter_map(|i| i.key.clone())
+            .map(|k| {
+                let ok = !rejected && !failed.contains(&k);
+                (k, ok)
+            })
+            .collect(),
+    )
+}
+
+/// A compact signature of an answer: HTTP status, body status and failed pairs.
+pub fn signature(x: &Exchange<'_>) -> String {
+    match x.status() {
+        None => "no response".into(),
+        Some(s) => {
+            let failed: Vec<String> = x.failed_keys().iter().map(short_key).collect();
+            format!(
+                "HTTP {s} {} [{}]",
+                x.body_status().unwrap_or("-"),
+                failed.join(", ")
+            )
+        }
+    }
+}
+
+fn first_difference<'a>(
+    a: &'a std::collections::BTreeMap<stockwire_schema::ItemKey, bool>,
+    b: &std::collections::BTreeMap<stockwire_schema::ItemKey, bool>,
+) -> Option<(&'a stockwire_schema::ItemKey, bool, bool)> {
+    a.iter().find_map(|(k, va)| match b.get(k) {
+        Some(vb) if vb != va => Some((k, *va, *vb)),
+        _ => None,
+    })
+}
+
+fn applied(b: bool) -> &'static str {
+    if b { "applied" } else { "refused" }
+}

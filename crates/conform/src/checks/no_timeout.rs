@@ -1,0 +1,25 @@
+//! `no-timeout`: every request is answered within the time-out.
+
+use stockwire_schema::Severity;
+
+use super::{Category, Check, Exchange, Verdict};
+use crate::http::{FailureKind, Outcome};
+
+/// The check.
+pub const CHECK: Check = Check {
+    id: "no-timeout",
+    severity: Severity::Must,
+    category: Category::Robustness,
+    rationale: "The caller pushes every few minutes; a request left hanging blocks the next push for that seller.",
+};
+
+pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
+    match x.outcome {
+        Outcome::Failure {
+            failure: FailureKind::Timeout,
+            message,
+            ..
+        } => out.push(Verdict::fail(CHECK.id, message.clone())),
+        _ => out.push(Verdict::pass(CHECK.id)),
+    }
+}

@@ -1,0 +1,31 @@
+//! `order-independent`: an item's outcome does not depend on its position in the batch.
+
+use std::collections::BTreeMap;
+
+use stockwire_schema::{ItemKey, Severity};
+
+use super::{Category, Check, Verdict};
+
+/// The check.
+pub const CHECK: Check = Check {
+    id: "order-independent",
+    severity: Severity::Should,
+    category: Category::Metamorphic,
+    rationale: "The caller batches changed items in no particular order; an outcome that depends on order is a latent defect.",
+};
+
+/// Compares per-item outcomes (true = applied) of the batch and of a reordering of it.
+pub fn evaluate(first: &BTreeMap<ItemKey, bool>, reordered: &BTreeMap<ItemKey, bool>) -> Verdict {
+    match super::first_difference(first, reordered) {
+        None => Verdict::pass(CHECK.id),
+        Some((k, a, b)) => Verdict::fail(
+            CHECK.id,
+            format!(
+                "item {} was {} in one order and {} in another",
+                super::short_key(k),
+                super::applied(a),
+                super::applied(b)
+            ),
+        ),
+    }
+}

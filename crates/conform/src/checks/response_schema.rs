@@ -1,0 +1,56 @@
+//! `response-schema`: a 200 JSON body is valid against the profile's response schema.
+
+use stockwire_schema::{Severity, contract};
+
+use super::{Category, Check, Exchange, Observation, Verdict};
+use crate::config::{ListOnSuccess, Policies};
+
+/// The check.
+pub const CHECK: Check = Check {
+    id: "response-schema",
+    severity: Severity::Must,
+    category: Category::Response,
+    rationale: "The response table fixes the body's members and types; a caller parsing it by the page fails otherwise.",
+};
+
+pub(crate) fn evaluate(
+    x: &Exchange<'_>,
+    out: &mut Vec<Verdict>,
+    p: &Policies,
+    obs: &mut Vec<Observation>,
+) {
+    if x.status() != Some(200) {
+        return;
+    }
+    let Some(body) = &x.json else { return };
+    // `status` itself is the rule `status-allowed`'s to report, so it is not reported twice.
+    let problems: Vec<String> = contract(x.profile)
+        .validate_response(body)
+        .into_iter()
+        .filter(|v| {
+            !(v.pointer == "/status"
+                || (v.pointer.is_empty()
+                    && v.keyword == "required"
+                    && v.message.contains("\"status\"")))
+        })
+        .map(|v| v.to_string())
+        .collect();
+    let mut failure = (!problems.is_empty()).then(|| problems.join("; "));
+    if x.body_status() == Some("SUCCESS") {
+        let present = body.get("failedProductList").is_some();
+        obs.push(Observation {
+            topic: "failed-list-on-success",
+            choice: if present { "present (empty)" } else { "absent" }.into(),
+        });
+        if !present && p.failed_list_on_success == ListOnSuccess::Required && failure.is_none() {
+            failure = Some(
+                "SUCCESS without failedProductList (policy failed-list-on-success = required)"
+                    .into(),
+            );
+        }
+    }
+    out.push(Verdict {
+        check: CHECK.id,
+        failure,
+    });
+}

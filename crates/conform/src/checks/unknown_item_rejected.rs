@@ -1,0 +1,41 @@
+//! `unknown-item-rejected`: a pair the partner cannot know is not reported as applied.
+
+use stockwire_schema::Severity;
+
+use super::{Category, Check, Exchange, Verdict};
+use crate::classify::{AuthUse, ItemVerdict};
+
+/// The check.
+pub const CHECK: Check = Check {
+    id: "unknown-item-rejected",
+    severity: Severity::Must,
+    category: Category::Outcome,
+    rationale: "An item the marketplace does not have cannot be updated; reporting success hides a mapping error from the seller.",
+};
+
+pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
+    if x.class.auth != AuthUse::Valid || x.status().is_none() {
+        return;
+    }
+    let rejected = x.rejected_whole();
+    let failed = x.failed_keys();
+    for item in x.class.items() {
+        if item.verdict != ItemVerdict::Unknown {
+            continue;
+        }
+        let Some(key) = &item.key else { continue };
+        if rejected || failed.contains(key) {
+            out.push(Verdict::pass(CHECK.id));
+        } else {
+            out.push(Verdict::fail(
+                CHECK.id,
+                format!(
+                    "unknown item {} was reported applied (HTTP {}, {}, not in failedProductList)",
+                    super::short_key(key),
+                    x.status().unwrap_or(0),
+                    super::describe_body(x)
+                ),
+            ));
+        }
+    }
+}

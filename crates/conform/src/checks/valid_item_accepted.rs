@@ -1,0 +1,120 @@
+//! `valid-item-accepted`: a catalog item with valid data is not reported failed. Also feeds
+//! [`super::zero_inventory_accepted`] and [`super::extra_fields_tolerated`], which judge the
+//! items those checks are about.
+
+use stockwire_schema::Severity;
+
+use super::{Category, Check, Exchange, Observation, Verdict};
+use crate::classify::{AuthUse, ItemVerdict};
+use crate::config::{BatchLimit, BatchRejection, Policies};
+
+/// The check.
+pub const CHECK: Check = Check {
+    id: "valid-item-accepted",
+    severity: Severity::Must,
+    category: Category::Outcome,
+    rationale: "A known item with valid data must be applied; reporting it failed leaves stale stock and oversells.",
+};
+
+/// Judges every valid, tolerated item of the request (valid, zero and extra-field checks).
+pub(crate) fn evaluate_items(
+    x: &Exchange<'_>,
+    out: &mut Vec<Verdict>,
+    p: &Policies,
+    obs: &mut Vec<Observation>,
+) {
+    let items = x.class.items();
+    if items.is_empty() || x.class.auth != AuthUse::Valid {
+        return;
+    }
+    let Some(status) = x.status() else { return };
+    let n = x.class.batch_size();
+    if super::batch_limited(x) {
+        obs.push(Observation {
+            topic: "batch-limit",
+            choice: format!("refused a batch of {n} items with HTTP {status}"),
+        });
+        if p.batch_limit == BatchLimit::Tolerate {
+            return;
+        }
+    }
+    if !x.class.json_content_type {
+        // A request with the wrong Content-Type may be refused as a whole.
+        return;
+    }
+    let rejected = x.rejected_whole();
+    let failed = x.failed_keys();
+    let refusable = x.class.has_refusable();
+    if refusable && items.iter().any(|i| i.verdict != ItemVerdict::Valid) {
+        let choice = if rejected {
+            "whole batch refused for a bad item"
+        } else {
+            "per item"
+        };
+        obs.push(Observation {
+            topic: "batch-rejection",
+            choice: choice.into(),
+        });
+    }
+    let whole_tolerated = rejected && refusable && p.batch_rejection == BatchRejection::Any;
+    for item in items {
+        let Some(key) = &item.key else { continue };
+        if item.duplicate {
+            continue;
+        }
+        let listed = failed.contains(key);
+        match item.verdict {
+            ItemVerdict::Tolerated(what) => {
+                if !rejected {
+                    let choice = if listed {
+                        "profile spelling only"
+                    } else {
+                        "both spellings accepted"
+                    };
+                    obs.push(Observation {
+                        topic: "inventory-spelling",
+                        choice: choice.into(),
+                    });
+                }
+                let _ = what;
+            }
+            ItemVerdict::Valid => {
+                let check = if item.has_extra {
+                    super::extra_fields_tolerated::CHECK.id
+                } else if item.count == Some(0) {
+                    super::zero_inventory_accepted::CHECK.id
+                } else {
+                    CHECK.id
+                };
+                if whole_tolerated {
+                    // One bad item may fail the whole batch (policy batch-rejection = any).
+                    continue;
+                }
+                if !listed && !rejected {
+                    out.push(Verdict::pass(check));
+                    continue;
+                }
+                let why = if listed {
+                    let msg = super::failure_message(x, key).unwrap_or_default();
+                    format!("listed in failedProductList with message {msg:?}")
+                } else {
+                    format!(
+                        "the whole request was refused (HTTP {status}, {})",
+                        super::describe_body(x)
+                    )
+                };
+                let count = item.count.map_or("?".to_string(), |c| c.to_string());
+                let extra = if item.has_extra {
+                    " with an unknown extra field"
+                } else {
+                    ""
+                };
+                out.push(Verdict::fail(
+                    check,
+                    format!("catalog item {key} (inventory {count}){extra} was not applied: {why}"),
+                ));
+            }
+            _ => {}
+        }
+    }
+}

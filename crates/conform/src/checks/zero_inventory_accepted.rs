@@ -1,0 +1,15 @@
+//! `zero-inventory-accepted`: inventory 0 is a valid stock count. Judged by
+//! [`super::valid_item_accepted::evaluate_items`]; the runner confirms each failure with the
+//! same item at inventory 1 and reports `valid-item-accepted` when that fails too.
+
+use stockwire_schema::Severity;
+
+use super::{Category, Check};
+
+/// The check.
+pub const CHECK: Check = Check {
+    id: "zero-inventory-accepted",
+    severity: Severity::Must,
+    category: Category::Outcome,
+    rationale: "0 is the most frequent value pushed (items going out of stock); refusing it keeps selling what is gone.",
+};

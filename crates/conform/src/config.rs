@@ -1,0 +1,730 @@
+//! Run settings: policies (where real partners legitimately differ), the budget, check selection,
+//! and the `stockwire.toml` run-config file with its merge rules (flags override the file).
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use stockwire_schema::{Catalog, Profile};
+
+use crate::error::ConformError;
+
+/// A duration written the humantime way (`500ms`, `2s`, `1m 30s`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl Serialize for Dur {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(self.0).to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_duration(&s)
+            .map(Dur)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Dur {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A duration such as `500ms`, `2s` or `1m 30s`.",
+            "examples": ["2s", "500ms"]
+        })
+    }
+}
+
+/// Parses `500ms`, `2s`, `1m`… (a bare number is seconds).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if let Ok(n) = t.parse::<f64>() {
+        if n.is_finite() && n >= 0.0 {
+            return Ok(Duration::from_secs_f64(n));
+        }
+    }
+    humantime::parse_duration(t)
+        .map_err(|e| format!("`{s}` is not a duration ({e}); e.g. 500ms, 2s, 1m"))
+}
+
+/// How a request refused as a whole (invalid JSON, empty list, bad key) must be answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RejectionStatus {
+    /// A 4xx, or 200 with a FAILED body (default: both are in use).
+    #[default]
+    Any,
+    /// Only a 4xx.
+    Http4xx,
+    /// Only HTTP 200 with a FAILED body.
+    Http200Failed,
+}
+
+/// Whether `failedProductList` must be present (empty) on SUCCESS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ListOnSuccess {
+    /// Absent or empty (default).
+    #[default]
+    Any,
+    /// Present (and empty).
+    Required,
+}
+
+/// How one invalid item in a batch may be handled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BatchRejection {
+    /// Per item, or the whole batch refused (default).
+    #[default]
+    Any,
+    /// Only the invalid items may fail; the valid ones must be applied.
+    PerItem,
+}
+
+/// Which spellings of `inventory` an item may use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum InventorySpelling {
+    /// The other version's spelling (integer vs digit string) may be accepted or refused (default).
+    #[default]
+    Both,
+    /// Only the profile's spelling is valid; the other must be refused.
+    Profile,
+}
+
+/// Whether a partner may refuse a large batch with 413 (or 400) as its own limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BatchLimit {
+    /// Report the limit found, not a defect (default).
+    #[default]
+    Tolerate,
+    /// Every batch the runner sends must be processed.
+    Forbid,
+}
+
+/// Which violations make the exit code 1.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailOn {
+    /// Any violation, MUST or SHOULD (default).
+    #[default]
+    Any,
+    /// Only violations of MUST checks.
+    Must,
+}
+
+/// The expectations where real partners legitimately differ (FACTS.md): lenient defaults that
+/// a config file or flag can tighten. The report says which choice the partner made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Policies {
+    /// How a request refused as a whole must be answered.
+    pub rejection_status: RejectionStatus,
+    /// Whether `failedProductList` must be present on SUCCESS.
+    pub failed_list_on_success: ListOnSuccess,
+    /// Whether one invalid item may fail the whole batch.
+    pub batch_rejection: BatchRejection,
+    /// Whether the other version's inventory spelling is tolerated.
+    pub inventory_spelling: InventorySpelling,
+    /// Whether a partner's own batch limit (413/400 on a large batch) is tolerated.
+    pub batch_limit: BatchLimit,
+    /// p99 latency budget for a batch of 1,000 items (scaled up for larger batches).
+    pub latency_budget: Dur,
+}
+
+impl Default for Policies {
+    fn default() -> Self {
+        Policies {
+            rejection_status: RejectionStatus::Any,
+            failed_list_on_success: ListOnSuccess::Any,
+            batch_rejection: BatchRejection::Any,
+            inventory_spelling: InventorySpelling::Both,
+            batch_limit: BatchLimit::Tolerate,
+            latency_budget: Dur(Duration::from_secs(2)),
+        }
+    }
+}
+
+/// Who the runner is when it calls the partner.
+#[derive(Clone, Default)]
+pub enum Credentials {
+    /// No apiKey (auth checks are skipped).
+    #[default]
+    None,
+    /// A token to send in the `apiKey` header.
+    ApiKey(String),
+    /// Seller credentials for `/authToken`.
+    Login {
+        /// Username.
+        username: String,
+        /// Password.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::None => f.write_str("None"),
+            Credentials::ApiKey(_) => f.write_str("ApiKey([REDACTED])"),
+            Credentials::Login { username, .. } => write!(f, "Login({username}, [REDACTED])"),
+        }
+    }
+}
+
+impl Credentials {
+    /// The secrets to redact from every output.
+    pub fn secrets(&self) -> Vec<String> {
+        match self {
+            Credentials::None => vec![],
+            Credentials::ApiKey(k) => vec![k.clone()],
+            Credentials::Login { password, .. } => vec![password.clone()],
+        }
+    }
+}
+
+/// Default number of cases: enough to cover every probe a few times over and still finish in a
+/// few seconds against a fast local partner.
+pub const DEFAULT_CASES: u64 = 200;
+
+/// Everything a run needs. The runner knows only URLs: starting a mock is the caller's job.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Base URL; the runner appends the contract's paths (`/updateInventory`, `/authToken`).
+    pub target: String,
+    /// How the target is named in reports (defaults to the URL).
+    pub target_label: Option<String>,
+    /// Credentials.
+    pub credentials: Credentials,
+    /// Contract version.
+    pub profile: Profile,
+    /// The partner's test seller's known items.
+    pub catalog: Catalog,
+    /// Only catalog entries of this seller (entries without a seller always count).
+    pub seller: Option<String>,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Case budget (used when `duration` is not set).
+    pub cases: u64,
+    /// Time budget; when set, cases are generated until it runs out.
+    pub duration: Option<Duration>,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Requests per second ceiling.
+    pub rate: Option<f64>,
+    /// Per-request time-out.
+    pub timeout: Duration,
+    /// Connect time-out.
+    pub connect_timeout: Duration,
+    /// Response size cap in bytes.
+    pub max_response_bytes: usize,
+    /// Only these checks (empty: all).
+    pub checks: Vec<String>,
+    /// Not these checks.
+    pub skip_checks: Vec<String>,
+    /// Policies.
+    pub policies: Policies,
+    /// Which violations fail the run.
+    pub fail_on: FailOn,
+    /// Set every catalog item back to its stated stock at the end.
+    pub restore: bool,
+    /// Accept any TLS certificate.
+    pub insecure: bool,
+    /// Look for an observation endpoint (`/__admin/ledger`) for the auth "changes nothing" check.
+    pub observe: bool,
+    /// Requests the shrinker may spend on one failing case.
+    pub shrink_requests: u32,
+}
+
+impl RunOptions {
+    /// Defaults for `target`.
+    pub fn new(target: impl Into<String>) -> Self {
+        RunOptions {
+            target: target.into(),
+            target_label: None,
+            credentials: Credentials::None,
+            profile: Profile::V1,
+            catalog: Catalog::default(),
+            seller: None,
+            seed: 0,
+            cases: DEFAULT_CASES,
+            duration: None,
+            concurrency: 4,
+            rate: None,
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            max_response_bytes: 16 * 1024 * 1024,
+            checks: Vec::new(),
+            skip_checks: Vec::new(),
+            policies: Policies::default(),
+            fail_on: FailOn::Any,
+            restore: false,
+            insecure: false,
+            observe: true,
+            shrink_requests: 48,
+        }
+    }
+}
+
+/// The contract version, as written in a config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileName {
+    /// Integer inventory (`updateinventory.md`).
+    V1,
+    /// Digit-string inventory, optional facilityCode (the current page).
+    V2,
+}
+
+impl From<ProfileName> for Profile {
+    fn from(p: ProfileName) -> Profile {
+        match p {
+            ProfileName::V1 => Profile::V1,
+            ProfileName::V2 => Profile::V2,
+        }
+    }
+}
+
+/// `[auth]`: credentials, by environment-variable name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Environment variable holding the apiKey.
+    pub api_key_env: Option<String>,
+    /// Seller username (not a secret).
+    pub username: Option<String>,
+    /// Environment variable holding the username.
+    pub username_env: Option<String>,
+    /// Environment variable holding the password.
+    pub password_env: Option<String>,
+    /// A literal apiKey (discouraged: draws a warning; use `api-key-env`).
+    pub api_key: Option<String>,
+    /// A literal password (discouraged: draws a warning; use `password-env`).
+    pub password: Option<String>,
+}
+
+/// `[budget]`: how much to send and how fast.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// Number of cases (probes count toward it).
+    pub cases: Option<u64>,
+    /// Time budget instead of a case count.
+    pub duration: Option<Dur>,
+    /// Requests in flight at once.
+    pub concurrency: Option<usize>,
+    /// Requests per second ceiling.
+    pub rate: Option<f64>,
+    /// Per-request time-out.
+    pub timeout: Option<Dur>,
+    /// Connect time-out.
+    pub connect_timeout: Option<Dur>,
+    /// Response size cap in bytes.
+    pub max_response_bytes: Option<usize>,
+    /// Requests the shrinker may spend on one failing case.
+    pub shrink_requests: Option<u32>,
+}
+
+/// `[checks]`: which checks run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ChecksConfig {
+    /// Only these check ids (empty: all).
+    #[serde(default)]
+    pub only: Vec<String>,
+    /// Not these check ids.
+    #[serde(default)]
+    pub skip: Vec<String>,
+    /// Which violations fail the run.
+    pub fail_on: Option<FailOn>,
+}
+
+/// Policies as written in a file: every key optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PoliciesConfig {
+    /// See [`Policies::rejection_status`].
+    pub rejection_status: Option<RejectionStatus>,
+    /// See [`Policies::failed_list_on_success`].
+    pub failed_list_on_success: Option<ListOnSuccess>,
+    /// See [`Policies::batch_rejection`].
+    pub batch_rejection: Option<BatchRejection>,
+    /// See [`Policies::inventory_spelling`].
+    pub inventory_spelling: Option<InventorySpelling>,
+    /// See [`Policies::batch_limit`].
+    pub batch_limit: Option<BatchLimit>,
+    /// See [`Policies::latency_budget`].
+    pub latency_budget: Option<Dur>,
+}
+
+/// `stockwire.toml`: a named, versioned suite. Every key is optional; flags override it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(
+    title = "stockwire.toml",
+    description = "Run configuration of `stockwire conform`."
+)]
+pub struct ConfigFile {
+    /// Partner base URL (the runner appends /updateInventory); absent: the embedded mock.
+    pub target: Option<String>,
+    /// A mock scenario file to run the embedded mock with (instead of `target`).
+    pub target_scenario: Option<PathBuf>,
+    /// Contract version.
+    pub profile: Option<ProfileName>,
+    /// Catalog file (JSON array or CSV of productId, variantId, stock?, seller?).
+    pub catalog: Option<PathBuf>,
+    /// Seller whose catalog entries to use.
+    pub seller: Option<String>,
+    /// Seed.
+    pub seed: Option<u64>,
+    /// Credentials.
+    pub auth: Option<AuthConfig>,
+    /// Budget.
+    pub budget: Option<BudgetConfig>,
+    /// Policies.
+    pub policies: Option<PoliciesConfig>,
+    /// Check selection.
+    pub checks: Option<ChecksConfig>,
+    /// Reports to write, e.g. `["json=out/report.json", "junit=out/junit.xml"]`.
+    #[serde(default)]
+    pub reports: Vec<String>,
+    /// Accept any TLS certificate (warned about).
+    pub insecure: Option<bool>,
+    /// Restore every catalog item's stock at the end.
+    pub restore: Option<bool>,
+}
+
+/// A report to write: `json=PATH` or `junit=PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportSpec {
+    /// The JSON report.
+    Json(PathBuf),
+    /// JUnit XML.
+    Junit(PathBuf),
+}
+
+impl std::str::FromStr for ReportSpec {
+    type Err = ConformError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = |m: &str| ConformError::Setting {
+            name: "report".into(),
+            message: format!("`{s}`: {m} (expected json=PATH or junit=PATH)"),
+        };
+        let (kind, path) = s.split_once('=').ok_or_else(|| bad("no `=`"))?;
+        if path.is_empty() {
+            return Err(bad("empty path"));
+        }
+        match kind.trim() {
+            "json" => Ok(ReportSpec::Json(PathBuf::from(path))),
+            "junit" => Ok(ReportSpec::Junit(PathBuf::from(path))),
+            other => Err(bad(&format!("unknown format `{other}`"))),
+        }
+    }
+}
+
+impl ConfigFile {
+    /// Reads a config file; returns it with warnings (literal secrets). Relative paths in it
+    /// are resolved against the file's folder.
+    pub fn load(path: &Path) -> Result<(ConfigFile, Vec<String>), ConformError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConformError::Config {
+            file: path.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let mut cfg: ConfigFile = toml::from_str(&text).map_err(|e| ConformError::Config {
+            file: path.to_path_buf(),
+            message: e.to_string().trim().to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        let rebase = |p: &mut Option<PathBuf>| {
+            if let Some(x) = p {
+                if x.is_relative() {
+                    *x = base.join(&*x);
+                }
+            }
+        };
+        rebase(&mut cfg.catalog);
+        rebase(&mut cfg.target_scenario);
+        cfg.reports = cfg
+            .reports
+            .iter()
+            .map(|r| match r.split_once('=') {
+                Some((k, p)) if Path::new(p).is_relative() => {
+                    format!("{k}={}", base.join(p).display())
+                }
+                _ => r.clone(),
+            })
+            .collect();
+        let mut warnings = Vec::new();
+        if let Some(a) = &cfg.auth {
+            if a.api_key.is_some() {
+                warnings.push(format!(
+                    "{}: [auth] api-key holds a literal secret; keep it out of version control and use api-key-env",
+                    path.display()
+                ));
+            }
+            if a.password.is_some() {
+                warnings.push(format!(
+                    "{}: [auth] password holds a literal secret; use password-env",
+                    path.display()
+                ));
+            }
+        }
+        Ok((cfg, warnings))
+    }
+
+    /// `self` with every key that `over` sets replaced (flags override the file).
+    pub fn overlay(mut self, over: ConfigFile) -> ConfigFile {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if over.$f.is_some() { self.$f = over.$f.clone(); } )* };
+        }
+        let (has_target, has_scenario) = (over.target.is_some(), over.target_scenario.is_some());
+        take!(
+            target,
+            target_scenario,
+            profile,
+            catalog,
+            seller,
+            seed,
+            insecure,
+            restore
+        );
+        if has_target && !has_scenario {
+            self.target_scenario = None;
+        }
+        if has_scenario && !has_target {
+            self.target = None;
+        }
+        if let Some(a) = over.auth {
+            let mut base = self.auth.take().unwrap_or_default();
+            macro_rules! takea { ($($f:ident),*) => { $( if a.$f.is_some() { base.$f = a.$f.clone(); } )* }; }
+            takea!(
+                api_key_env,
+                username,
+                username_env,
+                password_env,
+                api_key,
+                password
+            );
+            if a.api_key.is_some() || a.api_key_env.is_some() {
+                // An explicit key wins over login credentials from the file.
+                base.username = a.username.clone();
+                base.username_env = a.username_env.clone();
+                base.password = a.password.clone();
+                base.password_env = a.password_env.clone();
+            }
+            self.auth = Some(base);
+        }
+        if let Some(b) = over.budget {
+            let mut base = self.budget.take().unwrap_or_default();
+            macro_rules! takeb { ($($f:ident),*) => { $( if b.$f.is_some() { base.$f = b.$f; } )* }; }
+            takeb!(
+                cases,
+                duration,
+                concurrency,
+                rate,
+                timeout,
+                connect_timeout,
+                max_response_bytes,
+                shrink_requests
+            );
+            if b.cases.is_some() && b.duration.is_none() {
+                base.duration = None;
+            }
+            self.budget = Some(base);
+        }
+        if let Some(p) = over.policies {
+            let mut base = self.policies.take().unwrap_or_default();
+            macro_rules! takep { ($($f:ident),*) => { $( if p.$f.is_some() { base.$f = p.$f; } )* }; }
+            takep!(
+                rejection_status,
+                failed_list_on_success,
+                batch_rejection,
+                inventory_spelling,
+                batch_limit,
+                latency_budget
+            );
+            self.policies = Some(base);
+        }
+        if let Some(c) = over.checks {
+            let mut base = self.checks.take().unwrap_or_default();
+            if !c.only.is_empty() {
+                base.only = c.only;
+            }
+            if !c.skip.is_empty() {
+                base.skip = c.skip;
+            }
+            if c.fail_on.is_some() {
+                base.fail_on = c.fail_on;
+            }
+            self.checks = Some(base);
+        }
+        if !over.reports.is_empty() {
+            self.reports = over.reports;
+        }
+        self
+    }
+
+    /// The effective policies.
+    pub fn policies(&self) -> Policies {
+        let mut p = Policies::default();
+        if let Some(c) = &self.policies {
+            if let Some(x) = c.rejection_status {
+                p.rejection_status = x;
+            }
+            if let Some(x) = c.failed_list_on_success {
+                p.failed_list_on_success = x;
+            }
+            if let Some(x) = c.batch_rejection {
+                p.batch_rejection = x;
+            }
+            if let Some(x) = c.inventory_spelling {
+                p.inventory_spelling = x;
+            }
+            if let Some(x) = c.batch_limit {
+                p.batch_limit = x;
+            }
+            if let Some(x) = c.latency_budget {
+                p.latency_budget = x;
+            }
+        }
+        p
+    }
+
+    /// The reports to write.
+    pub fn report_specs(&self) -> Result<Vec<ReportSpec>, ConformError> {
+        self.reports.iter().map(|r| r.parse()).collect()
+    }
+
+    /// Credentials, reading environment variables through `env`.
+    pub fn credentials(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Credentials, ConformError> {
+        let Some(a) = &self.auth else {
+            return Ok(Credentials::None);
+        };
+        let from_env = |var: &Option<String>, key: &str| -> Result<Option<String>, ConformError> {
+            match var {
+                None => Ok(None),
+                Some(v) => env(v).map(Some).ok_or_else(|| ConformError::MissingEnv {
+                    var: v.clone(),
+                    key: key.into(),
+                }),
+            }
+        };
+        let api_key = match &a.api_key {
+            Some(k) => Some(k.clone()),
+            None => from_env(&a.api_key_env, "auth.api-key-env")?,
+        };
+        if let Some(k) = api_key {
+            return Ok(Credentials::ApiKey(k));
+        }
+        let username = match &a.username {
+            Some(u) => Some(u.clone()),
+            None => from_env(&a.username_env, "auth.username-env")?,
+        };
+        let password = match &a.password {
+            Some(p) => Some(p.clone()),
+            None => from_env(&a.password_env, "auth.password-env")?,
+        };
+        match (username, password) {
+            (Some(username), Some(password)) => Ok(Credentials::Login { username, password }),
+            (None, None) => Ok(Credentials::None),
+            _ => Err(ConformError::Setting {
+                name: "auth".into(),
+                message: "username and password go together".into(),
+            }),
+        }
+    }
+
+    /// Builds run options for `target` (the URL the caller resolved: the file's, a flag's or an
+    /// embedded mock's), reading the catalog and environment.
+    pub fn run_options(
+        &self,
+        target: String,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<RunOptions, ConformError> {
+        let mut o = RunOptions::new(target);
+        o.credentials = self.credentials(env)?;
+        if let Some(p) = self.profile {
+            o.profile = p.into();
+        }
+        if let Some(c) = &self.catalog {
+            o.catalog = Catalog::read(c)?;
+        }
+        o.seller = self.seller.clone();
+        if let Some(s) = self.seed {
+            o.seed = s;
+        }
+        if let Some(b) = &self.budget {
+            if let Some(c) = b.cases {
+                o.cases = c;
+            }
+            o.duration = b.duration.map(|d| d.0);
+            if let Some(c) = b.concurrency {
+                if c == 0 {
+                    return Err(ConformError::Setting {
+                        name: "concurrency".into(),
+                        message: "must be at least 1".into(),
+                    });
+                }
+                o.concurrency = c;
+            }
+            if let Some(r) = b.rate {
+                if r.is_nan() || r <= 0.0 {
+                    return Err(ConformError::Setting {
+                        name: "rate".into(),
+                        message: "must be a positive number of requests per second".into(),
+                    });
+                }
+                o.rate = Some(r);
+            }
+            if let Some(t) = b.timeout {
+                o.timeout = t.0;
+            }
+            if let Some(t) = b.connect_timeout {
+                o.connect_timeout = t.0;
+            }
+            if let Some(m) = b.max_response_bytes {
+                o.max_response_bytes = m;
+            }
+            if let Some(s) = b.shrink_requests {
+                o.shrink_requests = s;
+            }
+        }
+        o.policies = self.policies();
+        if let Some(c) = &self.checks {
+            o.checks = c.only.clone();
+            o.skip_checks = c.skip.clone();
+            if let Some(f) = c.fail_on {
+                o.fail_on = f;
+            }
+        }
+        for id in o.checks.iter().chain(&o.skip_checks) {
+            if crate::checks::find(id).is_none() {
+                return Err(ConformError::Setting {
+                    name: "checks".into(),
+                    message: format!("unknown check id `{id}` (see --list-checks)"),
+                });
+            }
+        }
+        o.insecure = self.insecure.unwrap_or(false);
+        o.restore = self.restore.unwrap_or(false);
+        Ok(o)
+    }
+}
+
+/// The JSON Schema of `stockwire.toml` (committed as `schemas/stockwire-toml.schema.json`).
+pub fn config_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(ConfigFile)).unwrap_or_default()
+}

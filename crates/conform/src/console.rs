@@ -1,0 +1,216 @@
+//! The console: a live progress bar (an [`EventSink`]) and the end-of-run summary text.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::events::{Event, EventSink};
+use crate::http::Outcome;
+use crate::report::{CheckStatus, Report};
+
+/// Progress bar on standard error (hidden when it is not a terminal).
+#[derive(Debug, Default)]
+pub struct ConsoleSink {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl ConsoleSink {
+    /// A sink; `quiet` hides the bar.
+    pub fn new(quiet: bool) -> Self {
+        ConsoleSink { bar: None, quiet }
+    }
+}
+
+impl EventSink for ConsoleSink {
+    fn event(&mut self, e: &Event<'_>) {
+        match e {
+            Event::Started { cases, .. } => {
+                if self.quiet {
+                    return;
+                }
+                let bar = match cases {
+                    Some(n) => {
+                        ProgressBar::with_draw_target(Some(*n), ProgressDrawTarget::stderr())
+                    }
+                    None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+                };
+                let style = ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cases · {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+                bar.set_style(style);
+                bar.enable_steady_tick(Duration::from_millis(120));
+                self.bar = Some(bar);
+            }
+            Event::Progress {
+                cases,
+                requests,
+                violations,
+            } => {
+                if let Some(b) = &self.bar {
+                    b.set_position(*cases);
+                    b.set_message(format!("{requests} requests · {violations} violations"));
+                }
+            }
+            Event::Phase(p) => {
+                if let Some(b) = &self.bar {
+                    b.set_message(p.to_string());
+                }
+            }
+            Event::Warning(_) => {}
+            Event::Finished(_) => {
+                if let Some(b) = self.bar.take() {
+                    b.finish_and_clear();
+                }
+            }
+        }
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    let count = s.chars().count();
+    if count <= n {
+        s.to_string()
+    } else {
+        let t: String = s.chars().take(n).collect();
+        format!(
+            "{t}… ({} more characters; full text in the JSON report)",
+            count - n
+        )
+    }
+}
+
+/// One line describing an outcome.
+pub fn outcome_line(o: &Outcome) -> String {
+    match o {
+        Outcome::Response(r) => format!(
+            "HTTP {} {} {}",
+            r.status,
+            r.content_type.as_deref().unwrap_or("(no content-type)"),
+            clip(&r.body, 600)
+        ),
+        Outcome::Failure {
+            failure,
+            message,
+            elapsed_ms,
+        } => format!("{failure:?} after {elapsed_ms:.0} ms: {message}"),
+    }
+}
+
+/// The end-of-run summary: per-check table, each failure with its minimal request, response and
+/// curl reproducer, the partner's choices, latency and warnings.
+pub fn summary(report: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "stockwire conform: {} (profile {}, seed {})",
+        report.target, report.profile, report.seed
+    );
+    let sm = &report.summary;
+    let _ = writeln!(
+        s,
+        "{} cases, {} requests in {:.1} s ({:.0} cases/s, {:.0} requests/s)\n",
+        sm.cases,
+        sm.requests,
+        sm.duration_ms as f64 / 1000.0,
+        sm.cases_per_sec,
+        sm.requests_per_sec
+    );
+    let _ = writeln!(
+        s,
+        "{:<27} {:<6} {:>7} {:>7}  RESULT",
+        "CHECK", "SEV", "PASSED", "FAILED"
+    );
+    for c in &report.checks {
+        let result = match c.status {
+            CheckStatus::Passed => "passed".to_string(),
+            CheckStatus::Failed => "FAILED".to_string(),
+            CheckStatus::Skipped => format!("skipped: {}", c.skip_reason.as_deref().unwrap_or("")),
+        };
+        let _ = writeln!(
+            s,
+            "{:<27} {:<6} {:>7} {:>7}  {result}",
+            c.id, c.severity, c.passed, c.failed
+        );
+    }
+    if !report.failures.is_empty() {
+        let _ = writeln!(s, "\nFailures (minimal requests):");
+    }
+    for f in &report.failures {
+        let _ = writeln!(s, "\n✗ [{}] {}: {}", f.severity, f.check, f.message);
+        let shrink = f
+            .shrink
+            .as_ref()
+            .filter(|i| i.steps > 0)
+            .map(|i| {
+                format!(
+                    ", shrunk from {} to {} items in {} steps",
+                    i.original_items, i.final_items, i.steps
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  case {} ({}){shrink}; {} failure(s) in the run",
+            f.case_index, f.case_kind, f.occurrences
+        );
+        for (e, curl) in f.exchanges.iter().zip(&f.curl) {
+            let _ = writeln!(s, "  request:   {} {}", e.request.method, e.request.url);
+            let _ = writeln!(s, "             {}", clip(&e.request.body, 600));
+            let _ = writeln!(s, "  response:  {}", outcome_line(&e.outcome));
+            let _ = writeln!(s, "  reproduce: {}", clip(curl, 800));
+        }
+    }
+    if !report.choices.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nPartner choices (allowed differences, not violations):"
+        );
+        for c in &report.choices {
+            let _ = writeln!(s, "  {:<24} {} ({}×)", c.topic, c.choice, c.count);
+        }
+    }
+    if !report.latency.is_empty() {
+        let _ = writeln!(s, "\nLatency by batch size (ms):");
+        let _ = writeln!(
+            s,
+            "  {:<10} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "ITEMS", "N", "p50", "p90", "p99", "max", "budget"
+        );
+        for l in &report.latency {
+            let _ = writeln!(
+                s,
+                "  {:<10} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.0}",
+                l.batch_sizes, l.count, l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.budget_ms
+            );
+        }
+    }
+    if let Some(r) = &report.restore {
+        let _ = writeln!(
+            s,
+            "\nRestore: {} items set back to their stated stock, {} refused, {} without a stated stock",
+            r.restored, r.failed, r.without_stock
+        );
+    }
+    for w in &report.warnings {
+        let _ = writeln!(s, "\nwarning: {w}");
+    }
+    let passed = report
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Passed)
+        .count();
+    let skipped = report
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Skipped)
+        .count();
+    let _ = writeln!(
+        s,
+        "\nResult: {} checks failed ({} MUST), {passed} passed, {skipped} skipped; exit code {}. Repeat with --seed {}.",
+        sm.failed_checks, sm.failed_must, sm.exit_code, report.seed
+    );
+    s
+}

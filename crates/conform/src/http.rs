@@ -1,0 +1,473 @@
+//! The HTTP side: a request model that never holds a secret, the outcome of sending it, the
+//! client (hyper 1 + rustls, keep-alive, time-outs, a cap on response size), and the curl
+//! reproducer built from the model.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::Request;
+use hyper_util::client::legacy::Client as LegacyClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConformError;
+
+/// The value stored in place of the real apiKey: the client substitutes the key when sending,
+/// and the curl reproducer leaves it for the shell (`$APIKEY`).
+pub const API_KEY_PLACEHOLDER: &str = "$APIKEY";
+
+/// The header that carries the token.
+pub const API_KEY_HEADER: &str = "apiKey";
+
+/// One header of a request model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Header {
+    /// Header name as sent.
+    pub name: String,
+    /// Header value as sent; the configured apiKey appears as `$APIKEY`.
+    pub value: String,
+}
+
+/// A request as the runner sends it and reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HttpRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Full URL.
+    pub url: String,
+    /// Headers in order.
+    pub headers: Vec<Header>,
+    /// The body (the runner only sends UTF-8 bodies, malformed JSON included).
+    pub body: String,
+}
+
+impl HttpRequest {
+    /// A POST of `body` to `url` with `headers`.
+    pub fn post(url: &str, headers: Vec<Header>, body: String) -> Self {
+        HttpRequest {
+            method: "POST".into(),
+            url: url.to_string(),
+            headers,
+            body,
+        }
+    }
+
+    /// The value of a header (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str())
+    }
+
+    /// A copy-paste curl command that sends this request; the apiKey stays `$APIKEY`.
+    pub fn curl(&self) -> String {
+        let mut s = format!("curl -sS -i -X {} {}", self.method, shell_quote(&self.url));
+        for h in &self.headers {
+            if h.value.contains(API_KEY_PLACEHOLDER) {
+                // Double quotes so the shell expands $APIKEY.
+                s.push_str(&format!(" -H \"{}: {}\"", h.name, h.value));
+            } else {
+                s.push_str(&format!(
+                    " -H {}",
+                    shell_quote(&format!("{}: {}", h.name, h.value))
+                ));
+            }
+        }
+        if !self.body.is_empty() || self.method == "POST" {
+            s.push_str(&format!(" --data-raw {}", shell_quote(&self.body)));
+        }
+        s
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// A response as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HttpResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// The Content-Type header, if any.
+    pub content_type: Option<String>,
+    /// The body (lossy UTF-8; secrets redacted).
+    pub body: String,
+    /// Time from sending to the last byte, in milliseconds.
+    pub elapsed_ms: f64,
+}
+
+/// Why no response came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// No complete response within the per-request time-out.
+    Timeout,
+    /// The connection was closed or reset before a complete response.
+    Dropped,
+    /// The response body exceeded the size cap.
+    TooLarge,
+    /// No connection could be made.
+    Connect,
+}
+
+/// What sending one request produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// A complete response.
+    Response(HttpResponse),
+    /// No (complete) response.
+    Failure {
+        /// Why.
+        failure: FailureKind,
+        /// The transport's message.
+        message: String,
+        /// Time spent, in milliseconds.
+        elapsed_ms: f64,
+    },
+}
+
+impl Outcome {
+    /// The response, if one came back.
+    pub fn response(&self) -> Option<&HttpResponse> {
+        match self {
+            Outcome::Response(r) => Some(r),
+            Outcome::Failure { .. } => None,
+        }
+    }
+}
+
+/// Replaces every secret in text by `[REDACTED]`.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    /// A redactor for these secrets (empty ones are ignored).
+    pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
+        Redactor {
+            secrets: secrets.into_iter().filter(|s| s.len() >= 3).collect(),
+        }
+    }
+    /// Adds a secret.
+    pub fn add(&mut self, secret: &str) {
+        if secret.len() >= 3 {
+            self.secrets.push(secret.to_string());
+        }
+    }
+    /// `text` with every secret replaced.
+    pub fn redact(&self, text: &str) -> String {
+        let mut s = text.to_string();
+        for secret in &self.secrets {
+            if s.contains(secret.as_str()) {
+                s = s.replace(secret.as_str(), "[REDACTED]");
+            }
+        }
+        s
+    }
+}
+
+/// Transport settings.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Per-request time-out (send to last byte).
+    pub timeout: Duration,
+    /// Connect time-out.
+    pub connect_timeout: Duration,
+    /// Largest response body read, in bytes.
+    pub max_response_bytes: usize,
+    /// Accept any certificate (warned about by the caller).
+    pub insecure: bool,
+    /// Requests per second ceiling, if any.
+    pub rate: Option<f64>,
+    /// Idle keep-alive connections kept per host.
+    pub max_idle: usize,
+}
+
+struct RateLimiter {
+    interval: Duration,
+    next: tokio::sync::Mutex<Instant>,
+}
+
+impl RateLimiter {
+    async fn acquire(&self) {
+        let slot = {
+            let mut next = self.next.lock().await;
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(tokio::time::Instant::from_std(slot)).await;
+    }
+}
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// The HTTP client: keep-alive pool, rustls (ring, webpki roots), time-outs, size cap, rate
+/// ceiling. It substitutes the real apiKey for [`API_KEY_PLACEHOLDER`] when sending.
+#[derive(Clone)]
+pub struct Client {
+    inner: LegacyClient<Https, Full<Bytes>>,
+    api_key: Option<Arc<str>>,
+    opts: ClientOptions,
+    rate: Option<Arc<RateLimiter>>,
+    redactor: Redactor,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+fn tls_config(insecure: bool) -> Result<rustls::ClientConfig, ConformError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConformError::Tls(e.to_string()))?;
+    let config = if insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+            .with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    Ok(config)
+}
+
+/// `--insecure`: accepts any server certificate but still checks handshake signatures.
+#[derive(Debug)]
+struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+impl Client {
+    /// A client with these options; `api_key` is substituted for the placeholder.
+    pub fn new(
+        opts: ClientOptions,
+        api_key: Option<String>,
+        redactor: Redactor,
+    ) -> Result<Self, ConformError> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(opts.connect_timeout));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config(opts.insecure)?)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let inner = LegacyClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(opts.max_idle.max(1))
+            .build(https);
+        let rate = opts.rate.filter(|r| *r > 0.0).map(|r| {
+            Arc::new(RateLimiter {
+                interval: Duration::from_secs_f64(1.0 / r),
+                next: tokio::sync::Mutex::new(Instant::now()),
+            })
+        });
+        Ok(Client {
+            inner,
+            api_key: api_key.map(Arc::from),
+            opts,
+            rate,
+            redactor,
+        })
+    }
+
+    /// Sets (or replaces) the apiKey substituted for the placeholder.
+    pub fn set_api_key(&mut self, key: Option<String>) {
+        if let Some(k) = &key {
+            self.redactor.add(k);
+        }
+        self.api_key = key.map(Arc::from);
+    }
+
+    /// The redactor that cleans what this client records.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Sends `req` and records what came back. Never fails: transport problems are outcomes.
+    pub async fn send(&self, req: &HttpRequest) -> Outcome {
+        if let Some(rate) = &self.rate {
+            rate.acquire().await;
+        }
+        let start = Instant::now();
+        let elapsed = |s: Instant| s.elapsed().as_secs_f64() * 1000.0;
+        let mut builder = Request::builder()
+            .method(req.method.as_str())
+            .uri(req.url.as_str());
+        for h in &req.headers {
+            let value = match (&self.api_key, h.value.contains(API_KEY_PLACEHOLDER)) {
+                (Some(k), true) => h.value.replace(API_KEY_PLACEHOLDER, k),
+                _ => h.value.clone(),
+            };
+            builder = builder.header(h.name.as_str(), value);
+        }
+        let request = match builder.body(Full::new(Bytes::from(req.body.clone()))) {
+            Ok(r) => r,
+            Err(e) => {
+                return Outcome::Failure {
+                    failure: FailureKind::Connect,
+                    message: format!("cannot build request: {e}"),
+                    elapsed_ms: 0.0,
+                };
+            }
+        };
+        let cap = self.opts.max_response_bytes;
+        let fut = async {
+            let resp = self.inner.request(request).await.map_err(|e| {
+                let kind = if e.is_connect() {
+                    FailureKind::Connect
+                } else {
+                    FailureKind::Dropped
+                };
+                (kind, error_chain(&e))
+            })?;
+            let status = resp.status().as_u16();
+            let content_type = resp
+                .headers()
+                .get(hyper::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body = Limited::new(resp.into_body(), cap)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some()
+                    {
+                        (
+                            FailureKind::TooLarge,
+                            format!("response body larger than {cap} bytes"),
+                        )
+                    } else {
+                        (FailureKind::Dropped, e.to_string())
+                    }
+                })?
+                .to_bytes();
+            Ok::<_, (FailureKind, String)>((status, content_type, body))
+        };
+        match tokio::time::timeout(self.opts.timeout, fut).await {
+            Err(_) => Outcome::Failure {
+                failure: FailureKind::Timeout,
+                message: format!(
+                    "no complete response within {}",
+                    humantime::format_duration(self.opts.timeout)
+                ),
+                elapsed_ms: elapsed(start),
+            },
+            Ok(Err((failure, message))) => Outcome::Failure {
+                failure,
+                message: self.redactor.redact(&message),
+                elapsed_ms: elapsed(start),
+            },
+            Ok(Ok((status, content_type, body))) => Outcome::Response(HttpResponse {
+                status,
+                content_type,
+                body: self.redactor.redact(&String::from_utf8_lossy(&body)),
+                elapsed_ms: elapsed(start),
+            }),
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curl_keeps_the_key_for_the_shell_and_quotes_the_body() {
+        let r = HttpRequest::post(
+            "http://h/updateInventory",
+            vec![
+                Header {
+                    name: "Content-Type".into(),
+                    value: "application/json".into(),
+                },
+                Header {
+                    name: API_KEY_HEADER.into(),
+                    value: API_KEY_PLACEHOLDER.into(),
+                },
+            ],
+            r#"{"a":"it's"}"#.into(),
+        );
+        assert_eq!(
+            r.curl(),
+            r#"curl -sS -i -X POST 'http://h/updateInventory' -H 'Content-Type: application/json' -H "apiKey: $APIKEY" --data-raw '{"a":"it'\''s"}'"#
+        );
+    }
+
+    #[test]
+    fn redactor_hides_secrets() {
+        let r = Redactor::new(["s3cret".to_string(), "".to_string()]);
+        assert_eq!(r.redact("key s3cret!"), "key [REDACTED]!");
+    }
+}

@@ -1,0 +1,65 @@
+//! JUnit XML from a report: one test suite, one test case per check (passed, failed with the
+//! minimal request and curl, or skipped), for CI dashboards.
+
+use std::path::Path;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+
+use crate::error::ConformError;
+use crate::report::{CheckStatus, Report};
+
+/// The JUnit XML text of a report.
+pub fn to_junit(report: &Report) -> String {
+    let mut suite = TestSuite::new(format!("stockwire conform ({})", report.profile));
+    suite.set_time(Duration::from_millis(report.summary.duration_ms));
+    suite.add_property(("seed", report.seed.to_string().as_str()));
+    suite.add_property(("target", report.target.as_str()));
+    for c in &report.checks {
+        let status = match c.status {
+            CheckStatus::Passed => TestCaseStatus::success(),
+            CheckStatus::Skipped => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(c.skip_reason.clone().unwrap_or_default());
+                s
+            }
+            CheckStatus::Failed => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                let f = report.failures.iter().find(|f| f.check == c.id);
+                s.set_type(c.severity.clone());
+                s.set_message(
+                    f.map_or_else(|| format!("{} failure(s)", c.failed), |f| f.message.clone()),
+                );
+                if let Some(f) = f {
+                    let mut d = format!(
+                        "{} of {} evaluations failed; case {} ({})\n",
+                        c.failed,
+                        c.failed + c.passed,
+                        f.case_index,
+                        f.case_kind
+                    );
+                    for (e, curl) in f.exchanges.iter().zip(&f.curl) {
+                        d.push_str(&format!("\n{curl}\n"));
+                        d.push_str(&format!(
+                            "-> {}\n",
+                            crate::console::outcome_line(&e.outcome)
+                        ));
+                    }
+                    s.set_description(d);
+                }
+                s
+            }
+        };
+        let mut tc = TestCase::new(c.id.clone(), status);
+        tc.set_classname(format!("stockwire.conform.{}", c.category.as_str()));
+        suite.add_test_case(tc);
+    }
+    let mut r = quick_junit::Report::new("stockwire-conform");
+    r.add_test_suite(suite);
+    r.to_string().unwrap_or_default()
+}
+
+/// Writes the JUnit report.
+pub fn write_junit(report: &Report, path: &Path) -> Result<(), ConformError> {
+    crate::report::write_file(path, &to_junit(report))
+}

@@ -1,0 +1,297 @@
+//! The run's result: one [`Report`] with the seed and versions (so a run can be repeated), a
+//! summary, one entry per check, the minimal failing exchange of each failed check with a curl
+//! reproducer, the partner's choices, latency percentiles and warnings. Serialized as the JSON
+//! report (schema: `schemas/report.schema.json`).
+
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::checks::Category;
+use crate::config::{FailOn, Policies};
+use crate::error::ConformError;
+use crate::http::{HttpRequest, Outcome};
+
+/// Version of the report format.
+pub const REPORT_FORMAT: u32 = 1;
+
+/// A check's result over the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    /// Exercised, never failed.
+    Passed,
+    /// Failed at least once.
+    Failed,
+    /// Not exercised (disabled, or nothing to judge; see `skip_reason`).
+    Skipped,
+}
+
+/// The tools that produced the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ToolInfo {
+    /// `stockwire-conform`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Version of the contract crate (`stockwire-schema`).
+    pub schema_version: String,
+}
+
+/// The settings the run used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Settings {
+    /// Case budget (ignored when `duration_ms` is set).
+    pub cases: u64,
+    /// Time budget in milliseconds.
+    pub duration_ms: Option<u64>,
+    /// Requests in flight.
+    pub concurrency: usize,
+    /// Requests per second ceiling.
+    pub rate: Option<f64>,
+    /// Per-request time-out in milliseconds.
+    pub timeout_ms: u64,
+    /// Policies.
+    pub policies: Policies,
+    /// Only these checks (empty: all).
+    pub checks: Vec<String>,
+    /// Skipped checks.
+    pub skip_checks: Vec<String>,
+    /// Which violations fail the run.
+    pub fail_on: FailOn,
+    /// Whether certificates were verified.
+    pub insecure: bool,
+}
+
+/// Totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// Cases run (probes included).
+    pub cases: u64,
+    /// Requests sent (shrinking and controls included).
+    pub requests: u64,
+    /// Failed check evaluations.
+    pub violations: u64,
+    /// Checks that failed.
+    pub failed_checks: u64,
+    /// MUST checks that failed.
+    pub failed_must: u64,
+    /// Wall-clock time in milliseconds.
+    pub duration_ms: u64,
+    /// Cases per second.
+    pub cases_per_sec: f64,
+    /// Requests per second.
+    pub requests_per_sec: f64,
+    /// The exit code the run maps to (0 clean, 1 violations).
+    pub exit_code: u8,
+}
+
+/// One check over the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckResult {
+    /// Stable id.
+    pub id: String,
+    /// MUST or SHOULD.
+    pub severity: String,
+    /// Category.
+    pub category: Category,
+    /// Why it holds.
+    pub rationale: String,
+    /// Passed, failed or skipped.
+    pub status: CheckStatus,
+    /// Evaluations that passed.
+    pub passed: u64,
+    /// Evaluations that failed.
+    pub failed: u64,
+    /// Why it was skipped.
+    pub skip_reason: Option<String>,
+}
+
+/// One request and what came back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RecordedExchange {
+    /// The request (apiKey as `$APIKEY`).
+    pub request: HttpRequest,
+    /// The response or transport failure.
+    pub outcome: Outcome,
+}
+
+/// How a failing case was reduced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShrinkInfo {
+    /// Candidates that still failed and were kept.
+    pub steps: u32,
+    /// Requests spent shrinking.
+    pub requests: u32,
+    /// Items in the original request.
+    pub original_items: usize,
+    /// Items in the reported request.
+    pub final_items: usize,
+}
+
+/// A failed check, with its minimal failing case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Failure {
+    /// Check id.
+    pub check: String,
+    /// MUST or SHOULD.
+    pub severity: String,
+    /// What is wrong, judged on the minimal request.
+    pub message: String,
+    /// The probe that found it, e.g. `negative:inventory`.
+    pub case_kind: String,
+    /// Index of the case in the run (same seed, same index).
+    pub case_index: u64,
+    /// How many evaluations of this check failed in the run.
+    pub occurrences: u64,
+    /// Shrinking.
+    pub shrink: Option<ShrinkInfo>,
+    /// The exchanges of the minimal case, in order.
+    pub exchanges: Vec<RecordedExchange>,
+    /// One curl command per request, apiKey as `$APIKEY`.
+    pub curl: Vec<String>,
+}
+
+/// A choice the partner made where the contract allows several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Choice {
+    /// Which difference (`rejection-style`, `failed-list-on-success`, `batch-rejection`,
+    /// `inventory-spelling`, `batch-limit`, `auth-refusal`).
+    pub topic: String,
+    /// The choice seen.
+    pub choice: String,
+    /// How often.
+    pub count: u64,
+}
+
+/// Latency percentiles for one batch-size bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LatencyRow {
+    /// Batch sizes, e.g. `2-10`.
+    pub batch_sizes: String,
+    /// Responses measured.
+    pub count: u64,
+    /// Median in ms.
+    pub p50_ms: f64,
+    /// 90th percentile in ms.
+    pub p90_ms: f64,
+    /// 99th percentile in ms.
+    pub p99_ms: f64,
+    /// Maximum in ms.
+    pub max_ms: f64,
+    /// The p99 budget for this bucket in ms.
+    pub budget_ms: f64,
+}
+
+/// A catalog item the run used (for replay and restore).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogItem {
+    /// Product ID.
+    pub product_id: String,
+    /// Variant ID.
+    pub variant_id: String,
+    /// Stated stock.
+    pub stock: Option<u32>,
+}
+
+/// What `--restore` did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RestoreResult {
+    /// Items set back to their stated stock.
+    pub restored: u64,
+    /// Items the partner did not accept.
+    pub failed: u64,
+    /// Items without a stated stock (left alone).
+    pub without_stock: u64,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "stockwire conform report")]
+pub struct Report {
+    /// Report format version.
+    pub format: u32,
+    /// Producing tools and versions.
+    pub tool: ToolInfo,
+    /// The seed: `--seed` with it repeats the same cases in the same order.
+    pub seed: u64,
+    /// Contract version.
+    pub profile: String,
+    /// Target base URL (or `embedded stockwire-mock`).
+    pub target: String,
+    /// The inventory URL requests went to.
+    pub url: String,
+    /// Settings.
+    pub settings: Settings,
+    /// Totals.
+    pub summary: Summary,
+    /// Every check.
+    pub checks: Vec<CheckResult>,
+    /// Each failed check's minimal failing case.
+    pub failures: Vec<Failure>,
+    /// The partner's choices where the contract allows several.
+    pub choices: Vec<Choice>,
+    /// Latency per batch size.
+    pub latency: Vec<LatencyRow>,
+    /// Why the run may be weaker than it looks.
+    pub warnings: Vec<String>,
+    /// Catalog items used.
+    pub catalog: Vec<CatalogItem>,
+    /// Seller whose catalog entries were used.
+    pub seller: Option<String>,
+    /// What `--restore` did.
+    pub restore: Option<RestoreResult>,
+}
+
+impl Report {
+    /// Checks that failed.
+    pub fn failed_checks(&self) -> impl Iterator<Item = &CheckResult> {
+        self.checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Failed)
+    }
+
+    /// Reads a JSON report.
+    pub fn read(path: &Path) -> Result<Report, ConformError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConformError::ReportFile {
+            file: path.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        })?;
+        serde_json::from_str(&text).map_err(|e| ConformError::ReportFile {
+            file: path.to_path_buf(),
+            message: format!("not a stockwire conform report: {e}"),
+        })
+    }
+
+    /// The report as pretty JSON with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// Writes the JSON report.
+    pub fn write_json(&self, path: &Path) -> Result<(), ConformError> {
+        write_file(path, &self.to_json())
+    }
+}
+
+pub(crate) fn write_file(path: &Path, text: &str) -> Result<(), ConformError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| ConformError::ReportFile {
+            file: path.to_path_buf(),
+            message: format!("cannot create folder: {e}"),
+        })?;
+    }
+    std::fs::write(path, text).map_err(|e| ConformError::ReportFile {
+        file: path.to_path_buf(),
+        message: format!("cannot write: {e}"),
+    })
+}
+
+/// The JSON Schema of the JSON report (committed as `schemas/report.schema.json`).
+pub fn report_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Report)).unwrap_or_default()
+}
