@@ -4,7 +4,7 @@
 //! Each rule has a stable id (used in reports and configs), a severity — MUST when the spec
 //! states it, SHOULD when it is our reading of the spec — and a one-line rationale.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -152,29 +152,65 @@ fn pair(v: &Value) -> Option<(String, String)> {
     Some((id_text(v.get("productId"))?, id_text(v.get("variantId"))?))
 }
 
+/// The names a failed entry may give a request item's id: a string id by itself; a number or
+/// boolean by its JSON text or by `""` (a partner cannot always read an id of the wrong type);
+/// a missing, null or structured id only by `""`.
+fn id_names(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Number(_) | Value::Bool(_)) => {
+            vec![id_text(v).unwrap_or_default(), String::new()]
+        }
+        _ => vec![String::new()],
+    }
+}
+
+/// Whether the failed entry `entry` names the request item `item` (see the id rules of
+/// [`check_exchange`]). Both are raw JSON; an entry without string ids names nothing.
+pub fn entry_names_item(entry: &Value, item: &Value) -> bool {
+    let (Some(ep), Some(ev)) = (
+        entry.get("productId").and_then(Value::as_str),
+        entry.get("variantId").and_then(Value::as_str),
+    ) else {
+        return false;
+    };
+    id_names(item.get("productId")).iter().any(|p| p == ep)
+        && id_names(item.get("variantId")).iter().any(|v| v == ev)
+}
+
 /// Checks a response against the request it answers. Both are taken as raw JSON so that a
 /// response the schema rejects is still checked wherever the rules can be applied; shape
 /// problems themselves are the schema's to report.
+///
+/// A failed entry names a request item by its ids. An item sent with an id that is not a
+/// string (a number, `true`, nothing at all) cannot always be named back exactly, so such an id
+/// may be named by its JSON text or by `""` ([`entry_names_item`]).
 pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
-    // An item sent without an id can only be named back with an empty one, so a missing id
-    // in the request counts as "".
-    let sent: Vec<(String, String)> = request
+    // Each item's canonical pair, and every name by which a failed entry may refer to it.
+    let mut sent: Vec<(String, String)> = Vec::new();
+    let mut names: HashMap<(String, String), (String, String)> = HashMap::new();
+    for item in request
         .get("inventoryList")
         .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter(|item| item.is_object())
-                .map(|item| {
-                    (
-                        id_text(item.get("productId")).unwrap_or_default(),
-                        id_text(item.get("variantId")).unwrap_or_default(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|item| item.is_object())
+    {
+        let canonical = (
+            id_text(item.get("productId")).unwrap_or_default(),
+            id_text(item.get("variantId")).unwrap_or_default(),
+        );
+        for p in id_names(item.get("productId")) {
+            for v in id_names(item.get("variantId")) {
+                names
+                    .entry((p.clone(), v))
+                    .or_insert_with(|| canonical.clone());
+            }
+        }
+        sent.push(canonical);
+    }
     let sent_set: HashSet<&(String, String)> = sent.iter().collect();
 
     let failed: &[Value] = response
@@ -187,7 +223,9 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
     for (i, entry) in failed.iter().enumerate() {
         let at = format!("/failedProductList/{i}");
         if let Some(p) = pair(entry) {
-            if !sent_set.contains(&p) {
+            if let Some(item) = names.get(&p) {
+                failed_sent.insert(item.clone());
+            } else {
                 out.push(violation(
                     &FAILED_ENTRY_WAS_SENT,
                     &at,
@@ -196,8 +234,6 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
                         p.0, p.1
                     ),
                 ));
-            } else {
-                failed_sent.insert(p.clone());
             }
             if !seen.insert(p.clone()) {
                 out.push(violation(
@@ -412,6 +448,34 @@ mod tests {
         ]});
         let resp = json!({"status": "PARTIAL_SUCCESS", "failedProductList": [f("P1", "", "variantId is required")]});
         assert!(check_exchange(&req, &resp).is_empty());
+    }
+
+    #[test]
+    fn ids_of_the_wrong_type_may_be_named_by_their_text_or_empty() {
+        let req = json!({"inventoryList": [
+            {"productId": 12345, "variantId": "V1", "inventory": 1},
+            {"productId": "P2", "variantId": true, "inventory": 1},
+            {"productId": "P3", "variantId": "V3", "inventory": 1},
+        ]});
+        for (a, b) in [
+            (f("12345", "V1", "x"), f("P2", "true", "y")),
+            (f("", "V1", "x"), f("P2", "", "y")),
+        ] {
+            let resp = json!({"status": "PARTIAL_SUCCESS", "failedProductList": [a, b]});
+            assert!(check_exchange(&req, &resp).is_empty(), "{resp}");
+        }
+        assert!(entry_names_item(
+            &f("", "V1", "x"),
+            &req["inventoryList"][0]
+        ));
+        assert!(!entry_names_item(
+            &f("", "V1", "x"),
+            &req["inventoryList"][2]
+        ));
+        assert!(!entry_names_item(
+            &json!({"productId": 12345, "variantId": "V1"}),
+            &req["inventoryList"][0]
+        ));
     }
 
     #[test]

@@ -73,7 +73,7 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, obs: &mut Vec<O
                         .as_ref()
                         .and_then(|j| j.pointer(&format!("/inventoryList/{}", item.index))),
                 ) {
-                    (Some(resp), Some(it)) => super::semantic::names_keyless(it, resp),
+                    (Some(resp), Some(it)) => super::semantic::names_item(it, resp),
                     _ => false,
                 };
                 if !rejected && !named && x.body_status() == Some("SUCCESS") {

@@ -21,8 +21,9 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
         return;
     }
     let Some(body) = &x.json else { return };
-    let request = name_keyless_items(x.class.json.clone().unwrap_or(Value::Null), body);
-    let violations = stockwire_schema::check_exchange(&request, body);
+    let null = Value::Null;
+    let request = x.class.json.as_ref().unwrap_or(&null);
+    let violations = stockwire_schema::check_exchange(request, body);
     for rule in RULES.iter() {
         let mine: Vec<String> = violations
             .iter()
@@ -36,76 +37,14 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
     }
 }
 
-/// An item without a usable productId or variantId (missing, not a string) cannot be named
-/// exactly in `failedProductList`. (The rules already read a missing id as `""`; this also
-/// covers ids of the wrong JSON type, which the rules read as their JSON text.) A failed entry that names it by the id it does have, with
-/// the other id empty, is the partner's best effort: the rules see that pair as sent, so the
-/// entry is not reported as naming an item that was never sent.
-fn name_keyless_items(mut request: Value, response: &Value) -> Value {
-    let entries: Vec<(String, String)> = response
+/// Whether `response` lists the request item `item` among its failed entries, by the naming
+/// rules of the schema crate ([`stockwire_schema::rules::entry_names_item`]).
+pub(crate) fn names_item(item: &Value, response: &Value) -> bool {
+    response
         .get("failedProductList")
         .and_then(Value::as_array)
-        .map(|l| {
+        .is_some_and(|l| {
             l.iter()
-                .filter_map(|e| {
-                    Some((
-                        e.get("productId")?.as_str()?.to_string(),
-                        e.get("variantId")?.as_str()?.to_string(),
-                    ))
-                })
-                .collect()
+                .any(|e| stockwire_schema::rules::entry_names_item(e, item))
         })
-        .unwrap_or_default();
-    let Some(items) = request
-        .get_mut("inventoryList")
-        .and_then(Value::as_array_mut)
-    else {
-        return request;
-    };
-    for item in items.iter_mut() {
-        let named = keyless_entry(item, &entries).cloned();
-        let Some(m) = item.as_object_mut() else {
-            continue;
-        };
-        if let Some((ep, ev)) = named {
-            m.insert("productId".into(), Value::String(ep.clone()));
-            m.insert("variantId".into(), Value::String(ev.clone()));
-        }
-    }
-    request
-}
-
-fn keyless_entry<'a>(
-    item: &Value,
-    entries: &'a [(String, String)],
-) -> Option<&'a (String, String)> {
-    let text = |k: &str| item.get(k).and_then(Value::as_str);
-    match (text("productId"), text("variantId")) {
-        (Some(_), Some(_)) => None,
-        (None, Some(v)) => entries.iter().find(|(ep, ev)| ev == v && ep.is_empty()),
-        (Some(p), None) => entries.iter().find(|(ep, ev)| ep == p && ev.is_empty()),
-        (None, None) => entries
-            .iter()
-            .find(|(ep, ev)| ep.is_empty() && ev.is_empty()),
-    }
-}
-
-/// Whether `response` lists the keyless request item `item` by the id it has (see
-/// [`name_keyless_items`]).
-pub(crate) fn names_keyless(item: &Value, response: &Value) -> bool {
-    let entries: Vec<(String, String)> = response
-        .get("failedProductList")
-        .and_then(Value::as_array)
-        .map(|l| {
-            l.iter()
-                .filter_map(|e| {
-                    Some((
-                        e.get("productId")?.as_str()?.to_string(),
-                        e.get("variantId")?.as_str()?.to_string(),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    keyless_entry(item, &entries).is_some()
 }
