@@ -57,6 +57,10 @@ pub fn openapi(profile: Profile) -> Value {
         "description": "Credentials refused.",
         "content": media("AuthTokenResponse"),
     });
+    let auth_malformed = json!({
+        "description": "Credentials missing or malformed (no username or password, body not JSON).",
+        "content": { "application/json": { "schema": { "type": "object" } } },
+    });
     let title = c.inventory_page()["title"]
         .as_str()
         .unwrap_or("Inventory Updating");
@@ -101,13 +105,17 @@ pub fn openapi(profile: Profile) -> Value {
                     "operationId": "getAuthToken",
                     "summary": "Exchange seller credentials for the apiKey token",
                     "parameters": parameters,
-                    "responses": { "200": auth_ok.clone(), "401": auth_refused.clone() },
+                    "responses": {
+                        "200": auth_ok.clone(),
+                        "400": auth_malformed.clone(),
+                        "401": auth_refused.clone(),
+                    },
                 },
                 "post": {
                     "operationId": "postAuthToken",
                     "summary": "Exchange seller credentials (JSON body) for the apiKey token",
                     "requestBody": { "required": true, "content": media("AuthTokenRequest") },
-                    "responses": { "200": auth_ok, "401": auth_refused },
+                    "responses": { "200": auth_ok, "400": auth_malformed, "401": auth_refused },
                 },
             },
         },
