@@ -56,8 +56,8 @@ PY
   if [ -n "$ST" ]; then
     start_mock "$@"
     t0=$(now)
-    "$ST" run "$tmp/openapi.json" --url "$URL" -H "apiKey: $KEY" --checks all --seed "$SEED" \
-      --request-timeout 10 --no-color >"$tmp/st.out" 2>&1
+    (cd "$tmp" && "$ST" run "$tmp/openapi.json" --url "$URL" -H "apiKey: $KEY" --checks all --seed "$SEED" \
+      --request-timeout 10 --no-color >"$tmp/st.out" 2>&1)
     t1=$(now)
     st_res=$(grep -oE '❌ [A-Z]+[0-9]+ [^:]+' "$tmp/st.out" | sed 's/❌ //' | cut -d' ' -f1 | sort -u | paste -sd, -)
     [ -z "$st_res" ] && st_res="-"

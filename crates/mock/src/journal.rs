@@ -212,22 +212,31 @@ impl Journal {
 
     /// Appends an entry (its id is assigned here) and returns the id.
     pub fn push(&self, mut e: JournalEntry) -> u64 {
-        let mut r = self.lock();
-        e.id = r.next_id;
-        r.next_id += 1;
-        let id = e.id;
-        if self.cap == 0 {
-            r.dropped += 1;
-            return id;
-        }
-        r.bytes += e.weight();
-        r.entries.push_back(e);
-        while r.entries.len() > self.cap || (r.bytes > self.byte_budget && r.entries.len() > 1) {
-            if let Some(old) = r.entries.pop_front() {
-                r.bytes -= old.weight();
+        // Entries pushed out are freed after the lock is released, so concurrent requests do
+        // not wait on each other's deallocations.
+        let mut evicted: Vec<JournalEntry> = Vec::new();
+        let id = {
+            let mut r = self.lock();
+            e.id = r.next_id;
+            r.next_id += 1;
+            let id = e.id;
+            if self.cap == 0 {
                 r.dropped += 1;
+                return id;
             }
-        }
+            r.bytes += e.weight();
+            r.entries.push_back(e);
+            while r.entries.len() > self.cap || (r.bytes > self.byte_budget && r.entries.len() > 1)
+            {
+                if let Some(old) = r.entries.pop_front() {
+                    r.bytes -= old.weight();
+                    r.dropped += 1;
+                    evicted.push(old);
+                }
+            }
+            id
+        };
+        drop(evicted);
         id
     }
 
