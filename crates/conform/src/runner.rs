@@ -1047,6 +1047,25 @@ async fn shrink(
                 break;
             }
         }
+    } else if best.0.items.len() > 1 {
+        // Fixed cases (the 1,000- and 10,000-item batches) have no value tree: bisect on the
+        // batch size instead, keeping a prefix of the same items, to find the smallest batch
+        // that still fails (a partner that breaks from some size on is reported at that size).
+        let (mut passes, mut fails) = (0usize, best.0.items.len());
+        while fails - passes > 1 && spent < budget {
+            let mid = passes + (fails - passes) / 2;
+            let mut cand = best.0.clone();
+            cand.items.truncate(mid);
+            let r = engine.execute(&cand).await;
+            spent += r.requests;
+            if r.fails(check) {
+                steps += 1;
+                fails = mid;
+                best = (cand, r);
+            } else {
+                passes = mid;
+            }
+        }
     }
     let final_items = best.0.items.len();
     (

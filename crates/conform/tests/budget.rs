@@ -60,3 +60,32 @@ async fn the_rate_ceiling_spaces_requests_out() {
         r.summary.requests
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_batch_failure_is_bisected_to_the_smallest_failing_size() {
+    // A partner that answers 500 from 300 items on: only the fixed large batches reach it.
+    let scenario = stockwire_mock::Scenario::parse(
+        "[[rules]]\nname = \"big-500\"\nmatch = { batchSize = { min = 300 } }\neffect = { status = 500 }\n",
+        stockwire_mock::scenario::Format::Toml,
+        "test",
+    )
+    .unwrap();
+    let mock = MockMarketplace::builder()
+        .catalog(stockwire_mock::demo::catalog())
+        .scenario(scenario)
+        .start()
+        .await
+        .unwrap();
+    let mut o = options(&mock).await;
+    o.cases = 60;
+    let r = stockwire_conform::run(o, &mut NoSink).await.unwrap();
+    let f = r
+        .failures
+        .iter()
+        .find(|f| f.check == "no-server-error")
+        .expect("the 500 is reported");
+    assert!(f.case_kind.starts_with("large-batch"), "{}", f.case_kind);
+    let shrink = f.shrink.as_ref().expect("shrink info");
+    assert_eq!(shrink.final_items, 300, "{shrink:?}");
+    assert!(shrink.original_items >= 1000);
+}
