@@ -237,3 +237,38 @@ async fn shutdown_lets_in_flight_requests_finish() {
         "no longer listening"
     );
 }
+
+#[tokio::test]
+async fn a_drip_fed_answer_outlasting_the_header_timeout_is_not_cut() {
+    // The slow-client watchdog counts bytes written as progress: an answer dripped out over
+    // ~0.7 s arrives whole even though the header read time-out is 0.2 s.
+    let scenario = Scenario::parse(
+        "[[rules]]\nname = \"drip\"\nmatch = {}\neffect = { drip = { chunk = 4, interval = \"60ms\" } }\n",
+        Format::Toml,
+        "test",
+    )
+    .unwrap();
+    let m = MockMarketplace::builder()
+        .no_auth()
+        .scenario(scenario)
+        .limits(Limits {
+            header_read_timeout: Duration::from_millis(200),
+            ..Limits::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let r = update(&m.url(), None, &one("P", "V", 1)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["status"], "SUCCESS");
+    // And an idle keep-alive connection is still closed after the time-out.
+    let host = m.url().trim_start_matches("http://").to_string();
+    let mut idle = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let mut buf = Vec::new();
+    let n = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::io::AsyncReadExt::read_to_end(&mut idle, &mut buf),
+    )
+    .await;
+    assert!(n.is_ok(), "idle connection was closed");
+}
