@@ -304,9 +304,8 @@ impl Engine {
     }
 }
 
-/// Fetches a token from `/authToken` (GET with query; POST with a JSON body when GET is not
-/// allowed). Returns the token and the verdict of `auth-token-response`.
-/// Fetches a token from `/authToken` for the given credentials.
+/// Fetches a token from `/authToken` for the given credentials: GET with a query string, or
+/// POST with a JSON body when GET answers 404 or 405.
 pub async fn fetch_token(
     client: &Client,
     base: &str,
@@ -319,6 +318,7 @@ pub async fn fetch_token(
         .map(|(t, _)| t)
 }
 
+/// [`fetch_token`], also returning the verdict of `auth-token-response`.
 async fn login(
     client: &Client,
     base: &str,

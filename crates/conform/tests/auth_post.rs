@@ -1,0 +1,81 @@
+//! `/authToken`: GET with a query string, POST with a JSON body when GET is not allowed.
+
+use std::time::Duration;
+
+use serde_json::json;
+use stockwire_conform::http::{Client, ClientOptions, Redactor};
+use stockwire_conform::runner::fetch_token;
+use stockwire_conform::{ConformError, RunOptions};
+use wiremock::matchers::{body_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn client() -> Client {
+    let opts = ClientOptions {
+        timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(5),
+        max_response_bytes: 1 << 20,
+        insecure: false,
+        rate: None,
+        max_idle: 2,
+    };
+    Client::new(opts, None, Redactor::new(Vec::<String>::new())).unwrap()
+}
+
+/// A partner whose `/authToken` only takes POST with a JSON body.
+async fn post_only_partner() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/authToken"))
+        .respond_with(ResponseTemplate::new(405))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/authToken"))
+        .and(body_json(
+            json!({"username": "seller", "password": "s3cret"}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status": "SUCCESS", "accessToken": "tok-123"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/authToken"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({"status": "INVALID_CREDENTIALS"})),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn falls_back_to_post_when_get_is_not_allowed() {
+    let server = post_only_partner().await;
+    let opts = RunOptions::new(server.uri());
+    let token = fetch_token(&client(), &server.uri(), &opts, "seller", "s3cret")
+        .await
+        .unwrap();
+    assert_eq!(token, "tok-123");
+    let methods: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.method.to_string())
+        .collect();
+    assert_eq!(methods, ["GET", "POST"]);
+}
+
+#[tokio::test]
+async fn refused_credentials_are_an_auth_failure_without_the_password() {
+    let server = post_only_partner().await;
+    let opts = RunOptions::new(server.uri());
+    let err = fetch_token(&client(), &server.uri(), &opts, "seller", "wrong-pass")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConformError::AuthFailed { .. }), "{err}");
+    assert!(err.to_string().contains("INVALID_CREDENTIALS"), "{err}");
+    assert!(!err.to_string().contains("wrong-pass"), "{err}");
+}
