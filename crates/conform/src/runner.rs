@@ -94,6 +94,23 @@ impl Engine {
         }
     }
 
+    /// Classifies `req` as sent and hands the exchange with `outcome` to `judge`.
+    fn judged<R>(
+        &self,
+        req: &HttpRequest,
+        outcome: &Outcome,
+        judge: impl FnOnce(&Exchange<'_>) -> R,
+    ) -> R {
+        let class = classify(req, &self.cls);
+        judge(&Exchange {
+            profile: self.cases_ctx.profile,
+            request: req,
+            class: &class,
+            outcome,
+            json: parse_json(outcome),
+        })
+    }
+
     /// Sends one request and judges it on its own.
     pub(crate) async fn exchange(
         &self,
@@ -276,15 +293,9 @@ impl Engine {
                 outcome = self.client.send(&control).await;
                 run.requests += 1;
             }
-            let cclass = classify(&control, &self.cls);
-            let x = Exchange {
-                profile: self.cases_ctx.profile,
-                request: &control,
-                class: &cclass,
-                outcome: &outcome,
-                json: parse_json(&outcome),
-            };
-            let (cv, _) = checks::evaluate(&x, &self.opts_policies);
+            let (cv, _) = self.judged(&control, &outcome, |x| {
+                checks::evaluate(x, &self.opts_policies)
+            });
             if cv.iter().any(|v| v.check == valid && v.failure.is_some()) {
                 generic = true;
             }
@@ -1108,15 +1119,7 @@ async fn restore_stock(
         req.body = json!({"inventoryList": items}).to_string();
         let outcome = engine.client.send(&req).await;
         tally.requests += 1;
-        let class = classify(&req, &engine.cls);
-        let x = Exchange {
-            profile: engine.cases_ctx.profile,
-            request: &req,
-            class: &class,
-            outcome: &outcome,
-            json: parse_json(&outcome),
-        };
-        match checks::item_outcomes(&x) {
+        match engine.judged(&req, &outcome, checks::item_outcomes) {
             Some(m) => {
                 let ok = m.values().filter(|v| **v).count() as u64;
                 result.restored += ok;

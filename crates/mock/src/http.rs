@@ -344,19 +344,12 @@ async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
             Err((code, v)) => return fail(rec, code, "FAILED", vec![("violations", json!([v]))]),
         };
         if let Err(ct) = is_json_content_type(&headers) {
-            return fail(
-                rec,
-                400,
-                "FAILED",
-                vec![(
-                    "violations",
-                    json!([violation(
-                        "",
-                        "content-type",
-                        format!("Content-Type `{ct}` is not application/json")
-                    )]),
-                )],
+            let v = violation(
+                "",
+                "content-type",
+                format!("Content-Type `{ct}` is not application/json"),
             );
+            return fail(rec, 400, "FAILED", vec![("violations", json!([v]))]);
         }
         match serde_json::from_slice::<Value>(&body) {
             Ok(v) => {
@@ -368,15 +361,8 @@ async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
                 v
             }
             Err(e) => {
-                return fail(
-                    rec,
-                    400,
-                    "FAILED",
-                    vec![(
-                        "violations",
-                        json!([violation("", "json", format!("not JSON: {e}"))]),
-                    )],
-                );
+                let v = violation("", "json", format!("not JSON: {e}"));
+                return fail(rec, 400, "FAILED", vec![("violations", json!([v]))]);
             }
         }
     } else {
