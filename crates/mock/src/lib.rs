@@ -30,9 +30,13 @@
 #![warn(missing_docs)]
 
 pub mod admin;
+mod body;
 pub mod demo;
 mod http;
+mod inventory;
 pub mod journal;
+mod record;
+mod render;
 pub mod scenario;
 mod server;
 mod state;
@@ -95,6 +99,7 @@ pub struct Builder {
     bind: Option<SocketAddr>,
     listener: Option<std::net::TcpListener>,
     log_requests: bool,
+    admin_token: Option<String>,
 }
 
 impl Builder {
@@ -165,6 +170,14 @@ impl Builder {
         self
     }
 
+    /// Requires `Authorization: Bearer TOKEN` on `/__admin/*` (`GET /__admin/health` stays
+    /// open). Without one the admin API is open to whoever reaches the port, and starting on
+    /// an address other than loopback logs a warning.
+    pub fn admin_token(mut self, token: Option<String>) -> Self {
+        self.admin_token = token.filter(|t| !t.is_empty());
+        self
+    }
+
     /// The demo: demo catalog and demo scenario, unless already set (the demo seller is the
     /// default seller anyway).
     pub fn demo(mut self) -> Self {
@@ -211,6 +224,11 @@ impl Builder {
             }
         };
         let addr = listener.local_addr().map_err(MockError::Listener)?;
+        if self.admin_token.is_none() && !addr.ip().is_loopback() {
+            tracing::warn!(
+                "listening on {addr} without an admin token: anyone who reaches this port can read the journal and rewrite the scenario (set --admin-token or STOCKWIRE_ADMIN_TOKEN)"
+            );
+        }
         let shared = Arc::new(Shared {
             profile: self.profile,
             catalog: self.catalog.map(CatalogIndex::new),
@@ -227,6 +245,10 @@ impl Builder {
             started: Mutex::new(Instant::now()),
             limits: self.limits,
             log_requests: self.log_requests,
+            heavy: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
+            admin_token: self.admin_token,
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server::serve(listener, shared.clone(), async move {
