@@ -3,7 +3,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -83,9 +82,13 @@ pub struct MockArgs {
     /// Most items per request (more → 413). Default: no limit.
     #[arg(long)]
     pub max_items: Option<usize>,
-    /// Most open connections (more are answered 503).
+    /// Most open connections; at the cap the longest-idle connection is closed for a new one,
+    /// and a new client is answered 503 only when every connection is busy.
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
+    /// Require `Authorization: Bearer TOKEN` on /__admin/* (GET /__admin/health stays open).
+    #[arg(long, env = "STOCKWIRE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 /// Subcommands of `stockwire mock`.
@@ -123,6 +126,9 @@ pub struct VerifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The mock's admin token, when it was started with one.
+    #[arg(long, env = "STOCKWIRE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 fn item_ref(spec: &str) -> Result<(ItemRef, Option<u32>)> {
@@ -186,7 +192,11 @@ fn verify(a: &VerifyArgs) -> Result<u8> {
     if expect.is_empty() {
         bail!("nothing to verify: give --stock, --was-set, --requests or --min-requests");
     }
-    let report = match stockwire_mock::verify::remote(&a.url, &expect) {
+    let report = match stockwire_mock::verify::remote_with_token(
+        &a.url,
+        a.admin_token.as_deref(),
+        &expect,
+    ) {
         Ok(r) => r,
         Err(e @ stockwire_mock::verify::RemoteError::Io { .. }) => {
             eprintln!("error: {e}");
@@ -256,11 +266,13 @@ pub fn run(args: MockArgs) -> Result<u8> {
         )
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let mut b = MockMarketplace::builder()
         .profile(args.profile)
         .journal_cap(args.journal_cap)
         .log_requests(args.log_requests)
+        .admin_token(args.admin_token.clone())
         .limits(Limits {
             max_body_bytes: args.max_body,
             max_items: args.max_items,
@@ -309,7 +321,7 @@ pub fn run(args: MockArgs) -> Result<u8> {
         if args.watch
             && let Some(p) = &args.scenario
         {
-            m.watch_scenario_file(p.clone(), Duration::from_millis(500));
+            m.watch_scenario_file(p.clone())?;
         }
         print_banner(&m, &catalog_label, &scenario_label, args.no_auth);
         shutdown_signal().await;

@@ -89,6 +89,11 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                     "sellers": sh.sellers.iter().map(|s| &s.seller).collect::<Vec<_>>(),
                     "catalogItems": sh.catalog.as_ref().map(|c| c.catalog.len()),
                     "rules": engine.fire_counts().len(),
+                    "connections": {
+                        "cap": sh.limits.max_connections,
+                        "evictedIdle": sh.conn_stats.evicted.load(Ordering::Relaxed),
+                        "refusedBusy": sh.conn_stats.refused.load(Ordering::Relaxed),
+                    },
                 }),
             )
         }

@@ -47,7 +47,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use stockwire_schema::{Catalog, ItemKey, Profile, contract};
 use tokio::sync::oneshot;
@@ -80,6 +80,15 @@ pub enum MockError {
     /// The scenario is invalid.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    /// The scenario file cannot be watched.
+    #[error("cannot watch {path}: {source}")]
+    Watch {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: notify::Error,
+    },
     /// Two sellers share a name or a username.
     #[error("seller `{0}` is configured twice (seller names and usernames must be unique)")]
     DuplicateSeller(String),
@@ -249,6 +258,7 @@ impl Builder {
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
             admin_token: self.admin_token,
+            conn_stats: Default::default(),
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server::serve(listener, shared.clone(), async move {
@@ -260,6 +270,7 @@ impl Builder {
             addr,
             stop: Some(stop),
             task: Some(task),
+            closed: tokio::sync::watch::Sender::new(false),
         })
     }
 }
@@ -272,6 +283,8 @@ pub struct MockMarketplace {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// Tells helper tasks (the scenario watcher) that the mock is gone.
+    closed: tokio::sync::watch::Sender<bool>,
 }
 
 impl MockMarketplace {
@@ -363,27 +376,51 @@ impl MockMarketplace {
         verify::verify(&self.shared, expect)
     }
 
-    /// Reloads `path` whenever its modification time or size changes (checked every
-    /// `every`); a file that does not parse leaves the active scenario in place and is logged.
-    /// Stops when the mock is dropped.
-    pub fn watch_scenario_file(&self, path: PathBuf, every: Duration) {
-        let weak: Weak<Shared> = Arc::downgrade(&self.shared);
-        let stamp = |p: &PathBuf| {
-            std::fs::metadata(p)
-                .ok()
-                .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
+    /// Reloads `path` whenever the operating system reports a change to it (inotify,
+    /// FSEvents, ReadDirectoryChangesW; the folder is watched, so an editor that replaces the
+    /// file is seen too). A file that does not parse leaves the active scenario in place and is
+    /// logged. Stops when the mock is dropped or shut down.
+    pub fn watch_scenario_file(&self, path: PathBuf) -> Result<(), MockError> {
+        use notify::Watcher;
+        let watch_err = |source| MockError::Watch {
+            path: path.clone(),
+            source,
         };
-        // Taken now, so a change made right after this call is seen as a change.
-        let mut last = stamp(&path);
+        let name = path.file_name().map(|n| n.to_os_string());
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            if let Ok(ev) = res
+                && !matches!(ev.kind, notify::EventKind::Access(_))
+                && ev
+                    .paths
+                    .iter()
+                    .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
+            {
+                let _ = tx.send(());
+            }
+        })
+        .map_err(watch_err)?;
+        watcher
+            .watch(&dir, notify::RecursiveMode::NonRecursive)
+            .map_err(watch_err)?;
+        let weak: Weak<Shared> = Arc::downgrade(&self.shared);
+        let mut closed = self.closed.subscribe();
         tokio::spawn(async move {
+            let _watcher = watcher;
             loop {
-                tokio::time::sleep(every).await;
-                let Some(sh) = weak.upgrade() else { return };
-                let now = stamp(&path);
-                if now == last {
-                    continue;
+                tokio::select! {
+                    ev = rx.recv() => if ev.is_none() { return },
+                    _ = closed.changed() => return,
                 }
-                last = now;
+                // An editor's save is several events (truncate, write, close): let them settle
+                // and read the file once.
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                while rx.try_recv().is_ok() {}
+                let Some(sh) = weak.upgrade() else { return };
                 match Scenario::read(&path).and_then(Engine::new) {
                     Ok(e) => {
                         let n = e.fire_counts().len();
@@ -394,10 +431,12 @@ impl MockMarketplace {
                 }
             }
         });
+        Ok(())
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the drain time-out) and returns.
     pub async fn shutdown(mut self) {
+        let _ = self.closed.send(true);
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -409,6 +448,7 @@ impl MockMarketplace {
 
 impl Drop for MockMarketplace {
     fn drop(&mut self) {
+        let _ = self.closed.send(true);
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }

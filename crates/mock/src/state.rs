@@ -275,6 +275,15 @@ pub struct StockRow {
     pub stock: u32,
 }
 
+/// What happened at the connection cap.
+#[derive(Debug, Default)]
+pub(crate) struct ConnStats {
+    /// Idle connections closed to serve a new client.
+    pub evicted: AtomicU64,
+    /// New clients answered 503 because every connection was busy.
+    pub refused: AtomicU64,
+}
+
 /// Everything a running mock shares between connections.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -292,6 +301,8 @@ pub(crate) struct Shared {
     pub log_requests: bool,
     /// Permits to process a large body on the blocking pool (one per core).
     pub heavy: Arc<tokio::sync::Semaphore>,
+    /// Connections closed or refused at the cap.
+    pub conn_stats: ConnStats,
     /// The token `/__admin/*` requires (`GET /__admin/health` excepted), if any.
     pub admin_token: Option<String>,
 }
