@@ -15,6 +15,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use stockwire_schema::exchange::field;
 
 /// A scenario: a seed and ordered rules.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -544,9 +545,9 @@ impl CRule {
             )),
         };
         let when = CMatch {
-            product: pat(&m.product_id, "productId")?,
-            variant: pat(&m.variant_id, "variantId")?,
-            facility: pat(&m.facility_code, "facilityCode")?,
+            product: pat(&m.product_id, field::PRODUCT_ID)?,
+            variant: pat(&m.variant_id, field::VARIANT_ID)?,
+            facility: pat(&m.facility_code, field::FACILITY_CODE)?,
             inventory: m.inventory.as_ref().map(bounds),
             seller: pat(&m.seller, "seller")?,
             batch: m.batch_size.as_ref().map(bounds),
