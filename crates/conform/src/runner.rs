@@ -499,14 +499,7 @@ pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, C
     });
 
     let redactor = Redactor::new(opts.credentials.secrets());
-    let client_opts = ClientOptions {
-        timeout: opts.timeout,
-        connect_timeout: opts.connect_timeout,
-        max_response_bytes: opts.max_response_bytes,
-        insecure: opts.insecure,
-        rate: opts.rate,
-        max_idle: opts.concurrency,
-    };
+    let client_opts = ClientOptions::from_run(&opts, opts.concurrency);
     let mut client = Client::new(client_opts, None, redactor)?;
     let mut tally = Tally::default();
     let mut warnings: Vec<String> = Vec::new();
@@ -1025,7 +1018,12 @@ pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, C
             .collect(),
         seller,
         restore,
+        error: None,
+        causes: Vec::new(),
+        repeat_command: None,
+        replay_of: None,
     };
+    let report = crate::report::finish(report, &opts);
     sink.event(&Event::Finished(&report));
     Ok(report)
 }
