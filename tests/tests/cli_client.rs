@@ -72,7 +72,15 @@ async fn proxy(backend: std::net::SocketAddr) -> (String, Arc<Mutex<Vec<String>>
     (url, seen)
 }
 
-const CASES: &[&str] = &["--seed", "3", "--cases", "25", "--quiet", "--latency-budget", "120s"];
+const CASES: &[&str] = &[
+    "--seed",
+    "3",
+    "--cases",
+    "25",
+    "--quiet",
+    "--latency-budget",
+    "120s",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn headers_are_sent_and_credential_values_never_printed() {
@@ -150,13 +158,20 @@ async fn headers_are_sent_and_credential_values_never_printed() {
         }
     }
     // The curl reproducers carry them, secrets as shell variables.
-    assert!(r.stdout.contains("-H \"X-Api-Token: $X_API_TOKEN\""), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("-H \"X-Api-Token: $X_API_TOKEN\""),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("-H \"X-Tenant: $X_TENANT\""));
     assert!(r.stdout.contains("-H 'X-Trace: visible-trace-1'"));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let repeat = report["repeat_command"].as_str().unwrap();
-    assert!(repeat.contains("--header \"X-Api-Token: $X_API_TOKEN\""), "{repeat}");
+    assert!(
+        repeat.contains("--header \"X-Api-Token: $X_API_TOKEN\""),
+        "{repeat}"
+    );
     assert!(repeat.contains("'X-Trace: visible-trace-1'"), "{repeat}");
 }
 
@@ -164,7 +179,11 @@ async fn headers_are_sent_and_credential_values_never_printed() {
 fn a_malformed_header_is_a_usage_error_naming_the_flag() {
     let r = run_with_env(&["conform", "--header", "no colon here", "--quiet"], &[]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("invalid setting `header`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("invalid setting `header`"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -209,7 +228,10 @@ async fn http_proxy_is_used_for_remote_targets_and_no_proxy_bypasses_it() {
 async fn loopback_targets_and_the_embedded_mock_never_go_through_a_proxy() {
     let m = mock().await;
     let (proxy_url, seen) = proxy(m.addr()).await;
-    let env = [("HTTP_PROXY", proxy_url.as_str()), ("ALL_PROXY", proxy_url.as_str())];
+    let env = [
+        ("HTTP_PROXY", proxy_url.as_str()),
+        ("ALL_PROXY", proxy_url.as_str()),
+    ];
     let catalog = fixture("catalogs/demo.json");
     let url = m.url();
     let mut args = vec![
@@ -226,5 +248,9 @@ async fn loopback_targets_and_the_embedded_mock_never_go_through_a_proxy() {
     embedded.extend_from_slice(CASES);
     let r = tokio::task::block_in_place(|| run_with_env(&embedded, &env));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(seen.lock().unwrap().is_empty(), "{:?}", seen.lock().unwrap());
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "{:?}",
+        seen.lock().unwrap()
+    );
 }

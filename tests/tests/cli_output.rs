@@ -42,10 +42,26 @@ fn a_closed_pipe_ends_every_printing_command_quietly() {
         &["schema", "openapi"],
         &["schema", "derive", page.to_str().unwrap()],
         &["schema", "validate", "--request", request],
-        &["schema", "validate", "--request", request, "--format", "json"],
+        &[
+            "schema",
+            "validate",
+            "--request",
+            request,
+            "--format",
+            "json",
+        ],
         &["conform", "--list-checks"],
         &["conform", "--list-checks", "--format", "json"],
-        &["conform", "--seed", "1", "--cases", "10", "--quiet", "--latency-budget", "120s"],
+        &[
+            "conform",
+            "--seed",
+            "1",
+            "--cases",
+            "10",
+            "--quiet",
+            "--latency-budget",
+            "120s",
+        ],
         &["completions", "bash"],
         &["man"],
     ] {
@@ -68,7 +84,10 @@ fn list_checks_json_follows_its_schema_and_matches_the_text_list() {
     let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     validate_against("schemas/list-checks.schema.json", &doc);
     let text = stockwire(&["conform", "--list-checks"]).stdout;
-    let ids: Vec<&str> = text.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    let ids: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
     let json_ids: Vec<&str> = doc["checks"]
         .as_array()
         .unwrap()
@@ -107,9 +126,7 @@ async fn mock_verify_format_json_and_its_json_alias_follow_the_schema() {
         .unwrap();
     let url = m.url();
     let base = ["mock", "verify", "--url", url.as_str(), "--requests", "0"];
-    let a = tokio::task::block_in_place(|| {
-        stockwire(&[&base[..], &["--format", "json"]].concat())
-    });
+    let a = tokio::task::block_in_place(|| stockwire(&[&base[..], &["--format", "json"]].concat()));
     let b = tokio::task::block_in_place(|| stockwire(&[&base[..], &["--json"]].concat()));
     assert_eq!(a.code, 0, "{}", a.stderr);
     assert_eq!(a.stdout, b.stdout);

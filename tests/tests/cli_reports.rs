@@ -47,7 +47,10 @@ fn the_html_report_is_self_contained_and_shows_partner_text_as_text() {
     assert!(html.contains("exit code 1"), "verdict line");
 
     // The partner's <script> is shown escaped and never appears as markup.
-    assert!(html.contains("&lt;script&gt;alert("), "escaped partner body");
+    assert!(
+        html.contains("&lt;script&gt;alert("),
+        "escaped partner body"
+    );
     assert!(!html.contains("<script>alert("), "partner script injected");
     // Exactly one script element: ours, for the copy buttons.
     assert_eq!(html.matches("<script").count(), 1);
@@ -72,7 +75,8 @@ fn the_html_report_is_self_contained_and_shows_partner_text_as_text() {
 fn one_defect_is_one_cause_in_console_json_and_html() {
     let dir = tempfile::tempdir().unwrap();
     let r = defective_run(dir.path());
-    let report: serde_json::Value = serde_json::from_str(&read(&dir.path().join("r.json"))).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("r.json"))).unwrap();
     let causes = report["causes"].as_array().unwrap();
     let failed = report["failures"].as_array().unwrap().len();
     assert!(failed >= 3, "{failed} failures");
@@ -88,7 +92,10 @@ fn one_defect_is_one_cause_in_console_json_and_html() {
                 .any(|id| id == "failed-entry-was-sent")
         })
         .unwrap();
-    assert!(phantom["checks"].as_array().unwrap().len() >= 2, "{phantom}");
+    assert!(
+        phantom["checks"].as_array().unwrap().len() >= 2,
+        "{phantom}"
+    );
     // The big-batch 500 is recognised as "only requests above N items" (the rule says 60).
     let big = causes
         .iter()
@@ -138,7 +145,10 @@ fn an_unreachable_target_still_writes_every_report_with_the_error() {
     let junit = read(&dir.path().join("e.xml"));
     assert!(junit.contains("errors=\"1\""), "{junit}");
     assert!(junit.contains("<testcase name=\"run\""), "{junit}");
-    assert!(junit.contains("<error message=\"target unreachable"), "{junit}");
+    assert!(
+        junit.contains("<error message=\"target unreachable"),
+        "{junit}"
+    );
     let html = read(&dir.path().join("e.html"));
     assert!(html.contains("Not run: target unreachable") && html.contains("exit code 3"));
 }

@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use stockwire_schema::{FailedProduct, InventoryRequest, InventoryResponse, ItemKey};
 
-use crate::report::{Cause, Failure, RecordedExchange, Report};
+use crate::report::{CatalogItem, Cause, Failure, RecordedExchange, Report};
 
 /// The report with [`Report::causes`] filled from its failures.
 pub fn with_causes(mut report: Report) -> Report {
-    report.causes = group(&report.failures);
+    report.causes = group(&report.failures, &report.catalog);
     report
 }
 
@@ -22,7 +22,10 @@ pub fn with_causes(mut report: Report) -> Report {
 /// kind), share a request (same URL and body), have failed entries naming the same item that
 /// was never sent, or show the same known pattern (ids swapped, ids as numbers). Groups keep
 /// the report's failure order.
-pub fn group(failures: &[Failure]) -> Vec<Cause> {
+///
+/// `catalog` holds the items known to exist: only they count when a hint looks at which items
+/// were refused (refusing an unknown or invalid item is right).
+pub fn group(failures: &[Failure], catalog: &[CatalogItem]) -> Vec<Cause> {
     let names = names();
     let n = failures.len();
     let mut parent: Vec<usize> = (0..n).collect();
@@ -83,7 +86,7 @@ pub fn group(failures: &[Failure]) -> Vec<Cause> {
                     .unwrap_or(&members[0])
                     .message
                     .clone(),
-                hints: hints(&members),
+                hints: hints(&members, catalog),
             }
         })
         .collect()
@@ -161,7 +164,7 @@ fn signals(f: &Failure, names: &Names) -> Vec<String> {
             }
         }
     }
-    for h in hints(&[f]) {
+    for h in hints(&[f], &[]) {
         if h.contains("swapped") || h.contains("numbers") {
             out.push(format!("pattern {h}"));
         }
@@ -169,7 +172,7 @@ fn signals(f: &Failure, names: &Names) -> Vec<String> {
     out
 }
 
-fn hints(members: &[&Failure]) -> Vec<String> {
+fn hints(members: &[&Failure], catalog: &[CatalogItem]) -> Vec<String> {
     let Some(names) = names() else {
         return Vec::new();
     };
@@ -212,12 +215,17 @@ fn hints(members: &[&Failure]) -> Vec<String> {
             .iter()
             .enumerate()
             .filter(|(_, i)| {
-                s.failed.iter().any(|entry| {
-                    let p = id_text(entry.get(&names.product));
-                    let v = id_text(entry.get(&names.variant));
-                    (p.as_deref(), v.as_deref())
-                        == (Some(i.product_id.as_str()), Some(i.variant_id.as_str()))
-                })
+                let valid = i.inventory.count().is_some()
+                    && catalog
+                        .iter()
+                        .any(|c| c.product_id == i.product_id && c.variant_id == i.variant_id);
+                valid
+                    && s.failed.iter().any(|entry| {
+                        let p = id_text(entry.get(&names.product));
+                        let v = id_text(entry.get(&names.variant));
+                        (p.as_deref(), v.as_deref())
+                            == (Some(i.product_id.as_str()), Some(i.variant_id.as_str()))
+                    })
             })
             .map(|(n, _)| n)
             .collect();
@@ -340,7 +348,7 @@ mod tests {
             failure("unknown-item-rejected", 4, e, None),
             failure("http-200", 9, other, None),
         ];
-        let causes = group(&fs);
+        let causes = group(&fs, &[]);
         assert_eq!(causes.len(), 2);
         assert_eq!(
             causes[0].checks,
@@ -363,10 +371,24 @@ mod tests {
                 {"productId": 3, "variantId": 4, "message": "x"},
                 {"productId": 5, "variantId": 6, "message": "x"}]}),
         );
-        let causes = group(&[failure("valid-item-accepted", 1, e, None)]);
+        let catalog: Vec<CatalogItem> = [("1", "2"), ("3", "4"), ("5", "6")]
+            .iter()
+            .map(|(p, v)| CatalogItem {
+                product_id: p.to_string(),
+                variant_id: v.to_string(),
+                stock: None,
+            })
+            .collect();
+        let causes = group(
+            &[failure("valid-item-accepted", 1, e.clone(), None)],
+            &catalog,
+        );
         let hints = causes[0].hints.join("\n");
         assert!(hints.contains("ids come back as numbers"), "{hints}");
         assert!(hints.contains("only items from position 2 on"), "{hints}");
+        // Refusing items the catalog does not hold is right: no position pattern then.
+        let causes = group(&[failure("valid-item-accepted", 1, e, None)], &catalog[..1]);
+        assert!(!causes[0].hints.join("\n").contains("position"));
     }
 
     #[test]
@@ -383,7 +405,7 @@ mod tests {
             json!({"inventoryList": [item("A", "a", 7), item("B", "b", 1001), item("C", "c", 1001)]}),
             json!({"status": "FAILED"}),
         );
-        let causes = group(&[failure("batch-independent", 2, e, shrink(3))]);
+        let causes = group(&[failure("batch-independent", 2, e, shrink(3))], &[]);
         let hints = causes[0].hints.join("\n");
         assert!(hints.contains("only requests above 2 items"), "{hints}");
         assert!(!hints.contains("inventory values"), "{hints}");
@@ -391,7 +413,7 @@ mod tests {
             json!({"inventoryList": [item("A", "a", 1001)]}),
             json!({"status": "FAILED"}),
         );
-        let causes = group(&[failure("valid-item-accepted", 2, e, shrink(1))]);
+        let causes = group(&[failure("valid-item-accepted", 2, e, shrink(1))], &[]);
         let hints = causes[0].hints.join("\n");
         assert!(
             hints.contains("only inventory values above 1000"),

@@ -311,18 +311,23 @@ fn draw_latency<'a>(
     let root = SVGBackend::with_string(svg, (760, 340)).into_drawing_area();
     root.fill(&WHITE)?;
     let n = rows.len();
+    // Log scale: medians of a few ms and budgets of minutes share one chart.
     let top = rows
         .iter()
         .flat_map(|r| [r.p99_ms, r.budget_ms, r.max_ms])
         .fold(1.0f64, f64::max)
-        * 1.1;
+        * 2.0;
+    let bottom = rows.iter().map(|r| r.p50_ms).fold(top, f64::min).max(0.01) / 2.0;
     let labels: Vec<String> = rows.iter().map(|r| r.batch_sizes.clone()).collect();
     let mut chart = ChartBuilder::on(&root)
-        .caption("latency by batch size (ms)", ("sans-serif", 16))
+        .caption(
+            "latency by batch size: p50, p90, p99 and the p99 budget",
+            ("sans-serif", 16),
+        )
         .margin(12)
         .x_label_area_size(34)
         .y_label_area_size(56)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)?;
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (bottom..top).log_scale())?;
     let label_of = |x: &f64| {
         let i = x.round();
         if (x - i).abs() < 1e-6 && i >= 0.0 {
@@ -338,7 +343,14 @@ fn draw_latency<'a>(
         .configure_mesh()
         .x_labels(n.max(1) * 2 + 1)
         .x_label_formatter(&label_of)
-        .y_desc("ms")
+        .y_desc("ms (log scale)")
+        .y_label_formatter(&|v| {
+            if *v >= 1.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.2}")
+            }
+        })
         .disable_x_mesh()
         .draw()?;
     let series: [Series; 3] = [
@@ -360,21 +372,23 @@ fn draw_latency<'a>(
             });
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
     }
-    let budget: Vec<(f64, f64)> = rows
-        .iter()
-        .enumerate()
-        .flat_map(|(i, r)| {
-            [
-                (i as f64 - 0.45, r.budget_ms),
-                (i as f64 + 0.45, r.budget_ms),
-            ]
-        })
-        .collect();
+    // The budget: one dashed segment per bucket (budgets differ by batch size).
     let grey = RGBColor(90, 90, 90);
-    chart
-        .draw_series(DashedLineSeries::new(budget, 6, 4, grey.stroke_width(1)))?
-        .label("p99 budget")
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey.stroke_width(1)));
+    for (i, r) in rows.iter().enumerate() {
+        let x = i as f64;
+        let segment = DashedLineSeries::new(
+            [(x - 0.45, r.budget_ms), (x + 0.45, r.budget_ms)],
+            6,
+            4,
+            grey.stroke_width(2),
+        );
+        let drawn = chart.draw_series(segment)?;
+        if i == 0 {
+            drawn.label("p99 budget").legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], grey.stroke_width(2))
+            });
+        }
+    }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
