@@ -259,8 +259,15 @@ fn hints(members: &[&Failure], catalog: &[CatalogItem]) -> Vec<String> {
             .iter()
             .filter_map(|f| f.shrink.as_ref().map(|s| s.final_items))
             .collect();
+        // The shrinker must have removed items and then stopped at the same size every time.
+        let reduced = shrunk.iter().any(|f| {
+            f.shrink
+                .as_ref()
+                .is_some_and(|s| s.original_items > s.final_items)
+        });
         if let Some(&k) = sizes.iter().min()
             && k >= 2
+            && reduced
             && sizes.iter().all(|&s| s == k)
         {
             out.push(format!(
