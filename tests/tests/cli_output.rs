@@ -199,3 +199,18 @@ fn mock_ready_file_appears_once_the_mock_answers() {
     let _ = child.wait();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+#[test]
+fn the_release_profile_drops_debug_info_but_keeps_symbols_and_profiling_has_it_all() {
+    let manifest: toml::Value =
+        toml::from_str(&std::fs::read_to_string(root().join("Cargo.toml")).unwrap()).unwrap();
+    let release = &manifest["profile"]["release"];
+    // Debug line tables made the binary ~100 MB; without them it is ~22 MB.
+    assert_eq!(release["debug"].as_bool(), Some(false));
+    // Only debug info is stripped: function names stay for perf and backtraces.
+    assert_eq!(release["strip"].as_str(), Some("debuginfo"));
+    let profiling = &manifest["profile"]["profiling"];
+    assert_eq!(profiling["inherits"].as_str(), Some("release"));
+    assert_eq!(profiling["debug"].as_bool(), Some(true));
+    assert_eq!(profiling["strip"].as_str(), Some("none"));
+}
