@@ -262,6 +262,10 @@ impl ExtraHeader {
     }
 }
 
+/// Words that make a header name look like a credential (one string: these are header-name
+/// fragments, not exchange members).
+const CREDENTIAL_WORDS: &str = "key token secret password";
+
 /// Whether a header name looks like it carries a credential: `authorization`, `cookie`, or
 /// anything containing `key`, `token`, `secret` or `password` (case-insensitive).
 pub fn looks_secret(name: &str) -> bool {
@@ -269,9 +273,7 @@ pub fn looks_secret(name: &str) -> bool {
     n == "authorization"
         || n == "proxy-authorization"
         || n.contains("cookie")
-        || ["key", "token", "secret", "password"]
-            .iter()
-            .any(|w| n.contains(w))
+        || CREDENTIAL_WORDS.split(' ').any(|w| n.contains(w))
 }
 
 /// Transport settings.
