@@ -11,6 +11,7 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Response,
     rationale: "The caller reads the outcome of a processed push from a 200 response body; other codes mean it was not processed.",
+    needs: &[],
 };
 
 pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, p: &Policies) {

@@ -10,6 +10,7 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Metamorphic,
     rationale: "Each push carries absolute counts and may be retried; a repeated push must be harmless and answered the same.",
+    needs: super::NEEDS_KNOWN_ITEM_TO_COMPARE,
 };
 
 /// Compares two outcome signatures of the same request.
