@@ -249,11 +249,11 @@ pub(crate) const NEEDS_KNOWN_ITEM: &[Need] = &[Need {
     why: "no item is known to exist at the partner, so none can show that a valid update is applied",
 }];
 
-/// The catalog need of the checks that compare outcomes across requests.
+/// The catalog need of the checks that compare per-item outcomes across requests.
 pub(crate) const NEEDS_KNOWN_ITEM_TO_COMPARE: &[Need] = &[Need {
     resource: Resource::Catalog,
-    loss: Loss::Weakened,
-    why: "every item sent is unknown to the partner, so only the consistency of refusals is compared",
+    loss: Loss::Skipped,
+    why: "every item sent is unknown to the partner, so every batch is refused and no outcome can differ",
 }];
 
 /// Every check, in report order.
