@@ -693,7 +693,7 @@ async fn update_inventory(
     let resp = InventoryResponse::for_outcome(&keys, failed);
     let mut body = match answer.breach {
         None => Bytes::from(serde_json::to_vec(&resp).unwrap_or_default()),
-        Some(b) => Bytes::from(breach(b, &resp, &keys).to_string()),
+        Some(b) => Bytes::from(breach(b, &resp, &keys, &doc).to_string()),
     };
     if let Some(m) = answer.malformed {
         body = match m {
@@ -708,8 +708,8 @@ async fn update_inventory(
     Ok(deliver(&sh, rec, 200, body, "application/json", &answer).await)
 }
 
-/// Rewrites a correct answer so that it breaks the contract in the chosen way.
-fn breach(b: Breach, resp: &InventoryResponse, keys: &[ItemKey]) -> Value {
+/// Rewrites a correct answer to `request` so that it breaks the contract in the chosen way.
+fn breach(b: Breach, resp: &InventoryResponse, keys: &[ItemKey], request: &Value) -> Value {
     let mut v = serde_json::to_value(resp).unwrap_or_else(|_| json!({}));
     let first = keys
         .first()
@@ -755,10 +755,13 @@ fn breach(b: Breach, resp: &InventoryResponse, keys: &[ItemKey]) -> Value {
                 .first()
                 .cloned()
                 .unwrap_or_else(|| entry(&first, "Mismatch"));
-            if list.is_empty() {
+            // A pair sent n times may be listed n times: list it once more than that, so the
+            // answer breaks `failed-entry-unique` whatever the request held.
+            let allowed = stockwire_schema::rules::listings_allowed(request, &e);
+            // (The correct answer lists each pair once, so copies of `e` are its only listings.)
+            while list.iter().filter(|x| **x == e).count() <= allowed {
                 list.push(e.clone());
             }
-            list.push(e);
             v["failedProductList"] = Value::Array(list);
             let distinct: std::collections::HashSet<&ItemKey> = keys.iter().collect();
             v["status"] = json!(if distinct.len() > 1 && list_len < distinct.len() {
