@@ -266,6 +266,7 @@ pub(crate) fn process(sh: &Shared, engine: &Engine, seller: &str, n: u64, body: 
         .collect();
     drop(failed);
     let rendered = render(
+        body,
         seller,
         &keys,
         &checked,
@@ -629,7 +630,9 @@ impl serde::Serialize for FailedList<'_> {
 /// Step 7, render: one failed entry per failed key (the first failing occurrence's message),
 /// the status from how many items failed, then any scripted breach of the contract or
 /// malformed body.
+#[allow(clippy::too_many_arguments)]
 fn render(
+    request: &[u8],
     seller: &str,
     keys: &[(Cow<'_, str>, Cow<'_, str>)],
     checked: &[Checked],
@@ -654,5 +657,5 @@ fn render(
     let resp = ResponseRef::for_outcome(keys.len(), failed_items, list);
     let mut out = Vec::with_capacity(size);
     let _ = serde_json::to_writer(&mut out, &resp);
-    distort(Bytes::from(out), keys, n_listed, answer, notes)
+    distort(request, Bytes::from(out), keys, n_listed, answer, notes)
 }

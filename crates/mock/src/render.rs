@@ -50,6 +50,7 @@ pub(crate) fn scripted_status((code, custom, rule): (u16, Option<Value>, String)
 /// Applies a scripted breach of the contract, then a scripted malformed body, to a correct
 /// answer (`list_len` failed entries) of a request with these item keys.
 pub(crate) fn distort(
+    request: &[u8],
     body: Bytes,
     keys: &[(Cow<'_, str>, Cow<'_, str>)],
     list_len: usize,
@@ -59,7 +60,10 @@ pub(crate) fn distort(
     let mut body = match answer.breach {
         None => body,
         Some(b) => match serde_json::from_slice::<Value>(&body) {
-            Ok(v) => Bytes::from(breach(b, v, keys, list_len).to_string()),
+            Ok(v) => {
+                let req: Value = serde_json::from_slice(request).unwrap_or(Value::Null);
+                Bytes::from(breach(b, v, keys, list_len, &req).to_string())
+            }
             Err(_) => body,
         },
     };
@@ -82,12 +86,13 @@ pub(crate) fn distort(
     }
 }
 
-/// Rewrites a correct answer so that it breaks the contract in the chosen way.
+/// Rewrites a correct answer to `request` so that it breaks the contract in the chosen way.
 fn breach(
     b: Breach,
     mut v: Value,
     keys: &[(Cow<'_, str>, Cow<'_, str>)],
     list_len: usize,
+    request: &Value,
 ) -> Value {
     let first = keys
         .first()
@@ -133,10 +138,13 @@ fn breach(
                 .first()
                 .cloned()
                 .unwrap_or_else(|| entry(&first, "Mismatch"));
-            if list.is_empty() {
+            // A pair sent n times may be listed n times: list it once more than that, so the
+            // answer breaks `failed-entry-unique` whatever the request held.
+            let allowed = stockwire_schema::rules::listings_allowed(request, &e);
+            // (The correct answer lists each pair once, so copies of `e` are its only listings.)
+            while list.iter().filter(|x| **x == e).count() <= allowed {
                 list.push(e.clone());
             }
-            list.push(e);
             v[field::FAILED_PRODUCT_LIST] = Value::Array(list);
             let d = distinct();
             v[field::STATUS] = json!(if d > 1 && list_len < d {

@@ -49,7 +49,7 @@ pub mod page;
 pub mod profile;
 pub mod rules;
 
-pub use catalog::{Catalog, CatalogEntry, CatalogError};
+pub use catalog::{Catalog, CatalogEntry, CatalogError, DuplicateItem, EntryError};
 pub use contract::{
     Contract, FieldSpec, SchemaViolation, contract, validate_request, validate_response,
 };
