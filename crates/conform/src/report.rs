@@ -429,6 +429,8 @@ impl Report {
             restore: None,
             error: Some(RunError::from_error(error)),
             causes: Vec::new(),
+            // Nothing ran: every check is already skipped with the error as its reason.
+            coverage: Vec::new(),
             repeat_command: None,
             replay_of: None,
         }
