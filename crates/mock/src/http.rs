@@ -3,11 +3,12 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -23,6 +24,7 @@ use stockwire_schema::{
 use crate::journal::{Header, JournalEntry};
 use crate::scenario::{AnswerEffects, Breach, ItemFacts, Malformed, RequestFacts, kebab};
 use crate::state::Shared;
+use crate::tokens::TokenRefusal;
 
 /// The response body type.
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
@@ -78,13 +80,6 @@ fn redacted_headers(h: &HeaderMap) -> Vec<Header> {
         .collect()
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// A journal entry under construction.
 struct Record {
     t0: Instant,
@@ -97,7 +92,7 @@ impl Record {
             t0: Instant::now(),
             e: JournalEntry {
                 id: 0,
-                at_ms: now_ms(),
+                at_ms: sh.clock.now().as_millis() as u64,
                 elapsed_ms: sh.elapsed().as_millis() as u64,
                 method: method.as_str().to_string(),
                 path: path.to_string(),
@@ -158,6 +153,7 @@ impl Record {
 pub(crate) async fn handle(
     sh: Arc<Shared>,
     req: Request<Incoming>,
+    peer: Option<IpAddr>,
 ) -> Result<Response<Body>, CloseConnection> {
     let path = req.uri().path().to_string();
     if let Some(rest) = path.strip_prefix("/__admin") {
@@ -166,7 +162,7 @@ pub(crate) async fn handle(
     let c = contract(sh.profile);
     if path == c.inventory_path() {
         if req.method() == Method::POST {
-            return update_inventory(sh, req).await;
+            return update_inventory(sh, req, peer).await;
         }
         return Ok(not_allowed(&sh, req, "POST"));
     }
@@ -384,11 +380,15 @@ async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
     let user = creds["username"].as_str().unwrap_or("");
     let pass = creds["password"].as_str().unwrap_or("");
     match sh.login(user, pass) {
-        Some(seller) => {
-            rec.e.seller = Some(seller.seller.clone());
+        Some(idx) => {
+            rec.e.seller = Some(sh.sellers[idx].seller.clone());
+            let engine = sh.engine();
+            let token = sh
+                .tokens
+                .issue(idx, sh.clock.now(), &engine.token_rules, &sh.sellers);
             let r = AuthTokenResponse {
                 status: "SUCCESS".into(),
-                access_token: Some(seller.token()),
+                access_token: Some(token),
                 extra: Default::default(),
             };
             let body = Bytes::from(serde_json::to_vec(&r).unwrap_or_default());
@@ -422,7 +422,10 @@ fn text_of(v: Option<&Value>) -> Option<&str> {
 async fn update_inventory(
     sh: Arc<Shared>,
     req: Request<Incoming>,
+    peer: Option<IpAddr>,
 ) -> Result<Response<Body>, CloseConnection> {
+    let now = sh.clock.now();
+    let engine = sh.engine();
     let mut rec = Record::new(&sh, req.method(), req.uri().path(), None, req.headers());
     let n = sh.counter.fetch_add(1, Ordering::SeqCst) + 1;
     rec.e.request_number = Some(n);
@@ -445,27 +448,31 @@ async fn update_inventory(
         .headers()
         .get("apikey")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let seller = match key.as_deref().map(|k| sh.seller_for_token(k)) {
-        Some(Some(s)) => s.seller.clone(),
+    let checked = key
+        .as_deref()
+        .map(|k| sh.tokens.check(k, now, &engine.token_rules, &sh.sellers));
+    let seller = match checked {
+        Some(Ok(i)) => sh.sellers[i].seller.clone(),
         _ if !sh.auth => sh
             .sellers
             .first()
             .map(|s| s.seller.clone())
             .unwrap_or_default(),
         found => {
-            let (rule, msg) = if found.is_none() {
-                (
+            let (rule, msg) = match found {
+                None => (
                     "auth-missing",
-                    "missing apiKey header: get a token from /authToken and send it as `apiKey: TOKEN`",
-                )
-            } else {
-                (
+                    "missing apiKey header: get a token from /authToken and send it as `apiKey: TOKEN`".to_string(),
+                ),
+                Some(Err(TokenRefusal::Expired(m))) => ("auth-expired", m),
+                Some(Err(TokenRefusal::Revoked(m))) => ("auth-revoked", m),
+                _ => (
                     "auth-unknown",
-                    "unknown apiKey: it matches no seller's token (get one from /authToken)",
-                )
+                    "unknown apiKey: it matches no seller's token (get one from /authToken)".to_string(),
+                ),
             };
             let mut rec = rec;
-            rec.e.notes.push(msg.into());
+            rec.e.notes.push(msg.clone());
             let body = failed_body(vec![
                 ("message", json!(msg)),
                 ("violations", json!([violation("", rule, msg)])),
@@ -475,6 +482,11 @@ async fn update_inventory(
         }
     };
     rec.e.seller = Some(seller.clone());
+
+    // Rate limits and the Retry-After watch (crate::ratelimit).
+    if let Some(t) = crate::ratelimit::gate(&sh, &engine, &seller, peer, now, n) {
+        return Ok(throttled(&sh, rec, t));
+    }
 
     // Whole-request problems → 400/413 with violations, nothing applied.
     if let Err(ct) = is_json_content_type(req.headers()) {
@@ -605,7 +617,6 @@ async fn update_inventory(
     }
 
     // Scripted behaviour.
-    let engine = sh.engine();
     let mut answer = AnswerEffects::default();
     if !engine.is_empty() {
         let facts: Vec<ItemFacts<'_>> = items
@@ -623,6 +634,7 @@ async fn update_inventory(
             seller: &seller,
             n,
             elapsed: sh.elapsed(),
+            wall: now,
             items: &facts,
         });
         for (i, f) in verdict.item_failures.into_iter().enumerate() {
@@ -706,6 +718,22 @@ async fn update_inventory(
         rec.e.notes.push(format!("body sent {}", kebab(&m)));
     }
     Ok(deliver(&sh, rec, 200, body, "application/json", &answer).await)
+}
+
+/// The answer to a request the rate limit refused: nothing is applied.
+fn throttled(sh: &Shared, mut rec: Record, t: crate::ratelimit::Throttle) -> Response<Body> {
+    rec.e.effects.push(crate::scenario::Fired {
+        rule: crate::ratelimit::RULE.into(),
+        effect: format!("status {}, retry-after {}s", t.status, t.retry_after),
+    });
+    rec.e.notes.push(t.message.clone());
+    let body = failed_body(vec![("message", json!(t.message))]);
+    rec.finish(sh, t.status, &body);
+    let code = StatusCode::from_u16(t.status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+    let mut r = json_response(code, body);
+    r.headers_mut()
+        .insert(hyper::header::RETRY_AFTER, HeaderValue::from(t.retry_after));
+    r
 }
 
 /// Rewrites a correct answer so that it breaks the contract in the chosen way.
@@ -802,6 +830,9 @@ async fn deliver(
 ) -> Response<Body> {
     if !a.delay.is_zero() {
         tokio::time::sleep(a.delay).await;
+    }
+    if let (Some(s), Some(seller)) = (a.retry_after, rec.e.seller.as_deref()) {
+        sh.retry_watch.advise(seller, sh.clock.now(), s);
     }
     rec.finish(sh, code, &body);
     let b = match a.drip {

@@ -30,12 +30,15 @@
 #![warn(missing_docs)]
 
 pub mod admin;
+pub mod clock;
 pub mod demo;
 mod http;
 pub mod journal;
+pub mod ratelimit;
 pub mod scenario;
 mod server;
 mod state;
+pub mod tokens;
 pub mod verify;
 
 use std::collections::HashMap;
@@ -54,9 +57,12 @@ pub use scenario::{Fired, Scenario, ScenarioError};
 pub use state::{Credentials, Limits, StockRow};
 pub use verify::{Expectation, VerifyReport};
 
+use crate::clock::{Clock, SystemClock};
 use crate::journal::Journal;
+use crate::ratelimit::RetryWatch;
 use crate::scenario::Engine;
 use crate::state::{CatalogIndex, Shared};
+use crate::tokens::Tokens;
 
 /// Why a mock could not start or take a new scenario.
 #[derive(Debug, thiserror::Error)]
@@ -95,9 +101,18 @@ pub struct Builder {
     bind: Option<SocketAddr>,
     listener: Option<std::net::TcpListener>,
     log_requests: bool,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl Builder {
+    /// The wall clock the mock reads for token lifetimes, rate limits, daily windows and the
+    /// journal's timestamps (default: the system clock). Tests pass a
+    /// [`clock::ManualClock`] to move time by hand.
+    pub fn clock(mut self, c: Arc<dyn Clock>) -> Self {
+        self.clock = Some(c);
+        self
+    }
+
     /// The contract version to enforce (default v1).
     pub fn profile(mut self, p: Profile) -> Self {
         self.profile = p;
@@ -186,7 +201,6 @@ impl Builder {
         if sellers.is_empty() {
             sellers.push(demo::credentials());
         }
-        let mut tokens = HashMap::new();
         for (i, s) in sellers.iter().enumerate() {
             let dup = sellers[..i]
                 .iter()
@@ -194,8 +208,9 @@ impl Builder {
             if dup {
                 return Err(MockError::DuplicateSeller(s.seller.clone()));
             }
-            tokens.insert(s.token(), i);
         }
+        let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let tokens = Tokens::new(&sellers, clock.now());
         let listener = match self.listener {
             Some(l) => {
                 l.set_nonblocking(true).map_err(MockError::Listener)?;
@@ -216,6 +231,8 @@ impl Builder {
             catalog: self.catalog.map(CatalogIndex::new),
             sellers,
             tokens,
+            clock,
+            retry_watch: RetryWatch::default(),
             auth: !self.no_auth,
             ledger: Mutex::new(HashMap::new()),
             journal: Journal::new(
@@ -273,13 +290,27 @@ impl MockMarketplace {
         self.shared.profile
     }
 
-    /// The token `/authToken` issues to `seller`.
+    /// The stable token of `seller` (what `/authToken` issues when no lifetime applies).
     pub fn token(&self, seller: &str) -> Option<String> {
         self.shared
             .sellers
             .iter()
             .find(|s| s.seller == seller)
             .map(Credentials::token)
+    }
+
+    /// Revokes every token of `seller` (what `POST /__admin/tokens/revoke` does); returns how
+    /// many were live, or `None` for an unknown seller.
+    pub fn revoke_tokens(&self, seller: &str) -> Option<usize> {
+        let i = self.shared.seller_index(seller)?;
+        Some(self.shared.tokens.revoke(i))
+    }
+
+    /// How many times `seller` obtained a token from `/authToken` since start or reset.
+    pub fn authentications(&self, seller: &str) -> u64 {
+        self.shared
+            .seller_index(seller)
+            .map_or(0, |i| self.shared.tokens.authentications(i))
     }
 
     /// Every seller's credentials.

@@ -207,6 +207,7 @@ async fn watchdog(activity: Arc<Activity>, limit: Duration) {
 
 async fn connection(stream: TcpStream, sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let _ = stream.set_nodelay(true);
+    let peer = stream.peer_addr().ok().map(|a| a.ip());
     let activity = Arc::new(Activity::new());
     let io = Watched {
         inner: stream,
@@ -218,7 +219,7 @@ async fn connection(stream: TcpStream, sh: Arc<Shared>, mut stop: watch::Receive
         let busy = InService::new(&svc_activity);
         let sh = svc_state.clone();
         async move {
-            let r = crate::http::handle(sh, req).await;
+            let r = crate::http::handle(sh, req, peer).await;
             drop(busy);
             r
         }
