@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use stockwire_mock::verify::{Expectation, ItemRef, RequestQuery};
+use stockwire_mock::scenario::Engine;
+use stockwire_mock::verify::{Expectation, ItemRef, RateQuery, RequestQuery, SellerQuery};
 use stockwire_mock::{Credentials, Limits, MockMarketplace, Scenario, demo};
 use stockwire_schema::{Catalog, Profile};
 
@@ -120,6 +121,22 @@ pub struct VerifyArgs {
     /// At least this many /updateInventory requests were journaled.
     #[arg(long)]
     pub min_requests: Option<u64>,
+    /// The seller re-authenticated exactly N times (successful /authToken calls after the first).
+    #[arg(long, value_name = "N")]
+    pub reauthentications: Option<u64>,
+    /// The seller re-authenticated at least N times.
+    #[arg(long, value_name = "N")]
+    pub min_reauthentications: Option<u64>,
+    /// The seller never sent more than R /updateInventory requests in any 1-second window.
+    #[arg(long, value_name = "R")]
+    pub max_rate: Option<f64>,
+    /// The seller sent no request before the time a Retry-After had advised.
+    #[arg(long)]
+    pub honoured_retry_after: bool,
+    /// The seller the re-authentication, rate and Retry-After checks are about (default: the
+    /// mock's first seller).
+    #[arg(long, value_name = "NAME")]
+    pub seller: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -183,8 +200,37 @@ fn verify(a: &VerifyArgs) -> Result<u8> {
             ..Expectation::default()
         });
     }
+    let who = SellerQuery {
+        seller: a.seller.clone(),
+    };
+    if a.reauthentications.is_some() || a.min_reauthentications.is_some() {
+        expect.push(Expectation {
+            reauthenticated: Some(who.clone()),
+            count: a.reauthentications,
+            min: a.min_reauthentications,
+            ..Expectation::default()
+        });
+    }
+    if let Some(r) = a.max_rate {
+        expect.push(Expectation {
+            max_rate: Some(RateQuery {
+                seller: a.seller.clone(),
+                per_second: r,
+                window: None,
+            }),
+            ..Expectation::default()
+        });
+    }
+    if a.honoured_retry_after {
+        expect.push(Expectation {
+            honoured_retry_after: Some(who),
+            ..Expectation::default()
+        });
+    }
     if expect.is_empty() {
-        bail!("nothing to verify: give --stock, --was-set, --requests or --min-requests");
+        bail!(
+            "nothing to verify: give --stock, --was-set, --requests, --min-requests, --reauthentications, --min-reauthentications, --max-rate or --honoured-retry-after"
+        );
     }
     let report = match stockwire_mock::verify::remote(&a.url, &expect) {
         Ok(r) => r,
@@ -232,9 +278,11 @@ pub fn run(args: MockArgs) -> Result<u8> {
         Some(MockSub::Check { file }) => {
             let s = Scenario::read(file)?;
             println!(
-                "{}: {} rule(s), seed {}",
+                "{}: {} rule(s), {} token lifetime(s), {} rate limit(s), seed {}",
                 file.display(),
                 s.rules.len(),
+                s.tokens.len(),
+                s.rate_limits.len(),
                 s.seed
             );
             for (i, r) in s.rules.iter().enumerate() {
@@ -244,6 +292,9 @@ pub fn run(args: MockArgs) -> Result<u8> {
                     serde_json::to_string(&r.when)?,
                     serde_json::to_string(&r.effect)?
                 );
+            }
+            for line in Engine::new(s)?.describe() {
+                println!("  = {line}");
             }
             return Ok(exit_codes::OK);
         }
