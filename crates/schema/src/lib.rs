@@ -9,7 +9,8 @@
 //!   files committed under `schemas/` ([`generate`]);
 //! - the compiled contract of each [`Profile`] with validation that reports every violation by
 //!   JSON pointer and keyword ([`contract`]);
-//! - typed models of the exchange ([`model`]);
+//! - typed models of the exchange ([`model`]) and a borrowed one-pass reading of request bodies
+//!   with the request rules compiled for it ([`borrowed`]);
 //! - the semantic rules that relate a response to its request ([`rules`]);
 //! - the OpenAPI 3.1 export ([`openapi`]);
 //! - the catalog format (known items and their stock) that the mock and the runner share
@@ -32,6 +33,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod borrowed;
 pub mod catalog;
 pub mod contract;
 pub mod derive;
