@@ -459,19 +459,27 @@ async fn update_inventory(
             .map(|s| s.seller.clone())
             .unwrap_or_default(),
         found => {
+            // A refused token still tells whose it was: a request that came before the
+            // advised Retry-After counts as early even when its token is also stale.
+            let mut rec = rec;
+            if let Some(Err(r)) = &found
+                && let Some(i) = r.seller()
+            {
+                sh.retry_watch.arrived(&sh.sellers[i].seller, now, n);
+                rec.e.seller = Some(sh.sellers[i].seller.clone());
+            }
             let (rule, msg) = match found {
                 None => (
                     "auth-missing",
                     "missing apiKey header: get a token from /authToken and send it as `apiKey: TOKEN`".to_string(),
                 ),
-                Some(Err(TokenRefusal::Expired(m))) => ("auth-expired", m),
-                Some(Err(TokenRefusal::Revoked(m))) => ("auth-revoked", m),
+                Some(Err(TokenRefusal::Expired(_, m))) => ("auth-expired", m),
+                Some(Err(TokenRefusal::Revoked(_, m))) => ("auth-revoked", m),
                 _ => (
                     "auth-unknown",
                     "unknown apiKey: it matches no seller's token (get one from /authToken)".to_string(),
                 ),
             };
-            let mut rec = rec;
             rec.e.notes.push(msg.clone());
             let body = failed_body(vec![
                 ("message", json!(msg)),

@@ -134,10 +134,20 @@ fn life_for(rules: &[TokenRule], seller: &str) -> Option<Life> {
 pub(crate) enum TokenRefusal {
     /// It matches no seller's token.
     Unknown,
-    /// It outlived its lifetime.
-    Expired(String),
-    /// It was revoked.
-    Revoked(String),
+    /// It outlived its lifetime (the seller it belonged to, and why).
+    Expired(usize, String),
+    /// It was revoked (the seller it belonged to, and why).
+    Revoked(usize, String),
+}
+
+impl TokenRefusal {
+    /// The seller a refused token belonged to, when it was known.
+    pub fn seller(&self) -> Option<usize> {
+        match self {
+            TokenRefusal::Unknown => None,
+            TokenRefusal::Expired(i, _) | TokenRefusal::Revoked(i, _) => Some(*i),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -209,7 +219,7 @@ impl Tokens {
             };
             let name = sellers.get(idx).map_or("", |s| s.seller.as_str());
             if st.revoked_stable.contains(&idx) {
-                return Err(TokenRefusal::Revoked(revoked_message(name)));
+                return Err(TokenRefusal::Revoked(idx, revoked_message(name)));
             }
             let Some(life) = life_for(rules, name) else {
                 return Ok(idx);
@@ -232,26 +242,32 @@ impl Tokens {
         };
         let name = sellers.get(t.seller).map_or("", |s| s.seller.as_str());
         if t.revoked {
-            return Err(TokenRefusal::Revoked(revoked_message(name)));
+            return Err(TokenRefusal::Revoked(t.seller, revoked_message(name)));
         }
         if let Some(life) = t.life {
             if let Some(d) = life.duration
                 && now >= t.at + d
             {
-                return Err(TokenRefusal::Expired(format!(
-                    "apiKey expired: it was issued {} ago and tokens of seller `{name}` live {}; get a new one from /authToken",
-                    humantime::format_duration(secs(now.saturating_sub(t.at))),
-                    life.describe()
-                )));
+                return Err(TokenRefusal::Expired(
+                    t.seller,
+                    format!(
+                        "apiKey expired: it was issued {} ago and tokens of seller `{name}` live {}; get a new one from /authToken",
+                        humantime::format_duration(secs(now.saturating_sub(t.at))),
+                        life.describe()
+                    ),
+                ));
             }
             if let Some(n) = life.requests
                 && t.uses >= n
             {
-                return Err(TokenRefusal::Expired(format!(
-                    "apiKey expired: it was good for {n} request{} (tokens of seller `{name}` live {}); get a new one from /authToken",
-                    if n == 1 { "" } else { "s" },
-                    life.describe()
-                )));
+                return Err(TokenRefusal::Expired(
+                    t.seller,
+                    format!(
+                        "apiKey expired: it was good for {n} request{} (tokens of seller `{name}` live {}); get a new one from /authToken",
+                        if n == 1 { "" } else { "s" },
+                        life.describe()
+                    ),
+                ));
             }
         }
         t.uses += 1;
@@ -410,7 +426,7 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(t.check(&a, min(9), &r, &s), Ok(0));
         assert_eq!(t.check(&b, min(9), &r, &s), Ok(0));
-        let Err(TokenRefusal::Expired(m)) = t.check(&a, min(10), &r, &s) else {
+        let Err(TokenRefusal::Expired(_, m)) = t.check(&a, min(10), &r, &s) else {
             panic!("a should have expired");
         };
         assert!(m.contains("expired") && m.contains("10m"), "{m}");
@@ -420,7 +436,7 @@ mod tests {
         // The stable token of `demo` counts as issued at start.
         assert!(matches!(
             t.check(&s[0].token(), min(11), &r, &s),
-            Err(TokenRefusal::Expired(_))
+            Err(TokenRefusal::Expired(..))
         ));
     }
 
@@ -434,13 +450,13 @@ mod tests {
         assert!(t.check(&a, Duration::ZERO, &r, &s).is_ok());
         assert!(matches!(
             t.check(&a, Duration::ZERO, &r, &s),
-            Err(TokenRefusal::Expired(m)) if m.contains("2 requests")
+            Err(TokenRefusal::Expired(_, m)) if m.contains("2 requests")
         ));
         let b = t.issue(0, Duration::ZERO, &r, &s);
         assert!(t.revoke(0) >= 1);
         assert!(matches!(
             t.check(&b, Duration::ZERO, &r, &s),
-            Err(TokenRefusal::Revoked(_))
+            Err(TokenRefusal::Revoked(..))
         ));
         let c = t.issue(0, Duration::ZERO, &r, &s);
         assert!(t.check(&c, Duration::ZERO, &r, &s).is_ok());
@@ -449,7 +465,7 @@ mod tests {
         t.revoke(1);
         assert!(matches!(
             t.check(&s[1].token(), Duration::ZERO, &none, &s),
-            Err(TokenRefusal::Revoked(_))
+            Err(TokenRefusal::Revoked(..))
         ));
         assert_eq!(t.issue(1, Duration::ZERO, &none, &s), s[1].token());
         assert_eq!(t.check(&s[1].token(), Duration::ZERO, &none, &s), Ok(1));

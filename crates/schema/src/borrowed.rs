@@ -793,7 +793,9 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
 /// Why the request schema could not be compiled into [`RequestRules`]: a keyword the typed
 /// rules do not implement (a build defect, caught by this crate's tests).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the request schema of profile {profile} uses {what}, which the typed rules do not implement")]
+#[error(
+    "the request schema of profile {profile} uses {what}, which the typed rules do not implement"
+)]
 pub struct Unsupported {
     profile: Profile,
     what: String,
@@ -972,10 +974,7 @@ impl RequestRules {
                     out.push(sv(
                         &format!("/{LIST}"),
                         "minItems",
-                        format!(
-                            "the list has {} item(s), fewer than {min}",
-                            items.len()
-                        ),
+                        format!("the list has {} item(s), fewer than {min}", items.len()),
                     ));
                 }
             }
@@ -1199,7 +1198,11 @@ impl<'a, M: fmt::Display> ResponseRef<'a, M> {
     /// The response when `failed` lists one entry per failed key and `failed_items` of the
     /// `sent_items` items sent belong to a failed key (a key fails as a whole): the status
     /// follows from how many distinct keys failed, as [`Status::for_outcome`] says.
-    pub fn for_outcome(sent_items: usize, failed_items: usize, failed: &'a [FailedRef<'a, M>]) -> Self {
+    pub fn for_outcome(
+        sent_items: usize,
+        failed_items: usize,
+        failed: &'a [FailedRef<'a, M>],
+    ) -> Self {
         ResponseRef {
             status: Status::for_outcome(sent_items, failed_items),
             failed_product_list: failed,
@@ -1273,10 +1276,7 @@ mod tests {
         assert_eq!(it.duplicate_keys, ["inventory", "x"]);
         assert_eq!(it.count(), Some(99));
         let body = br#"{"inventoryList":[],"inventoryList":[{}]}"#;
-        assert_eq!(
-            parse_request(body, 64).unwrap().duplicate_keys,
-            [LIST]
-        );
+        assert_eq!(parse_request(body, 64).unwrap().duplicate_keys, [LIST]);
     }
 
     #[test]
@@ -1293,7 +1293,11 @@ mod tests {
 
     #[test]
     fn nesting_beyond_the_budget_is_refused_and_escapes_are_read() {
-        let deep = format!("{{\"inventoryList\":[{{\"x\":{}1{}}}]}}", "[".repeat(10), "]".repeat(10));
+        let deep = format!(
+            "{{\"inventoryList\":[{{\"x\":{}1{}}}]}}",
+            "[".repeat(10),
+            "]".repeat(10)
+        );
         assert!(matches!(
             parse_request(deep.as_bytes(), 8),
             Err(ParseError::TooDeep { max: 8 })
@@ -1333,8 +1337,16 @@ mod tests {
             any::<bool>().prop_map(Value::from),
             prop_oneof![-3i64..3, 2147483640i64..2147483656, any::<i64>()].prop_map(Value::from),
             any::<u64>().prop_map(Value::from),
-            prop_oneof![Just(1.0f64), Just(-0.0), Just(2.5), Just(-1.5), Just(2147483647.0), Just(2147483648.0), Just(1e300)]
-                .prop_map(Value::from),
+            prop_oneof![
+                Just(1.0f64),
+                Just(-0.0),
+                Just(2.5),
+                Just(-1.5),
+                Just(2147483647.0),
+                Just(2147483648.0),
+                Just(1e300)
+            ]
+            .prop_map(Value::from),
             "[0-9]{0,11}|[-+ 0-9a-z.]{0,5}|\\PC{0,3}".prop_map(Value::from),
             Just(json!([])),
             Just(json!([1, {"a": []}])),
