@@ -47,7 +47,7 @@ fn violation(pointer: &str, rule: &str, message: impl Into<String>) -> Value {
 }
 
 /// The contract-shaped FAILED body with extra members.
-fn failed_body(extra: Vec<(&str, Value)>) -> Bytes {
+pub(crate) fn failed_body(extra: Vec<(&str, Value)>) -> Bytes {
     let mut r = InventoryResponse::rejected();
     for (k, v) in extra {
         r.extra.insert(k.to_string(), v);
@@ -158,6 +158,9 @@ pub(crate) async fn handle(
     let path = req.uri().path().to_string();
     if let Some(rest) = path.strip_prefix("/__admin") {
         return Ok(crate::admin::handle(&sh, rest, req).await);
+    }
+    if let Some(r) = &sh.recorder {
+        return Ok(r.forward(&sh, req).await);
     }
     let c = contract(sh.profile);
     if path == c.inventory_path() {

@@ -35,6 +35,7 @@ pub mod demo;
 mod http;
 pub mod journal;
 pub mod ratelimit;
+pub mod record;
 pub mod scenario;
 mod server;
 mod state;
@@ -82,6 +83,9 @@ pub enum MockError {
     /// The scenario is invalid.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    /// Record mode could not start or write its recording.
+    #[error(transparent)]
+    Record(#[from] record::RecordError),
     /// Two sellers share a name or a username.
     #[error("seller `{0}` is configured twice (seller names and usernames must be unique)")]
     DuplicateSeller(String),
@@ -102,9 +106,18 @@ pub struct Builder {
     listener: Option<std::net::TcpListener>,
     log_requests: bool,
     clock: Option<Arc<dyn Clock>>,
+    record: Option<(String, PathBuf)>,
 }
 
 impl Builder {
+    /// Record mode: forward every request to the partner at `from` and answer with its reply;
+    /// [`MockMarketplace::finish_recording`] writes a scenario and a catalog into `to` that
+    /// replay what was seen (see [`record`]).
+    pub fn record(mut self, from: impl Into<String>, to: impl Into<PathBuf>) -> Self {
+        self.record = Some((from.into(), to.into()));
+        self
+    }
+
     /// The wall clock the mock reads for token lifetimes, rate limits, daily windows and the
     /// journal's timestamps (default: the system clock). Tests pass a
     /// [`clock::ManualClock`] to move time by hand.
@@ -211,6 +224,10 @@ impl Builder {
         }
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let tokens = Tokens::new(&sellers, clock.now());
+        let recorder = self
+            .record
+            .map(|(from, to)| record::Recorder::new(&from, to))
+            .transpose()?;
         let listener = match self.listener {
             Some(l) => {
                 l.set_nonblocking(true).map_err(MockError::Listener)?;
@@ -233,6 +250,7 @@ impl Builder {
             tokens,
             clock,
             retry_watch: RetryWatch::default(),
+            recorder,
             auth: !self.no_auth,
             ledger: Mutex::new(HashMap::new()),
             journal: Journal::new(
@@ -304,6 +322,20 @@ impl MockMarketplace {
     pub fn revoke_tokens(&self, seller: &str) -> Option<usize> {
         let i = self.shared.seller_index(seller)?;
         Some(self.shared.tokens.revoke(i))
+    }
+
+    /// In record mode: writes the recording (scenario and catalog) of everything forwarded so
+    /// far; `None` when not recording.
+    pub fn finish_recording(&self) -> Option<Result<record::RecordSummary, record::RecordError>> {
+        self.shared.recorder.as_ref().map(record::Recorder::write)
+    }
+
+    /// In record mode: the partner's URL (without credentials) and the recording directory.
+    pub fn recording(&self) -> Option<(String, PathBuf)> {
+        self.shared
+            .recorder
+            .as_ref()
+            .map(|r| (r.partner(), r.dir().to_path_buf()))
     }
 
     /// How many times `seller` obtained a token from `/authToken` since start or reset.

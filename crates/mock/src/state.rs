@@ -187,6 +187,8 @@ pub(crate) struct Shared {
     pub clock: Arc<dyn crate::clock::Clock>,
     /// Retry-After advice given and requests that came too soon (`crate::ratelimit`).
     pub retry_watch: crate::ratelimit::RetryWatch,
+    /// Record mode: forward to a real partner (`crate::record`).
+    pub recorder: Option<crate::record::Recorder>,
     pub auth: bool,
     pub ledger: Mutex<Ledger>,
     pub journal: Journal,
