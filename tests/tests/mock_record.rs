@@ -231,3 +231,52 @@ async fn a_partner_that_is_down_gets_a_502_naming_it() {
         "{err}"
     );
 }
+
+/// `stockwire mock --record-from URL --record-to DIR` forwards, and writes the recording when
+/// stopped with SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_records_until_stopped() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let partner = partner().await;
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec");
+    let mut child = Command::new(stockwire_tests::stockwire_bin())
+        .args([
+            "mock",
+            "--port",
+            "0",
+            "--record-from",
+            &partner.uri(),
+            "--record-to",
+        ])
+        .arg(&rec)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.contains("forwarding every request to"), "{line}");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1"))
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+    let r = update(&url, Some(TOKEN), &batch(1)).await;
+    assert_eq!(r.status, 200);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{rest}");
+    assert!(rest.contains("recorded 1 request(s), 4 item(s)"), "{rest}");
+    let r =
+        stockwire_tests::stockwire(&["mock", "check", rec.join("scenario.toml").to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("recorded-BAD-1-V"), "{}", r.stdout);
+}

@@ -33,9 +33,29 @@ is a 503\":
 
   stockwire mock --scenario scenario.toml --watch
 
+Over time (docs/mock.md, \"Time, tokens and rate limits\"):
+
+  [[tokens]]                 # tokens expire; /authToken issues fresh ones
+  lifetime = \"15m\"           # or: requests = 100
+  [[rateLimits]]             # token bucket per seller: 429 + Retry-After
+  rate = 5
+  burst = 10
+  [[rules]]                  # 503 every day 02:00-02:15 UTC
+  match = { daily = { from = \"02:00\", to = \"02:15\" } }
+  effect = { status = 503 }
+  [[rules]]                  # log-normal latency
+  effect = { delay = { p50 = \"80ms\", p99 = \"1.5s\" } }
+
+  stockwire mock verify --min-reauthentications 1 --honoured-retry-after --max-rate 15
+
+Record a real partner, then replay it offline:
+
+  stockwire mock --record-from https://partner.example --record-to rec/
+  stockwire mock --scenario rec/scenario.toml --catalog rec/catalog.json
+
 More: docs/mock.md, fixtures/scenarios/, schemas/scenario.schema.json.
 Admin API: GET /__admin/journal, GET /__admin/ledger, POST /__admin/reset, PUT /__admin/scenario,
-POST /__admin/verify, GET /__admin/health.";
+POST /__admin/verify, POST /__admin/tokens/revoke?seller=NAME, GET /__admin/health.";
 
 /// Arguments of `stockwire mock`.
 #[derive(Debug, Args)]
@@ -87,6 +107,12 @@ pub struct MockArgs {
     /// Most open connections (more are answered 503).
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
+    /// Record a real partner: forward every request to this URL and answer with its reply.
+    #[arg(long, value_name = "URL", requires = "record_to")]
+    pub record_from: Option<String>,
+    /// Where the recording (scenario.toml and catalog.json) is written when the mock stops.
+    #[arg(long, value_name = "DIR", requires = "record_from")]
+    pub record_to: Option<PathBuf>,
 }
 
 /// Subcommands of `stockwire mock`.
@@ -347,6 +373,9 @@ pub fn run(args: MockArgs) -> Result<u8> {
     if args.no_auth {
         b = b.no_auth();
     }
+    if let (Some(from), Some(to)) = (&args.record_from, &args.record_to) {
+        b = b.record(from.clone(), to.clone());
+    }
     let addr = SocketAddr::new(args.bind, args.port);
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
@@ -362,10 +391,29 @@ pub fn run(args: MockArgs) -> Result<u8> {
         {
             m.watch_scenario_file(p.clone(), Duration::from_millis(500));
         }
-        print_banner(&m, &catalog_label, &scenario_label, args.no_auth);
+        match m.recording() {
+            Some((partner, dir)) => println!(
+                "stockwire mock: recording on {}: forwarding every request to {partner}\n  the recording goes to {} when you stop (Ctrl-C)",
+                m.url(),
+                dir.display()
+            ),
+            None => print_banner(&m, &catalog_label, &scenario_label, args.no_auth),
+        }
         shutdown_signal().await;
         eprintln!("stopping: letting in-flight requests finish…");
+        let recording = m.finish_recording();
         m.shutdown().await;
+        if let Some(r) = recording {
+            let r = r?;
+            println!(
+                "recorded {} request(s), {} item(s): {} ({} rules) and {}",
+                r.requests,
+                r.items,
+                r.scenario.display(),
+                r.rules,
+                r.catalog.display()
+            );
+        }
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(exit_codes::OK)
