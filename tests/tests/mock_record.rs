@@ -34,7 +34,7 @@ async fn partner() -> MockServer {
         .and(path("/updateInventory"))
         .respond_with(move |req: &Request| {
             let k = n.fetch_add(1, Ordering::SeqCst) + 1;
-            if k % 4 == 0 {
+            if k.is_multiple_of(4) {
                 return ResponseTemplate::new(503)
                     .insert_header("retry-after", "7")
                     .set_body_json(json!({"status": "FAILED", "message": "maintenance"}));
@@ -51,7 +51,7 @@ async fn partner() -> MockServer {
                 let p = it["productId"].as_str().unwrap();
                 let msg = if p.starts_with("BAD-") {
                     Some("Variant not found".to_string())
-                } else if p == "FLAKY" && flaky.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+                } else if p == "FLAKY" && flaky.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
                     Some("Temporary error".to_string())
                 } else if p == "LEAKY" {
                     Some(format!("apiKey {key} may not update LEAKY"))

@@ -78,6 +78,9 @@ struct Limit {
     answer: u16,
 }
 
+/// Which bucket: the limit's position, the seller, and the client IP when `perIp`.
+type BucketKey = (usize, String, Option<IpAddr>);
+
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     tokens: f64,
@@ -99,7 +102,7 @@ pub(crate) struct Throttle {
 #[derive(Debug)]
 pub(crate) struct Limiter {
     limits: Vec<Limit>,
-    buckets: Mutex<HashMap<(usize, String, Option<IpAddr>), Bucket>>,
+    buckets: Mutex<HashMap<BucketKey, Bucket>>,
 }
 
 impl Limiter {
