@@ -328,3 +328,24 @@ fn every_scenario_fixture_passes_check() {
         r.stdout
     );
 }
+
+#[tokio::test]
+async fn the_rust_builder_sets_lifetimes_and_limits() {
+    use stockwire_mock::ratelimit::RateLimit;
+    use stockwire_mock::tokens::TokenLifetime;
+    let clock = Arc::new(ManualClock::at_utc(9, 0));
+    let m = MockMarketplace::builder()
+        .token_lifetime(TokenLifetime::duration(minutes(1)).for_seller("demo"))
+        .rate_limit(RateLimit::per_second(1.0).burst(1).answer_503())
+        .scenario(Scenario::default())
+        .clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(m.scenario().tokens.len(), 1, "kept whatever the call order");
+    let t = login(&m.url()).await;
+    assert_eq!(update(&m.url(), Some(&t), &one("P1", 1)).await.status, 200);
+    assert_eq!(update(&m.url(), Some(&t), &one("P1", 2)).await.status, 503);
+    clock.advance(minutes(2));
+    assert_eq!(update(&m.url(), Some(&t), &one("P1", 3)).await.status, 401);
+}

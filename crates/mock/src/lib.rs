@@ -107,9 +107,27 @@ pub struct Builder {
     log_requests: bool,
     clock: Option<Arc<dyn Clock>>,
     record: Option<(String, PathBuf)>,
+    token_lifetimes: Vec<tokens::TokenLifetime>,
+    rate_limits: Vec<ratelimit::RateLimit>,
 }
 
 impl Builder {
+    /// Adds a token lifetime to the scenario (as its `[[tokens]]` section would), e.g.
+    /// `TokenLifetime::duration(Duration::from_secs(900)).for_seller("demo")`.
+    /// They come after the scenario's own entries, whatever the call order.
+    pub fn token_lifetime(mut self, t: tokens::TokenLifetime) -> Self {
+        self.token_lifetimes.push(t);
+        self
+    }
+
+    /// Adds a rate limit to the scenario (as its `[[rateLimits]]` section would), e.g.
+    /// `RateLimit::per_second(5.0).burst(10)`.
+    /// They come after the scenario's own entries, whatever the call order.
+    pub fn rate_limit(mut self, r: ratelimit::RateLimit) -> Self {
+        self.rate_limits.push(r);
+        self
+    }
+
     /// Record mode: forward every request to the partner at `from` and answer with its reply;
     /// [`MockMarketplace::finish_recording`] writes a scenario and a catalog into `to` that
     /// replay what was seen (see [`record`]).
@@ -209,7 +227,10 @@ impl Builder {
     pub async fn start(self) -> Result<MockMarketplace, MockError> {
         let t0 = Instant::now();
         let _ = contract(self.profile);
-        let engine = Engine::new(self.scenario.unwrap_or_default())?;
+        let mut scenario = self.scenario.unwrap_or_default();
+        scenario.tokens.extend(self.token_lifetimes);
+        scenario.rate_limits.extend(self.rate_limits);
+        let engine = Engine::new(scenario)?;
         let mut sellers = self.sellers;
         if sellers.is_empty() {
             sellers.push(demo::credentials());

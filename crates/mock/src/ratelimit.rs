@@ -69,6 +69,43 @@ pub struct RateLimit {
     pub answer: u16,
 }
 
+impl RateLimit {
+    /// `rate` requests per second for every seller, bursts of the rate, answered 429.
+    pub fn per_second(rate: f64) -> RateLimit {
+        RateLimit {
+            seller: None,
+            rate,
+            burst: None,
+            per_ip: false,
+            answer: default_answer(),
+        }
+    }
+
+    /// The bucket size.
+    pub fn burst(mut self, n: u32) -> RateLimit {
+        self.burst = Some(n);
+        self
+    }
+
+    /// Only for this seller.
+    pub fn for_seller(mut self, seller: impl Into<String>) -> RateLimit {
+        self.seller = Some(Pattern::Exact(seller.into()));
+        self
+    }
+
+    /// One bucket per seller and client IP.
+    pub fn per_ip(mut self) -> RateLimit {
+        self.per_ip = true;
+        self
+    }
+
+    /// Answer 503 instead of 429.
+    pub fn answer_503(mut self) -> RateLimit {
+        self.answer = 503;
+        self
+    }
+}
+
 #[derive(Debug)]
 struct Limit {
     seller: Option<CPattern>,

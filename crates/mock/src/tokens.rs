@@ -37,6 +37,30 @@ pub struct TokenLifetime {
     pub requests: Option<u64>,
 }
 
+impl TokenLifetime {
+    /// Tokens of every seller expire this long after they were issued.
+    pub fn duration(d: Duration) -> TokenLifetime {
+        TokenLifetime {
+            lifetime: Some(humantime::format_duration(d).to_string()),
+            ..TokenLifetime::default()
+        }
+    }
+
+    /// Tokens of every seller are good for `n` `/updateInventory` requests.
+    pub fn requests(n: u64) -> TokenLifetime {
+        TokenLifetime {
+            requests: Some(n),
+            ..TokenLifetime::default()
+        }
+    }
+
+    /// Only for this seller.
+    pub fn for_seller(mut self, seller: impl Into<String>) -> TokenLifetime {
+        self.seller = Some(Pattern::Exact(seller.into()));
+        self
+    }
+}
+
 /// A lifetime: a duration, a number of requests, or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Life {
