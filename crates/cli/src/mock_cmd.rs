@@ -3,7 +3,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -104,7 +103,8 @@ pub struct MockArgs {
     /// Most items per request (more → 413). Default: no limit.
     #[arg(long)]
     pub max_items: Option<usize>,
-    /// Most open connections (more are answered 503).
+    /// Most open connections; at the cap the longest-idle connection is closed for a new one,
+    /// and a new client is answered 503 only when every connection is busy.
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
     /// Record a real partner: forward every request to this URL and answer with its reply.
@@ -113,6 +113,9 @@ pub struct MockArgs {
     /// Where the recording (scenario.toml and catalog.json) is written when the mock stops.
     #[arg(long, value_name = "DIR", requires = "record_from")]
     pub record_to: Option<PathBuf>,
+    /// Require `Authorization: Bearer TOKEN` on /__admin/* (GET /__admin/health stays open).
+    #[arg(long, env = "STOCKWIRE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 /// Subcommands of `stockwire mock`.
@@ -166,6 +169,9 @@ pub struct VerifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The mock's admin token, when it was started with one.
+    #[arg(long, env = "STOCKWIRE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 fn item_ref(spec: &str) -> Result<(ItemRef, Option<u32>)> {
@@ -258,7 +264,11 @@ fn verify(a: &VerifyArgs) -> Result<u8> {
             "nothing to verify: give --stock, --was-set, --requests, --min-requests, --reauthentications, --min-reauthentications, --max-rate or --honoured-retry-after"
         );
     }
-    let report = match stockwire_mock::verify::remote(&a.url, &expect) {
+    let report = match stockwire_mock::verify::remote_with_token(
+        &a.url,
+        a.admin_token.as_deref(),
+        &expect,
+    ) {
         Ok(r) => r,
         Err(e @ stockwire_mock::verify::RemoteError::Io { .. }) => {
             eprintln!("error: {e}");
@@ -333,11 +343,13 @@ pub fn run(args: MockArgs) -> Result<u8> {
         )
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let mut b = MockMarketplace::builder()
         .profile(args.profile)
         .journal_cap(args.journal_cap)
         .log_requests(args.log_requests)
+        .admin_token(args.admin_token.clone())
         .limits(Limits {
             max_body_bytes: args.max_body,
             max_items: args.max_items,
@@ -389,7 +401,7 @@ pub fn run(args: MockArgs) -> Result<u8> {
         if args.watch
             && let Some(p) = &args.scenario
         {
-            m.watch_scenario_file(p.clone(), Duration::from_millis(500));
+            m.watch_scenario_file(p.clone())?;
         }
         match m.recording() {
             Some((partner, dir)) => println!(

@@ -3,12 +3,13 @@
 //! Bounded two ways: a number of entries and a budget of stored body bytes; whichever is
 //! exceeded first drops the oldest entries, and `dropped` counts them.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
 use bytes::Bytes;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
+use stockwire_schema::borrowed::parse_request;
 
 use crate::scenario::Fired;
 
@@ -95,29 +96,39 @@ impl JournalEntry {
         self.body.len() + self.response_body.len() + 256
     }
 
-    /// The (productId, variantId, inventory) of each item whose stock this request set.
+    /// The (productId, variantId, inventory) of each item whose stock this request set, read
+    /// from the raw body when asked.
     pub fn applied_items(&self) -> Vec<(String, String, Value)> {
         if self.applied == 0 {
             return Vec::new();
         }
-        let Some(body) = self.body_json() else {
+        let Ok(req) = parse_request(&self.body, usize::MAX) else {
             return Vec::new();
         };
-        let Some(items) = body.get("inventoryList").and_then(Value::as_array) else {
-            return Vec::new();
-        };
-        items
+        let failed: HashSet<usize> = self.failed_items.iter().copied().collect();
+        req.items()
+            .unwrap_or(&[])
             .iter()
             .enumerate()
-            .filter(|(i, _)| !self.failed_items.contains(i))
+            .filter(|(i, _)| !failed.contains(i))
             .filter_map(|(_, it)| {
                 Some((
-                    it.get("productId")?.as_str()?.to_string(),
-                    it.get("variantId")?.as_str()?.to_string(),
-                    it.get("inventory")?.clone(),
+                    it.product()?.to_string(),
+                    it.variant()?.to_string(),
+                    it.inventory.as_ref()?.to_value(),
                 ))
             })
             .collect()
+    }
+
+    /// Whether the request body names `product_id` in one of its items.
+    pub fn mentions_product(&self, product_id: &str) -> bool {
+        parse_request(&self.body, usize::MAX).is_ok_and(|r| {
+            r.items()
+                .unwrap_or(&[])
+                .iter()
+                .any(|i| i.product() == Some(product_id))
+        })
     }
 }
 
@@ -149,15 +160,10 @@ impl Filter {
             && self.status.is_none_or(|s| e.status == s)
             && self.rule.as_deref().is_none_or(|r| e.fired(r))
             && self.since.is_none_or(|s| e.id > s)
-            && self.product_id.as_deref().is_none_or(|p| {
-                e.body_json()
-                    .and_then(|b| b.get("inventoryList").cloned())
-                    .and_then(|l| l.as_array().cloned())
-                    .is_some_and(|l| {
-                        l.iter()
-                            .any(|i| i.get("productId").and_then(Value::as_str) == Some(p))
-                    })
-            })
+            && self
+                .product_id
+                .as_deref()
+                .is_none_or(|p| e.mentions_product(p))
     }
 }
 

@@ -36,6 +36,30 @@ pub(crate) fn gate(
     Some(t)
 }
 
+/// The answer to a request the rate limit refused: nothing is applied, and the journal names
+/// the throttling as the rule [`RULE`].
+pub(crate) fn throttled(
+    sh: &Shared,
+    mut rec: crate::record::Record,
+    t: Throttle,
+) -> hyper::Response<crate::body::Body> {
+    rec.e.effects.push(crate::scenario::Fired {
+        rule: RULE.into(),
+        effect: format!("status {}, retry-after {}s", t.status, t.retry_after),
+    });
+    rec.e.notes.push(t.message.clone());
+    let body = crate::body::failed_body(vec![("message", serde_json::Value::String(t.message))]);
+    rec.finish(sh, t.status, &body);
+    let code =
+        hyper::StatusCode::from_u16(t.status).unwrap_or(hyper::StatusCode::TOO_MANY_REQUESTS);
+    let mut r = crate::body::json_response(code, body);
+    r.headers_mut().insert(
+        hyper::header::RETRY_AFTER,
+        hyper::header::HeaderValue::from(t.retry_after),
+    );
+    r
+}
+
 /// Most buckets kept; beyond this, full (idle) buckets are forgotten.
 const MAX_BUCKETS: usize = 100_000;
 /// Most early requests remembered for `verify` messages (all are counted).

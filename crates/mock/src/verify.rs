@@ -394,6 +394,15 @@ pub enum RemoteError {
 
 /// Asks the mock at `url` (`http://HOST:PORT`) the expectations through `POST /__admin/verify`.
 pub fn remote(url: &str, expect: &[Expectation]) -> Result<VerifyReport, RemoteError> {
+    remote_with_token(url, None, expect)
+}
+
+/// [`remote`] with the mock's admin token (sent as `Authorization: Bearer TOKEN`).
+pub fn remote_with_token(
+    url: &str,
+    admin_token: Option<&str>,
+    expect: &[Expectation],
+) -> Result<VerifyReport, RemoteError> {
     use std::io::{Read, Write};
     let host = url
         .strip_prefix("http://")
@@ -408,9 +417,12 @@ pub fn remote(url: &str, expect: &[Expectation]) -> Result<VerifyReport, RemoteE
     let mut s = std::net::TcpStream::connect(host).map_err(io)?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
         .map_err(io)?;
+    let auth = admin_token
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         s,
-        "POST /__admin/verify HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "POST /__admin/verify HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{auth}connection: close\r\n\r\n{body}",
         body.len()
     )
     .map_err(io)?;
@@ -421,8 +433,13 @@ pub fn remote(url: &str, expect: &[Expectation]) -> Result<VerifyReport, RemoteE
         url: url.to_string(),
         message,
     };
-    let (_, payload) = text
+    let (head, payload) = text
         .split_once("\r\n\r\n")
         .ok_or_else(|| answer("no HTTP answer".into()))?;
+    if head.starts_with("HTTP/1.1 401") {
+        return Err(answer(format!(
+            "the admin API refused the call (HTTP 401): give the mock's admin token with --admin-token or STOCKWIRE_ADMIN_TOKEN ({payload})"
+        )));
+    }
     serde_json::from_str(payload).map_err(|e| answer(format!("{e}: {payload}")))
 }

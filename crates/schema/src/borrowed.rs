@@ -1168,7 +1168,7 @@ pub fn request_rules(profile: Profile) -> &'static RequestRules {
 /// One entry of `failedProductList`, borrowed, for writing a response without owning every
 /// id and message (`M` is rendered with `Display` while serializing).
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", bound(serialize = "M: fmt::Display"))]
 pub struct FailedRef<'a, M: fmt::Display> {
     /// Product ID as sent.
     pub product_id: &'a str,
@@ -1186,7 +1186,7 @@ fn display<M: fmt::Display, S: serde::Serializer>(m: &M, s: S) -> Result<S::Ok, 
 /// The body of a processed `/updateInventory` request, borrowed (the wire form of
 /// [`crate::InventoryResponse`]).
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", bound(serialize = "M: fmt::Display"))]
 pub struct ResponseRef<'a, M: fmt::Display> {
     /// Outcome.
     pub status: Status,
