@@ -5,7 +5,7 @@
 //! | method and path | what it does |
 //! |---|---|
 //! | `GET /__admin/health` | status, profile, uptime, request count, journal counts, rules |
-//! | `GET /__admin/journal?seller=&path=&status=&rule=&productId=&since=&limit=` | journal entries, oldest first |
+//! | `GET /__admin/journal?seller=&path=&status=&rule=&productId=&since=&limit=` | journal entries, oldest first, one page of at most 256 KiB of bodies; `next` is the `since` of the next page |
 //! | `DELETE /__admin/journal` | empties the journal |
 //! | `GET /__admin/ledger?seller=` | `{"items":[{"seller","productId","variantId","stock"}]}` |
 //! | `DELETE /__admin/ledger` | forgets every stock set by requests |
@@ -117,10 +117,11 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                     }
                 }
             }
-            let entries = sh.journal.list(&f);
+            // One page within a byte budget per reader; `next` continues.
+            let page = sh.journal.page(&f, crate::journal::PAGE_BYTES);
             answer(
                 StatusCode::OK,
-                json!({"entries": entries, "stats": sh.journal.stats()}),
+                json!({"entries": page.entries, "next": page.next, "stats": sh.journal.stats()}),
             )
         }
         (&Method::DELETE, "/journal") => {

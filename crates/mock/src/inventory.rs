@@ -292,16 +292,19 @@ pub(crate) fn process(
     }
     let keys: Vec<(Cow<'_, str>, Cow<'_, str>)> =
         items.iter().map(BorrowedItem::id_texts).collect();
-    let failed = failed_keys(&keys, &checked);
+    let (failed, listed) = failed_keys(&keys, &checked);
     let applied = apply(sh, seller, items, &keys, &checked, &failed);
     let failed_items: Vec<usize> = (0..items.len())
-        .filter(|&i| checked[i].failure.is_some() || failed.contains(&pair(&keys[i])))
+        .filter(|&i| {
+            checked[i].failure.is_some() || (!failed.is_empty() && failed.contains(&pair(&keys[i])))
+        })
         .collect();
+    drop(failed);
     let rendered = render(
         seller,
         &keys,
         &checked,
-        &failed,
+        &listed,
         failed_items.len(),
         &mut answer,
         &mut notes,
@@ -391,7 +394,7 @@ pub(crate) enum Failure {
     /// Broke the item schema, a duplicate key, or an unreadable count: the message.
     Invalid(String),
     /// Not in the seller's catalog, with the nearest item when one was looked up.
-    NotFound(Option<ItemKey>),
+    NotFound(Option<Box<ItemKey>>),
     /// Failed by a scenario rule: its message.
     Scripted(String),
 }
@@ -448,14 +451,14 @@ fn validate(
             {
                 unknown += 1;
                 let near = if unknown <= SUGGESTIONS_PER_RESPONSE {
-                    cat.nearest(seller, p, v)
+                    cat.nearest(seller, p, v).map(Box::new)
                 } else {
                     None
                 };
                 if unknown <= NOTES_PER_REQUEST {
                     notes.push(format!(
                         "/{LIST}/{i}: {}",
-                        NotFoundMsg { product: p, variant: v, seller, near: near.as_ref() }
+                        NotFoundMsg { product: p, variant: v, seller, near: near.as_deref() }
                     ));
                 }
                 Some(Failure::NotFound(near))
@@ -533,16 +536,19 @@ fn pair<'k>(k: &'k (Cow<'_, str>, Cow<'_, str>)) -> (&'k str, &'k str) {
     (&k.0, &k.1)
 }
 
-/// The keys with a failed occurrence: a key fails as a whole.
+/// The keys with a failed occurrence (a key fails as a whole), and for each item whether it is
+/// the first failed occurrence of its key (the one the answer lists).
 fn failed_keys<'k>(
     keys: &'k [(Cow<'_, str>, Cow<'_, str>)],
     checked: &[Checked],
-) -> HashSet<(&'k str, &'k str)> {
-    keys.iter()
+) -> (HashSet<(&'k str, &'k str)>, Vec<bool>) {
+    let mut set = HashSet::new();
+    let listed = keys
+        .iter()
         .zip(checked)
-        .filter(|(_, c)| c.failure.is_some())
-        .map(|(k, _)| pair(k))
-        .collect()
+        .map(|(k, c)| c.failure.is_some() && set.insert(pair(k)))
+        .collect();
+    (set, listed)
 }
 
 /// Step 6, apply: sets the stock of every item whose key did not fail, atomically (one lock
@@ -618,46 +624,70 @@ impl fmt::Display for Msg<'_> {
     }
 }
 
+/// The failed entries, written one by one while the response is serialized (none is held).
+struct FailedList<'a> {
+    seller: &'a str,
+    keys: &'a [(Cow<'a, str>, Cow<'a, str>)],
+    checked: &'a [Checked],
+    listed: &'a [bool],
+}
+
+impl serde::Serialize for FailedList<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.keys
+                .iter()
+                .zip(self.checked)
+                .zip(self.listed)
+                .filter(|(_, l)| **l)
+                .filter_map(|((k, c), _)| {
+                    let (p, v) = pair(k);
+                    let message = match c.failure.as_ref()? {
+                        Failure::Invalid(m) | Failure::Scripted(m) => Msg::Text(m),
+                        Failure::NotFound(near) => Msg::NotFound(NotFoundMsg {
+                            product: p,
+                            variant: v,
+                            seller: self.seller,
+                            near: near.as_deref(),
+                        }),
+                    };
+                    Some(FailedRef {
+                        product_id: p,
+                        variant_id: v,
+                        message,
+                    })
+                }),
+        )
+    }
+}
+
 /// Step 7, render: one failed entry per failed key (the first failing occurrence's message),
 /// the status from how many items failed, then any scripted breach of the contract or
 /// malformed body.
-#[allow(clippy::too_many_arguments)]
 fn render(
     seller: &str,
     keys: &[(Cow<'_, str>, Cow<'_, str>)],
     checked: &[Checked],
-    failed: &HashSet<(&str, &str)>,
+    listed: &[bool],
     failed_items: usize,
     answer: &mut AnswerEffects,
     notes: &mut Vec<String>,
 ) -> Rendered {
-    let mut listed: HashSet<(&str, &str)> = HashSet::with_capacity(failed.len());
-    let entries: Vec<FailedRef<'_, Msg<'_>>> = keys
-        .iter()
-        .zip(checked)
-        .filter_map(|(k, c)| {
-            let f = c.failure.as_ref()?;
-            let (p, v) = pair(k);
-            if !listed.insert((p, v)) {
-                return None;
-            }
-            let message = match f {
-                Failure::Invalid(m) | Failure::Scripted(m) => Msg::Text(m),
-                Failure::NotFound(near) => Msg::NotFound(NotFoundMsg {
-                    product: p,
-                    variant: v,
-                    seller,
-                    near: near.as_ref(),
-                }),
-            };
-            Some(FailedRef {
-                product_id: p,
-                variant_id: v,
-                message,
-            })
-        })
-        .collect();
-    let resp = ResponseRef::for_outcome(keys.len(), failed_items, &entries);
-    let body = Bytes::from(serde_json::to_vec(&resp).unwrap_or_default());
-    distort(body, keys, entries.len(), answer, notes)
+    // Sized once for the usual entry (ids twice, the seller and the message's words).
+    let mut size = 64usize;
+    let mut n_listed = 0usize;
+    for (k, _) in keys.iter().zip(listed).filter(|(_, l)| **l) {
+        size += 2 * (k.0.len() + k.1.len()) + seller.len() + 128;
+        n_listed += 1;
+    }
+    let list = FailedList {
+        seller,
+        keys,
+        checked,
+        listed,
+    };
+    let resp = ResponseRef::for_outcome(keys.len(), failed_items, list);
+    let mut out = Vec::with_capacity(size);
+    let _ = serde_json::to_writer(&mut out, &resp);
+    distort(Bytes::from(out), keys, n_listed, answer, notes)
 }

@@ -118,6 +118,7 @@ impl Record {
                 failed_items: Vec::new(),
                 notes: Vec::new(),
                 duration_us: 0,
+                clipped: false,
             },
         }
     }

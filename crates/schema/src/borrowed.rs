@@ -1184,25 +1184,22 @@ fn display<M: fmt::Display, S: serde::Serializer>(m: &M, s: S) -> Result<S::Ok, 
 }
 
 /// The body of a processed `/updateInventory` request, borrowed (the wire form of
-/// [`crate::InventoryResponse`]).
+/// [`crate::InventoryResponse`]); `L` serializes as the list of failed entries (a slice of
+/// [`FailedRef`], or a type that writes them one by one without collecting them).
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase", bound(serialize = "M: fmt::Display"))]
-pub struct ResponseRef<'a, M: fmt::Display> {
+#[serde(rename_all = "camelCase")]
+pub struct ResponseRef<L: Serialize> {
     /// Outcome.
     pub status: Status,
     /// The failed entries.
-    pub failed_product_list: &'a [FailedRef<'a, M>],
+    pub failed_product_list: L,
 }
 
-impl<'a, M: fmt::Display> ResponseRef<'a, M> {
+impl<L: Serialize> ResponseRef<L> {
     /// The response when `failed` lists one entry per failed key and `failed_items` of the
     /// `sent_items` items sent belong to a failed key (a key fails as a whole): the status
     /// follows from how many distinct keys failed, as [`Status::for_outcome`] says.
-    pub fn for_outcome(
-        sent_items: usize,
-        failed_items: usize,
-        failed: &'a [FailedRef<'a, M>],
-    ) -> Self {
+    pub fn for_outcome(sent_items: usize, failed_items: usize, failed: L) -> Self {
         ResponseRef {
             status: Status::for_outcome(sent_items, failed_items),
             failed_product_list: failed,
