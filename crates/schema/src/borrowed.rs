@@ -411,7 +411,7 @@ impl<'a> Names<'a> {
         if let Some(set) = &mut self.many {
             return !set.insert(name);
         }
-        if self.few.iter().any(|n| *n == name) {
+        if self.few.contains(&name) {
             return true;
         }
         self.few.push(name);
