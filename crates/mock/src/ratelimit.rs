@@ -14,6 +14,8 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use stockwire_schema::exchange::field::MESSAGE;
+
 use crate::scenario::{CPattern, Engine, Pattern, ScenarioError};
 use crate::state::Shared;
 
@@ -48,7 +50,7 @@ pub(crate) fn throttled(
         effect: format!("status {}, retry-after {}s", t.status, t.retry_after),
     });
     rec.e.notes.push(t.message.clone());
-    let body = crate::body::failed_body(vec![("message", serde_json::Value::String(t.message))]);
+    let body = crate::body::failed_body(vec![(MESSAGE, serde_json::Value::String(t.message))]);
     rec.finish(sh, t.status, &body);
     let code =
         hyper::StatusCode::from_u16(t.status).unwrap_or(hyper::StatusCode::TOO_MANY_REQUESTS);

@@ -30,6 +30,8 @@ use stockwire_schema::{
     InventoryResponse, ItemKey, contract,
 };
 
+use stockwire_schema::exchange::field::MESSAGE;
+
 use crate::body::{Body, failed_body, full, json_response, read_body};
 use crate::scenario::{Delay, DelayPercentiles, Effect, Match, Pattern, Rule, Scenario};
 use crate::state::Shared;
@@ -246,7 +248,7 @@ impl Recorder {
         tracing::warn!("record: {msg}");
         json_response(
             StatusCode::BAD_GATEWAY,
-            failed_body(vec![("message", serde_json::Value::String(msg))]),
+            failed_body(vec![(MESSAGE, serde_json::Value::String(msg))]),
         )
     }
 

@@ -9,8 +9,10 @@
 //!   files committed under `schemas/` ([`generate`]);
 //! - the compiled contract of each [`Profile`] with validation that reports every violation by
 //!   JSON pointer and keyword ([`contract`]);
-//! - typed models of the exchange ([`model`]) and a borrowed one-pass reading of request bodies
-//!   with the request rules compiled for it ([`borrowed`]);
+//! - typed models of the exchange ([`model`]) and the only code that reads or builds exchange JSON
+//!   by member name: lenient views, builders and the JSON media-type test ([`exchange`]);
+//! - a borrowed one-pass reading of request bodies with the request rules compiled for it
+//!   ([`borrowed`]);
 //! - the semantic rules that relate a response to its request ([`rules`]);
 //! - the OpenAPI 3.1 export ([`openapi`]);
 //! - the catalog format (known items and their stock) that the mock and the runner share
@@ -38,6 +40,7 @@ pub mod catalog;
 pub mod contract;
 pub mod derive;
 pub mod error;
+pub mod exchange;
 pub mod generate;
 pub mod model;
 pub mod openapi;
@@ -52,6 +55,9 @@ pub use contract::{
 };
 pub use derive::{DerivedPage, derive_page};
 pub use error::{JsonFileError, SpecError, read_json_file};
+pub use exchange::{
+    FailedEntry, FailedList, RequestView, ResponseBuilder, ResponseView, is_json_media_type,
+};
 pub use model::{
     AuthTokenRequest, AuthTokenResponse, FailedProduct, Inventory, InventoryItem, InventoryRequest,
     InventoryResponse, ItemKey, Status,

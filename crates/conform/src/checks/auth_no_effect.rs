@@ -28,12 +28,30 @@ pub fn evaluate(what: &str, before: &serde_json::Value, after: &serde_json::Valu
     }
 }
 
+/// One entry of the stockwire-mock admin ledger (`GET /__admin/ledger`): the admin API's own
+/// format, read by its serde names.
+#[derive(Debug, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LedgerEntry {
+    #[serde(default)]
+    product_id: Option<String>,
+    #[serde(default)]
+    variant_id: Option<String>,
+    #[serde(default)]
+    stock: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct Ledger {
+    #[serde(default)]
+    items: Vec<LedgerEntry>,
+}
+
 fn diff_summary(before: &serde_json::Value, after: &serde_json::Value) -> String {
     let items = |v: &serde_json::Value| {
-        v.get("items")
-            .and_then(|i| i.as_array())
-            .cloned()
+        serde_json::from_value::<Ledger>(v.clone())
             .unwrap_or_default()
+            .items
     };
     let (b, a) = (items(before), items(after));
     let changed: Vec<String> = a
@@ -43,9 +61,9 @@ fn diff_summary(before: &serde_json::Value, after: &serde_json::Value) -> String
         .map(|x| {
             format!(
                 "{}/{} now {}",
-                x.get("productId").and_then(|v| v.as_str()).unwrap_or("?"),
-                x.get("variantId").and_then(|v| v.as_str()).unwrap_or("?"),
-                x.get("stock").map(|v| v.to_string()).unwrap_or_default()
+                x.product_id.as_deref().unwrap_or("?"),
+                x.variant_id.as_deref().unwrap_or("?"),
+                x.stock.as_ref().map(|v| v.to_string()).unwrap_or_default()
             )
         })
         .collect();
