@@ -167,7 +167,7 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                 Err(r) => {
                     return crate::body::closing(answer(
                         StatusCode::from_u16(r.code).unwrap_or(StatusCode::BAD_REQUEST),
-                        json!({"error": r.violation["message"]}),
+                        json!({"error": r.message}),
                     ));
                 }
             };
@@ -197,7 +197,7 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                 Err(r) => {
                     return crate::body::closing(answer(
                         StatusCode::BAD_REQUEST,
-                        json!({"error": r.violation["message"]}),
+                        json!({"error": r.message}),
                     ));
                 }
             };

@@ -34,9 +34,20 @@ impl std::fmt::Display for CloseConnection {
 
 impl std::error::Error for CloseConnection {}
 
-/// One violation of a whole-request problem (`400`, `413`, …), in the mock's own format.
+/// One violation of a whole-request problem (`400`, `413`, …), in the mock's own format
+/// (`pointer`, `rule`, `message`; not a member of the exchange).
 pub(crate) fn violation(pointer: &str, rule: &str, message: impl Into<String>) -> Value {
     json!({"pointer": pointer, "rule": rule, "message": message.into()})
+}
+
+/// A refusal with its violation.
+fn refused(code: u16, rule: &str, message: String, close: bool) -> Refused {
+    Refused {
+        code,
+        violation: violation("", rule, message.clone()),
+        message,
+        close,
+    }
 }
 
 /// The contract-shaped FAILED body with extra members.
@@ -72,6 +83,8 @@ pub(crate) fn closing(mut r: Response<Body>) -> Response<Body> {
 /// Why a body was not read.
 #[derive(Debug)]
 pub(crate) struct Refused {
+    /// What was wrong, in a sentence.
+    pub message: String,
     /// HTTP status to answer.
     pub code: u16,
     /// The violation.
@@ -95,15 +108,12 @@ pub(crate) async fn read_body(limits: &Limits, req: Request<Incoming>) -> Result
         && len > max as u64
     {
         tokio::spawn(linger(body, limits.linger, limits.linger_bytes));
-        return Err(Refused {
-            code: 413,
-            violation: violation(
-                "",
-                "body-size",
-                format!("the body is {len} bytes; this marketplace accepts at most {max}"),
-            ),
-            close: true,
-        });
+        return Err(refused(
+            413,
+            "body-size",
+            format!("the body is {len} bytes; this marketplace accepts at most {max}"),
+            true,
+        ));
     }
     let mut buf = BytesMut::with_capacity(declared.map_or(8 * 1024, |n| n as usize));
     let read = async {
@@ -119,39 +129,32 @@ pub(crate) async fn read_body(limits: &Limits, req: Request<Incoming>) -> Result
         Ok::<bool, String>(true)
     };
     match tokio::time::timeout(limits.body_read_timeout, read).await {
-        Err(_) => Err(Refused {
-            code: 408,
-            violation: violation(
-                "",
-                "body-timeout",
-                format!(
-                    "the body did not arrive within {}",
-                    humantime::format_duration(limits.body_read_timeout)
-                ),
+        Err(_) => Err(refused(
+            408,
+            "body-timeout",
+            format!(
+                "the body did not arrive within {}",
+                humantime::format_duration(limits.body_read_timeout)
             ),
-            close: true,
-        }),
+            true,
+        )),
         Ok(Ok(true)) => Ok(buf.freeze()),
         Ok(Ok(false)) => {
             drop(buf);
             tokio::spawn(linger(body, limits.linger, limits.linger_bytes));
-            Err(Refused {
-                code: 413,
-                violation: violation(
-                    "",
-                    "body-size",
-                    format!(
-                        "the body is larger than {max} bytes, the most this marketplace accepts"
-                    ),
-                ),
-                close: true,
-            })
+            Err(refused(
+                413,
+                "body-size",
+                format!("the body is larger than {max} bytes, the most this marketplace accepts"),
+                true,
+            ))
         }
-        Ok(Err(e)) => Err(Refused {
-            code: 400,
-            violation: violation("", "body-read", format!("the body could not be read: {e}")),
-            close: true,
-        }),
+        Ok(Err(e)) => Err(refused(
+            400,
+            "body-read",
+            format!("the body could not be read: {e}"),
+            true,
+        )),
     }
 }
 

@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
+use stockwire_schema::exchange::field;
 use stockwire_schema::{AuthTokenRequest, AuthTokenResponse, contract};
 
 use crate::body::{
@@ -46,7 +47,7 @@ pub(crate) async fn handle(
     }
     let rec = Record::new(&sh, req.method(), &path, None, req.headers());
     let body = failed_body(vec![(
-        "message",
+        field::MESSAGE,
         json!(format!(
             "no endpoint {path}; this marketplace answers POST {}, GET|POST {} and /__admin/…",
             c.inventory_path(),
@@ -60,7 +61,7 @@ pub(crate) async fn handle(
 fn not_allowed(sh: &Shared, req: Request<Incoming>, allow: &'static str) -> Response<Body> {
     let rec = Record::new(sh, req.method(), req.uri().path(), None, req.headers());
     let body = failed_body(vec![(
-        "message",
+        field::MESSAGE,
         json!(format!(
             "method {} not allowed here; use {allow}",
             req.method()
@@ -188,7 +189,7 @@ async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
                 rec,
                 401,
                 status,
-                vec![("message", json!("unknown username or wrong password"))],
+                vec![(field::MESSAGE, json!("unknown username or wrong password"))],
             )
         }
     }

@@ -27,6 +27,7 @@ use stockwire_schema::borrowed::{
     BorrowedItem, BorrowedRequest, DUPLICATE_KEY, FailedRef, LIST, ParseError, ResponseRef,
     parse_request, request_rules,
 };
+use stockwire_schema::exchange::field;
 
 use crate::body::{
     Body, CloseConnection, closing, failed_body, json_content_type, read_body, violation,
@@ -132,7 +133,7 @@ impl AuthRefusal {
         };
         rec.e.notes.push(msg.to_string());
         let body = failed_body(vec![
-            ("message", json!(msg)),
+            (field::MESSAGE, json!(msg)),
             ("violations", json!([violation("", rule, msg)])),
         ]);
         rec.finish(sh, 401, &body);

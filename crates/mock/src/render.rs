@@ -9,6 +9,7 @@ use http_body_util::BodyExt;
 use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde_json::{Value, json};
+use stockwire_schema::exchange::{failed_entry_raw, field};
 
 use crate::body::{Body, DripBody, failed_body, full};
 use crate::record::Record;
@@ -33,7 +34,7 @@ pub(crate) fn scripted_status((code, custom, rule): (u16, Option<Value>, String)
         Some(v) => (Bytes::from(v.to_string()), "application/json"),
         None => (
             failed_body(vec![(
-                "message",
+                field::MESSAGE,
                 json!(format!("scripted HTTP {code} (scenario rule `{rule}`)")),
             )]),
             "application/json",
@@ -65,9 +66,11 @@ pub(crate) fn distort(
     if let Some(m) = answer.malformed {
         body = match m {
             Malformed::Truncated => body.slice(..body.len() / 2),
-            Malformed::InvalidJson => {
-                Bytes::from_static(b"{\"status\": SUCCESS, failedProductList: [}")
-            }
+            Malformed::InvalidJson => Bytes::from(format!(
+                "{{\"{}\": SUCCESS, {}: [}}",
+                field::STATUS,
+                field::FAILED_PRODUCT_LIST
+            )),
             Malformed::Empty => Bytes::new(),
         };
         notes.push(format!("body sent {}", kebab(&m)));
@@ -91,39 +94,38 @@ fn breach(
         .map(|(p, v)| (p.to_string(), v.to_string()))
         .unwrap_or_default();
     let distinct = || keys.iter().collect::<HashSet<_>>().len();
-    let entry =
-        |k: &(String, String), m: &str| json!({"productId": k.0, "variantId": k.1, "message": m});
+    let entry = |k: &(String, String), m: &str| failed_entry_raw(json!(k.0), json!(k.1), json!(m));
     match b {
         Breach::SuccessWithFailures => {
-            v["status"] = json!("SUCCESS");
+            v[field::STATUS] = json!("SUCCESS");
             if list_len == 0 {
-                v["failedProductList"] = json!([entry(&first, "Mismatch")]);
+                v[field::FAILED_PRODUCT_LIST] = json!([entry(&first, "Mismatch")]);
             }
         }
-        Breach::UnknownStatus => v["status"] = json!("OK"),
+        Breach::UnknownStatus => v[field::STATUS] = json!("OK"),
         Breach::MissingStatus => {
             if let Some(o) = v.as_object_mut() {
-                o.remove("status");
+                o.remove(field::STATUS);
             }
         }
         Breach::PhantomFailure => {
             let phantom = ("PHANTOM-PRODUCT".to_string(), "PHANTOM-VARIANT".to_string());
-            let mut list = v["failedProductList"]
+            let mut list = v[field::FAILED_PRODUCT_LIST]
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
             list.push(entry(&phantom, "Variant not found"));
-            v["failedProductList"] = Value::Array(list);
+            v[field::FAILED_PRODUCT_LIST] = Value::Array(list);
             if list_len == 0 {
-                v["status"] = json!("PARTIAL_SUCCESS");
+                v[field::STATUS] = json!("PARTIAL_SUCCESS");
             }
         }
         Breach::PartialWithoutFailures => {
-            v["status"] = json!("PARTIAL_SUCCESS");
-            v["failedProductList"] = json!([]);
+            v[field::STATUS] = json!("PARTIAL_SUCCESS");
+            v[field::FAILED_PRODUCT_LIST] = json!([]);
         }
         Breach::DuplicateFailure => {
-            let mut list = v["failedProductList"]
+            let mut list = v[field::FAILED_PRODUCT_LIST]
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
@@ -135,33 +137,33 @@ fn breach(
                 list.push(e.clone());
             }
             list.push(e);
-            v["failedProductList"] = Value::Array(list);
+            v[field::FAILED_PRODUCT_LIST] = Value::Array(list);
             let d = distinct();
-            v["status"] = json!(if d > 1 && list_len < d {
+            v[field::STATUS] = json!(if d > 1 && list_len < d {
                 "PARTIAL_SUCCESS"
             } else {
                 "FAILED"
             });
         }
         Breach::EmptyMessage => {
-            let mut list = v["failedProductList"]
+            let mut list = v[field::FAILED_PRODUCT_LIST]
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
             match list.first_mut() {
-                Some(e) => e["message"] = json!(""),
+                Some(e) => e[field::MESSAGE] = json!(""),
                 None => list.push(entry(&first, "")),
             }
-            v["failedProductList"] = Value::Array(list);
+            v[field::FAILED_PRODUCT_LIST] = Value::Array(list);
             if list_len == 0 {
-                v["status"] = json!(if distinct() > 1 {
+                v[field::STATUS] = json!(if distinct() > 1 {
                     "PARTIAL_SUCCESS"
                 } else {
                     "FAILED"
                 });
             }
         }
-        Breach::ListNotArray => v["failedProductList"] = json!({}),
+        Breach::ListNotArray => v[field::FAILED_PRODUCT_LIST] = json!({}),
     }
     v
 }

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use stockwire_schema::exchange::field;
 
 use crate::clock::DailyWindow;
 use crate::ratelimit::{Limiter, RateLimit};
@@ -870,9 +871,9 @@ impl CRule {
             .map(|d| DailyWindow::parse(&d.from, &d.to).map_err(|e| err(format!("daily: {e}"))))
             .transpose()?;
         let when = CMatch {
-            product: pat(&m.product_id, "productId")?,
-            variant: pat(&m.variant_id, "variantId")?,
-            facility: pat(&m.facility_code, "facilityCode")?,
+            product: pat(&m.product_id, field::PRODUCT_ID)?,
+            variant: pat(&m.variant_id, field::VARIANT_ID)?,
+            facility: pat(&m.facility_code, field::FACILITY_CODE)?,
             inventory: m.inventory.as_ref().map(bounds),
             seller: pat(&m.seller, "seller")?,
             batch: m.batch_size.as_ref().map(bounds),

@@ -28,7 +28,18 @@ use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::state::Shared;
 
-const BUSY_BODY: &str = r#"{"status":"FAILED","failedProductList":[],"message":"too many connections, try again shortly"}"#;
+/// The contract-shaped FAILED body of a 503 at the connection cap.
+fn busy_body() -> &'static str {
+    static BODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BODY.get_or_init(|| {
+        stockwire_schema::exchange::ResponseBuilder::from_model(
+            &stockwire_schema::InventoryResponse::rejected(),
+        )
+        .message("too many connections, try again shortly")
+        .build()
+        .to_string()
+    })
+}
 
 /// Refusals that may linger (read and discard) at once; beyond it a refused client is closed
 /// right after its answer.
@@ -195,8 +206,9 @@ pub(crate) async fn serve(
 /// first still reads the status.
 async fn refuse(mut stream: TcpStream, sh: &Shared, lingering: Arc<Semaphore>) {
     let msg = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\nretry-after: 1\r\ncontent-length: {}\r\n\r\n{BUSY_BODY}",
-        BUSY_BODY.len()
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\nretry-after: 1\r\ncontent-length: {}\r\n\r\n{}",
+        busy_body().len(),
+        busy_body()
     );
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(msg.as_bytes())).await;
     if let Ok(_permit) = lingering.try_acquire_owned() {

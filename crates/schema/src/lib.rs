@@ -9,10 +9,10 @@
 //!   files committed under `schemas/` ([`generate`]);
 //! - the compiled contract of each [`Profile`] with validation that reports every violation by
 //!   JSON pointer and keyword ([`contract`]);
-//! - typed models of the exchange ([`model`]) and the only code that reads or builds exchange JSON
-//!   by member name: lenient views, builders and the JSON media-type test ([`exchange`]);
-//! - a borrowed one-pass reading of request bodies with the request rules compiled for it
-//!   ([`borrowed`]);
+//! - typed models of the exchange ([`model`]), a borrowed one-pass reading of request bodies
+//!   with the request rules compiled for it ([`borrowed`]), and the only code that reads or
+//!   builds exchange JSON by member name: lenient views, builders and the JSON media-type test
+//!   ([`exchange`]);
 //! - the semantic rules that relate a response to its request ([`rules`]);
 //! - the OpenAPI 3.1 export ([`openapi`]);
 //! - the catalog format (known items and their stock) that the mock and the runner share
