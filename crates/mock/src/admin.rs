@@ -244,7 +244,7 @@ async fn revoke(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
             Err(r) => {
                 return crate::body::closing(answer(
                     StatusCode::BAD_REQUEST,
-                    json!({"error": r.violation["message"]}),
+                    json!({"error": r.message}),
                 ));
             }
         };
