@@ -13,6 +13,7 @@
 //! | `GET /__admin/scenario` | the active scenario and how often each rule fired |
 //! | `PUT /__admin/scenario` | replaces the scenario (TOML, YAML or JSON body) |
 //! | `POST /__admin/verify` | `{"expect":[…]}` → `{"ok", "results":[…]}` |
+//! | `POST /__admin/tokens/revoke?seller=` | revokes every token of a seller (`{"seller":…}` body also accepted) |
 
 use std::sync::atomic::Ordering;
 
@@ -189,6 +190,7 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                 Err(e) => answer(StatusCode::BAD_REQUEST, json!({"error": e.to_string()})),
             }
         }
+        (&Method::POST, "/tokens/revoke") => revoke(sh, req).await,
         (&Method::POST, "/verify") => {
             let body = match read_body(&sh.limits, req).await {
                 Ok(b) => b,
@@ -221,6 +223,50 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
         (_, path) => answer(
             StatusCode::NOT_FOUND,
             json!({"error": format!("no admin endpoint {m} /__admin{path}; see docs/mock.md")}),
+        ),
+    }
+}
+
+/// `POST /__admin/tokens/revoke?seller=NAME` (or a `{"seller": NAME}` body).
+async fn revoke(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
+    let mut seller = query(&req)
+        .into_iter()
+        .find(|(k, _)| k == "seller")
+        .map(|(_, v)| v);
+    if seller.is_none() {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Ask {
+            seller: String,
+        }
+        let body = match read_body(&sh.limits, req).await {
+            Ok(b) => b,
+            Err(r) => {
+                return crate::body::closing(answer(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": r.message}),
+                ));
+            }
+        };
+        seller = serde_json::from_slice::<Ask>(&body).ok().map(|a| a.seller);
+    }
+    let Some(seller) = seller else {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "name the seller: POST /__admin/tokens/revoke?seller=NAME or a {\"seller\": NAME} body"}),
+        );
+    };
+    match sh.seller_index(&seller) {
+        Some(i) => {
+            let n = sh.tokens.revoke(i);
+            answer(
+                StatusCode::OK,
+                json!({"status": "ok", "seller": seller, "revoked": n}),
+            )
+        }
+        None => answer(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("no seller `{seller}` (known: {})", sh.sellers.iter().map(|s| s.seller.as_str()).collect::<Vec<_>>().join(", "))}),
         ),
     }
 }

@@ -2,6 +2,7 @@
 //! `/updateInventory` pipeline is in [`crate::inventory`], the admin API in [`crate::admin`];
 //! every contract decision is delegated to `stockwire-schema`.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -22,15 +23,19 @@ use crate::state::Shared;
 pub(crate) async fn handle(
     sh: Arc<Shared>,
     req: Request<Incoming>,
+    peer: Option<IpAddr>,
 ) -> Result<Response<Body>, CloseConnection> {
     let path = req.uri().path().to_string();
     if let Some(rest) = path.strip_prefix("/__admin") {
         return Ok(crate::admin::handle(&sh, rest, req).await);
     }
+    if let Some(r) = &sh.recorder {
+        return Ok(r.forward(&sh, req).await);
+    }
     let c = contract(sh.profile);
     if path == c.inventory_path() {
         if req.method() == Method::POST {
-            return crate::inventory::update_inventory(sh, req).await;
+            return crate::inventory::update_inventory(sh, req, peer).await;
         }
         return Ok(not_allowed(&sh, req, "POST"));
     }
@@ -155,11 +160,15 @@ async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
     };
     let (user, pass) = (asked.username.as_str(), asked.password.as_str());
     match sh.login(user, pass) {
-        Some(seller) => {
-            rec.e.seller = Some(seller.seller.clone());
+        Some(idx) => {
+            rec.e.seller = Some(sh.sellers[idx].seller.clone());
+            let engine = sh.engine();
+            let token = sh
+                .tokens
+                .issue(idx, sh.clock.now(), &engine.token_rules, &sh.sellers);
             let r = AuthTokenResponse {
                 status: "SUCCESS".into(),
-                access_token: Some(seller.token()),
+                access_token: Some(token),
                 extra: Default::default(),
             };
             let body = Bytes::from(serde_json::to_vec(&r).unwrap_or_default());

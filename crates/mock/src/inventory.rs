@@ -12,8 +12,10 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -34,6 +36,7 @@ use crate::record::Record;
 use crate::render::{Rendered, deliver, distort};
 use crate::scenario::{AnswerEffects, Engine, Fired, ItemFacts, RequestFacts};
 use crate::state::{Limits, Shared, pair_key};
+use crate::tokens::TokenRefusal;
 
 /// Unknown items per response whose message names the nearest catalog item.
 pub(crate) const SUGGESTIONS_PER_RESPONSE: usize = 16;
@@ -44,16 +47,23 @@ pub(crate) const NOTES_PER_REQUEST: usize = 16;
 pub(crate) async fn update_inventory(
     sh: Arc<Shared>,
     req: Request<Incoming>,
+    peer: Option<IpAddr>,
 ) -> Result<Response<Body>, CloseConnection> {
+    let now = sh.clock.now();
+    let engine = sh.engine();
     let mut rec = Record::new(&sh, req.method(), req.uri().path(), None, req.headers());
     let n = sh.counter.fetch_add(1, Ordering::SeqCst) + 1;
     rec.e.request_number = Some(n);
 
-    let seller = match authenticate(&sh, req.headers()) {
+    let seller = match authenticate(&sh, &engine, now, req.headers()) {
         Ok(s) => s,
-        Err(refusal) => return Ok(refusal.answer(&sh, rec)),
+        Err(refusal) => return Ok(refusal.answer(&sh, rec, now, n)),
     };
     rec.e.seller = Some(seller.clone());
+    // Rate limits and the Retry-After watch (crate::ratelimit).
+    if let Some(t) = crate::ratelimit::gate(&sh, &engine, &seller, peer, now, n) {
+        return Ok(crate::ratelimit::throttled(&sh, rec, t));
+    }
     if let Err(ct) = json_content_type(req.headers()) {
         let v = violation(
             "",
@@ -68,14 +78,13 @@ pub(crate) async fn update_inventory(
     };
     rec.e.body = body.clone();
 
-    let engine = sh.engine();
     let outcome = if body.len() >= sh.limits.inline_body_bytes {
         // Large bodies: off the async workers, at most one per core at a time.
         let permit = sh.heavy.clone().acquire_owned().await;
         let (sh2, seller2) = (sh.clone(), seller.clone());
         let job = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            process(&sh2, &engine, &seller2, n, &body)
+            process(&sh2, &engine, &seller2, n, now, &body)
         });
         match job.await {
             Ok(o) => o,
@@ -85,7 +94,7 @@ pub(crate) async fn update_inventory(
             ),
         }
     } else {
-        process(&sh, &engine, &seller, n, &body)
+        process(&sh, &engine, &seller, n, now, &body)
     };
     finish(&sh, rec, outcome).await
 }
@@ -94,23 +103,35 @@ pub(crate) async fn update_inventory(
 pub(crate) enum AuthRefusal {
     /// No apiKey header.
     Missing,
-    /// An apiKey that is no seller's token.
-    Unknown,
+    /// An apiKey that is no seller's token, or one past its lifetime or revoked
+    /// (`crate::tokens`).
+    Token(TokenRefusal),
 }
 
 impl AuthRefusal {
-    fn answer(self, sh: &Shared, mut rec: Record) -> Response<Body> {
-        let (rule, msg) = match self {
+    fn answer(self, sh: &Shared, mut rec: Record, now: Duration, n: u64) -> Response<Body> {
+        // A stale token still says whose it was: journaled under that seller, and a request
+        // before the advised Retry-After counts as early even when its token is also stale.
+        if let AuthRefusal::Token(r) = &self
+            && let Some(s) = r.seller().and_then(|i| sh.sellers.get(i))
+        {
+            sh.retry_watch.arrived(&s.seller, now, n);
+            rec.e.seller = Some(s.seller.clone());
+        }
+        let (rule, msg): (&str, Cow<'_, str>) = match &self {
             AuthRefusal::Missing => (
                 "auth-missing",
-                "missing apiKey header: get a token from /authToken and send it as `apiKey: TOKEN`",
+                "missing apiKey header: get a token from /authToken and send it as `apiKey: TOKEN`"
+                    .into(),
             ),
-            AuthRefusal::Unknown => (
+            AuthRefusal::Token(TokenRefusal::Expired(_, m)) => ("auth-expired", m.into()),
+            AuthRefusal::Token(TokenRefusal::Revoked(_, m)) => ("auth-revoked", m.into()),
+            AuthRefusal::Token(TokenRefusal::Unknown) => (
                 "auth-unknown",
-                "unknown apiKey: it matches no seller's token (get one from /authToken)",
+                "unknown apiKey: it matches no seller's token (get one from /authToken)".into(),
             ),
         };
-        rec.e.notes.push(msg.into());
+        rec.e.notes.push(msg.to_string());
         let body = failed_body(vec![
             (field::MESSAGE, json!(msg)),
             ("violations", json!([violation("", rule, msg)])),
@@ -122,19 +143,27 @@ impl AuthRefusal {
 
 /// Step 1, authenticate: the seller the apiKey belongs to (with `--no-auth`, the first
 /// seller unless a known key is sent). A missing or unknown key changes nothing.
-pub(crate) fn authenticate(sh: &Shared, h: &HeaderMap) -> Result<String, AuthRefusal> {
+pub(crate) fn authenticate(
+    sh: &Shared,
+    engine: &Engine,
+    now: Duration,
+    h: &HeaderMap,
+) -> Result<String, AuthRefusal> {
     let key = h
         .get("apikey")
         .map(|v| String::from_utf8_lossy(v.as_bytes()));
-    match key.as_deref().map(|k| sh.seller_for_token(k)) {
-        Some(Some(s)) => Ok(s.seller.clone()),
+    let checked = key
+        .as_deref()
+        .map(|k| sh.tokens.check(k, now, &engine.token_rules, &sh.sellers));
+    match checked {
+        Some(Ok(i)) => Ok(sh.sellers[i].seller.clone()),
         _ if !sh.auth => Ok(sh
             .sellers
             .first()
             .map(|s| s.seller.clone())
             .unwrap_or_default()),
         None => Err(AuthRefusal::Missing),
-        Some(None) => Err(AuthRefusal::Unknown),
+        Some(Err(r)) => Err(AuthRefusal::Token(r)),
     }
 }
 
@@ -212,7 +241,14 @@ async fn finish(
 }
 
 /// Steps 3 to 7 on a body that was read: parse, validate, script, apply, render.
-pub(crate) fn process(sh: &Shared, engine: &Engine, seller: &str, n: u64, body: &[u8]) -> Outcome {
+pub(crate) fn process(
+    sh: &Shared,
+    engine: &Engine,
+    seller: &str,
+    n: u64,
+    now: Duration,
+    body: &[u8],
+) -> Outcome {
     let req = match parse(&sh.limits, body) {
         Ok(r) => r,
         Err(v) => return Outcome::rejected(400, v),
@@ -231,7 +267,7 @@ pub(crate) fn process(sh: &Shared, engine: &Engine, seller: &str, n: u64, body: 
     };
     let mut notes = Vec::new();
     let mut checked = validate(sh, seller, items, &mut notes);
-    let verdict = script(sh, engine, seller, n, items, &mut checked);
+    let verdict = script(sh, engine, (seller, n, now), items, &mut checked);
     if let Some(x) = verdict.explain {
         notes.push(x);
     }
@@ -455,8 +491,7 @@ struct Scripted {
 fn script(
     sh: &Shared,
     engine: &Engine,
-    seller: &str,
-    n: u64,
+    (seller, n, now): (&str, u64, Duration),
     items: &[BorrowedItem<'_>],
     checked: &mut [Checked],
 ) -> Scripted {
@@ -482,6 +517,7 @@ fn script(
         seller,
         n,
         elapsed: sh.elapsed(),
+        wall: now,
         items: &facts,
     });
     for (c, f) in checked.iter_mut().zip(verdict.item_failures) {

@@ -31,15 +31,19 @@
 
 pub mod admin;
 mod body;
+pub mod clock;
 pub mod demo;
 mod http;
 mod inventory;
 pub mod journal;
+pub mod ratelimit;
 mod record;
+pub mod recording;
 mod render;
 pub mod scenario;
 mod server;
 mod state;
+pub mod tokens;
 pub mod verify;
 
 use std::collections::HashMap;
@@ -58,9 +62,12 @@ pub use scenario::{Fired, Scenario, ScenarioError};
 pub use state::{Credentials, Limits, StockRow};
 pub use verify::{Expectation, VerifyReport};
 
+use crate::clock::{Clock, SystemClock};
 use crate::journal::Journal;
+use crate::ratelimit::RetryWatch;
 use crate::scenario::Engine;
 use crate::state::{CatalogIndex, Shared};
+use crate::tokens::Tokens;
 
 /// Why a mock could not start or take a new scenario.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +87,9 @@ pub enum MockError {
     /// The scenario is invalid.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    /// Record mode could not start or write its recording.
+    #[error(transparent)]
+    Record(#[from] recording::RecordError),
     /// The scenario file cannot be watched.
     #[error("cannot watch {path}: {source}")]
     Watch {
@@ -108,10 +118,46 @@ pub struct Builder {
     bind: Option<SocketAddr>,
     listener: Option<std::net::TcpListener>,
     log_requests: bool,
+    clock: Option<Arc<dyn Clock>>,
+    record: Option<(String, PathBuf)>,
+    token_lifetimes: Vec<tokens::TokenLifetime>,
+    rate_limits: Vec<ratelimit::RateLimit>,
     admin_token: Option<String>,
 }
 
 impl Builder {
+    /// Adds a token lifetime to the scenario (as its `[[tokens]]` section would), e.g.
+    /// `TokenLifetime::duration(Duration::from_secs(900)).for_seller("demo")`.
+    /// They come after the scenario's own entries, whatever the call order.
+    pub fn token_lifetime(mut self, t: tokens::TokenLifetime) -> Self {
+        self.token_lifetimes.push(t);
+        self
+    }
+
+    /// Adds a rate limit to the scenario (as its `[[rateLimits]]` section would), e.g.
+    /// `RateLimit::per_second(5.0).burst(10)`.
+    /// They come after the scenario's own entries, whatever the call order.
+    pub fn rate_limit(mut self, r: ratelimit::RateLimit) -> Self {
+        self.rate_limits.push(r);
+        self
+    }
+
+    /// Record mode: forward every request to the partner at `from` and answer with its reply;
+    /// [`MockMarketplace::finish_recording`] writes a scenario and a catalog into `to` that
+    /// replay what was seen (see [`recording`]).
+    pub fn record(mut self, from: impl Into<String>, to: impl Into<PathBuf>) -> Self {
+        self.record = Some((from.into(), to.into()));
+        self
+    }
+
+    /// The wall clock the mock reads for token lifetimes, rate limits, daily windows and the
+    /// journal's timestamps (default: the system clock). Tests pass a
+    /// [`clock::ManualClock`] to move time by hand.
+    pub fn clock(mut self, c: Arc<dyn Clock>) -> Self {
+        self.clock = Some(c);
+        self
+    }
+
     /// The contract version to enforce (default v1).
     pub fn profile(mut self, p: Profile) -> Self {
         self.profile = p;
@@ -203,12 +249,14 @@ impl Builder {
     pub async fn start(self) -> Result<MockMarketplace, MockError> {
         let t0 = Instant::now();
         let _ = contract(self.profile);
-        let engine = Engine::new(self.scenario.unwrap_or_default())?;
+        let mut scenario = self.scenario.unwrap_or_default();
+        scenario.tokens.extend(self.token_lifetimes);
+        scenario.rate_limits.extend(self.rate_limits);
+        let engine = Engine::new(scenario)?;
         let mut sellers = self.sellers;
         if sellers.is_empty() {
             sellers.push(demo::credentials());
         }
-        let mut tokens = HashMap::new();
         for (i, s) in sellers.iter().enumerate() {
             let dup = sellers[..i]
                 .iter()
@@ -216,8 +264,13 @@ impl Builder {
             if dup {
                 return Err(MockError::DuplicateSeller(s.seller.clone()));
             }
-            tokens.insert(s.token(), i);
         }
+        let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let tokens = Tokens::new(&sellers, clock.now());
+        let recorder = self
+            .record
+            .map(|(from, to)| recording::Recorder::new(&from, to))
+            .transpose()?;
         let listener = match self.listener {
             Some(l) => {
                 l.set_nonblocking(true).map_err(MockError::Listener)?;
@@ -243,6 +296,9 @@ impl Builder {
             catalog: self.catalog.map(CatalogIndex::new),
             sellers,
             tokens,
+            clock,
+            retry_watch: RetryWatch::default(),
+            recorder,
             auth: !self.no_auth,
             ledger: Mutex::new(HashMap::new()),
             journal: Journal::new(
@@ -308,13 +364,46 @@ impl MockMarketplace {
         self.shared.profile
     }
 
-    /// The token `/authToken` issues to `seller`.
+    /// The stable token of `seller` (what `/authToken` issues when no lifetime applies).
     pub fn token(&self, seller: &str) -> Option<String> {
         self.shared
             .sellers
             .iter()
             .find(|s| s.seller == seller)
             .map(Credentials::token)
+    }
+
+    /// Revokes every token of `seller` (what `POST /__admin/tokens/revoke` does); returns how
+    /// many were live, or `None` for an unknown seller.
+    pub fn revoke_tokens(&self, seller: &str) -> Option<usize> {
+        let i = self.shared.seller_index(seller)?;
+        Some(self.shared.tokens.revoke(i))
+    }
+
+    /// In record mode: writes the recording (scenario and catalog) of everything forwarded so
+    /// far; `None` when not recording.
+    pub fn finish_recording(
+        &self,
+    ) -> Option<Result<recording::RecordSummary, recording::RecordError>> {
+        self.shared
+            .recorder
+            .as_ref()
+            .map(recording::Recorder::write)
+    }
+
+    /// In record mode: the partner's URL (without credentials) and the recording directory.
+    pub fn recording(&self) -> Option<(String, PathBuf)> {
+        self.shared
+            .recorder
+            .as_ref()
+            .map(|r| (r.partner(), r.dir().to_path_buf()))
+    }
+
+    /// How many times `seller` obtained a token from `/authToken` since start or reset.
+    pub fn authentications(&self, seller: &str) -> u64 {
+        self.shared
+            .seller_index(seller)
+            .map_or(0, |i| self.shared.tokens.authentications(i))
     }
 
     /// Every seller's credentials.

@@ -2,7 +2,7 @@
 //! keeps or `--log-requests` prints shows a password, an apiKey, a bearer token or an issued
 //! access token in clear.
 
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use bytes::Bytes;
 use hyper::Method;
@@ -82,13 +82,6 @@ pub(crate) fn redacted_body(b: &Bytes) -> Bytes {
     }
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// A journal entry under construction.
 pub(crate) struct Record {
     t0: Instant,
@@ -109,7 +102,7 @@ impl Record {
             t0: Instant::now(),
             e: JournalEntry {
                 id: 0,
-                at_ms: now_ms(),
+                at_ms: sh.clock.now().as_millis() as u64,
                 elapsed_ms: sh.elapsed().as_millis() as u64,
                 method: method.as_str().to_string(),
                 path: path.to_string(),

@@ -186,6 +186,9 @@ pub(crate) async fn deliver(
     if !a.delay.is_zero() {
         tokio::time::sleep(a.delay).await;
     }
+    if let (Some(s), Some(seller)) = (a.retry_after, rec.e.seller.as_deref()) {
+        sh.retry_watch.advise(seller, sh.clock.now(), s);
+    }
     rec.finish(sh, r.code, &r.body);
     let b = match a.drip {
         Some((chunk, every)) => DripBody::new(r.body, chunk, every).boxed(),

@@ -354,6 +354,7 @@ async fn connection(
     evict: Arc<Notify>,
 ) {
     let _ = stream.set_nodelay(true);
+    let peer = stream.peer_addr().ok().map(|a| a.ip());
     let io = Watched {
         inner: stream,
         activity: activity.clone(),
@@ -364,7 +365,7 @@ async fn connection(
         let busy = InService::new(&svc_activity);
         let sh = svc_state.clone();
         async move {
-            let r = crate::http::handle(sh, req).await;
+            let r = crate::http::handle(sh, req, peer).await;
             drop(busy);
             r
         }

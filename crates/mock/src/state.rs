@@ -290,7 +290,14 @@ pub(crate) struct Shared {
     pub profile: Profile,
     pub catalog: Option<CatalogIndex>,
     pub sellers: Vec<Credentials>,
-    pub tokens: HashMap<String, usize>,
+    /// Stable and issued tokens, lifetimes and revocations (`crate::tokens`).
+    pub tokens: crate::tokens::Tokens,
+    /// The wall clock (injectable for tests).
+    pub clock: Arc<dyn crate::clock::Clock>,
+    /// Retry-After advice given and requests that came too soon (`crate::ratelimit`).
+    pub retry_watch: crate::ratelimit::RetryWatch,
+    /// Record mode: forward to a real partner (`crate::record`).
+    pub recorder: Option<crate::recording::Recorder>,
     pub auth: bool,
     pub ledger: Mutex<Ledger>,
     pub journal: Journal,
@@ -385,21 +392,23 @@ impl Shared {
         self.ledger().clear();
         self.counter.store(0, Ordering::SeqCst);
         self.engine().reset();
+        self.tokens.reset(self.clock.now());
+        self.retry_watch.reset();
         if let Ok(mut s) = self.started.lock() {
             *s = Instant::now();
         }
     }
 
-    /// The seller whose token this is.
-    pub fn seller_for_token(&self, token: &str) -> Option<&Credentials> {
-        self.tokens.get(token).map(|&i| &self.sellers[i])
-    }
-
-    /// The seller with these credentials.
-    pub fn login(&self, username: &str, password: &str) -> Option<&Credentials> {
+    /// The seller (index) with these credentials.
+    pub fn login(&self, username: &str, password: &str) -> Option<usize> {
         self.sellers
             .iter()
-            .find(|c| c.username == username && c.password == password)
+            .position(|c| c.username == username && c.password == password)
+    }
+
+    /// The index of a seller by name.
+    pub fn seller_index(&self, seller: &str) -> Option<usize> {
+        self.sellers.iter().position(|c| c.seller == seller)
     }
 }
 
