@@ -121,9 +121,23 @@ pub struct RunArgs {
     /// Write a report: json=PATH or junit=PATH (repeatable).
     #[arg(long, value_name = "FORMAT=PATH")]
     pub report: Vec<String>,
-    /// At the end, set every catalog item back to its stated stock.
+    /// At the end, set stock back: with --stock-probe, to what each item held before the run
+    /// first touched it (also after Ctrl-C or an error); without, to the catalog's stated stock.
     #[arg(long)]
     pub restore: bool,
+    /// A command (run with sh -c) that prints one item's stored stock, or nothing if never set.
+    /// Ids arrive as env vars STOCKWIRE_PRODUCT_ID, STOCKWIRE_VARIANT_ID, STOCKWIRE_SELLER,
+    /// STOCKWIRE_FACILITY_CODE, as {productId}-style placeholders (one shell-quoted word; leave
+    /// them unquoted) and as {productId:url} (URL-encoded).
+    #[arg(long, value_name = "COMMAND")]
+    pub stock_probe: Option<String>,
+    /// Time one probe call may take (default 5s).
+    #[arg(long, value_parser = parse_dur)]
+    pub stock_probe_timeout: Option<Dur>,
+    /// Time an asynchronous partner gets to apply an update before a read-back mismatch counts
+    /// (default 2s).
+    #[arg(long, value_parser = parse_dur)]
+    pub stock_settle: Option<Dur>,
     /// Policy: how a whole-request refusal must be answered: any (default), http-4xx, http-200-failed.
     #[arg(long, value_parser = ["any", "http-4xx", "http-200-failed"])]
     pub rejection_status: Option<String>,
@@ -234,6 +248,9 @@ impl RunArgs {
             }),
             reports: self.report.clone(),
             restore: self.restore.then_some(true),
+            stock_probe: self.stock_probe.clone(),
+            stock_probe_timeout: self.stock_probe_timeout,
+            stock_settle: self.stock_settle,
             ..ConfigFile::default()
         }
     }

@@ -43,9 +43,12 @@ pub mod events;
 pub mod http;
 pub mod junit;
 pub mod observe;
+pub mod probe;
 pub mod replay;
 pub mod report;
+pub mod restore;
 pub mod runner;
+pub mod state;
 
 pub use config::{ConfigFile, Credentials, FailOn, Policies, ReportSpec, RunOptions};
 pub use error::ConformError;

@@ -1,57 +1,16 @@
-//! `auth-no-effect`: a refused request (missing or wrong apiKey) changes nothing, where the
-//! partner can be observed ([`crate::observe`]).
+//! `auth-no-effect`: a request refused for its apiKey (missing or wrong) changes nothing. Judged
+//! through the read-back ([`crate::state`]): the `--stock-probe`, or the mock's ledger.
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Verdict};
+use super::{Category, Check, Kind, Need};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "auth-no-effect",
     severity: Severity::Must,
     category: Category::Auth,
+    kind: Kind::State,
+    needs: &[Need::Credentials, Need::StateReader],
     rationale: "Stock set by an unauthenticated call can be anyone's; a refusal that still applies the update is a breach.",
 };
-
-/// Compares the partner's observable state before and after an unauthenticated request.
-pub fn evaluate(what: &str, before: &serde_json::Value, after: &serde_json::Value) -> Verdict {
-    if before == after {
-        Verdict::pass(CHECK.id)
-    } else {
-        Verdict::fail(
-            CHECK.id,
-            format!(
-                "a request {what} changed the partner's stock ({})",
-                diff_summary(before, after)
-            ),
-        )
-    }
-}
-
-fn diff_summary(before: &serde_json::Value, after: &serde_json::Value) -> String {
-    let items = |v: &serde_json::Value| {
-        v.get("items")
-            .and_then(|i| i.as_array())
-            .cloned()
-            .unwrap_or_default()
-    };
-    let (b, a) = (items(before), items(after));
-    let changed: Vec<String> = a
-        .iter()
-        .filter(|x| !b.contains(x))
-        .take(3)
-        .map(|x| {
-            format!(
-                "{}/{} now {}",
-                x.get("productId").and_then(|v| v.as_str()).unwrap_or("?"),
-                x.get("variantId").and_then(|v| v.as_str()).unwrap_or("?"),
-                x.get("stock").map(|v| v.to_string()).unwrap_or_default()
-            )
-        })
-        .collect();
-    if changed.is_empty() {
-        "ledger differs".into()
-    } else {
-        changed.join(", ")
-    }
-}

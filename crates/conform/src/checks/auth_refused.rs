@@ -2,7 +2,7 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Observation, Verdict};
+use super::{Category, Check, Exchange, Kind, Need, Observation, Verdict};
 use crate::classify::AuthUse;
 
 /// The check.
@@ -10,6 +10,8 @@ pub const CHECK: Check = Check {
     id: "auth-refused",
     severity: Severity::Must,
     category: Category::Auth,
+    kind: Kind::Exchange,
+    needs: &[Need::Credentials],
     rationale: "The token maps a call to its seller; a call without a valid one must be refused (401/403 or FAILED).",
 };
 

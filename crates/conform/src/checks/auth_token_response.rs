@@ -3,13 +3,15 @@
 use serde_json::Value;
 use stockwire_schema::{Profile, Severity, contract};
 
-use super::{Category, Check, Verdict};
+use super::{Category, Check, Kind, Need, Verdict};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "auth-token-response",
     severity: Severity::Must,
     category: Category::Auth,
+    kind: Kind::Run,
+    needs: &[Need::Login],
     rationale: "The caller reads accessToken from the documented body; any other shape stops every push.",
 };
 

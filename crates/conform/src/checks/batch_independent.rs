@@ -4,13 +4,15 @@ use std::collections::BTreeMap;
 
 use stockwire_schema::{ItemKey, Severity};
 
-use super::{Category, Check, Verdict};
+use super::{Category, Check, Kind, Verdict};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "batch-independent",
     severity: Severity::Should,
     category: Category::Metamorphic,
+    kind: Kind::Relation,
+    needs: &[],
     rationale: "Which other items changed in the same interval is chance; an item's outcome must not depend on them.",
 };
 

@@ -2,13 +2,15 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Verdict};
+use super::{Category, Check, Kind, Verdict};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "idempotent",
     severity: Severity::Must,
     category: Category::Metamorphic,
+    kind: Kind::Relation,
+    needs: &[],
     rationale: "Each push carries absolute counts and may be retried; a repeated push must be harmless and answered the same.",
 };
 

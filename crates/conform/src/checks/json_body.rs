@@ -2,7 +2,7 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Verdict};
+use super::{Category, Check, Exchange, Kind, Verdict};
 use crate::classify::is_json_media_type;
 use crate::http::Outcome;
 
@@ -11,6 +11,8 @@ pub const CHECK: Check = Check {
     id: "json-body",
     severity: Severity::Must,
     category: Category::Response,
+    kind: Kind::Exchange,
+    needs: &[],
     rationale: "The page defines the response as a JSON payload; a caller cannot read any other body.",
 };
 

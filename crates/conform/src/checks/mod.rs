@@ -29,8 +29,11 @@ pub mod latency_budget;
 pub mod no_server_error;
 pub mod no_timeout;
 pub mod order_independent;
+pub mod refused_not_stored;
 pub mod response_schema;
 pub mod semantic;
+pub mod stored_per_item;
+pub mod stored_value;
 pub mod unknown_item_rejected;
 pub mod valid_item_accepted;
 pub mod zero_inventory_accepted;
@@ -65,6 +68,8 @@ pub enum Category {
     Metamorphic,
     /// Latency.
     Performance,
+    /// What the partner stored, read back after the answer.
+    State,
 }
 
 impl Category {
@@ -78,11 +83,53 @@ impl Category {
             Category::Auth => "auth",
             Category::Metamorphic => "metamorphic",
             Category::Performance => "performance",
+            Category::State => "state",
         }
     }
 }
 
-/// A check's identity: stable id, severity, category and a one-line rationale.
+/// What a check judges, which decides where the runner evaluates it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// One exchange on its own ([`evaluate`]).
+    Exchange,
+    /// A relation between the exchanges of one case (order, batch, repetition).
+    Relation,
+    /// What the partner stored, read back after a case ([`crate::state`]).
+    State,
+    /// The run as a whole (latency, the token call).
+    Run,
+}
+
+/// Something a check cannot be judged without; when the run lacks it, the check is skipped
+/// with the reason [`Need::missing`] gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Need {
+    /// Catalog items of the seller under test.
+    Catalog,
+    /// An apiKey or seller credentials.
+    Credentials,
+    /// Seller credentials for `/authToken` (not a bare apiKey).
+    Login,
+    /// A way to read stored stock: `--stock-probe`, or the mock's ledger.
+    StateReader,
+}
+
+impl Need {
+    /// Why a check that needs this is skipped when the run lacks it.
+    pub fn missing(self) -> &'static str {
+        match self {
+            Need::Catalog => "no catalog items to send",
+            Need::Credentials => "no credentials configured (--api-key or --username/--password)",
+            Need::Login => "an apiKey was given, /authToken was not called",
+            Need::StateReader => {
+                "no way to read stored stock: pass --stock-probe (the target exposes no GET /__admin/ledger)"
+            }
+        }
+    }
+}
+
+/// A check's identity: stable id, severity, category, kind, needs and a one-line rationale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Check {
     /// Stable id used in reports, configs and `--checks`.
@@ -91,6 +138,10 @@ pub struct Check {
     pub severity: Severity,
     /// What the check looks at.
     pub category: Category,
+    /// Where the runner evaluates it.
+    pub kind: Kind,
+    /// What the run must have for it to be judged.
+    pub needs: &'static [Need],
     /// Why it holds, in one line.
     pub rationale: &'static str,
 }
@@ -116,6 +167,9 @@ pub fn registry() -> &'static [Check] {
             order_independent::CHECK,
             batch_independent::CHECK,
             idempotent::CHECK,
+            stored_value::CHECK,
+            stored_per_item::CHECK,
+            refused_not_stored::CHECK,
             latency_budget::CHECK,
         ]);
         v

@@ -2,7 +2,7 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Verdict};
+use super::{Category, Check, Exchange, Kind, Verdict};
 use crate::classify::{AuthUse, ItemVerdict};
 
 /// The check.
@@ -10,6 +10,8 @@ pub const CHECK: Check = Check {
     id: "unknown-item-rejected",
     severity: Severity::Must,
     category: Category::Outcome,
+    kind: Kind::Exchange,
+    needs: &[],
     rationale: "An item the marketplace does not have cannot be updated; reporting success hides a mapping error from the seller.",
 };
 

@@ -4,7 +4,7 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Observation, Verdict};
+use super::{Category, Check, Exchange, Kind, Need, Observation, Verdict};
 use crate::classify::{AuthUse, ItemVerdict};
 use crate::config::{BatchLimit, BatchRejection, Policies};
 
@@ -13,6 +13,8 @@ pub const CHECK: Check = Check {
     id: "valid-item-accepted",
     severity: Severity::Must,
     category: Category::Outcome,
+    kind: Kind::Exchange,
+    needs: &[Need::Catalog],
     rationale: "A known item with valid data must be applied; reporting it failed leaves stale stock and oversells.",
 };
 
