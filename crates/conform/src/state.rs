@@ -30,6 +30,8 @@ pub const READS_PER_CASE: usize = 10;
 pub enum Expect {
     /// Reported applied with this count: `stored-value`.
     Value(i64),
+    /// Sent more than once in one request and reported applied: one of these counts.
+    OneOf(Vec<i64>),
     /// Refused (why): nothing may change (`refused-not-stored`, or `auth-no-effect` for an
     /// auth refusal).
     Unchanged(String, &'static str),
@@ -47,8 +49,20 @@ pub fn expect_from(x: &Exchange<'_>, out: &mut BTreeMap<ItemKey, Expect>) {
         let Some(key) = item.key.clone() else {
             continue;
         };
-        let e = if item.duplicate {
-            Expect::Unknown
+        let applied = outcomes.as_ref().and_then(|m| m.get(&key)).copied();
+        let e = if item.duplicate && x.class.auth == AuthUse::Valid {
+            match (applied, item.count) {
+                (Some(true), Some(n)) => match out.get(&key) {
+                    Some(Expect::OneOf(v)) if !v.contains(&i64::from(n)) => {
+                        let mut v = v.clone();
+                        v.push(i64::from(n));
+                        Expect::OneOf(v)
+                    }
+                    Some(Expect::OneOf(v)) => Expect::OneOf(v.clone()),
+                    _ => Expect::OneOf(vec![i64::from(n)]),
+                },
+                _ => Expect::Unknown,
+            }
         } else if x.class.auth != AuthUse::Valid {
             let how = if x.class.auth == AuthUse::Missing {
                 "sent without an apiKey"
@@ -90,6 +104,7 @@ pub fn expect_from(x: &Exchange<'_>, out: &mut BTreeMap<ItemKey, Expect>) {
             (Some(Expect::Unknown), Expect::Unchanged(..)) => Expect::Unknown,
             // A refusal after an applied update expects that update's value.
             (Some(Expect::Value(n)), Expect::Unchanged(..)) => Expect::Value(*n),
+            (Some(Expect::OneOf(v)), Expect::Unchanged(..)) => Expect::OneOf(v.clone()),
             (_, e) => e,
         };
         out.insert(key, e);
@@ -364,6 +379,7 @@ impl Tracker {
             let before = self.known_value(k);
             let target = match &e {
                 Expect::Value(n) => Some(Some(*n)),
+                Expect::OneOf(v) => v.first().map(|n| Some(*n)),
                 Expect::Unchanged(..) | Expect::Neighbor(_) => before,
                 Expect::Unknown => None,
             };
@@ -376,8 +392,12 @@ impl Tracker {
         let started = Instant::now();
         let mut values = self.read(&all, false).await;
         rb.reads += all.len() as u64;
+        let holds = |w: &(ItemKey, Option<i64>, Expect), got: &Option<i64>| match &w.2 {
+            Expect::OneOf(v) => got.is_some_and(|g| v.contains(&g)),
+            _ => *got == w.1,
+        };
         let mismatch = |w: &(ItemKey, Option<i64>, Expect), v: &Option<Option<i64>>| {
-            !matches!(w.2, Expect::Unknown) && matches!(v, Some(got) if *got != w.1)
+            !matches!(w.2, Expect::Unknown) && matches!(v, Some(got) if !holds(w, got))
         };
         let mut pause = Duration::from_millis(25);
         loop {
@@ -412,13 +432,28 @@ impl Tracker {
                 humantime::format_duration(self.settle)
             )
         };
-        for ((key, target, e), v) in wanted.iter().zip(&values) {
+        for (w, v) in wanted.iter().zip(&values) {
             let Some(got) = v else { continue };
+            let (key, target, e) = w;
             let k = checks::short_key(key);
             let shown =
                 |x: &Option<i64>| x.map_or("nothing (never set)".to_string(), |n| n.to_string());
-            let ok = got == target;
+            let ok = holds(w, got);
             match e {
+                Expect::OneOf(sent) => rb.verdicts.push(if ok {
+                    Verdict::pass(checks::stored_value::CHECK.id)
+                } else {
+                    let sent: Vec<String> = sent.iter().map(i64::to_string).collect();
+                    Verdict::fail(
+                        checks::stored_value::CHECK.id,
+                        format!(
+                            "item {k}, sent more than once with inventory {} and reported applied, holds {} ({})",
+                            sent.join(" / "),
+                            shown(got),
+                            settle_note(started.elapsed())
+                        ),
+                    )
+                }),
                 Expect::Value(n) => rb.verdicts.push(if ok {
                     Verdict::pass(checks::stored_value::CHECK.id)
                 } else {
@@ -455,10 +490,20 @@ impl Tracker {
                     }
                 }
             }
-            // Items of the case that were not read: their value is unknown now.
+            // Items of a large case that were not read: the value reported applied, or
+            // unchanged when refused; unknown otherwise (read again before the next touch).
             for k in order {
-                if !all.contains(k) {
-                    known.remove(k);
+                if all.contains(k) {
+                    continue;
+                }
+                match expect.get(k) {
+                    Some(Expect::Value(n)) => {
+                        known.insert(k.clone(), Some(*n));
+                    }
+                    Some(Expect::Unchanged(..)) => {}
+                    _ => {
+                        known.remove(k);
+                    }
                 }
             }
         }

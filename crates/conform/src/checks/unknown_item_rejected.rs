@@ -26,7 +26,16 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
             continue;
         }
         let Some(key) = &item.key else { continue };
-        if rejected || failed.contains(key) {
+        let status = x.status().unwrap_or(0);
+        if (300..400).contains(&status) {
+            out.push(Verdict::fail(
+                CHECK.id,
+                format!(
+                    "unknown item {} was answered with a redirect (HTTP {status}), not refused",
+                    super::short_key(key)
+                ),
+            ));
+        } else if rejected || failed.contains(key) {
             out.push(Verdict::pass(CHECK.id));
         } else {
             out.push(Verdict::fail(

@@ -44,6 +44,10 @@ pub(crate) fn evaluate_items(
         // A request with the wrong Content-Type may be refused as a whole.
         return;
     }
+    if (300..400).contains(&status) {
+        // A redirect is never an answer that applied anything (`http-200` reports it).
+        return;
+    }
     let rejected = x.rejected_whole();
     let failed = x.failed_keys();
     let refusable = x.class.has_refusable();
