@@ -44,6 +44,7 @@ pub mod http;
 pub mod junit;
 pub mod observe;
 pub mod probe;
+pub mod redact;
 pub mod replay;
 pub mod report;
 pub mod restore;
