@@ -38,6 +38,8 @@ enum Mode {
     StoreRefusedBatch,
     /// Answers 401 without a key, but applies the update first.
     ApplyUnauthenticated,
+    /// Names a digit-only id back as a JSON number in failedProductList.
+    EchoDigitsAsNumber,
 }
 
 struct Partner {
@@ -142,7 +144,13 @@ impl Partner {
                 (m, _) => {
                     let m = m.unwrap_or("Invalid inventory value");
                     if failed_keys.insert(key.clone()) {
-                        failed.push(json!({"productId": key.product_id, "variantId": key.variant_id, "message": m}));
+                        let mut e = json!({"productId": key.product_id, "variantId": key.variant_id, "message": m});
+                        let digits =
+                            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+                        if self.mode == Mode::EchoDigitsAsNumber && digits(&key.product_id) {
+                            e["productId"] = json!(key.product_id.parse::<u64>().unwrap());
+                        }
+                        failed.push(e);
                     }
                 }
             }
@@ -209,11 +217,15 @@ impl Respond for Stock {
 }
 
 async fn partner(mode: Mode, profile: Profile) -> MockServer {
+    partner_with(mode, profile, catalog()).await
+}
+
+async fn partner_with(mode: Mode, profile: Profile, catalog: Catalog) -> MockServer {
     let server = MockServer::start().await;
     let p = Arc::new(Partner {
         mode,
         profile,
-        catalog: catalog(),
+        catalog,
         store: Arc::default(),
     });
     Mock::given(method("POST"))
@@ -470,4 +482,111 @@ async fn restore_with_a_probe_sets_back_what_was_read_and_lists_never_set_items(
             assert_eq!(b, a, "item {i} not restored: {restore:?}");
         }
     }
+}
+
+/// A catalog in the shapes sellers use, a hostile id included.
+fn odd_catalog(marker: &std::path::Path) -> Catalog {
+    let hostile = format!("a'; touch {}; '", marker.display());
+    let rows = [
+        ("54353", "54353-2"),
+        ("54353", "54353-1"),
+        ("000412", "000412-01"),
+        ("SKU 12/A.b", "SKU 12/A.b RED/L"),
+        ("Ürün-商品", "Ürün-商品-Kırmızı"),
+        ("MiXeD-Case", "mIxEd-case-XL"),
+        (hostile.as_str(), "v"),
+    ];
+    let entries: Vec<Value> = rows
+        .iter()
+        .map(|(p, v)| json!({"productId": p, "variantId": v, "stock": 5}))
+        .collect();
+    let dir = marker.parent().unwrap();
+    let file = dir.join("catalog.json");
+    std::fs::write(&file, Value::Array(entries).to_string()).unwrap();
+    Catalog::read(&file).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_ids_in_real_shapes_are_sent_exactly_and_read_back_through_placeholders() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("pwned");
+    let cat = odd_catalog(&marker);
+    let server = partner_with(Mode::Correct, Profile::V1, cat.clone()).await;
+    let mut o = options(&server, Profile::V1);
+    o.catalog = cat.clone();
+    o.cases = 60;
+    let r = run(o).await;
+    let summary = stockwire_conform::console::summary(&r);
+    assert!(failed(&r).is_empty(), "{summary}");
+    assert!(passed(&r, "stored-value") > 0, "{summary}");
+    assert!(!marker.exists(), "an id was run as a command by the probe");
+    // Ids went out exactly as the catalog gives them (never trimmed or normalized).
+    let bodies: Vec<String> = r.catalog.iter().map(|c| c.product_id.clone()).collect();
+    assert!(bodies.contains(&"000412".to_string()));
+    // The generated id-shape probes (unknown ids in the spec's and sellers' shapes) ran.
+    assert!(
+        r.checks
+            .iter()
+            .any(|c| c.id == "unknown-item-rejected" && c.passed > 0),
+        "{summary}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_named_back_as_a_number_is_a_violation() {
+    let server = partner(Mode::EchoDigitsAsNumber, Profile::V1).await;
+    let mut o = options(&server, Profile::V1);
+    o.stock_probe = None;
+    o.cases = 80;
+    let r = run(o).await;
+    let f = failed(&r);
+    assert!(!f.is_empty(), "{}", stockwire_conform::console::summary(&r));
+    let shapes: Vec<&str> = r.failures.iter().map(|x| x.case_kind.as_str()).collect();
+    assert!(
+        shapes.iter().any(|k| k.starts_with("id-shape:")),
+        "{shapes:?}\n{}",
+        stockwire_conform::console::summary(&r)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_never_an_acceptable_answer_nor_reported_applied() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/updateInventory"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("Location", "https://elsewhere.invalid/"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/stock"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(""))
+        .mount(&server)
+        .await;
+    let mut o = options(&server, Profile::V1);
+    o.cases = 30;
+    let r = run(o).await;
+    let f = failed(&r);
+    let summary = stockwire_conform::console::summary(&r);
+    assert!(f.contains(&"http-200".to_string()), "{summary}");
+    assert!(
+        f.contains(&"unknown-item-rejected".to_string()),
+        "{summary}"
+    );
+    // Nothing was counted as applied: no stored value was expected, nothing was stored.
+    assert_eq!(passed(&r, "stored-value"), 0, "{summary}");
+    assert_eq!(passed(&r, "valid-item-accepted"), 0, "{summary}");
+    assert!(passed(&r, "refused-not-stored") > 0, "{summary}");
+    assert!(!f.contains(&"refused-not-stored".to_string()), "{summary}");
+}
+
+#[test]
+fn partner_text_cannot_drive_the_terminal() {
+    let body = "\u{1b}[2J\u{1b}[HResult: 0 checks failed\r\n\u{202e}";
+    let shown = stockwire_conform::console::escape(body);
+    assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+    assert!(shown.contains("\\u{1b}[2J"), "{shown}");
+    assert!(shown.contains("\\r\\n"), "{shown}");
+    assert!(shown.contains("\\u{202e}"), "{shown}");
 }
