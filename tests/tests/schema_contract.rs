@@ -141,6 +141,120 @@ fn derive_handles_other_pages_of_the_same_format() {
 }
 
 #[test]
+fn notes_cells_split_every_annotation_in_any_order() {
+    let path = "fixtures/pages/good/pricing-notes.md";
+    let r = stockwire(&["schema", "derive", path, "--part", "request"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc = parse(&r.stdout);
+    let f = &doc["properties"]["priceList"]["items"]["properties"];
+    let currencies = json!(["INR", "USD", "AED"]);
+    // Allowable + Default, both orders.
+    assert_eq!(f["currency"]["enum"], currencies);
+    assert_eq!(f["currency"]["default"], "INR");
+    assert_eq!(f["taxCurrency"]["enum"], currencies);
+    assert_eq!(f["taxCurrency"]["default"], "INR");
+    // Allowable + Eg, both orders (`Eg.:` too), typed by TYPE.
+    assert_eq!(f["roundTo"]["enum"], json!([0.5, 1.0, 5.0]));
+    assert_eq!(f["roundTo"]["examples"], json!([0.5]));
+    assert_eq!(f["minimumUnits"]["enum"], json!([1, 2, 3]));
+    assert_eq!(f["minimumUnits"]["examples"], json!([2]));
+    // Eg + Default, both orders: a dot inside a value is not a separator.
+    assert_eq!(f["mrp"]["examples"], json!([2.5]));
+    assert_eq!(f["mrp"]["default"], json!(0.0));
+    assert_eq!(f["discount"]["default"], json!(0.0));
+    assert_eq!(f["discount"]["examples"], json!([12.5]));
+    // All three, after free text that goes into the description.
+    assert_eq!(f["region"]["enum"], json!(["NORTH", "SOUTH"]));
+    assert_eq!(f["region"]["default"], "NORTH");
+    assert_eq!(f["region"]["examples"], json!(["SOUTH"]));
+    assert_eq!(f["region"]["description"], "Sales region. Shown to buyers");
+    // Fixed, Opt and Rec.
+    assert_eq!(f["channel"]["const"], "WEB");
+    assert_eq!(f["rounding"]["enum"], json!(["UP", "DOWN", "NEAREST"]));
+    assert_eq!(f["rounding"]["examples"], json!(["NEAREST"]));
+    assert_eq!(
+        f["rounding"]["description"],
+        "Rounding mode. Optional; options: UP, DOWN, NEAREST. Recommended: NEAREST."
+    );
+    // A date is a pattern, not format date-time (which would refuse the documented dates).
+    let pattern = f["validFrom"]["pattern"].as_str().unwrap();
+    assert_eq!(pattern, stockwire_schema::derive::DATE_PATTERN);
+    assert!(f["validFrom"].get("format").is_none());
+    // An unknown annotation word stays in the description, with a warning naming the cell.
+    assert_eq!(f["unit"]["description"], "Pricing unit. Unit: per piece");
+    assert_eq!(f["unit"]["examples"], json!(["piece"]));
+    assert!(
+        r.stderr.contains(&format!(
+            "warning: {path}:44: NOTES cell `Unit: per piece; Eg: piece`: unknown annotation word `Unit:`"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.matches("warning:").count(), 1, "{}", r.stderr);
+
+    // The derived schema does what it says on payloads.
+    let schema = jsonschema::validator_for(&doc).unwrap();
+    let item = |extra: Value| {
+        let mut it = json!({"sku": "A-1", "mrp": 10.0});
+        it.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!({"priceList": [it]})
+    };
+    assert!(schema.is_valid(&item(
+        json!({"currency": "USD", "validFrom": "2017-01-02T08:12:53"})
+    )));
+    assert!(!schema.is_valid(&item(json!({"currency": "EUR"}))));
+    assert!(!schema.is_valid(&item(json!({"channel": "APP"}))));
+    assert!(!schema.is_valid(&item(json!({"validFrom": "2017-01-02T08:12:53Z"}))));
+}
+
+#[test]
+fn flat_tables_and_tables_without_mandatory_derive() {
+    let r = stockwire(&["schema", "derive", "fixtures/pages/good/shipment-flat.md"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    let doc = parse(&r.stdout);
+    let req = &doc["request"];
+    let p = &req["properties"];
+    // Flat: every row is a top-level field.
+    assert_eq!(p.as_object().unwrap().len(), 7);
+    assert_eq!(p["trackingNumbers"]["type"], "array");
+    assert_eq!(p["trackingNumbers"]["items"]["type"], "string");
+    assert_eq!(p["dispatched"]["type"], "boolean");
+    assert_eq!(p["dispatched"]["default"], false);
+    assert_eq!(p["weight"]["type"], "number");
+    assert_eq!(p["dimensions"]["type"], "object");
+    assert_eq!(p["courier"]["type"], "object");
+    assert_eq!(p["dispatchedAt"]["type"], "string");
+    assert!(p["dispatchedAt"]["pattern"].is_string());
+    // "As applied" is a comment, not a requirement.
+    assert_eq!(req["required"], json!(["shipmentCode", "dispatched"]));
+    assert!(
+        p["weight"]["$comment"]
+            .as_str()
+            .unwrap()
+            .contains("`As applied`; not made required"),
+        "{}",
+        p["weight"]
+    );
+    // No MANDATORY column: no `required`, and the schema says why.
+    let resp = &doc["response"];
+    assert!(resp.get("required").is_none(), "{resp}");
+    assert!(
+        resp["$comment"]
+            .as_str()
+            .unwrap()
+            .contains("no MANDATORY column"),
+        "{resp}"
+    );
+    assert_eq!(
+        resp["properties"]["status"]["enum"],
+        json!(["SUCCESS", "FAILED"])
+    );
+}
+
+#[test]
 fn broken_pages_name_file_line_and_cell() {
     let cases = [
         (
@@ -152,7 +266,10 @@ fn broken_pages_name_file_line_and_cell() {
             ":17: LEVEL cell `2.2`: no earlier row has LEVEL 2",
         ),
         ("short-row.md", ":17: row has 3 cells but the header has 6"),
-        ("bad-mandatory.md", ":17: MANDATORY cell `Sometimes`"),
+        (
+            "default-not-allowed.md",
+            ":17: NOTES cell `Allowable: INR, USD, AED Default: EUR`: `Default:` \"EUR\" is not one of the `Allowable:` values (INR, USD, AED)",
+        ),
         (
             "bad-allowable.md",
             ":17: NOTES cell `Allowable: 1, two`: value `two` is not an integer",

@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use stockwire_conform::config::{
-    AuthConfig, BudgetConfig, ChecksConfig, ConfigFile, Dur, PoliciesConfig, ProfileName,
-    parse_duration,
+    AuthConfig, BatchLimit, BatchRejection, BudgetConfig, ChecksConfig, ConfigFile, Dur,
+    InventorySpelling, ListOnSuccess, PoliciesConfig, RejectionStatus, parse_duration,
 };
 use stockwire_conform::console::{ConsoleSink, summary};
 use stockwire_conform::replay::ReplayStatus;
 use stockwire_conform::{ConformError, FailOn, Report, ReportSpec, RunOptions};
 use stockwire_mock::MockMarketplace;
+use stockwire_schema::Profile;
 
 use crate::exit_codes;
 
@@ -86,8 +87,8 @@ pub struct RunArgs {
     #[allow(missing_docs)]
     pub target: TargetArgs,
     /// Contract version: v1 (integer inventory) or v2 (digit-string inventory).
-    #[arg(long, value_parser = ["v1", "v2"])]
-    pub profile: Option<String>,
+    #[arg(long)]
+    pub profile: Option<Profile>,
     /// The test seller's known items: JSON array or CSV of productId, variantId, stock?, seller?.
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
@@ -116,8 +117,8 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     pub skip_checks: Vec<String>,
     /// Which violations make the exit code 1: any (default) or must.
-    #[arg(long, value_parser = ["any", "must"])]
-    pub fail_on: Option<String>,
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
     /// Write a report: json=PATH or junit=PATH (repeatable).
     #[arg(long, value_name = "FORMAT=PATH")]
     pub report: Vec<String>,
@@ -139,20 +140,20 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_dur)]
     pub stock_settle: Option<Dur>,
     /// Policy: how a whole-request refusal must be answered: any (default), http-4xx, http-200-failed.
-    #[arg(long, value_parser = ["any", "http-4xx", "http-200-failed"])]
-    pub rejection_status: Option<String>,
+    #[arg(long, value_enum)]
+    pub rejection_status: Option<RejectionStatus>,
     /// Policy: failedProductList on SUCCESS: any (default) or required.
-    #[arg(long, value_parser = ["any", "required"])]
-    pub failed_list_on_success: Option<String>,
+    #[arg(long, value_enum)]
+    pub failed_list_on_success: Option<ListOnSuccess>,
     /// Policy: one bad item may fail the batch: any (default) or per-item.
-    #[arg(long, value_parser = ["any", "per-item"])]
-    pub batch_rejection: Option<String>,
+    #[arg(long, value_enum)]
+    pub batch_rejection: Option<BatchRejection>,
     /// Policy: inventory spelling: both (default) or profile.
-    #[arg(long, value_parser = ["both", "profile"])]
-    pub inventory_spelling: Option<String>,
+    #[arg(long, value_enum)]
+    pub inventory_spelling: Option<InventorySpelling>,
     /// Policy: a partner's own batch limit (413): tolerate (default) or forbid.
-    #[arg(long, value_parser = ["tolerate", "forbid"])]
-    pub batch_limit: Option<String>,
+    #[arg(long, value_enum)]
+    pub batch_limit: Option<BatchLimit>,
     /// Policy: p99 latency budget for 1,000 items (default 2s).
     #[arg(long, value_parser = parse_dur)]
     pub latency_budget: Option<Dur>,
@@ -176,11 +177,6 @@ pub struct ReplayArgs {
 
 fn parse_dur(s: &str) -> Result<Dur, String> {
     parse_duration(s).map(Dur)
-}
-
-fn enum_value<T: serde::de::DeserializeOwned>(s: &Option<String>) -> Option<T> {
-    s.as_ref()
-        .and_then(|v| serde_json::from_value(serde_json::Value::String(v.clone())).ok())
 }
 
 impl TargetArgs {
@@ -227,15 +223,15 @@ impl RunArgs {
             ..BudgetConfig::default()
         };
         let policies = PoliciesConfig {
-            rejection_status: enum_value(&self.rejection_status),
-            failed_list_on_success: enum_value(&self.failed_list_on_success),
-            batch_rejection: enum_value(&self.batch_rejection),
-            inventory_spelling: enum_value(&self.inventory_spelling),
-            batch_limit: enum_value(&self.batch_limit),
+            rejection_status: self.rejection_status,
+            failed_list_on_success: self.failed_list_on_success,
+            batch_rejection: self.batch_rejection,
+            inventory_spelling: self.inventory_spelling,
+            batch_limit: self.batch_limit,
             latency_budget: self.latency_budget,
         };
         ConfigFile {
-            profile: enum_value::<ProfileName>(&self.profile),
+            profile: self.profile,
             catalog: self.catalog.clone(),
             seller: self.seller.clone(),
             seed: self.seed,
@@ -244,7 +240,7 @@ impl RunArgs {
             checks: Some(ChecksConfig {
                 only: self.checks.clone(),
                 skip: self.skip_checks.clone(),
-                fail_on: enum_value::<FailOn>(&self.fail_on),
+                fail_on: self.fail_on,
             }),
             reports: self.report.clone(),
             restore: self.restore.then_some(true),
@@ -299,7 +295,7 @@ async fn resolve(cfg: &ConfigFile) -> Result<(RunOptions, Option<MockMarketplace
     if let Some(t) = &cfg.target {
         return Ok((cfg.run_options(t.clone(), env)?, None));
     }
-    let profile: stockwire_schema::Profile = cfg.profile.map(Into::into).unwrap_or_default();
+    let profile: Profile = cfg.profile.unwrap_or_default();
     let mut builder = MockMarketplace::builder().profile(profile);
     let catalog = match &cfg.catalog {
         Some(c) => stockwire_schema::Catalog::read(c)?,
@@ -407,7 +403,7 @@ async fn replay(args: ReplayArgs) -> Result<u8> {
             return Ok(exit_codes::USAGE);
         }
     };
-    cfg.profile = enum_value::<ProfileName>(&Some(report.profile.clone()));
+    cfg.profile = report.profile.parse::<Profile>().ok();
     if cfg.target.is_none() && !report.target.starts_with("embedded") {
         cfg.target = Some(report.target.clone());
     }
@@ -451,4 +447,48 @@ async fn replay(args: ReplayArgs) -> Result<u8> {
     } else {
         exit_codes::OK
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+    use serde::Serialize;
+
+    use super::*;
+
+    /// The values the CLI accepts are the config file's spellings of the same enums.
+    fn same_spellings<T: ValueEnum + Serialize>() {
+        for v in T::value_variants() {
+            let cli = v.to_possible_value().map(|p| p.get_name().to_string());
+            let serde = serde_json::to_value(v)
+                .ok()
+                .and_then(|j| j.as_str().map(str::to_string));
+            assert_eq!(cli, serde);
+        }
+    }
+
+    #[test]
+    fn cli_policy_values_are_the_config_values() {
+        same_spellings::<RejectionStatus>();
+        same_spellings::<ListOnSuccess>();
+        same_spellings::<BatchRejection>();
+        same_spellings::<InventorySpelling>();
+        same_spellings::<BatchLimit>();
+        same_spellings::<FailOn>();
+    }
+
+    #[test]
+    fn http_4xx_policy_is_read_as_documented() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            run: RunArgs,
+        }
+        let cli = Cli::try_parse_from(["x", "--rejection-status", "http-4xx", "--profile", "v2"])
+            .unwrap();
+        assert_eq!(cli.run.rejection_status, Some(RejectionStatus::Http4xx));
+        assert_eq!(cli.run.profile, Some(Profile::V2));
+        assert!(Cli::try_parse_from(["x", "--batch-limit", "maybe"]).is_err());
+    }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
-use stockwire_schema::generate::{check_drift, generate, to_pretty, write_all};
+use stockwire_schema::generate::{check_drift, derive_dir, generate, to_pretty, write_all};
 use stockwire_schema::{Page, Part, Profile, RULES, contract, derive_page, read_json_file};
 
 use crate::exit_codes;
@@ -192,6 +192,9 @@ pub fn run(cmd: SchemaCommand) -> Result<u8> {
 fn derive(a: &DeriveArgs, out: &mut impl Write) -> Result<u8> {
     let page = Page::read(&a.page)?;
     let derived = derive_page(&page)?;
+    for w in &derived.warnings {
+        eprintln!("warning: {w}");
+    }
     let doc = match a.part {
         None => derived.to_document(),
         Some(p) => {
@@ -217,6 +220,11 @@ fn derive(a: &DeriveArgs, out: &mut impl Write) -> Result<u8> {
 
 fn build(a: &BuildArgs, out: &mut impl Write) -> Result<u8> {
     let files = generate(&a.spec, &a.overlays)?;
+    for page in derive_dir(&a.spec)?.values() {
+        for w in &page.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
     if a.check {
         let drift = check_drift(&files, &a.out);
         if drift.is_empty() {
@@ -249,23 +257,55 @@ fn load(path: &Path) -> Result<Value> {
     Ok(read_json_file(path)?)
 }
 
+/// One line of the validation report (`--format json` prints these as they are).
+#[derive(Debug, serde::Serialize)]
+struct Finding {
+    file: PathBuf,
+    kind: &'static str,
+    pointer: String,
+    rule: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    severity: Option<stockwire_schema::Severity>,
+    message: String,
+}
+
+impl Finding {
+    fn schema(file: &Path, v: stockwire_schema::SchemaViolation) -> Self {
+        Finding {
+            file: file.to_path_buf(),
+            kind: "schema",
+            pointer: v.pointer,
+            rule: v.keyword,
+            severity: None,
+            message: v.message,
+        }
+    }
+}
+
 fn validate(a: &ValidateArgs, out: &mut impl Write) -> Result<u8> {
     let c = contract(a.profile);
-    let mut report = Vec::new();
+    let mut report: Vec<Finding> = Vec::new();
     let request = a.request.as_deref().map(load).transpose()?;
     let response = a.response.as_deref().map(load).transpose()?;
     if let (Some(path), Some(req)) = (&a.request, &request) {
         for v in c.validate_request(req) {
-            report.push(json!({"file": path, "kind": "schema", "pointer": v.pointer, "rule": v.keyword, "message": v.message}));
+            report.push(Finding::schema(path, v));
         }
     }
     if let (Some(path), Some(resp)) = (&a.response, &response) {
         for v in c.validate_response(resp) {
-            report.push(json!({"file": path, "kind": "schema", "pointer": v.pointer, "rule": v.keyword, "message": v.message}));
+            report.push(Finding::schema(path, v));
         }
         if let Some(req) = &request {
             for v in stockwire_schema::check_exchange(req, resp) {
-                report.push(json!({"file": path, "kind": "semantic", "pointer": v.pointer, "rule": v.rule, "severity": v.severity, "message": v.message}));
+                report.push(Finding {
+                    file: path.clone(),
+                    kind: "semantic",
+                    pointer: v.pointer,
+                    rule: v.rule,
+                    severity: Some(v.severity),
+                    message: v.message,
+                });
             }
         }
     }
@@ -284,21 +324,18 @@ fn validate(a: &ValidateArgs, out: &mut impl Write) -> Result<u8> {
         writeln!(out, "valid ({}): {}", a.profile, what.join(", "))?;
     } else {
         for v in &report {
-            let pointer = v["pointer"]
-                .as_str()
-                .filter(|p| !p.is_empty())
-                .unwrap_or("(document)");
-            let sev = v
-                .get("severity")
-                .and_then(Value::as_str)
-                .map(|s| format!("{s} "))
-                .unwrap_or_default();
+            let pointer = if v.pointer.is_empty() {
+                "(document)"
+            } else {
+                &v.pointer
+            };
+            let sev = v.severity.map(|s| format!("{s} ")).unwrap_or_default();
             writeln!(
                 out,
                 "{}: {pointer}: [{sev}{}] {}",
-                v["file"].as_str().unwrap_or(""),
-                v["rule"].as_str().unwrap_or(""),
-                v["message"].as_str().unwrap_or("")
+                v.file.display(),
+                v.rule,
+                v.message
             )?;
         }
         writeln!(

@@ -9,6 +9,7 @@ use proptest::sample::{select, subsequence};
 use proptest::strategy::{SBoxedStrategy, Union, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Map, Value, json};
+use stockwire_schema::exchange::{field, request_with_list};
 use stockwire_schema::{CatalogEntry, FieldSpec, InventoryItem, Profile, contract};
 
 use crate::http::{API_KEY_HEADER, API_KEY_PLACEHOLDER, Header, HttpRequest};
@@ -422,10 +423,10 @@ impl GenContext {
                 ));
             }
         }
-        if !self.fields.iter().any(|f| f.name == "facilityCode") {
+        if !self.fields.iter().any(|f| f.name == field::FACILITY_CODE) {
             out.push((
-                "extra-field:facilityCode".into(),
-                Just(vec![Edit::Set("facilityCode".into(), json!("WH-01"))]).sboxed(),
+                format!("extra-field:{}", field::FACILITY_CODE),
+                Just(vec![Edit::Set(field::FACILITY_CODE.into(), json!("WH-01"))]).sboxed(),
             ));
         }
         out.push((
@@ -695,10 +696,10 @@ impl GenContext {
     fn request(&self, spec: &CaseSpec, items: &[ItemSpec]) -> HttpRequest {
         let list: Vec<Value> = items.iter().map(|i| self.item_value(i)).collect();
         let body = match &spec.envelope {
-            Envelope::List => json!({"inventoryList": list}),
-            Envelope::Empty => json!({"inventoryList": []}),
+            Envelope::List => request_with_list(Value::Array(list)),
+            Envelope::Empty => request_with_list(json!([])),
             Envelope::Missing => json!({"items": list}),
-            Envelope::ListIs(v) => json!({"inventoryList": v}),
+            Envelope::ListIs(v) => request_with_list(v.clone()),
             Envelope::BodyIsArray => Value::Array(list),
         };
         let mut text = serde_json::to_string(&body).unwrap_or_default();
@@ -786,7 +787,7 @@ impl GenContext {
         HttpRequest::post(
             &self.url,
             headers,
-            json!({"inventoryList": [item]}).to_string(),
+            request_with_list(json!([item])).to_string(),
         )
     }
 }

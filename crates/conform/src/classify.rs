@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use stockwire_schema::{CatalogEntry, Inventory, ItemKey, Profile, SchemaViolation, contract};
+use stockwire_schema::exchange::{self, ItemView, RequestView};
+use stockwire_schema::{CatalogEntry, ItemKey, Profile, SchemaViolation, contract};
 
 use crate::config::{InventorySpelling, Policies};
 use crate::http::{API_KEY_HEADER, API_KEY_PLACEHOLDER, HttpRequest};
@@ -87,7 +88,7 @@ impl Classified {
     pub fn batch_size(&self) -> usize {
         self.json
             .as_ref()
-            .and_then(|j| j.get("inventoryList"))
+            .and_then(|j| j.get(exchange::field::INVENTORY_LIST))
             .and_then(Value::as_array)
             .map_or(0, Vec::len)
     }
@@ -153,12 +154,9 @@ pub fn classify(req: &HttpRequest, ctx: &ClassifyContext) -> Classified {
     }
 }
 
-/// Whether a Content-Type names JSON (`application/json`, parameters allowed).
-pub fn is_json_media_type(v: &str) -> bool {
-    v.split(';')
-        .next()
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-}
+/// Whether a Content-Type names JSON: the schema crate's test, shared with the mock
+/// (`application/json` or a `+json` type, parameters allowed).
+pub use stockwire_schema::exchange::is_json_media_type;
 
 fn classify_body(v: &Value, ctx: &ClassifyContext) -> BodyClass {
     let c = contract(ctx.profile);
@@ -166,14 +164,15 @@ fn classify_body(v: &Value, ctx: &ClassifyContext) -> BodyClass {
     if !envelope.is_empty() {
         return BodyClass::InvalidEnvelope(envelope);
     }
-    let Some(list) = v.get("inventoryList").and_then(Value::as_array) else {
+    let request = RequestView::parse(v);
+    if !request.has_list() {
         return BodyClass::InvalidEnvelope(Vec::new());
-    };
+    }
     let names: Vec<String> = c.item_fields().into_iter().map(|f| f.name).collect();
-    let mut items: Vec<ItemClass> = list
+    let mut items: Vec<ItemClass> = request
+        .items()
         .iter()
-        .enumerate()
-        .map(|(i, item)| classify_item(i, item, ctx, &names))
+        .map(|item| classify_item(item, ctx, &names))
         .collect();
     let mut seen: HashMap<ItemKey, usize> = HashMap::new();
     for it in &items {
@@ -187,21 +186,16 @@ fn classify_body(v: &Value, ctx: &ClassifyContext) -> BodyClass {
     BodyClass::Items(items)
 }
 
-fn classify_item(index: usize, item: &Value, ctx: &ClassifyContext, names: &[String]) -> ItemClass {
+fn classify_item(item: &ItemView, ctx: &ClassifyContext, names: &[String]) -> ItemClass {
     let c = contract(ctx.profile);
-    let text = |f: &str| item.get(f).and_then(Value::as_str);
-    let key = match (text("productId"), text("variantId")) {
-        (Some(p), Some(v)) => Some(ItemKey::new(p, v)),
-        _ => None,
-    };
+    let index = item.index;
+    let key = item.key();
     let has_extra = item
+        .raw
         .as_object()
         .is_some_and(|m| m.keys().any(|k| !names.iter().any(|n| n == k)));
-    let inventory: Option<Inventory> = item
-        .get("inventory")
-        .and_then(|v| serde_json::from_value(v.clone()).ok());
-    let count = inventory.as_ref().and_then(Inventory::count);
-    let violations = c.validate_item(index, item);
+    let count = item.count();
+    let violations = c.validate_item(index, &item.raw);
     let known = key.as_ref().is_some_and(|k| ctx.known(k));
     let verdict = if violations.is_empty() {
         if known {
@@ -211,9 +205,10 @@ fn classify_item(index: usize, item: &Value, ctx: &ClassifyContext, names: &[Str
         }
     } else if ctx.policies.inventory_spelling == InventorySpelling::Both
         && count.is_some()
-        && violations
-            .iter()
-            .all(|v| v.pointer.ends_with("/inventory") && v.keyword == "type")
+        && violations.iter().all(|v| {
+            v.pointer == exchange::pointer::item_field(index, exchange::field::INVENTORY)
+                && v.keyword == "type"
+        })
     {
         // The other version's spelling of a valid count: tolerated by default (FACTS.md).
         if known {

@@ -56,20 +56,28 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// How a request refused as a whole (invalid JSON, empty list, bad key) must be answered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum RejectionStatus {
     /// A 4xx, or 200 with a FAILED body (default: both are in use).
     #[default]
     Any,
     /// Only a 4xx.
+    #[serde(rename = "http-4xx", alias = "http4xx")]
+    #[value(name = "http-4xx")]
     Http4xx,
     /// Only HTTP 200 with a FAILED body.
+    #[serde(rename = "http-200-failed", alias = "http200-failed")]
+    #[value(name = "http-200-failed")]
     Http200Failed,
 }
 
 /// Whether `failedProductList` must be present (empty) on SUCCESS.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ListOnSuccess {
     /// Absent or empty (default).
@@ -80,7 +88,9 @@ pub enum ListOnSuccess {
 }
 
 /// How one invalid item in a batch may be handled.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum BatchRejection {
     /// Per item, or the whole batch refused (default).
@@ -91,7 +101,9 @@ pub enum BatchRejection {
 }
 
 /// Which spellings of `inventory` an item may use.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum InventorySpelling {
     /// The other version's spelling (integer vs digit string) may be accepted or refused (default).
@@ -102,7 +114,9 @@ pub enum InventorySpelling {
 }
 
 /// Whether a partner may refuse a large batch with 413 (or 400) as its own limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum BatchLimit {
     /// Report the limit found, not a defect (default).
@@ -113,7 +127,9 @@ pub enum BatchLimit {
 }
 
 /// Which violations make the exit code 1.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailOn {
     /// Any violation, MUST or SHOULD (default).
@@ -285,25 +301,6 @@ impl RunOptions {
     }
 }
 
-/// The contract version, as written in a config file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ProfileName {
-    /// Integer inventory (`updateinventory.md`).
-    V1,
-    /// Digit-string inventory, optional facilityCode (the current page).
-    V2,
-}
-
-impl From<ProfileName> for Profile {
-    fn from(p: ProfileName) -> Profile {
-        match p {
-            ProfileName::V1 => Profile::V1,
-            ProfileName::V2 => Profile::V2,
-        }
-    }
-}
-
 /// `[auth]`: credentials, by environment-variable name.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -389,7 +386,7 @@ pub struct ConfigFile {
     /// A mock scenario file to run the embedded mock with (instead of `target`).
     pub target_scenario: Option<PathBuf>,
     /// Contract version.
-    pub profile: Option<ProfileName>,
+    pub profile: Option<Profile>,
     /// Catalog file (JSON array or CSV of productId, variantId, stock?, seller?).
     pub catalog: Option<PathBuf>,
     /// Seller whose catalog entries to use.
@@ -680,7 +677,7 @@ impl ConfigFile {
         let mut o = RunOptions::new(target);
         o.credentials = self.credentials(env)?;
         if let Some(p) = self.profile {
-            o.profile = p.into();
+            o.profile = p;
         }
         if let Some(c) = &self.catalog {
             o.catalog = Catalog::read(c)?;

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use stockwire_schema::ItemKey;
 
 use crate::http::{Client, HttpRequest, Outcome};
@@ -89,12 +88,11 @@ impl StockReader {
                     .iter()
                     .map(|k| {
                         Ok(rows.iter().find_map(|row| {
-                            let text = |f: &str| row.get(f).and_then(Value::as_str);
-                            let mine = seller.as_deref().is_none_or(|s| text("seller") == Some(s));
+                            let mine = seller.is_none() || row.seller == *seller;
                             (mine
-                                && text("productId") == Some(k.product_id.as_str())
-                                && text("variantId") == Some(k.variant_id.as_str()))
-                            .then(|| row.get("stock").and_then(Value::as_i64))
+                                && row.product_id.as_deref() == Some(k.product_id.as_str())
+                                && row.variant_id.as_deref() == Some(k.variant_id.as_str()))
+                            .then_some(row.stock)
                             .flatten()
                         }))
                     })
@@ -104,8 +102,27 @@ impl StockReader {
     }
 }
 
+/// One row of the stockwire-mock admin ledger: the admin API's own format, by its serde names.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LedgerRow {
+    #[serde(default)]
+    seller: Option<String>,
+    #[serde(default)]
+    product_id: Option<String>,
+    #[serde(default)]
+    variant_id: Option<String>,
+    #[serde(default)]
+    stock: Option<i64>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Ledger {
+    items: Vec<LedgerRow>,
+}
+
 /// The ledger's rows (the admin API's own JSON, not the exchange).
-async fn ledger_rows(client: &Client, url: &str) -> Result<Vec<Value>, String> {
+async fn ledger_rows(client: &Client, url: &str) -> Result<Vec<LedgerRow>, String> {
     let req = HttpRequest {
         method: "GET".into(),
         url: url.to_string(),
@@ -113,14 +130,9 @@ async fn ledger_rows(client: &Client, url: &str) -> Result<Vec<Value>, String> {
         body: String::new(),
     };
     match client.send(&req).await {
-        Outcome::Response(r) if r.status == 200 => {
-            let v: Value = serde_json::from_str(&r.body)
-                .map_err(|e| format!("ledger at {url} answered invalid JSON: {e}"))?;
-            v.get("items")
-                .and_then(Value::as_array)
-                .cloned()
-                .ok_or_else(|| format!("ledger at {url} answered without an items array"))
-        }
+        Outcome::Response(r) if r.status == 200 => serde_json::from_str::<Ledger>(&r.body)
+            .map(|l| l.items)
+            .map_err(|e| format!("ledger at {url} answered an unexpected body: {e}")),
         Outcome::Response(r) => Err(format!("ledger at {url} answered HTTP {}", r.status)),
         Outcome::Failure { message, .. } => Err(format!("ledger at {url}: {message}")),
     }

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use proptest::strategy::ValueTree;
-use serde_json::{Value, json};
-use stockwire_schema::{CatalogEntry, Inventory, ItemKey, contract};
+use serde_json::Value;
+use stockwire_schema::exchange;
+use stockwire_schema::{AuthTokenRequest, CatalogEntry, Inventory, ItemKey, contract};
 use tokio::task::JoinSet;
 
 use crate::cases::{CaseSpec, CaseTree, GenContext, Generator};
@@ -65,12 +66,6 @@ impl CaseRun {
             .iter()
             .any(|v| v.check == check && v.failure.is_some())
     }
-}
-
-fn parse_json(outcome: &Outcome) -> Option<Value> {
-    outcome
-        .response()
-        .and_then(|r| serde_json::from_str(&r.body).ok())
 }
 
 /// The relation checks of a case: what its probe relates between its exchanges.
@@ -147,13 +142,7 @@ impl Engine {
         judge: impl FnOnce(&Exchange<'_>) -> R,
     ) -> R {
         let class = classify(req, &self.cls);
-        judge(&Exchange {
-            profile: self.cases_ctx.profile,
-            request: req,
-            class: &class,
-            outcome,
-            json: parse_json(outcome),
-        })
+        judge(&Exchange::new(self.cases_ctx.profile, req, &class, outcome))
     }
 
     /// Sends one request and judges it on its own.
@@ -165,13 +154,7 @@ impl Engine {
         let outcome = self.client.send(req).await;
         run.requests += 1;
         let class = classify(req, &self.cls);
-        let x = Exchange {
-            profile: self.cases_ctx.profile,
-            request: req,
-            class: &class,
-            outcome: &outcome,
-            json: parse_json(&outcome),
-        };
+        let x = Exchange::new(self.cases_ctx.profile, req, &class, &outcome);
         let (verdicts, obs) = checks::evaluate(&x, &self.opts_policies);
         let outcomes = checks::item_outcomes(&x);
         let sig = checks::signature(&x);
@@ -315,7 +298,7 @@ impl Engine {
         let Some(list) = class
             .json
             .as_ref()
-            .and_then(|j| j.get("inventoryList"))
+            .and_then(|j| j.get(exchange::field::INVENTORY_LIST))
             .and_then(Value::as_array)
         else {
             return;
@@ -337,7 +320,7 @@ impl Engine {
                 if let Ok(v) =
                     serde_json::to_value(Inventory::for_profile(self.cases_ctx.profile, 1))
                 {
-                    m.insert("inventory".into(), v);
+                    m.insert(exchange::field::INVENTORY.into(), v);
                 }
             }
             let control = self.cases_ctx.control(Value::Object(m));
@@ -404,9 +387,10 @@ async fn login(
         url: base.into(),
         message: e.to_string(),
     })?;
-    url.query_pairs_mut()
-        .append_pair("username", username)
-        .append_pair("password", password);
+    let credentials = AuthTokenRequest::new(username, password);
+    for (name, value) in credentials.query_pairs() {
+        url.query_pairs_mut().append_pair(name, value);
+    }
     let get = HttpRequest {
         method: "GET".into(),
         url: url.to_string(),
@@ -425,7 +409,7 @@ async fn login(
                 name: "Content-Type".into(),
                 value: "application/json".into(),
             }],
-            body: json!({"username": username, "password": password}).to_string(),
+            body: credentials.to_body().to_string(),
         };
         outcome = client.send(&post).await;
     }
@@ -450,14 +434,9 @@ async fn login(
     };
     let body: Option<Value> = serde_json::from_str(&r.body).ok();
     let verdict = checks::auth_token_response::evaluate(opts.profile, r.status, body.as_ref());
-    let token = body
-        .as_ref()
-        .filter(|b| b.get("status").and_then(Value::as_str) == Some("SUCCESS"))
-        .and_then(|b| b.get("accessToken"))
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty());
+    let token = body.as_ref().and_then(exchange::access_token);
     match token {
-        Some(t) => Ok((t.to_string(), verdict)),
+        Some(t) => Ok((t, verdict)),
         None => Err(ConformError::AuthFailed {
             url: auth_url,
             message: format!("HTTP {}: {}", r.status, checks::snippet(&r.body)),

@@ -58,8 +58,13 @@ pub fn derive_dir(spec_dir: &Path) -> Result<BTreeMap<String, DerivedPage>, Spec
             file: path.clone(),
             source,
         })?;
-        // Pages without parameter tables (notes, facts) are not endpoints: skip them.
-        if !text.contains("| LEVEL") && !text.contains("|LEVEL") {
+        // Pages without parameter tables (notes, facts) are not endpoints: skip them. Every
+        // parameter table, flat or nested, has a PARAMETER column.
+        let has_table = text.lines().any(|l| {
+            let l = l.trim();
+            l.starts_with('|') && l.to_ascii_uppercase().contains("PARAMETER")
+        });
+        if !has_table {
             continue;
         }
         let page = Page::parse(&path, &text)?;

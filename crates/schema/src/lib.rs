@@ -9,7 +9,8 @@
 //!   files committed under `schemas/` ([`generate`]);
 //! - the compiled contract of each [`Profile`] with validation that reports every violation by
 //!   JSON pointer and keyword ([`contract`]);
-//! - typed models of the exchange ([`model`]);
+//! - typed models of the exchange ([`model`]) and the only code that reads or builds exchange JSON
+//!   by member name: lenient views, builders and the JSON media-type test ([`exchange`]);
 //! - the semantic rules that relate a response to its request ([`rules`]);
 //! - the OpenAPI 3.1 export ([`openapi`]);
 //! - the catalog format (known items and their stock) that the mock and the runner share
@@ -36,6 +37,7 @@ pub mod catalog;
 pub mod contract;
 pub mod derive;
 pub mod error;
+pub mod exchange;
 pub mod generate;
 pub mod model;
 pub mod openapi;
@@ -50,6 +52,9 @@ pub use contract::{
 };
 pub use derive::{DerivedPage, derive_page};
 pub use error::{JsonFileError, SpecError, read_json_file};
+pub use exchange::{
+    FailedEntry, FailedList, RequestView, ResponseBuilder, ResponseView, is_json_media_type,
+};
 pub use model::{
     AuthTokenRequest, AuthTokenResponse, FailedProduct, Inventory, InventoryItem, InventoryRequest,
     InventoryResponse, ItemKey, Status,

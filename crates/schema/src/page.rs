@@ -77,7 +77,7 @@ pub struct Cell {
 pub struct ParamRow {
     /// 1-based line number of the row.
     pub line: usize,
-    /// LEVEL column, e.g. `1.2`.
+    /// LEVEL column, e.g. `1.2` (the row's number in a flat table without LEVEL).
     pub level: String,
     /// PARAMETER column: the field name.
     pub name: String,
@@ -85,9 +85,10 @@ pub struct ParamRow {
     pub ty: String,
     /// DESCRIPTION column (`-` when empty).
     pub description: String,
-    /// MANDATORY column (`Yes`, `No` or `-`).
+    /// MANDATORY column (`Yes`, `No`, `-`, or words such as `As applied`; `-` when the table has
+    /// no MANDATORY column).
     pub mandatory: String,
-    /// NOTES column (`Allowable: …`, `Eg: …`, `Default: …` or `-`).
+    /// NOTES column: annotations (`Allowable: …`, `Default: …`, `Eg: …`, …), free text, or `-`.
     pub notes: String,
 }
 
@@ -98,6 +99,12 @@ pub struct ParamTable {
     pub part: Part,
     /// 1-based line of the table's header row.
     pub line: usize,
+    /// Whether the table has a LEVEL column. A flat table has none: every row is a top-level
+    /// field, and its rows get LEVELs `1`, `2`, … in order.
+    pub has_level: bool,
+    /// Whether the table has a MANDATORY column. Without one, which fields are required is
+    /// unknown (rows read `-`).
+    pub has_mandatory: bool,
     /// The rows, in document order.
     pub rows: Vec<ParamRow>,
 }
@@ -379,19 +386,41 @@ impl<'a> Parser<'a> {
 
     fn param_table(&self, part: Part, start: usize, end: usize) -> Result<ParamTable, SpecError> {
         let header = Self::split_row(self.lines[start]);
-        let mut index = [usize::MAX; 6];
-        for (pos, name) in COLUMNS.iter().enumerate() {
-            match header.iter().position(|h| h.eq_ignore_ascii_case(name)) {
-                Some(col) => index[pos] = col,
+        // PARAMETER and TYPE are needed; a flat table has no LEVEL, some response tables have
+        // no MANDATORY, and a missing DESCRIPTION or NOTES column reads as `-`.
+        let mut index = [None; 6];
+        for (col, h) in header.iter().enumerate() {
+            let name = h.trim().trim_matches('*').trim();
+            match COLUMNS.iter().position(|c| c.eq_ignore_ascii_case(name)) {
+                Some(pos) if index[pos].is_none() => index[pos] = Some(col),
+                Some(_) => {
+                    return Err(self.err(
+                        start + 1,
+                        format!("{part} parameter table has two {name} columns"),
+                    ));
+                }
                 None => {
                     return Err(self.err(
                         start + 1,
                         format!(
-                            "{part} parameter table has no {name} column (header: {})",
-                            header.join(" | ")
+                            "{part} parameter table has a column `{name}` the deriver does not \
+                             know (known: {}; PARAMETER and TYPE are needed)",
+                            COLUMNS.join(", ")
                         ),
                     ));
                 }
+            }
+        }
+        for needed in [1, 2] {
+            if index[needed].is_none() {
+                return Err(self.err(
+                    start + 1,
+                    format!(
+                        "{part} parameter table has no {} column (header: {})",
+                        COLUMNS[needed],
+                        header.join(" | ")
+                    ),
+                ));
             }
         }
         let mut rows = Vec::new();
@@ -420,15 +449,15 @@ impl<'a> Parser<'a> {
                     ),
                 ));
             }
-            let get = |k: usize| cells[index[k]].clone();
+            let get = |k: usize| index[k].map(|c| cells[c].clone());
             rows.push(ParamRow {
                 line: j + 1,
-                level: get(0),
-                name: get(1),
-                ty: get(2),
-                description: get(3),
-                mandatory: get(4),
-                notes: get(5),
+                level: get(0).unwrap_or_else(|| (rows.len() + 1).to_string()),
+                name: get(1).unwrap_or_default(),
+                ty: get(2).unwrap_or_default(),
+                description: get(3).unwrap_or_else(|| "-".into()),
+                mandatory: get(4).unwrap_or_else(|| "-".into()),
+                notes: get(5).unwrap_or_else(|| "-".into()),
             });
         }
         if rows.is_empty() {
@@ -437,6 +466,8 @@ impl<'a> Parser<'a> {
         Ok(ParamTable {
             part,
             line: start + 1,
+            has_level: index[0].is_some(),
+            has_mandatory: index[4].is_some(),
             rows,
         })
     }
@@ -485,7 +516,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            msg.contains("d.md:20:") && msg.contains("no MANDATORY column"),
+            msg.contains("d.md:20:") && msg.contains("column `REQUIRED` the deriver does not know"),
             "{msg}"
         );
         let msg = Page::parse(Path::new("d.md"), "# no front matter\n")
@@ -495,6 +526,27 @@ mod tests {
             msg.contains("d.md:1:") && msg.contains("front matter"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn flat_tables_and_missing_optional_columns() {
+        let flat = PAGE
+            .replace("| LEVEL | PARAMETER | TYPE | DESCRIPTION | MANDATORY | NOTES |\n|:--|:--|:--:|:--|:--:|:--|", "| PARAMETER | TYPE | DESCRIPTION |\n|:--|:--|:--|")
+            .replace("| 1 | a | - | - | - | - |", "| a | - | - |")
+            .replace("| 1.1 | b | integer | B | Yes | Eg: 4 |", "| b | integer | B |");
+        let page = Page::parse(Path::new("f.md"), &flat).unwrap();
+        let t = page.table(Part::Request).unwrap();
+        assert!(!t.has_level && !t.has_mandatory);
+        assert_eq!(t.rows[0].level, "1");
+        assert_eq!(t.rows[1].level, "2");
+        assert_eq!(t.rows[1].mandatory, "-");
+        assert_eq!(t.rows[1].notes, "-");
+        assert_eq!(t.rows[1].description, "B");
+        let no_type = flat.replace("| PARAMETER | TYPE |", "| PARAMETER | KIND |");
+        let msg = Page::parse(Path::new("f.md"), &no_type)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("column `KIND`"), "{msg}");
     }
 
     #[test]

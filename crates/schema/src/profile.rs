@@ -49,6 +49,14 @@ impl Profile {
         }
     }
 
+    /// What sets the profile apart, in one line (for help texts and config schemas).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Profile::V1 => "Integer inventory (`updateinventory.md`).",
+            Profile::V2 => "Digit-string inventory, optional facilityCode (the current page).",
+        }
+    }
+
     /// Front matter id of the page this profile reads for `endpoint`.
     pub fn page_id(self, endpoint: Endpoint) -> &'static str {
         match (self, endpoint) {
@@ -85,6 +93,24 @@ impl FromStr for Profile {
 impl serde::Serialize for Profile {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Profile {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Profile".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let one_of: Vec<serde_json::Value> = Profile::ALL
+            .iter()
+            .map(|p| serde_json::json!({"description": p.summary(), "type": "string", "const": p.as_str()}))
+            .collect();
+        schemars::json_schema!({
+            "description": "The contract version (profile).",
+            "oneOf": one_of,
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! `auth-refused`: a request with a missing or wrong apiKey is refused.
 
-use stockwire_schema::Severity;
+use stockwire_schema::{Severity, Status};
 
 use super::{Category, Check, Exchange, Kind, Need, Observation, Verdict};
 use crate::classify::AuthUse;
@@ -33,7 +33,7 @@ pub(crate) fn evaluate(
             choice: format!("HTTP {status}"),
         });
         out.push(Verdict::pass(CHECK.id));
-    } else if x.body_status() == Some("FAILED") {
+    } else if x.body_status_is(&Status::Failed) {
         obs.push(Observation {
             topic: "auth-refusal",
             choice: format!("HTTP {status} + FAILED"),

@@ -1,6 +1,6 @@
 //! `http-200`: a processed request is answered HTTP 200.
 
-use stockwire_schema::Severity;
+use stockwire_schema::{Severity, Status};
 
 use super::{Category, Check, Exchange, Kind, Verdict};
 use crate::config::{BatchLimit, Policies};
@@ -17,7 +17,7 @@ pub const CHECK: Check = Check {
 
 pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, p: &Policies) {
     let Some(status) = x.status() else { return };
-    let processed = matches!(x.body_status(), Some("SUCCESS" | "PARTIAL_SUCCESS"));
+    let processed = x.body_status_is(&Status::Success) || x.body_status_is(&Status::PartialSuccess);
     if status == 200 {
         if processed || x.class.all_valid() {
             out.push(Verdict::pass(CHECK.id));

@@ -1,7 +1,7 @@
 //! `invalid-input-refused`: a request that is not a usable request (not JSON, no list, empty
 //! list, wrong types) is refused with 4xx or a contract-shaped FAILED.
 
-use stockwire_schema::{Severity, contract};
+use stockwire_schema::{Severity, Status, contract};
 
 use super::{Category, Check, Exchange, Kind, Observation, Verdict};
 use crate::classify::BodyClass;
@@ -40,7 +40,7 @@ pub(crate) fn evaluate(
         BodyClass::Items(_) => return,
     };
     let Some(status) = x.status() else { return };
-    let shaped_failed = x.body_status() == Some("FAILED")
+    let shaped_failed = x.body_status_is(&Status::Failed)
         && x.json
             .as_ref()
             .is_some_and(|j| contract(x.profile).validate_response(j).is_empty());

@@ -1,6 +1,6 @@
 //! `invalid-item-rejected`: an item whose data the contract forbids is not reported as applied.
 
-use stockwire_schema::Severity;
+use stockwire_schema::{Severity, Status, exchange};
 
 use super::{Category, Check, Exchange, Kind, Observation, Verdict};
 use crate::classify::{AuthUse, ItemVerdict};
@@ -69,16 +69,16 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, obs: &mut Vec<O
             }
             None => {
                 let named = match (
-                    &x.json,
+                    &x.response,
                     x.class
                         .json
                         .as_ref()
-                        .and_then(|j| j.pointer(&format!("/inventoryList/{}", item.index))),
+                        .and_then(|j| j.pointer(&exchange::pointer::item(item.index))),
                 ) {
-                    (Some(resp), Some(it)) => super::semantic::names_item(it, resp),
+                    (Some(resp), Some(it)) => resp.names_item(it),
                     _ => false,
                 };
-                if !rejected && !named && x.body_status() == Some("SUCCESS") {
+                if !rejected && !named && x.body_status_is(&Status::Success) {
                     out.push(Verdict::fail(
                         CHECK.id,
                         format!("item #{} with invalid data ({why}: {value}) was accepted: the response is SUCCESS", item.index),

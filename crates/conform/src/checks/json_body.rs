@@ -3,8 +3,8 @@
 use stockwire_schema::Severity;
 
 use super::{Category, Check, Exchange, Kind, Verdict};
-use crate::classify::is_json_media_type;
 use crate::http::Outcome;
+use stockwire_schema::is_json_media_type;
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -33,7 +33,7 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
         out.push(Verdict::fail(
             CHECK.id,
             format!(
-                "HTTP 200 with a JSON body declared as `{}` instead of application/json",
+                "HTTP 200 with a JSON body declared as `{}` instead of application/json (or a +json type)",
                 if ct.is_empty() {
                     "(no Content-Type)"
                 } else {

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
-use stockwire_schema::Severity;
+use stockwire_schema::{ResponseView, Severity, Status};
 
 use crate::classify::Classified;
 use crate::config::Policies;
@@ -230,9 +230,32 @@ pub struct Exchange<'a> {
     pub outcome: &'a Outcome,
     /// The response body parsed as JSON, when it is JSON.
     pub json: Option<serde_json::Value>,
+    /// The same body read as an `/updateInventory` response (status, failed entries as sent).
+    pub response: Option<ResponseView>,
 }
 
-impl Exchange<'_> {
+impl<'a> Exchange<'a> {
+    /// The exchange of `request` (classified as `class`) and `outcome`; parses the body once.
+    pub fn new(
+        profile: stockwire_schema::Profile,
+        request: &'a HttpRequest,
+        class: &'a Classified,
+        outcome: &'a Outcome,
+    ) -> Self {
+        let json: Option<serde_json::Value> = outcome
+            .response()
+            .and_then(|r| serde_json::from_str(&r.body).ok());
+        let response = json.as_ref().map(ResponseView::parse);
+        Exchange {
+            profile,
+            request,
+            class,
+            outcome,
+            json,
+            response,
+        }
+    }
+
     /// HTTP status, when a response came back.
     pub fn status(&self) -> Option<u16> {
         match self.outcome {
@@ -241,36 +264,28 @@ impl Exchange<'_> {
         }
     }
 
-    /// The `status` member of a JSON body.
+    /// The `status` of a JSON body, as text.
     pub fn body_status(&self) -> Option<&str> {
-        self.json.as_ref()?.get("status")?.as_str()
+        self.response.as_ref()?.status_text()
+    }
+
+    /// Whether the body's `status` is `s`.
+    pub fn body_status_is(&self, s: &Status) -> bool {
+        self.response.as_ref().is_some_and(|r| r.status_is(s))
     }
 
     /// Whether the request as a whole was refused: a 4xx, or a body with status FAILED
     /// (FAILED tells the caller nothing was applied).
     pub fn rejected_whole(&self) -> bool {
-        matches!(self.status(), Some(400..=499)) || self.body_status() == Some("FAILED")
+        matches!(self.status(), Some(400..=499)) || self.body_status_is(&Status::Failed)
     }
 
     /// The (productId, variantId) pairs the response lists as failed.
     pub fn failed_keys(&self) -> BTreeSet<stockwire_schema::ItemKey> {
-        let mut out = BTreeSet::new();
-        if let Some(list) = self
-            .json
+        self.response
             .as_ref()
-            .and_then(|j| j.get("failedProductList"))
-            .and_then(|l| l.as_array())
-        {
-            for e in list {
-                if let (Some(p), Some(v)) = (
-                    e.get("productId").and_then(|x| x.as_str()),
-                    e.get("variantId").and_then(|x| x.as_str()),
-                ) {
-                    out.insert(stockwire_schema::ItemKey::new(p, v));
-                }
-            }
-        }
-        out
+            .map(|r| r.failed_keys().into_iter().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -347,21 +362,10 @@ pub(crate) fn short_key(k: &stockwire_schema::ItemKey) -> String {
 
 /// The failure message the response gives for `key`.
 pub(crate) fn failure_message(x: &Exchange<'_>, key: &stockwire_schema::ItemKey) -> Option<String> {
-    x.json
+    x.response
         .as_ref()?
-        .get("failedProductList")?
-        .as_array()?
-        .iter()
-        .find_map(|e| {
-            (e.get("productId")?.as_str()? == key.product_id
-                && e.get("variantId")?.as_str()? == key.variant_id)
-                .then(|| {
-                    e.get("message")
-                        .and_then(|m| m.as_str())
-                        .unwrap_or("")
-                        .to_string()
-                })
-        })
+        .failure_message(key)
+        .map(str::to_string)
 }
 
 /// Whether a large batch was refused the way a partner's own batch limit is (413, or 400 for

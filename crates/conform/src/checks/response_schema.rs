@@ -1,6 +1,6 @@
 //! `response-schema`: a 200 JSON body is valid against the profile's response schema.
 
-use stockwire_schema::{Severity, contract};
+use stockwire_schema::{FailedList, Severity, Status, contract, exchange};
 
 use super::{Category, Check, Exchange, Kind, Observation, Verdict};
 use crate::config::{ListOnSuccess, Policies};
@@ -30,16 +30,20 @@ pub(crate) fn evaluate(
         .validate_response(body)
         .into_iter()
         .filter(|v| {
-            !(v.pointer == "/status"
+            !(v.pointer == exchange::pointer::STATUS
                 || (v.pointer.is_empty()
                     && v.keyword == "required"
-                    && v.message.contains("\"status\"")))
+                    && v.message
+                        .contains(&format!("\"{}\"", exchange::field::STATUS))))
         })
         .map(|v| v.to_string())
         .collect();
     let mut failure = (!problems.is_empty()).then(|| problems.join("; "));
-    if x.body_status() == Some("SUCCESS") {
-        let present = body.get("failedProductList").is_some();
+    if x.body_status_is(&Status::Success) {
+        let present = x
+            .response
+            .as_ref()
+            .is_some_and(|r| r.failed_list() != FailedList::Absent);
         obs.push(Observation {
             topic: "failed-list-on-success",
             choice: if present { "present (empty)" } else { "absent" }.into(),

@@ -38,15 +38,3 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
         });
     }
 }
-
-/// Whether `response` lists the request item `item` among its failed entries, by the naming
-/// rules of the schema crate ([`stockwire_schema::rules::entry_names_item`]).
-pub(crate) fn names_item(item: &Value, response: &Value) -> bool {
-    response
-        .get("failedProductList")
-        .and_then(Value::as_array)
-        .is_some_and(|l| {
-            l.iter()
-                .any(|e| stockwire_schema::rules::entry_names_item(e, item))
-        })
-}

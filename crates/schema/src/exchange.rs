@@ -1,0 +1,853 @@
+//! The one place outside the typed models that knows how the exchange is written on the wire:
+//! the request and the response of `POST /updateInventory`, and of `/authToken`.
+//!
+//! The typed models ([`crate::model`]) read payloads that keep the contract. Code that must
+//! look at payloads which may break it (the runner judging a partner, the mock reading a
+//! client's request) uses the lenient views here instead of reading JSON by field name:
+//!
+//! - [`ResponseView`]: an `/updateInventory` response as sent: its `status` (text and parsed
+//!   [`Status`]), each failed entry with its ids exactly as sent, whether `failedProductList` is
+//!   absent, empty or not an array, and the raw JSON;
+//! - [`RequestView`]: an `/updateInventory` request as sent: whether `inventoryList` is there
+//!   and each item with its raw ids and inventory;
+//! - [`ResponseBuilder`] and [`request_body`] / [`request_with_list`]: build bodies from the
+//!   typed models (or deliberately broken ones, for a mock that breaches on script);
+//! - [`AuthTokenRequest`] helpers and [`access_token`] for `/authToken`;
+//! - [`is_json_media_type`]: the one test of whether a Content-Type names JSON.
+//!
+//! Where a caller must still name a member (a pointer in a message, a field to set in a
+//! generated case), it uses the constants of [`field`] and [`pointer`].
+//!
+//! ```
+//! use serde_json::json;
+//! use stockwire_schema::exchange::{FailedList, ResponseView};
+//! use stockwire_schema::{ItemKey, Status};
+//!
+//! let body = json!({"status": "PARTIAL_SUCCESS", "failedProductList": [
+//!     {"productId": "P1", "variantId": 7, "message": "Variant not found"}]});
+//! let view = ResponseView::parse(&body);
+//! assert_eq!(view.status(), Some(&Status::PartialSuccess));
+//! assert_eq!(view.failed_list(), FailedList::Entries);
+//! assert_eq!(view.failed()[0].variant_id, Some(json!(7)));
+//! assert_eq!(view.failed()[0].key(), None); // the ids are not both strings
+//! ```
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::model::{
+    AuthTokenRequest, AuthTokenResponse, FailedProduct, InventoryItem, InventoryRequest,
+    InventoryResponse, ItemKey, Status,
+};
+
+/// Member names of the exchange, as the documentation writes them. The typed models carry the
+/// same names through serde; a unit test holds both to the committed schemas.
+pub mod field {
+    /// Request: the list of items.
+    pub const INVENTORY_LIST: &str = "inventoryList";
+    /// Request item and failed entry: product id.
+    pub const PRODUCT_ID: &str = "productId";
+    /// Request item and failed entry: variant id.
+    pub const VARIANT_ID: &str = "variantId";
+    /// Request item: the stock count.
+    pub const INVENTORY: &str = "inventory";
+    /// Request item: Harmonized System code.
+    pub const HSN_CODE: &str = "hsnCode";
+    /// Request item (v2): the seller's warehouse code.
+    pub const FACILITY_CODE: &str = "facilityCode";
+    /// Response (both endpoints): the outcome.
+    pub const STATUS: &str = "status";
+    /// Response: the items whose update failed.
+    pub const FAILED_PRODUCT_LIST: &str = "failedProductList";
+    /// Failed entry (and a whole-request refusal): why it failed.
+    pub const MESSAGE: &str = "message";
+    /// `/authToken` response: the token for the `apiKey` header.
+    pub const ACCESS_TOKEN: &str = "accessToken";
+    /// `/authToken` request: seller username.
+    pub const USERNAME: &str = "username";
+    /// `/authToken` request: seller password.
+    pub const PASSWORD: &str = "password";
+}
+
+/// JSON pointers into the exchange (RFC 6901), for messages and for filtering violations.
+pub mod pointer {
+    use super::field;
+
+    /// The response's `status`.
+    pub const STATUS: &str = "/status";
+    /// The response's `failedProductList`.
+    pub const FAILED_PRODUCT_LIST: &str = "/failedProductList";
+    /// The request's `inventoryList`.
+    pub const INVENTORY_LIST: &str = "/inventoryList";
+
+    /// The request item at `index`: `/inventoryList/{index}`.
+    pub fn item(index: usize) -> String {
+        format!("/{}/{index}", field::INVENTORY_LIST)
+    }
+
+    /// A member of the request item at `index`: `/inventoryList/{index}/{name}`.
+    pub fn item_field(index: usize, name: &str) -> String {
+        format!("/{}/{index}/{}", field::INVENTORY_LIST, escape(name))
+    }
+
+    /// The failed entry at `index`: `/failedProductList/{index}`.
+    pub fn failed_entry(index: usize) -> String {
+        format!("/{}/{index}", field::FAILED_PRODUCT_LIST)
+    }
+
+    /// A member name escaped for a pointer (`~` → `~0`, `/` → `~1`).
+    pub fn escape(name: &str) -> String {
+        name.replace('~', "~0").replace('/', "~1")
+    }
+}
+
+/// Whether a Content-Type value names JSON: `application/json`, or any `type/subtype+json`
+/// structured-syntax suffix (RFC 6839), with or without parameters, in any letter case.
+///
+/// ```
+/// use stockwire_schema::exchange::is_json_media_type;
+/// assert!(is_json_media_type("Application/JSON; charset=utf-8"));
+/// assert!(is_json_media_type("application/problem+json"));
+/// assert!(!is_json_media_type("text/plain"));
+/// assert!(!is_json_media_type("application/json-seq"));
+/// ```
+pub fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    if !token(kind) || !token(subtype) {
+        return false;
+    }
+    if kind.eq_ignore_ascii_case("application") && subtype.eq_ignore_ascii_case("json") {
+        return true;
+    }
+    // A suffix needs a subtype before it: `application/+json` names nothing.
+    subtype.len() > "+json".len()
+        && subtype
+            .get(subtype.len() - "+json".len()..)
+            .is_some_and(|s| s.eq_ignore_ascii_case("+json"))
+}
+
+/// The state of `failedProductList` in a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailedList {
+    /// The member is not there (or the body is not an object).
+    Absent,
+    /// It is there but is not an array (`{}`, `null`, a string…).
+    NotArray,
+    /// An empty array.
+    Empty,
+    /// An array with at least one entry.
+    Entries,
+}
+
+/// One entry of `failedProductList`, as sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedEntry {
+    /// Position in the list.
+    pub index: usize,
+    /// `productId` exactly as sent (`None` when absent or the entry is not an object).
+    pub product_id: Option<Value>,
+    /// `variantId` exactly as sent.
+    pub variant_id: Option<Value>,
+    /// `message` exactly as sent.
+    pub message: Option<Value>,
+    /// The whole entry.
+    pub raw: Value,
+}
+
+impl FailedEntry {
+    fn parse(index: usize, raw: &Value) -> Self {
+        let member = |name: &str| raw.get(name).cloned();
+        FailedEntry {
+            index,
+            product_id: member(field::PRODUCT_ID),
+            variant_id: member(field::VARIANT_ID),
+            message: member(field::MESSAGE),
+            raw: raw.clone(),
+        }
+    }
+
+    /// The entry's pair, when both ids are strings.
+    pub fn key(&self) -> Option<ItemKey> {
+        match (&self.product_id, &self.variant_id) {
+            (Some(Value::String(p)), Some(Value::String(v))) => Some(ItemKey::new(p, v)),
+            _ => None,
+        }
+    }
+
+    /// The message, when it is a string.
+    pub fn message_text(&self) -> Option<&str> {
+        self.message.as_ref().and_then(Value::as_str)
+    }
+
+    /// Whether this entry names the request item `item` (raw JSON), by the naming rules of
+    /// [`crate::rules::entry_names_item`].
+    pub fn names_item(&self, item: &Value) -> bool {
+        crate::rules::entry_names_item(&self.raw, item)
+    }
+
+    /// The pointer to this entry in the response.
+    pub fn pointer(&self) -> String {
+        pointer::failed_entry(self.index)
+    }
+}
+
+/// A lenient view of an `/updateInventory` response body: it reads whatever the partner sent,
+/// however far from the contract, and never fails.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseView {
+    status_raw: Option<Value>,
+    status: Option<Status>,
+    failed_list: FailedList,
+    failed: Vec<FailedEntry>,
+    message: Option<Value>,
+    raw: Value,
+}
+
+impl ResponseView {
+    /// Reads a response body (any JSON value).
+    pub fn parse(raw: &Value) -> Self {
+        let status_raw = raw.get(field::STATUS).cloned();
+        let status = status_raw
+            .as_ref()
+            .and_then(Value::as_str)
+            .map(Status::parse);
+        let (failed_list, failed) = match raw.get(field::FAILED_PRODUCT_LIST) {
+            None => (FailedList::Absent, Vec::new()),
+            Some(Value::Array(a)) if a.is_empty() => (FailedList::Empty, Vec::new()),
+            Some(Value::Array(a)) => (
+                FailedList::Entries,
+                a.iter()
+                    .enumerate()
+                    .map(|(i, e)| FailedEntry::parse(i, e))
+                    .collect(),
+            ),
+            Some(_) => (FailedList::NotArray, Vec::new()),
+        };
+        ResponseView {
+            status_raw,
+            status,
+            failed_list,
+            failed,
+            message: raw.get(field::MESSAGE).cloned(),
+            raw: raw.clone(),
+        }
+    }
+
+    /// Reads a response body from text; `None` when it is not JSON.
+    pub fn parse_text(text: &str) -> Option<Self> {
+        serde_json::from_str::<Value>(text)
+            .ok()
+            .map(|v| Self::parse(&v))
+    }
+
+    /// `status` exactly as sent (`None` when absent).
+    pub fn status_raw(&self) -> Option<&Value> {
+        self.status_raw.as_ref()
+    }
+
+    /// `status` as text, when it is a string.
+    pub fn status_text(&self) -> Option<&str> {
+        self.status_raw.as_ref().and_then(Value::as_str)
+    }
+
+    /// `status` parsed, when it is a string: one of the contract's values or
+    /// [`Status::Other`].
+    pub fn status(&self) -> Option<&Status> {
+        self.status.as_ref()
+    }
+
+    /// `status` when it is one of the values the contract allows.
+    pub fn known_status(&self) -> Option<&Status> {
+        self.status
+            .as_ref()
+            .filter(|s| !matches!(s, Status::Other(_)))
+    }
+
+    /// Whether `status` is exactly `s`.
+    pub fn status_is(&self, s: &Status) -> bool {
+        self.status.as_ref() == Some(s)
+    }
+
+    /// The state of `failedProductList`.
+    pub fn failed_list(&self) -> FailedList {
+        self.failed_list
+    }
+
+    /// The failed entries, in order (empty unless [`FailedList::Entries`]).
+    pub fn failed(&self) -> &[FailedEntry] {
+        &self.failed
+    }
+
+    /// The pairs of the failed entries whose ids are both strings, in order (duplicates kept).
+    pub fn failed_keys(&self) -> Vec<ItemKey> {
+        self.failed.iter().filter_map(FailedEntry::key).collect()
+    }
+
+    /// The message of the first failed entry for `key` (`""` when it has no string message).
+    pub fn failure_message(&self, key: &ItemKey) -> Option<&str> {
+        self.failed
+            .iter()
+            .find(|e| e.key().as_ref() == Some(key))
+            .map(|e| e.message_text().unwrap_or(""))
+    }
+
+    /// Whether some failed entry names the request item `item` (raw JSON).
+    pub fn names_item(&self, item: &Value) -> bool {
+        self.failed.iter().any(|e| e.names_item(item))
+    }
+
+    /// A top-level `message`, exactly as sent (some partners explain a whole refusal there).
+    pub fn message(&self) -> Option<&Value> {
+        self.message.as_ref()
+    }
+
+    /// The body as sent.
+    pub fn raw(&self) -> &Value {
+        &self.raw
+    }
+
+    /// The typed model, when the body keeps the contract's shape.
+    pub fn to_model(&self) -> Option<InventoryResponse> {
+        serde_json::from_value(self.raw.clone()).ok()
+    }
+}
+
+/// One item of `inventoryList`, as sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemView {
+    /// Position in the list.
+    pub index: usize,
+    /// `productId` exactly as sent.
+    pub product_id: Option<Value>,
+    /// `variantId` exactly as sent.
+    pub variant_id: Option<Value>,
+    /// `inventory` exactly as sent.
+    pub inventory: Option<Value>,
+    /// `facilityCode` exactly as sent.
+    pub facility_code: Option<Value>,
+    /// The whole item.
+    pub raw: Value,
+}
+
+impl ItemView {
+    fn parse(index: usize, raw: &Value) -> Self {
+        let member = |name: &str| raw.get(name).cloned();
+        ItemView {
+            index,
+            product_id: member(field::PRODUCT_ID),
+            variant_id: member(field::VARIANT_ID),
+            inventory: member(field::INVENTORY),
+            facility_code: member(field::FACILITY_CODE),
+            raw: raw.clone(),
+        }
+    }
+
+    /// The item's pair, when both ids are strings.
+    pub fn key(&self) -> Option<ItemKey> {
+        match (&self.product_id, &self.variant_id) {
+            (Some(Value::String(p)), Some(Value::String(v))) => Some(ItemKey::new(p, v)),
+            _ => None,
+        }
+    }
+
+    /// The item's pair read leniently: a string id as it is, a number by its JSON text,
+    /// anything else as `""`.
+    pub fn key_lenient(&self) -> ItemKey {
+        let text = |v: &Option<Value>| match v {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        ItemKey::new(text(&self.product_id), text(&self.variant_id))
+    }
+
+    /// The stock count, when `inventory` is a whole number in 0..2^31 written either way.
+    pub fn count(&self) -> Option<u32> {
+        self.inventory
+            .as_ref()
+            .and_then(|v| serde_json::from_value::<crate::model::Inventory>(v.clone()).ok())
+            .and_then(|i| i.count())
+    }
+
+    /// The typed model, when the item keeps the contract's shape.
+    pub fn to_model(&self) -> Option<InventoryItem> {
+        serde_json::from_value(self.raw.clone()).ok()
+    }
+}
+
+/// A lenient view of an `/updateInventory` request body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestView {
+    list: Option<Value>,
+    items: Vec<ItemView>,
+    raw: Value,
+}
+
+impl RequestView {
+    /// Reads a request body (any JSON value).
+    pub fn parse(raw: &Value) -> Self {
+        let list = raw.get(field::INVENTORY_LIST).cloned();
+        let items = match &list {
+            Some(Value::Array(a)) => a
+                .iter()
+                .enumerate()
+                .map(|(i, v)| ItemView::parse(i, v))
+                .collect(),
+            _ => Vec::new(),
+        };
+        RequestView {
+            list,
+            items,
+            raw: raw.clone(),
+        }
+    }
+
+    /// `inventoryList` exactly as sent (`None` when absent).
+    pub fn list_raw(&self) -> Option<&Value> {
+        self.list.as_ref()
+    }
+
+    /// Whether `inventoryList` is an array.
+    pub fn has_list(&self) -> bool {
+        matches!(self.list, Some(Value::Array(_)))
+    }
+
+    /// The items, in order (empty unless `inventoryList` is an array).
+    pub fn items(&self) -> &[ItemView] {
+        &self.items
+    }
+
+    /// The body as sent.
+    pub fn raw(&self) -> &Value {
+        &self.raw
+    }
+}
+
+/// The body of a request holding `items`: `{"inventoryList": [...]}`.
+pub fn request_body(items: Vec<InventoryItem>) -> Value {
+    to_value(&InventoryRequest::new(items))
+}
+
+/// A request body whose `inventoryList` is `list`, whatever it is (raw items, an empty array,
+/// a value of the wrong type): for generated cases that probe the envelope.
+pub fn request_with_list(list: Value) -> Value {
+    let mut m = Map::new();
+    m.insert(field::INVENTORY_LIST.to_string(), list);
+    Value::Object(m)
+}
+
+/// Sets member `name` of a raw item to `value` (an item that is not an object becomes one).
+pub fn set_member(item: &mut Value, name: &str, value: Value) {
+    if !item.is_object() {
+        *item = Value::Object(Map::new());
+    }
+    if let Value::Object(m) = item {
+        m.insert(name.to_string(), value);
+    }
+}
+
+fn to_value<T: Serialize>(t: &T) -> Value {
+    // The models serialise to JSON objects: none of them holds a map with non-string keys.
+    serde_json::to_value(t).unwrap_or(Value::Null)
+}
+
+/// Builds an `/updateInventory` response body: from a typed [`InventoryResponse`], then
+/// optionally broken on purpose (a mock that breaches the contract on script).
+///
+/// ```
+/// use serde_json::json;
+/// use stockwire_schema::exchange::{FailedList, ResponseBuilder, ResponseView};
+/// use stockwire_schema::InventoryResponse;
+///
+/// let body = ResponseBuilder::from_model(&InventoryResponse::rejected())
+///     .message("too many connections")
+///     .build();
+/// let view = ResponseView::parse(&body);
+/// assert_eq!(view.failed_list(), FailedList::Empty);
+/// assert_eq!(view.message(), Some(&json!("too many connections")));
+///
+/// let broken = ResponseBuilder::from_model(&InventoryResponse::rejected())
+///     .without_status()
+///     .failed_list_raw(json!({}))
+///     .build();
+/// assert_eq!(ResponseView::parse(&broken).status(), None);
+/// assert_eq!(ResponseView::parse(&broken).failed_list(), FailedList::NotArray);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseBuilder {
+    body: Map<String, Value>,
+}
+
+impl ResponseBuilder {
+    /// Starts from a typed response.
+    pub fn from_model(response: &InventoryResponse) -> Self {
+        match to_value(response) {
+            Value::Object(body) => ResponseBuilder { body },
+            _ => ResponseBuilder { body: Map::new() },
+        }
+    }
+
+    /// Sets `status` to any text (a value outside the contract included).
+    pub fn status(mut self, status: &Status) -> Self {
+        self.body
+            .insert(field::STATUS.into(), Value::String(status.as_str().into()));
+        self
+    }
+
+    /// Sets `status` to any JSON value (a number, `null`…).
+    pub fn status_raw(mut self, status: Value) -> Self {
+        self.body.insert(field::STATUS.into(), status);
+        self
+    }
+
+    /// Removes `status`.
+    pub fn without_status(mut self) -> Self {
+        self.body.remove(field::STATUS);
+        self
+    }
+
+    /// Replaces `failedProductList` with these entries.
+    pub fn failed(mut self, entries: &[FailedProduct]) -> Self {
+        self.body
+            .insert(field::FAILED_PRODUCT_LIST.into(), to_value(&entries));
+        self
+    }
+
+    /// Replaces `failedProductList` with any JSON value (`{}`, `null`, raw entries…).
+    pub fn failed_list_raw(mut self, list: Value) -> Self {
+        self.body.insert(field::FAILED_PRODUCT_LIST.into(), list);
+        self
+    }
+
+    /// Removes `failedProductList`.
+    pub fn without_failed_list(mut self) -> Self {
+        self.body.remove(field::FAILED_PRODUCT_LIST);
+        self
+    }
+
+    /// Adds a top-level `message` explaining a whole refusal.
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.body
+            .insert(field::MESSAGE.into(), Value::String(message.into()));
+        self
+    }
+
+    /// The body.
+    pub fn build(self) -> Value {
+        Value::Object(self.body)
+    }
+}
+
+/// A failed entry built from raw ids (for a breach that names ids of the wrong type).
+pub fn failed_entry_raw(product_id: Value, variant_id: Value, message: Value) -> Value {
+    let mut m = Map::new();
+    m.insert(field::PRODUCT_ID.into(), product_id);
+    m.insert(field::VARIANT_ID.into(), variant_id);
+    m.insert(field::MESSAGE.into(), message);
+    Value::Object(m)
+}
+
+impl AuthTokenRequest {
+    /// Credentials from a username and a password.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        AuthTokenRequest {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// The query pairs of `GET /authToken`, in the documented order.
+    pub fn query_pairs(&self) -> [(&'static str, &str); 2] {
+        [
+            (field::USERNAME, self.username.as_str()),
+            (field::PASSWORD, self.password.as_str()),
+        ]
+    }
+
+    /// The JSON body of `POST /authToken`.
+    pub fn to_body(&self) -> Value {
+        to_value(self)
+    }
+
+    /// Reads credentials from a JSON body or a query object, leniently: a member that is
+    /// missing or not a string reads as `""`.
+    pub fn from_lenient(v: &Value) -> Self {
+        let text = |name: &str| {
+            v.get(name)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        AuthTokenRequest::new(text(field::USERNAME), text(field::PASSWORD))
+    }
+}
+
+/// The token of an `/authToken` answer: `accessToken` of a body whose `status` is `SUCCESS`,
+/// when it is a non-empty string.
+pub fn access_token(body: &Value) -> Option<String> {
+    let ok = body.get(field::STATUS).and_then(Value::as_str) == Some(Status::Success.as_str());
+    let token = body.get(field::ACCESS_TOKEN).and_then(Value::as_str)?;
+    (ok && !token.is_empty()).then(|| token.to_string())
+}
+
+/// An `/authToken` answer body from its parts.
+pub fn auth_response_body(status: &str, access_token: Option<&str>) -> Value {
+    to_value(&AuthTokenResponse {
+        status: status.to_string(),
+        access_token: access_token.map(str::to_string),
+        extra: Map::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::Profile;
+
+    #[test]
+    fn media_types() {
+        for yes in [
+            "application/json",
+            "APPLICATION/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=UTF-8",
+            " application/json ",
+            "application/problem+json",
+            "application/vnd.api+JSON; ext=x",
+            "application/merge-patch+json",
+        ] {
+            assert!(is_json_media_type(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "json",
+            "text/plain",
+            "text/json-ish",
+            "application/jsonx",
+            "application/json-seq",
+            "application/+json",
+            "application/x-www-form-urlencoded",
+            "application/json+xml",
+            "/json",
+            "application/",
+            "application/vnd api+json",
+            "*/*",
+        ] {
+            assert!(!is_json_media_type(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn response_view_reads_every_list_state() {
+        let absent = ResponseView::parse(&json!({"status": "SUCCESS"}));
+        assert_eq!(absent.failed_list(), FailedList::Absent);
+        assert_eq!(absent.status(), Some(&Status::Success));
+        let empty = ResponseView::parse(&json!({"status": "FAILED", "failedProductList": []}));
+        assert_eq!(empty.failed_list(), FailedList::Empty);
+        let not_array = ResponseView::parse(&json!({"status": "FAILED", "failedProductList": {}}));
+        assert_eq!(not_array.failed_list(), FailedList::NotArray);
+        assert!(not_array.failed().is_empty());
+        let null = ResponseView::parse(&json!({"failedProductList": null}));
+        assert_eq!(null.failed_list(), FailedList::NotArray);
+        let not_object = ResponseView::parse(&json!([1, 2]));
+        assert_eq!(not_object.failed_list(), FailedList::Absent);
+        assert_eq!(not_object.status(), None);
+    }
+
+    #[test]
+    fn response_view_keeps_status_and_ids_as_sent() {
+        let body = json!({"status": "OK", "failedProductList": [
+            {"productId": "P", "variantId": "V", "message": "no"},
+            {"productId": 12, "variantId": null},
+            "junk",
+            {"productId": "P", "variantId": "V", "message": ""}
+        ], "message": "whole"});
+        let v = ResponseView::parse(&body);
+        assert_eq!(v.status(), Some(&Status::Other("OK".into())));
+        assert_eq!(v.status_text(), Some("OK"));
+        assert_eq!(v.known_status(), None);
+        assert_eq!(v.failed_list(), FailedList::Entries);
+        assert_eq!(v.failed().len(), 4);
+        assert_eq!(v.failed()[1].product_id, Some(json!(12)));
+        assert_eq!(v.failed()[1].variant_id, Some(Value::Null));
+        assert_eq!(v.failed()[1].key(), None);
+        assert_eq!(v.failed()[2].raw, json!("junk"));
+        assert_eq!(v.failed()[2].product_id, None);
+        assert_eq!(v.failed()[3].pointer(), "/failedProductList/3");
+        let k = ItemKey::new("P", "V");
+        assert_eq!(v.failed_keys(), vec![k.clone(), k.clone()]);
+        assert_eq!(v.failure_message(&k), Some("no"));
+        assert_eq!(v.message(), Some(&json!("whole")));
+        assert_eq!(v.raw(), &body);
+        assert!(v.to_model().is_none());
+
+        let numeric_status = ResponseView::parse(&json!({"status": 1}));
+        assert_eq!(numeric_status.status_raw(), Some(&json!(1)));
+        assert_eq!(numeric_status.status(), None);
+    }
+
+    #[test]
+    fn view_names_items_by_the_rules() {
+        let v = ResponseView::parse(&json!({"status": "FAILED", "failedProductList": [
+            {"productId": "12", "variantId": "", "message": "bad"}]}));
+        assert!(v.names_item(&json!({"productId": 12, "variantId": null})));
+        assert!(!v.names_item(&json!({"productId": "13", "variantId": "V"})));
+    }
+
+    #[test]
+    fn builder_round_trips_through_the_view_and_the_model() {
+        let a = ItemKey::new("P", "A");
+        let model = InventoryResponse::for_outcome(
+            &[a.clone(), ItemKey::new("P", "B")],
+            vec![FailedProduct::new(&a, "Variant not found")],
+        );
+        let body = ResponseBuilder::from_model(&model).build();
+        let view = ResponseView::parse(&body);
+        assert_eq!(view.to_model(), Some(model.clone()));
+        assert_eq!(view.status(), Some(&Status::PartialSuccess));
+        assert_eq!(view.failed_keys(), vec![a.clone()]);
+        // Validates against the committed schema of both profiles.
+        for p in Profile::ALL {
+            assert!(crate::validate_response(p, &body).is_empty());
+        }
+        let broken = ResponseBuilder::from_model(&model)
+            .status(&Status::Other("OK".into()))
+            .failed(&[FailedProduct::new(&a, ""), FailedProduct::new(&a, "")])
+            .build();
+        let bv = ResponseView::parse(&broken);
+        assert_eq!(bv.status_text(), Some("OK"));
+        assert_eq!(bv.failed().len(), 2);
+        assert_eq!(bv.failure_message(&a), Some(""));
+        let raw = ResponseBuilder::from_model(&model)
+            .status_raw(json!(7))
+            .without_failed_list()
+            .build();
+        assert_eq!(raw, json!({"status": 7}));
+        let entry = failed_entry_raw(json!(1), json!("V"), json!(""));
+        let v = ResponseView::parse(
+            &ResponseBuilder::from_model(&model)
+                .failed_list_raw(json!([entry]))
+                .build(),
+        );
+        assert_eq!(v.failed()[0].product_id, Some(json!(1)));
+    }
+
+    #[test]
+    fn request_view_and_builders() {
+        let items = vec![
+            InventoryItem::new(Profile::V1, "P1", "V1", 3),
+            InventoryItem::new(Profile::V2, "P2", "V2", 0),
+        ];
+        let body = request_body(items.clone());
+        assert!(
+            crate::validate_request(Profile::V1, &request_body(vec![items[0].clone()])).is_empty()
+        );
+        let v = RequestView::parse(&body);
+        assert!(v.has_list());
+        assert_eq!(v.items().len(), 2);
+        assert_eq!(v.items()[0].key(), Some(ItemKey::new("P1", "V1")));
+        assert_eq!(v.items()[0].count(), Some(3));
+        assert_eq!(v.items()[1].count(), Some(0));
+        assert_eq!(v.items()[1].to_model(), Some(items[1].clone()));
+
+        let odd =
+            request_with_list(json!([{"productId": 5, "variantId": "V", "inventory": -1}, 3]));
+        let v = RequestView::parse(&odd);
+        assert_eq!(v.items()[0].key(), None);
+        assert_eq!(v.items()[0].key_lenient(), ItemKey::new("5", "V"));
+        assert_eq!(v.items()[0].count(), None);
+        assert_eq!(v.items()[1].raw, json!(3));
+        assert_eq!(v.items()[1].key_lenient(), ItemKey::new("", ""));
+
+        let not_list = RequestView::parse(&request_with_list(json!({})));
+        assert!(!not_list.has_list());
+        assert_eq!(not_list.list_raw(), Some(&json!({})));
+        assert!(RequestView::parse(&json!({})).list_raw().is_none());
+
+        let mut item = json!({"productId": "P"});
+        set_member(&mut item, field::INVENTORY, json!(1));
+        assert_eq!(
+            RequestView::parse(&request_with_list(json!([item]))).items()[0].count(),
+            Some(1)
+        );
+        assert_eq!(pointer::item_field(2, "a/b"), "/inventoryList/2/a~1b");
+        assert_eq!(pointer::item(0), "/inventoryList/0");
+    }
+
+    #[test]
+    fn auth_helpers() {
+        let creds = AuthTokenRequest::new("u", "p");
+        assert_eq!(creds.to_body(), json!({"username": "u", "password": "p"}));
+        assert_eq!(creds.query_pairs(), [("username", "u"), ("password", "p")]);
+        assert_eq!(AuthTokenRequest::from_lenient(&creds.to_body()), creds);
+        assert_eq!(
+            AuthTokenRequest::from_lenient(&json!({"username": 3})),
+            AuthTokenRequest::new("", "")
+        );
+        let ok = auth_response_body("SUCCESS", Some("t0k"));
+        assert_eq!(access_token(&ok).as_deref(), Some("t0k"));
+        for p in Profile::ALL {
+            assert!(crate::contract(p).validate_auth_response(&ok).is_empty());
+        }
+        assert_eq!(
+            access_token(&auth_response_body("FAILED", Some("t0k"))),
+            None
+        );
+        assert_eq!(access_token(&auth_response_body("SUCCESS", Some(""))), None);
+        assert_eq!(access_token(&auth_response_body("SUCCESS", None)), None);
+    }
+
+    /// The constants name what the committed schemas name.
+    #[test]
+    fn field_names_agree_with_the_schemas() {
+        for p in Profile::ALL {
+            let c = crate::contract(p);
+            let props = |s: &Value| -> Vec<String> {
+                s.get("properties")
+                    .and_then(Value::as_object)
+                    .map(|m| m.keys().cloned().collect())
+                    .unwrap_or_default()
+            };
+            let has = |s: &Value, n: &str| props(s).iter().any(|k| k == n);
+            assert!(has(c.request_schema(), field::INVENTORY_LIST));
+            for n in [
+                field::PRODUCT_ID,
+                field::VARIANT_ID,
+                field::INVENTORY,
+                field::HSN_CODE,
+            ] {
+                assert!(has(c.item_schema(), n), "{p} item {n}");
+            }
+            assert!(has(c.response_schema(), field::STATUS));
+            assert!(has(c.response_schema(), field::FAILED_PRODUCT_LIST));
+            let entry = c
+                .response_schema()
+                .pointer("/properties/failedProductList/items")
+                .cloned()
+                .unwrap_or(Value::Null);
+            for n in [field::PRODUCT_ID, field::VARIANT_ID, field::MESSAGE] {
+                assert!(has(&entry, n), "{p} entry {n}");
+            }
+            assert!(has(c.auth_response_schema(), field::ACCESS_TOKEN));
+            assert!(has(c.auth_response_schema(), field::STATUS));
+            assert!(has(c.auth_query_schema(), field::USERNAME));
+            assert!(has(c.auth_query_schema(), field::PASSWORD));
+        }
+        assert!(
+            crate::contract(Profile::V2)
+                .item_fields()
+                .iter()
+                .any(|f| f.name == field::FACILITY_CODE)
+        );
+    }
+}
