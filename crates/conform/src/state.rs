@@ -125,29 +125,34 @@ pub fn spread(keys: &[ItemKey]) -> Vec<ItemKey> {
     picked.into_iter().map(|i| keys[i].clone()).collect()
 }
 
-/// Up to two catalog items the case does not name, to see that an update changes only its own
-/// item: another variant of the first named product, and another product.
+/// One catalog item the case does not name, to see that an update changes only its own item:
+/// another variant of the first named product when the catalog has one, else another product.
+/// Only cases naming at most two catalog items get one: a neighbor is held (and so kept from
+/// other cases) until the read-back, and one per small case keeps the run's concurrency.
 pub fn neighbors(catalog: &[CatalogEntry], named: &HashSet<ItemKey>) -> Vec<ItemKey> {
-    let Some(first) = catalog.iter().find(|e| named.contains(&e.key())) else {
+    let in_case: Vec<&CatalogEntry> = catalog
+        .iter()
+        .filter(|e| named.contains(&e.key()))
+        .collect();
+    let Some(first) = in_case.first() else {
         return vec![];
     };
+    if in_case.len() > 2 {
+        return vec![];
+    }
     let free = |e: &&CatalogEntry| !named.contains(&e.key());
-    let mut out = Vec::new();
-    if let Some(e) = catalog
+    catalog
         .iter()
         .filter(free)
         .find(|e| e.product_id == first.product_id)
-    {
-        out.push(e.key());
-    }
-    if let Some(e) = catalog
-        .iter()
-        .filter(free)
-        .find(|e| e.product_id != first.product_id)
-    {
-        out.push(e.key());
-    }
-    out
+        .or_else(|| {
+            catalog
+                .iter()
+                .filter(free)
+                .find(|e| e.product_id != first.product_id)
+        })
+        .map(|e| vec![e.key()])
+        .unwrap_or_default()
 }
 
 /// What the read-back of one case did.
@@ -332,6 +337,7 @@ impl Tracker {
             };
             keys.iter()
                 .filter(|k| !known.contains_key(*k) && !invented(k))
+                .filter(|k| !k.product_id.contains('\0') && !k.variant_id.contains('\0'))
                 .cloned()
                 .collect()
         };
@@ -366,6 +372,8 @@ impl Tracker {
         let mut rb = ReadBack::default();
         let mut keys = spread(order);
         keys.extend(neighbors.iter().cloned());
+        // An id with a NUL byte cannot reach a command (nor an environment variable).
+        keys.retain(|k| !k.product_id.contains('\0') && !k.variant_id.contains('\0'));
         // Before-values, then targets.
         let mut wanted: Vec<(ItemKey, Option<i64>, Expect)> = Vec::new();
         for k in &keys {

@@ -11,7 +11,7 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Auth,
     kind: Kind::Run,
-    needs: &[Need::Login],
+    needs: &[Need::Credentials, Need::Login],
     rationale: "The caller reads accessToken from the documented body; any other shape stops every push.",
 };
 
