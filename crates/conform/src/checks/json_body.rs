@@ -45,3 +45,54 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
         out.push(Verdict::pass(CHECK.id));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use stockwire_schema::{InventoryResponse, Profile, ResponseBuilder};
+
+    use super::*;
+    use crate::classify::{ClassifyContext, classify};
+    use crate::config::Policies;
+    use crate::http::{HttpRequest, HttpResponse};
+
+    fn judge(content_type: Option<&str>) -> Vec<Verdict> {
+        let request = HttpRequest::post("http://x/updateInventory", vec![], String::new());
+        let class = classify(
+            &request,
+            &ClassifyContext {
+                profile: Profile::V1,
+                catalog: Vec::new(),
+                auth_configured: false,
+                policies: Policies::default(),
+            },
+        );
+        let outcome = Outcome::Response(HttpResponse {
+            status: 200,
+            content_type: content_type.map(str::to_string),
+            body: ResponseBuilder::from_model(&InventoryResponse::rejected())
+                .build()
+                .to_string(),
+            elapsed_ms: 1.0,
+        });
+        let x = Exchange::new(Profile::V1, &request, &class, &outcome);
+        let mut out = Vec::new();
+        evaluate(&x, &mut out);
+        out
+    }
+
+    /// The runner takes the same media types for JSON as the mock does.
+    #[test]
+    fn json_and_json_suffix_types_pass_others_fail() {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/vnd.partner+JSON; charset=utf-8",
+        ] {
+            assert_eq!(judge(Some(ok)), vec![Verdict::pass(CHECK.id)], "{ok}");
+        }
+        for bad in [None, Some("text/plain"), Some("application/json-seq")] {
+            let v = judge(bad);
+            assert!(v[0].failure.is_some(), "{bad:?}");
+        }
+    }
+}
