@@ -16,6 +16,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use stockwire_schema::exchange::field;
 use tokio::io::AsyncReadExt;
 
 /// Default time a probe may take before it counts as failed.
@@ -148,10 +149,11 @@ impl StockProbe {
     /// The command with every placeholder replaced for `item`.
     pub fn expand(&self, item: &ItemRef) -> String {
         let fields: [(&str, &str); 4] = [
-            ("productId", &item.product_id),
-            ("variantId", &item.variant_id),
+            // The placeholders are named after the exchange's members.
+            (field::PRODUCT_ID, &item.product_id),
+            (field::VARIANT_ID, &item.variant_id),
             ("seller", &item.seller),
-            ("facilityCode", &item.facility_code),
+            (field::FACILITY_CODE, &item.facility_code),
         ];
         let mut out = String::with_capacity(self.command.len());
         let mut rest = self.command.as_str();
