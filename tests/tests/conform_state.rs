@@ -369,7 +369,9 @@ async fn an_update_spilling_onto_a_sibling_variant_breaks_stored_per_item() {
     let r = run(o).await;
     let f = failed(&r);
     // The spill shows on the untouched sibling; when both siblings are in one batch, the
-    // second overwrites the first, which stored-value (and refused-not-stored) see too.
+    // second overwrites the first, which stored-value (and refused-not-stored) see too; a spill
+    // onto a sibling that another case holds shows in that case's read-back (auth-no-effect
+    // when that case was an unauthenticated one).
     assert!(f.contains(&"stored-per-item".to_string()), "{f:?}");
     assert!(
         f.iter().all(
