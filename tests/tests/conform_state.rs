@@ -374,9 +374,13 @@ async fn an_update_spilling_onto_a_sibling_variant_breaks_stored_per_item() {
     // when that case was an unauthenticated one).
     assert!(f.contains(&"stored-per-item".to_string()), "{f:?}");
     assert!(
-        f.iter().all(
-            |c| ["stored-value", "stored-per-item", "refused-not-stored"].contains(&c.as_str())
-        ),
+        f.iter().all(|c| [
+            "stored-value",
+            "stored-per-item",
+            "refused-not-stored",
+            "auth-no-effect"
+        ]
+        .contains(&c.as_str())),
         "{f:?}"
     );
     let m = &r
