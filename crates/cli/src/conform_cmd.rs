@@ -12,12 +12,13 @@ use stockwire_conform::config::{
     InventorySpelling, ListOnSuccess, PoliciesConfig, RejectionStatus, parse_duration,
 };
 use stockwire_conform::console::{ConsoleSink, summary};
+use stockwire_conform::http::ExtraHeader;
 use stockwire_conform::replay::ReplayStatus;
 use stockwire_conform::{ConformError, FailOn, Report, ReportSpec, RunOptions};
 use stockwire_mock::MockMarketplace;
 use stockwire_schema::Profile;
 
-use crate::exit_codes;
+use crate::{OutputFormat, exit_codes};
 
 const EXIT_HELP: &str = "Exit codes:\n  0  no violation\n  1  violations found (any severity; --fail-on must counts only MUST checks)\n  2  usage or configuration error\n  3  target unreachable or authentication failed";
 
@@ -78,6 +79,18 @@ pub struct TargetArgs {
     /// Accept any TLS certificate (a warning is printed).
     #[arg(long)]
     pub insecure: bool,
+    // --- issue 11: client options ---
+    /// Extra request header 'Name: value' (repeatable). Values of credential-like names
+    /// (authorization, cookie, *key*, *token*, *secret*, *password*) are redacted everywhere.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Like --header, and the value is always redacted from every output.
+    #[arg(long = "secret-header", value_name = "NAME: VALUE")]
+    pub secret_headers: Vec<String>,
+    /// PEM file of CA certificates to trust as well (a partner's internal staging CA).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    // --- end issue 11 ---
 }
 
 /// Arguments of a run.
@@ -119,7 +132,8 @@ pub struct RunArgs {
     /// Which violations make the exit code 1: any (default) or must.
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
-    /// Write a report: json=PATH or junit=PATH (repeatable).
+    /// Write a report: json=PATH, junit=PATH or html=PATH (repeatable). Written also when the
+    /// run cannot start (exit 2 or 3), with the error recorded.
     #[arg(long, value_name = "FORMAT=PATH")]
     pub report: Vec<String>,
     /// At the end, set stock back: with --stock-probe, to what each item held before the run
@@ -160,6 +174,9 @@ pub struct RunArgs {
     /// List the checks (id, severity, rationale) and exit.
     #[arg(long)]
     pub list_checks: bool,
+    /// Output format of --list-checks: text or json (schema: schemas/list-checks.schema.json).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -170,6 +187,10 @@ pub struct RunArgs {
 pub struct ReplayArgs {
     /// The JSON report of an earlier run.
     pub report: PathBuf,
+    /// Write the replay's report: json=PATH, junit=PATH or html=PATH (repeatable); same formats
+    /// as a run's.
+    #[arg(long = "report", value_name = "FORMAT=PATH")]
+    pub reports: Vec<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub target: TargetArgs,
@@ -260,13 +281,32 @@ pub fn run(args: ConformArgs) -> Result<u8> {
         .context("cannot start the async runtime")?;
     match args.cmd {
         Some(ConformSub::Replay(r)) => runtime.block_on(replay(r)),
-        None if args.run.list_checks => list_checks(),
+        None if args.run.list_checks => list_checks(args.run.format),
         None => runtime.block_on(run_checks(*args.run)),
     }
 }
 
-fn list_checks() -> Result<u8> {
+fn list_checks(format: OutputFormat) -> Result<u8> {
     let mut out = std::io::stdout().lock();
+    if format == OutputFormat::Json {
+        let list: Vec<serde_json::Value> = stockwire_conform::checks::registry()
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.id,
+                    "severity": c.severity.to_string(),
+                    "category": c.category.as_str(),
+                    "rationale": c.rationale,
+                })
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "checks": list }))?
+        )?;
+        return Ok(exit_codes::OK);
+    }
     for c in stockwire_conform::checks::registry() {
         writeln!(
             out,
@@ -346,47 +386,173 @@ async fn run_checks(args: RunArgs) -> Result<u8> {
             return Ok(exit_codes::USAGE);
         }
     };
+    let seed = cfg.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64 % 1_000_000)
+            .unwrap_or(1)
+    });
+    let repeat = repeat_command(seed);
+    // What an errored report says about the run when the options could not even be resolved.
+    let fallback = || {
+        let mut o = RunOptions::new(
+            cfg.target
+                .clone()
+                .unwrap_or_else(|| "http://127.0.0.1".into()),
+        );
+        if cfg.target.is_none() {
+            o.target_label = Some("embedded stockwire-mock".into());
+        }
+        o.profile = cfg.profile.unwrap_or_default();
+        o.seed = seed;
+        o
+    };
     let (mut opts, mock) = match resolve(&cfg).await {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(error_code(&e));
+            let code = error_code(&e);
+            let mut report = Report::errored(&fallback(), &e, code);
+            report.repeat_command = Some(repeat);
+            return Ok(write_reports(&report, &specs).unwrap_or(code));
         }
     };
-    if cfg.seed.is_none() {
-        opts.seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64 % 1_000_000)
-            .unwrap_or(1);
+    opts.seed = seed;
+    if let Err(e) = args.target.client_options(&mut opts) {
+        eprintln!("error: {e}");
+        return Ok(exit_codes::USAGE);
     }
     if opts.insecure {
         eprintln!("warning: --insecure: TLS certificates are not verified");
     }
     let mut sink = ConsoleSink::new(args.quiet);
-    let report = match stockwire_conform::run(opts, &mut sink).await {
+    let mut report = match stockwire_conform::run(opts.clone(), &mut sink).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(error_code(&e));
+            let code = error_code(&e);
+            let mut report = Report::errored(&opts, &e, code);
+            report.repeat_command = Some(repeat);
+            return Ok(write_reports(&report, &specs).unwrap_or(code));
         }
     };
     drop(mock);
-    print!("{}", summary(&report));
+    report.repeat_command = Some(repeat);
+    write!(std::io::stdout().lock(), "{}", summary(&report))?;
+    Ok(write_reports(&report, &specs).unwrap_or(report.summary.exit_code))
+}
+
+// --- issue 11: reports on every exit, client options, repeat command ---
+
+/// Writes every requested report; `Some(2)` when one cannot be written.
+fn write_reports(report: &Report, specs: &[ReportSpec]) -> Option<u8> {
     for spec in specs {
-        let written = match &spec {
+        let written = match spec {
             ReportSpec::Json(p) => report.write_json(p).map(|_| p),
-            ReportSpec::Junit(p) => stockwire_conform::junit::write_junit(&report, p).map(|_| p),
+            ReportSpec::Junit(p) => stockwire_conform::junit::write_junit(report, p).map(|_| p),
+            ReportSpec::Html(p) => stockwire_conform::html::write_html(report, p).map(|_| p),
         };
         match written {
             Ok(p) => eprintln!("wrote {}", p.display()),
             Err(e) => {
                 eprintln!("error: {e}");
-                return Ok(exit_codes::USAGE);
+                return Some(exit_codes::USAGE);
             }
         }
     }
-    Ok(report.summary.exit_code)
+    None
 }
+
+impl TargetArgs {
+    /// Puts --header, --secret-header and --cacert into the run options.
+    fn client_options(&self, opts: &mut RunOptions) -> Result<(), ConformError> {
+        for h in &self.headers {
+            opts.extra_headers.push(ExtraHeader::parse(h, false)?);
+        }
+        for h in &self.secret_headers {
+            opts.extra_headers.push(ExtraHeader::parse(h, true)?);
+        }
+        if let Some(c) = &self.cacert {
+            opts.cacert = Some(c.clone());
+        }
+        Ok(())
+    }
+}
+
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+    {
+        s.to_string()
+    } else if s.starts_with('$')
+        && s[1..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        format!("\"{s}\"")
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The command line that repeats this run: the process's own arguments with secrets replaced
+/// by environment variables and `--seed` pinned.
+pub fn repeat_command(seed: u64) -> String {
+    repeat_command_from(std::env::args().skip(1), seed)
+}
+
+/// [`repeat_command`] for given arguments (without the program name).
+pub fn repeat_command_from(args: impl IntoIterator<Item = String>, seed: u64) -> String {
+    let mut out = vec!["stockwire".to_string()];
+    let mut it = args.into_iter().peekable();
+    let mut has_seed = false;
+    let secret_value = |flag: &str, value: &str| -> Option<String> {
+        match flag {
+            "--api-key" => Some("$STOCKWIRE_API_KEY".into()),
+            "--password" => Some("$STOCKWIRE_PASSWORD".into()),
+            "--header" | "--secret-header" => {
+                let h = ExtraHeader::parse(value, flag == "--secret-header").ok()?;
+                h.secret.then(|| format!("{}: {}", h.name, h.shell_var()))
+            }
+            _ => None,
+        }
+    };
+    while let Some(a) = it.next() {
+        if a == "--seed" || a.starts_with("--seed=") {
+            has_seed = true;
+        }
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        let takes_secret = matches!(
+            flag.as_str(),
+            "--api-key" | "--password" | "--header" | "--secret-header"
+        );
+        if !takes_secret {
+            out.push(shell_word(&a));
+            continue;
+        }
+        let value = match inline {
+            Some(v) => v,
+            None => it.next().unwrap_or_default(),
+        };
+        out.push(flag.clone());
+        match secret_value(&flag, &value) {
+            // Double quotes: the shell expands the variable.
+            Some(v) => out.push(format!("\"{v}\"")),
+            None => out.push(shell_word(&value)),
+        }
+    }
+    if !has_seed {
+        out.push("--seed".into());
+        out.push(seed.to_string());
+    }
+    out.join(" ")
+}
+
+// --- end issue 11 ---
 
 async fn replay(args: ReplayArgs) -> Result<u8> {
     let report = match Report::read(&args.report) {
@@ -403,25 +569,47 @@ async fn replay(args: ReplayArgs) -> Result<u8> {
             return Ok(exit_codes::USAGE);
         }
     };
+    let specs: Vec<ReportSpec> = match args.reports.iter().map(|r| r.parse()).collect() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit_codes::USAGE);
+        }
+    };
     cfg.profile = report.profile.parse::<Profile>().ok();
     if cfg.target.is_none() && !report.target.starts_with("embedded") {
         cfg.target = Some(report.target.clone());
     }
-    let (opts, mock) = match resolve(&cfg).await {
+    let source = args.report.display().to_string();
+    let errored = |opts: &RunOptions, e: &ConformError| {
+        let code = error_code(e);
+        let mut r = Report::errored(opts, e, code);
+        r.replay_of = Some(source.clone());
+        write_reports(&r, &specs).unwrap_or(code)
+    };
+    let (mut opts, mock) = match resolve(&cfg).await {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(error_code(&e));
+            let mut o =
+                RunOptions::new(cfg.target.clone().unwrap_or_else(|| report.target.clone()));
+            o.seed = report.seed;
+            return Ok(errored(&o, &e));
         }
     };
+    if let Err(e) = args.target.client_options(&mut opts) {
+        eprintln!("error: {e}");
+        return Ok(exit_codes::USAGE);
+    }
     let results = match stockwire_conform::replay::replay(&report, &opts).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(error_code(&e));
+            return Ok(errored(&opts, &e));
         }
     };
     drop(mock);
+    let mut out = std::io::stdout().lock();
     let mut still = 0;
     for r in &results {
         let word = match r.status {
@@ -432,21 +620,26 @@ async fn replay(args: ReplayArgs) -> Result<u8> {
             }
             ReplayStatus::NotReplayable => "not replayable",
         };
-        println!(
+        writeln!(
+            out,
             "{:<14} {:<26} {:<28} {}",
             word, r.check, r.case_kind, r.message
-        );
+        )?;
     }
-    println!(
+    writeln!(
+        out,
         "{} failing case(s) replayed: {} still failing",
         results.len(),
         still
-    );
-    Ok(if still > 0 {
+    )?;
+    let replayed =
+        stockwire_conform::replay::replay_report(&report, &results, &source, &opts.extra_headers);
+    let code = if still > 0 {
         exit_codes::VIOLATIONS
     } else {
         exit_codes::OK
-    })
+    };
+    Ok(write_reports(&replayed, &specs).unwrap_or(code))
 }
 
 #[cfg(test)]

@@ -43,6 +43,23 @@ pub enum Command {
     Mock(mock_cmd::MockArgs),
     /// Check a partner endpoint against the contract (see `stockwire conform --help`).
     Conform(conform_cmd::ConformArgs),
+    /// Print a shell completion script: `stockwire completions bash > /etc/bash_completion.d/stockwire`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `stockwire man | man -l -`.
+    Man,
+}
+
+/// Output style of commands that print something a machine may read (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON document (each has a published schema under `schemas/`).
+    Json,
 }
 
 /// Parses the process arguments, runs the command and returns its exit code.
@@ -57,12 +74,41 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Schema(cmd) => schema_cmd::run(cmd),
         Command::Mock(args) => mock_cmd::run(args),
         Command::Conform(args) => conform_cmd::run(args),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man_page(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // A reader that went away (`stockwire … | head -1`) is not an error: end quietly.
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(exit_codes::OK),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(exit_codes::USAGE)
         }
     }
+}
+
+/// Whether an error comes from writing to a closed pipe (anywhere in its chain).
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<u8> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "stockwire", &mut buf);
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &buf)?;
+    Ok(exit_codes::OK)
+}
+
+fn man_page() -> anyhow::Result<u8> {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &buf)?;
+    Ok(exit_codes::OK)
 }

@@ -11,7 +11,20 @@ use stockwire_mock::verify::{Expectation, ItemRef, RequestQuery};
 use stockwire_mock::{Credentials, Limits, MockMarketplace, Scenario, demo};
 use stockwire_schema::{Catalog, Profile};
 
-use crate::exit_codes;
+use std::io::Write;
+
+use crate::{OutputFormat, exit_codes};
+
+/// Writes `url` to `path` atomically (a temporary file renamed into place), so a script polling
+/// for the file never reads half a line.
+fn write_ready_file(path: &std::path::Path, url: &str) -> Result<()> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, format!("{url}\n"))
+        .with_context(|| format!("--ready-file: cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("--ready-file: cannot write {}", path.display()))?;
+    Ok(())
+}
 
 const AFTER_HELP: &str = "\
 With no flags: a ready-to-use marketplace on 127.0.0.1:8080 with the demo catalog, the demo
@@ -86,6 +99,9 @@ pub struct MockArgs {
     /// Most open connections (more are answered 503).
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
+    /// Once listening, write the base URL (one line) to this file, for scripts that wait on it.
+    #[arg(long, value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
 }
 
 /// Subcommands of `stockwire mock`.
@@ -120,7 +136,10 @@ pub struct VerifyArgs {
     /// At least this many /updateInventory requests were journaled.
     #[arg(long)]
     pub min_requests: Option<u64>,
-    /// Print the report as JSON.
+    /// Output format: text (default) or json (schema: schemas/mock-verify.schema.json).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// Same as --format json.
     #[arg(long)]
     pub json: bool,
 }
@@ -194,11 +213,12 @@ fn verify(a: &VerifyArgs) -> Result<u8> {
         }
         Err(e) => return Err(e.into()),
     };
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    let mut out = std::io::stdout().lock();
+    if a.json || a.format == OutputFormat::Json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
         for c in &report.results {
-            println!("{} {}", if c.ok { "ok  " } else { "FAIL" }, c.message);
+            writeln!(out, "{} {}", if c.ok { "ok  " } else { "FAIL" }, c.message)?;
         }
     }
     Ok(if report.ok {
@@ -223,27 +243,32 @@ pub fn run(args: MockArgs) -> Result<u8> {
     match &args.cmd {
         Some(MockSub::Verify(v)) => return verify(v),
         Some(MockSub::ScenarioSchema) => {
-            println!(
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
                 "{}",
                 serde_json::to_string_pretty(&stockwire_mock::scenario::json_schema())?
-            );
+            )?;
             return Ok(exit_codes::OK);
         }
         Some(MockSub::Check { file }) => {
             let s = Scenario::read(file)?;
-            println!(
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
                 "{}: {} rule(s), seed {}",
                 file.display(),
                 s.rules.len(),
                 s.seed
-            );
+            )?;
             for (i, r) in s.rules.iter().enumerate() {
-                println!(
+                writeln!(
+                    out,
                     "  {}: match {} → effect {}",
                     r.name.clone().unwrap_or_else(|| format!("rule-{}", i + 1)),
                     serde_json::to_string(&r.when)?,
                     serde_json::to_string(&r.effect)?
-                );
+                )?;
             }
             return Ok(exit_codes::OK);
         }
@@ -312,6 +337,9 @@ pub fn run(args: MockArgs) -> Result<u8> {
             m.watch_scenario_file(p.clone(), Duration::from_millis(500));
         }
         print_banner(&m, &catalog_label, &scenario_label, args.no_auth);
+        if let Some(path) = &args.ready_file {
+            write_ready_file(path, &m.url())?;
+        }
         shutdown_signal().await;
         eprintln!("stopping: letting in-flight requests finish…");
         m.shutdown().await;
@@ -321,7 +349,6 @@ pub fn run(args: MockArgs) -> Result<u8> {
 }
 
 fn print_banner(m: &MockMarketplace, catalog: &str, scenario: &str, no_auth: bool) {
-    use std::io::Write;
     let url = m.url();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(

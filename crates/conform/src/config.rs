@@ -266,6 +266,10 @@ pub struct RunOptions {
     pub stock_settle: Duration,
     /// Requests the shrinker may spend on one failing case.
     pub shrink_requests: u32,
+    /// Extra request headers sent with every request (`--header`).
+    pub extra_headers: Vec<crate::http::ExtraHeader>,
+    /// PEM file of CA certificates trusted in addition to the built-in roots (`--cacert`).
+    pub cacert: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -297,6 +301,8 @@ impl RunOptions {
             stock_probe_timeout: crate::probe::DEFAULT_TIMEOUT,
             stock_settle: Duration::from_secs(2),
             shrink_requests: 48,
+            extra_headers: Vec::new(),
+            cacert: None,
         }
     }
 }
@@ -428,6 +434,8 @@ pub enum ReportSpec {
     Json(PathBuf),
     /// JUnit XML.
     Junit(PathBuf),
+    /// The self-contained HTML page.
+    Html(PathBuf),
 }
 
 impl std::str::FromStr for ReportSpec {
@@ -435,7 +443,7 @@ impl std::str::FromStr for ReportSpec {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = |m: &str| ConformError::Setting {
             name: "report".into(),
-            message: format!("`{s}`: {m} (expected json=PATH or junit=PATH)"),
+            message: format!("`{s}`: {m} (expected json=PATH, junit=PATH or html=PATH)"),
         };
         let (kind, path) = s.split_once('=').ok_or_else(|| bad("no `=`"))?;
         if path.is_empty() {
@@ -444,6 +452,7 @@ impl std::str::FromStr for ReportSpec {
         match kind.trim() {
             "json" => Ok(ReportSpec::Json(PathBuf::from(path))),
             "junit" => Ok(ReportSpec::Junit(PathBuf::from(path))),
+            "html" => Ok(ReportSpec::Html(PathBuf::from(path))),
             other => Err(bad(&format!("unknown format `{other}`"))),
         }
     }

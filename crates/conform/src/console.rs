@@ -158,6 +158,21 @@ pub fn summary(report: &Report) -> String {
             c.id, c.severity, c.passed, c.failed
         );
     }
+    if !report.causes.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nCauses ({} failed checks from {} causes):",
+            report.failures.len(),
+            report.causes.len()
+        );
+        for c in &report.causes {
+            let _ = writeln!(s, "  {}. [{}] {}", c.id, c.severity, c.message);
+            let _ = writeln!(s, "     checks: {}", c.checks.join(", "));
+            for h in &c.hints {
+                let _ = writeln!(s, "     hint: {h}");
+            }
+        }
+    }
     if !report.failures.is_empty() {
         let _ = writeln!(s, "\nFailures (minimal requests):");
     }

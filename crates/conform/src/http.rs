@@ -89,6 +89,16 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
+/// Appends the extra headers to curl reproducers (curl takes options in any order); secret
+/// values stay shell variables.
+pub fn curl_with_headers(curl: &str, extra: &[ExtraHeader]) -> String {
+    let mut s = curl.to_string();
+    for h in extra {
+        s.push_str(&h.curl_arg());
+    }
+    s
+}
+
 /// A response as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HttpResponse {
@@ -145,6 +155,98 @@ impl Outcome {
 
 pub use crate::redact::Redactor;
 
+/// An extra request header (`--header 'Name: value'`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExtraHeader {
+    /// Header name.
+    pub name: String,
+    /// Header value (sent as is; shown only when not secret).
+    pub value: String,
+    /// Whether the value is a credential: never printed, redacted from every output.
+    pub secret: bool,
+}
+
+impl std::fmt::Debug for ExtraHeader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = if self.secret {
+            "[REDACTED]"
+        } else {
+            &self.value
+        };
+        write!(f, "{}: {value}", self.name)
+    }
+}
+
+impl ExtraHeader {
+    /// Parses `Name: value`; `secret` forces redaction, otherwise a name that looks like a
+    /// credential ([`looks_secret`]) does.
+    pub fn parse(spec: &str, secret: bool) -> Result<Self, ConformError> {
+        let bad = |m: &str| ConformError::Setting {
+            name: "header".into(),
+            message: format!(
+                "`{}`: {m} (expected 'Name: value')",
+                spec.split(':').next().unwrap_or("")
+            ),
+        };
+        let (name, value) = spec.split_once(':').ok_or_else(|| bad("no `:`"))?;
+        let name = name.trim();
+        if name.is_empty() || hyper::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(bad("not a valid header name"));
+        }
+        let value = value.trim();
+        if hyper::header::HeaderValue::from_str(value).is_err() {
+            return Err(bad("the value holds characters a header cannot carry"));
+        }
+        Ok(ExtraHeader {
+            name: name.to_string(),
+            value: value.to_string(),
+            secret: secret || looks_secret(name),
+        })
+    }
+
+    /// The shell variable a curl reproducer uses for a secret value, e.g. `$X_API_TOKEN`.
+    pub fn shell_var(&self) -> String {
+        let v: String = self
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("${v}")
+    }
+
+    /// The `-H` argument of a curl command: secrets left for the shell.
+    pub fn curl_arg(&self) -> String {
+        if self.secret {
+            format!(" -H \"{}: {}\"", self.name, self.shell_var())
+        } else {
+            format!(
+                " -H {}",
+                shell_quote(&format!("{}: {}", self.name, self.value))
+            )
+        }
+    }
+}
+
+/// Words that make a header name look like a credential (one string: these are header-name
+/// fragments, not exchange members).
+const CREDENTIAL_WORDS: &str = "key token secret password";
+
+/// Whether a header name looks like it carries a credential: `authorization`, `cookie`, or
+/// anything containing `key`, `token`, `secret` or `password` (case-insensitive).
+pub fn looks_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "authorization"
+        || n == "proxy-authorization"
+        || n.contains("cookie")
+        || CREDENTIAL_WORDS.split(' ').any(|w| n.contains(w))
+}
+
 /// Transport settings.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -160,6 +262,26 @@ pub struct ClientOptions {
     pub rate: Option<f64>,
     /// Idle keep-alive connections kept per host.
     pub max_idle: usize,
+    /// Headers added to every request.
+    pub extra_headers: Vec<ExtraHeader>,
+    /// PEM file of extra trusted CA certificates.
+    pub cacert: Option<std::path::PathBuf>,
+}
+
+impl ClientOptions {
+    /// The transport settings of a run.
+    pub fn from_run(opts: &crate::RunOptions, max_idle: usize) -> Self {
+        ClientOptions {
+            timeout: opts.timeout,
+            connect_timeout: opts.connect_timeout,
+            max_response_bytes: opts.max_response_bytes,
+            insecure: opts.insecure,
+            rate: opts.rate,
+            max_idle,
+            extra_headers: opts.extra_headers.clone(),
+            cacert: opts.cacert.clone(),
+        }
+    }
 }
 
 struct RateLimiter {
@@ -180,7 +302,7 @@ impl RateLimiter {
     }
 }
 
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+type Https = hyper_rustls::HttpsConnector<crate::proxy::ProxyConnector>;
 
 /// The HTTP client: keep-alive pool, rustls (ring, webpki roots), time-outs, size cap, rate
 /// ceiling. It substitutes the real apiKey for [`API_KEY_PLACEHOLDER`] when sending.
@@ -202,7 +324,10 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn tls_config(insecure: bool) -> Result<rustls::ClientConfig, ConformError> {
+fn tls_config(
+    insecure: bool,
+    cacert: Option<&std::path::Path>,
+) -> Result<rustls::ClientConfig, ConformError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -215,9 +340,39 @@ fn tls_config(insecure: bool) -> Result<rustls::ClientConfig, ConformError> {
     } else {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(path) = cacert {
+            add_pem_roots(&mut roots, path)?;
+        }
         builder.with_root_certificates(roots).with_no_client_auth()
     };
     Ok(config)
+}
+
+/// Adds the certificates of a PEM file (`--cacert`) to `roots`.
+fn add_pem_roots(
+    roots: &mut rustls::RootCertStore,
+    path: &std::path::Path,
+) -> Result<(), ConformError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let bad = |m: String| ConformError::Setting {
+        name: "cacert".into(),
+        message: format!("{}: {m}", path.display()),
+    };
+    let mut added = 0;
+    for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))? {
+        let cert = cert.map_err(|e| bad(e.to_string()))?;
+        roots
+            .add(cert)
+            .map_err(|e| bad(format!("not a usable CA certificate: {e}")))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(bad(
+            "no PEM certificate (-----BEGIN CERTIFICATE-----) in the file".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `--insecure`: accepts any server certificate but still checks handshake signatures.
@@ -278,10 +433,14 @@ impl Client {
         http.set_nodelay(true);
         http.set_connect_timeout(Some(opts.connect_timeout));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls_config(opts.insecure)?)
+            .with_tls_config(tls_config(opts.insecure, opts.cacert.as_deref())?)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http);
+            .wrap_connector(crate::proxy::ProxyConnector::from_env(http));
+        let mut redactor = redactor;
+        for h in opts.extra_headers.iter().filter(|h| h.secret) {
+            redactor.add(&h.value);
+        }
         let inner = LegacyClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(opts.max_idle.max(1))
@@ -330,6 +489,11 @@ impl Client {
                 _ => h.value.clone(),
             };
             builder = builder.header(h.name.as_str(), value);
+        }
+        for h in &self.opts.extra_headers {
+            if req.header(&h.name).is_none() {
+                builder = builder.header(h.name.as_str(), h.value.as_str());
+            }
         }
         let request = match builder.body(Full::new(Bytes::from(req.body.clone()))) {
             Ok(r) => r,

@@ -1,5 +1,6 @@
 //! JUnit XML from a report: one test suite, one test case per check (passed, failed with the
-//! minimal request and curl, or skipped), for CI dashboards.
+//! minimal request and curl, or skipped), for CI dashboards; a run that could not be carried
+//! out adds an errored test case `run` with the error.
 
 use std::path::Path;
 use std::time::Duration;
@@ -15,6 +16,20 @@ pub fn to_junit(report: &Report) -> String {
     suite.set_time(Duration::from_millis(report.summary.duration_ms));
     suite.add_property(("seed", report.seed.to_string().as_str()));
     suite.add_property(("target", report.target.as_str()));
+    if let Some(e) = &report.error {
+        // The run did not happen: one errored test case says why, so CI shows an error, not a
+        // green or empty suite.
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+        s.set_type(e.kind.clone());
+        s.set_message(e.message.clone());
+        s.set_description(format!(
+            "{}\nexit code {}",
+            e.message, report.summary.exit_code
+        ));
+        let mut tc = TestCase::new("run", s);
+        tc.set_classname("stockwire.conform");
+        suite.add_test_case(tc);
+    }
     for c in &report.checks {
         let status = match c.status {
             CheckStatus::Passed => TestCaseStatus::success(),

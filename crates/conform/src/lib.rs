@@ -9,10 +9,11 @@
 //! - classification of a request as sent ([`classify`]) and the checks ([`checks`]), each in its
 //!   own module with a stable id, severity and rationale (the semantic rules come from
 //!   `stockwire-schema`);
-//! - the HTTP client (hyper + rustls, time-outs, size cap, rate ceiling) and curl reproducers
-//!   ([`http`]);
-//! - the engine ([`runner`]), its event stream ([`events`]), the report ([`report`]) and its
-//!   writers ([`console`], [`junit`]), run configuration ([`config`]) and [`replay`].
+//! - the HTTP client (hyper + rustls, time-outs, size cap, rate ceiling, extra headers, CA
+//!   bundle) and curl reproducers ([`http`]), reaching partners through HTTP(S)_PROXY ([`proxy`]);
+//! - the engine ([`runner`]), its event stream ([`events`]), the report ([`report`]), the
+//!   grouping of failures by cause ([`causes`]) and the report writers ([`console`], [`junit`],
+//!   [`html`]), run configuration ([`config`]) and [`replay`].
 //!
 //! It does not own the contract (that is `stockwire-schema`) nor a marketplace: it knows only
 //! URLs. The CLI starts the embedded `stockwire-mock` when no target is given.
@@ -34,16 +35,19 @@
 #![warn(missing_docs)]
 
 pub mod cases;
+pub mod causes;
 pub mod checks;
 pub mod classify;
 pub mod config;
 pub mod console;
 pub mod error;
 pub mod events;
+pub mod html;
 pub mod http;
 pub mod junit;
 pub mod observe;
 pub mod probe;
+pub mod proxy;
 pub mod redact;
 pub mod replay;
 pub mod report;

@@ -8,7 +8,7 @@ use crate::cases::Probe;
 use crate::config::{Credentials, RunOptions};
 use crate::error::ConformError;
 use crate::http::{Client, ClientOptions, HttpRequest, Outcome, Redactor};
-use crate::report::Report;
+use crate::report::{CheckStatus, Failure, RecordedExchange, Report};
 use crate::runner::Engine;
 
 /// The verdict on one replayed failure.
@@ -34,6 +34,87 @@ pub struct ReplayResult {
     pub status: ReplayStatus,
     /// The current failure message, or why it cannot be replayed.
     pub message: String,
+    /// The exchanges of the replay (empty when not replayable).
+    #[serde(default)]
+    pub exchanges: Vec<RecordedExchange>,
+}
+
+/// The report of a replay, in the same format as a run's (so the same JSON, JUnit and HTML
+/// writers apply): replayed checks are failed (still failing, with the new exchanges) or passed
+/// (fixed); the others are skipped with the reason. `source` names the replayed report.
+pub fn replay_report(
+    original: &Report,
+    results: &[ReplayResult],
+    source: &str,
+    extra_headers: &[crate::http::ExtraHeader],
+) -> Report {
+    let mut r = original.clone();
+    r.replay_of = Some(source.to_string());
+    r.choices.clear();
+    r.latency.clear();
+    r.restore = None;
+    r.error = None;
+    r.failures = original
+        .failures
+        .iter()
+        .filter_map(|f| {
+            let res = results
+                .iter()
+                .find(|x| x.check == f.check && x.case_kind == f.case_kind)?;
+            (res.status == ReplayStatus::StillFailing).then(|| Failure {
+                message: res.message.clone(),
+                occurrences: 1,
+                shrink: None,
+                curl: res
+                    .exchanges
+                    .iter()
+                    .map(|e| crate::http::curl_with_headers(&e.request.curl(), extra_headers))
+                    .collect(),
+                exchanges: res.exchanges.clone(),
+                ..f.clone()
+            })
+        })
+        .collect();
+    for c in &mut r.checks {
+        let mine: Vec<&ReplayResult> = results.iter().filter(|x| x.check == c.id).collect();
+        let (status, reason) = if mine.is_empty() {
+            (
+                CheckStatus::Skipped,
+                Some("not failing in the replayed report: not re-sent".to_string()),
+            )
+        } else if mine.iter().any(|x| x.status == ReplayStatus::StillFailing) {
+            (CheckStatus::Failed, None)
+        } else if mine.iter().all(|x| x.status == ReplayStatus::Fixed) {
+            (CheckStatus::Passed, None)
+        } else {
+            (
+                CheckStatus::Skipped,
+                mine.iter()
+                    .find(|x| x.status == ReplayStatus::NotReplayable)
+                    .map(|x| x.message.clone()),
+            )
+        };
+        c.passed = mine
+            .iter()
+            .filter(|x| x.status == ReplayStatus::Fixed)
+            .count() as u64;
+        c.failed = mine
+            .iter()
+            .filter(|x| x.status == ReplayStatus::StillFailing)
+            .count() as u64;
+        c.status = status;
+        c.skip_reason = reason;
+    }
+    let (failed, failed_must) = r.failed_checks().fold((0u64, 0u64), |(n, m), c| {
+        (n + 1, m + u64::from(c.severity == "MUST"))
+    });
+    r.summary.failed_checks = failed;
+    r.summary.failed_must = failed_must;
+    r.summary.violations = r.checks.iter().map(|c| c.failed).sum();
+    r.summary.cases = results.len() as u64;
+    r.summary.requests = results.iter().map(|x| x.exchanges.len() as u64).sum();
+    r.summary.exit_code = u8::from(r.summary.failed_checks > 0);
+    crate::causes::with_causes(r)
 }
 
 fn rebase(url: &str, old_base: &str, new_base: &str) -> String {
@@ -57,14 +138,7 @@ pub async fn replay(report: &Report, opts: &RunOptions) -> Result<Vec<ReplayResu
                 },
             )?;
     let mut client = Client::new(
-        ClientOptions {
-            timeout: opts.timeout,
-            connect_timeout: opts.connect_timeout,
-            max_response_bytes: opts.max_response_bytes,
-            insecure: opts.insecure,
-            rate: opts.rate,
-            max_idle: 2,
-        },
+        ClientOptions::from_run(opts, 2),
         None,
         Redactor::new(opts.credentials.secrets()),
     )?;
@@ -119,6 +193,7 @@ pub async fn replay(report: &Report, opts: &RunOptions) -> Result<Vec<ReplayResu
                 case_kind: f.case_kind.clone(),
                 status: ReplayStatus::NotReplayable,
                 message: "judged over the whole run or by observation; run the suite again".into(),
+                exchanges: Vec::new(),
             });
             continue;
         }
@@ -165,6 +240,14 @@ pub async fn replay(report: &Report, opts: &RunOptions) -> Result<Vec<ReplayResu
             case_kind: f.case_kind.clone(),
             status,
             message,
+            exchanges: run
+                .exchanges
+                .iter()
+                .map(|(request, outcome)| RecordedExchange {
+                    request: request.clone(),
+                    outcome: outcome.clone(),
+                })
+                .collect(),
         });
     }
     Ok(out)

@@ -274,9 +274,136 @@ pub struct Report {
     /// What the read-back saw, when stored stock could be read.
     #[serde(default)]
     pub read_back: Option<ReadBackSummary>,
+    /// Why the run stopped before judging anything (target unreachable, authentication failed,
+    /// bad setting); absent when the run completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<RunError>,
+    /// Failures grouped by probable cause: failed checks that come from the same exchanges, with
+    /// a hint when a known defect pattern fits.
+    #[serde(default)]
+    pub causes: Vec<Cause>,
+    /// The command line that repeats this run (secrets left as environment variables).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_command: Option<String>,
+    /// Set when this report comes from `conform replay`: the report that was replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_of: Option<String>,
+}
+
+/// Why a run could not be carried out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunError {
+    /// `unreachable`, `auth-failed` or `setting`.
+    pub kind: String,
+    /// The error as printed.
+    pub message: String,
+}
+
+impl RunError {
+    /// The record of `e`.
+    pub fn from_error(e: &ConformError) -> Self {
+        let kind = match e {
+            ConformError::Unreachable { .. } => "unreachable",
+            ConformError::AuthFailed { .. } => "auth-failed",
+            _ => "setting",
+        };
+        RunError {
+            kind: kind.into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Several failed checks explained by one defect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Cause {
+    /// 1-based number of the cause in the report.
+    pub id: u32,
+    /// The checks this cause makes fail (the first is the one shown as headline).
+    pub checks: Vec<String>,
+    /// The most severe of the checks: MUST or SHOULD.
+    pub severity: String,
+    /// The headline: the first check's message.
+    pub message: String,
+    /// Known defect patterns that fit the exchanges (may be empty).
+    pub hints: Vec<String>,
 }
 
 impl Report {
+    /// The report of a run that could not be carried out: every check skipped, the error recorded,
+    /// `exit_code` the command's exit code (2 or 3).
+    pub fn errored(opts: &crate::RunOptions, error: &ConformError, exit_code: u8) -> Report {
+        let reason = format!("not run: {error}");
+        let checks = crate::checks::registry()
+            .iter()
+            .map(|c| CheckResult {
+                id: c.id.into(),
+                severity: c.severity.to_string(),
+                category: c.category,
+                rationale: c.rationale.into(),
+                status: CheckStatus::Skipped,
+                passed: 0,
+                failed: 0,
+                skip_reason: Some(reason.clone()),
+            })
+            .collect();
+        let base = opts.target.trim_end_matches('/');
+        Report {
+            format: REPORT_FORMAT,
+            tool: ToolInfo {
+                name: "stockwire-conform".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                schema_version: env!("CARGO_PKG_VERSION").into(),
+            },
+            seed: opts.seed,
+            profile: opts.profile.to_string(),
+            target: opts
+                .target_label
+                .clone()
+                .unwrap_or_else(|| base.to_string()),
+            url: format!(
+                "{base}{}",
+                stockwire_schema::contract(opts.profile).inventory_path()
+            ),
+            settings: Settings {
+                cases: opts.cases,
+                duration_ms: opts.duration.map(|d| d.as_millis() as u64),
+                concurrency: opts.concurrency,
+                rate: opts.rate,
+                timeout_ms: opts.timeout.as_millis() as u64,
+                policies: opts.policies.clone(),
+                checks: opts.checks.clone(),
+                skip_checks: opts.skip_checks.clone(),
+                fail_on: opts.fail_on,
+                insecure: opts.insecure,
+            },
+            summary: Summary {
+                cases: 0,
+                requests: 0,
+                violations: 0,
+                failed_checks: 0,
+                failed_must: 0,
+                duration_ms: 0,
+                cases_per_sec: 0.0,
+                requests_per_sec: 0.0,
+                exit_code,
+            },
+            checks,
+            failures: Vec::new(),
+            choices: Vec::new(),
+            latency: Vec::new(),
+            warnings: Vec::new(),
+            catalog: Vec::new(),
+            seller: opts.seller.clone(),
+            restore: None,
+            read_back: None,
+            error: Some(RunError::from_error(error)),
+            causes: Vec::new(),
+            repeat_command: None,
+            replay_of: None,
+        }
+    }
+
     /// Checks that failed.
     pub fn failed_checks(&self) -> impl Iterator<Item = &CheckResult> {
         self.checks
@@ -307,6 +434,17 @@ impl Report {
     pub fn write_json(&self, path: &Path) -> Result<(), ConformError> {
         write_file(path, &self.to_json())
     }
+}
+
+/// Completes a report built by the engine: failures grouped by cause, extra headers added to the
+/// curl reproducers.
+pub fn finish(mut report: Report, opts: &crate::RunOptions) -> Report {
+    for f in &mut report.failures {
+        for c in &mut f.curl {
+            *c = crate::http::curl_with_headers(c, &opts.extra_headers);
+        }
+    }
+    crate::causes::with_causes(report)
 }
 
 pub(crate) fn write_file(path: &Path, text: &str) -> Result<(), ConformError> {

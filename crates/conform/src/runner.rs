@@ -592,14 +592,7 @@ impl<'s> Session<'s> {
             cases: opts.duration.is_none().then_some(opts.cases),
         });
         let redactor = Redactor::new(opts.credentials.secrets());
-        let client_opts = ClientOptions {
-            timeout: opts.timeout,
-            connect_timeout: opts.connect_timeout,
-            max_response_bytes: opts.max_response_bytes,
-            insecure: opts.insecure,
-            rate: opts.rate,
-            max_idle: opts.concurrency,
-        };
+        let client_opts = ClientOptions::from_run(&opts, opts.concurrency);
         let client = Client::new(client_opts, None, redactor)?;
         Ok(Session {
             opts,
@@ -1180,7 +1173,12 @@ impl<'s> Session<'s> {
             seller: opts.seller.clone(),
             restore,
             read_back,
+            error: None,
+            causes: Vec::new(),
+            repeat_command: None,
+            replay_of: None,
         };
+        let report = crate::report::finish(report, &opts);
         sink.event(&Event::Finished(&report));
         report
     }

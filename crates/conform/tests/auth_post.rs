@@ -17,6 +17,8 @@ fn client() -> Client {
         insecure: false,
         rate: None,
         max_idle: 2,
+        extra_headers: Vec::new(),
+        cacert: None,
     };
     Client::new(opts, None, Redactor::new(Vec::<String>::new())).unwrap()
 }

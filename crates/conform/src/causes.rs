@@ -1,0 +1,431 @@
+//! One cause, one entry: failed checks that come from the same exchanges are grouped under one
+//! [`Cause`], with a hint when a known defect pattern fits (ids swapped, ids as numbers, only
+//! items from position N on, only requests above N items, only inventory values above N).
+//!
+//! Exchanges are read through the contract crate's typed models: the JSON member names are
+//! taken from how those models serialize, never spelled here.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use stockwire_schema::{FailedProduct, InventoryRequest, InventoryResponse, ItemKey};
+
+use crate::report::{CatalogItem, Cause, Failure, RecordedExchange, Report};
+
+/// The report with [`Report::causes`] filled from its failures.
+pub fn with_causes(mut report: Report) -> Report {
+    report.causes = group(&report.failures, &report.catalog);
+    report
+}
+
+/// Groups failures: two failures share a cause when they come from the same case (index and
+/// kind), share a request (same URL and body), have failed entries naming the same item that
+/// was never sent, or show the same known pattern (ids swapped, ids as numbers). Groups keep
+/// the report's failure order.
+///
+/// `catalog` holds the items known to exist: only they count when a hint looks at which items
+/// were refused (refusing an unknown or invalid item is right).
+pub fn group(failures: &[Failure], catalog: &[CatalogItem]) -> Vec<Cause> {
+    let names = names();
+    let n = failures.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut first_seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, f) in failures.iter().enumerate() {
+        let mut keys = Vec::new();
+        if !f.exchanges.is_empty() {
+            keys.push(format!("case {} {}", f.case_index, f.case_kind));
+        }
+        for e in &f.exchanges {
+            keys.push(format!("req {} {}", e.request.url, e.request.body));
+        }
+        if let Some(names) = &names {
+            keys.extend(signals(f, names));
+        }
+        for k in keys {
+            match first_seen.get(&k) {
+                Some(&j) => {
+                    let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                    if a != b {
+                        parent[a.max(b)] = a.min(b);
+                    }
+                }
+                None => {
+                    first_seen.insert(k, i);
+                }
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<&Failure>> = BTreeMap::new();
+    for (i, f) in failures.iter().enumerate() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(f);
+    }
+    groups
+        .into_values()
+        .enumerate()
+        .map(|(i, members)| {
+            let severity = if members.iter().any(|f| f.severity == "MUST") {
+                "MUST"
+            } else {
+                "SHOULD"
+            };
+            Cause {
+                id: i as u32 + 1,
+                checks: members.iter().map(|f| f.check.clone()).collect(),
+                severity: severity.into(),
+                message: members
+                    .iter()
+                    .find(|f| f.severity == severity)
+                    .unwrap_or(&members[0])
+                    .message
+                    .clone(),
+                hints: hints(&members, catalog),
+            }
+        })
+        .collect()
+}
+
+/// JSON member names of the exchange, read off the contract crate's models.
+struct Names {
+    list: String,
+    product: String,
+    variant: String,
+}
+
+fn key_holding(v: &Value, pred: impl Fn(&Value) -> bool) -> Option<String> {
+    v.as_object()?
+        .iter()
+        .find(|(_, x)| pred(x))
+        .map(|(k, _)| k.clone())
+}
+
+fn names() -> Option<Names> {
+    let key = ItemKey::new("\u{1}product", "\u{1}variant");
+    let entry = serde_json::to_value(FailedProduct::new(&key, "m")).ok()?;
+    let response = serde_json::to_value(InventoryResponse::for_outcome(
+        std::slice::from_ref(&key),
+        vec![FailedProduct::new(&key, "m")],
+    ))
+    .ok()?;
+    Some(Names {
+        list: key_holding(&response, Value::is_array)?,
+        product: key_holding(&entry, |x| x.as_str() == Some("\u{1}product"))?,
+        variant: key_holding(&entry, |x| x.as_str() == Some("\u{1}variant"))?,
+    })
+}
+
+/// An id in a response as text (strings as they are, numbers spelled out).
+fn id_text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// One exchange read through the models: the items sent and the failed entries returned.
+struct Seen {
+    sent: InventoryRequest,
+    failed: Vec<serde_json::Map<String, Value>>,
+}
+
+fn read(e: &RecordedExchange, names: &Names) -> Option<Seen> {
+    let sent: InventoryRequest = serde_json::from_str(&e.request.body).ok()?;
+    let body: Value = serde_json::from_str(&e.outcome.response()?.body).ok()?;
+    let failed = body
+        .get(&names.list)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|x| x.as_object().cloned()).collect())
+        .unwrap_or_default();
+    Some(Seen { sent, failed })
+}
+
+/// What links a failure to others with the same defect: items named as failed that were never
+/// sent, and the id patterns of [`hints`].
+fn signals(f: &Failure, names: &Names) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in f.exchanges.iter().filter_map(|e| read(e, names)) {
+        for entry in &s.failed {
+            let p = id_text(entry.get(&names.product));
+            let v = id_text(entry.get(&names.variant));
+            let sent = s.sent.inventory_list.iter().any(|i| {
+                (p.as_deref(), v.as_deref())
+                    == (Some(i.product_id.as_str()), Some(i.variant_id.as_str()))
+            });
+            if !sent && let (Some(p), Some(v)) = (p, v) {
+                out.push(format!("unsent {p}/{v}"));
+            }
+        }
+    }
+    for h in hints(&[f], &[]) {
+        if h.contains("swapped") || h.contains("numbers") {
+            out.push(format!("pattern {h}"));
+        }
+    }
+    out
+}
+
+fn hints(members: &[&Failure], catalog: &[CatalogItem]) -> Vec<String> {
+    let Some(names) = names() else {
+        return Vec::new();
+    };
+    let seen: Vec<Seen> = members
+        .iter()
+        .flat_map(|f| f.exchanges.iter())
+        .filter_map(|e| read(e, &names))
+        .collect();
+    let mut out = Vec::new();
+
+    let swapped = seen.iter().any(|s| {
+        s.failed.iter().any(|entry| {
+            let p = id_text(entry.get(&names.product));
+            s.sent.inventory_list.iter().any(|i| {
+                p.as_deref() == Some(i.variant_id.as_str()) && i.variant_id != i.product_id
+            })
+        })
+    });
+    if swapped {
+        out.push("failed entries echo the variantId as the productId (ids swapped)".to_string());
+    }
+    let numeric = seen.iter().any(|s| {
+        s.failed.iter().any(|entry| {
+            [&names.product, &names.variant]
+                .iter()
+                .any(|k| entry.get(k.as_str()).is_some_and(Value::is_number))
+        })
+    });
+    if numeric {
+        out.push("ids come back as numbers (they were sent as strings)".to_string());
+    }
+
+    // Positions (0-based) of the sent items the failed entries name, per exchange.
+    let mut from: Option<usize> = None;
+    let mut position_pattern = false;
+    for s in seen.iter().filter(|s| s.sent.inventory_list.len() >= 2) {
+        let named: Vec<usize> = s
+            .sent
+            .inventory_list
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                let valid = i.inventory.count().is_some()
+                    && catalog
+                        .iter()
+                        .any(|c| c.product_id == i.product_id && c.variant_id == i.variant_id);
+                valid
+                    && s.failed.iter().any(|entry| {
+                        let p = id_text(entry.get(&names.product));
+                        let v = id_text(entry.get(&names.variant));
+                        (p.as_deref(), v.as_deref())
+                            == (Some(i.product_id.as_str()), Some(i.variant_id.as_str()))
+                    })
+            })
+            .map(|(n, _)| n)
+            .collect();
+        let Some(&first) = named.first() else {
+            continue;
+        };
+        let tail = named.len() == s.sent.inventory_list.len() - first;
+        if first == 0 || !tail {
+            position_pattern = false;
+            from = None;
+            break;
+        }
+        position_pattern = true;
+        from = Some(from.map_or(first, |f: usize| f.min(first)));
+    }
+    if let (true, Some(n)) = (position_pattern, from) {
+        out.push(format!(
+            "only items from position {} on (1-based) are affected; the items before it pass",
+            n + 1
+        ));
+    }
+
+    // What the shrinker could not remove: a batch size or an inventory value.
+    let shrunk: Vec<&Failure> = members
+        .iter()
+        .copied()
+        .filter(|f| f.shrink.as_ref().is_some_and(|s| s.steps > 0))
+        .collect();
+    if !position_pattern && !shrunk.is_empty() {
+        let sizes: Vec<usize> = shrunk
+            .iter()
+            .filter_map(|f| f.shrink.as_ref().map(|s| s.final_items))
+            .collect();
+        // The shrinker must have removed items and then stopped at the same size every time.
+        let reduced = shrunk.iter().any(|f| {
+            f.shrink
+                .as_ref()
+                .is_some_and(|s| s.original_items > s.final_items)
+        });
+        if let Some(&k) = sizes.iter().min()
+            && k >= 2
+            && reduced
+            && sizes.iter().all(|&s| s == k)
+        {
+            out.push(format!(
+                "only requests above {} items fail: no smaller failing request was found",
+                k - 1
+            ));
+        }
+        // Only single-item minimal requests say something about the value: in a longer one the
+        // shrinker may have run out of budget before lowering every item.
+        let smallest_values: Option<Vec<u32>> = shrunk
+            .iter()
+            .filter(|f| f.shrink.as_ref().is_some_and(|s| s.final_items == 1))
+            .map(|f| {
+                let req: InventoryRequest =
+                    serde_json::from_str(&f.exchanges.first()?.request.body).ok()?;
+                req.inventory_list
+                    .iter()
+                    .map(|i| i.inventory.count())
+                    .collect::<Option<Vec<u32>>>()?
+                    .into_iter()
+                    .min()
+            })
+            .collect();
+        if let Some(v) = smallest_values
+            && v.len() == shrunk.len()
+            && let Some(&low) = v.iter().min()
+            && low >= 2
+        {
+            out.push(format!(
+                "only inventory values above {}: the smallest failing value found is {low}",
+                low - 1
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{HttpRequest, HttpResponse, Outcome};
+    use crate::report::ShrinkInfo;
+    use serde_json::json;
+
+    fn exchange(request: Value, response: Value) -> RecordedExchange {
+        RecordedExchange {
+            request: HttpRequest::post("http://p/updateInventory", vec![], request.to_string()),
+            outcome: Outcome::Response(HttpResponse {
+                status: 200,
+                content_type: Some("application/json".into()),
+                body: response.to_string(),
+                elapsed_ms: 1.0,
+            }),
+        }
+    }
+
+    fn failure(check: &str, case: u64, e: RecordedExchange, shrink: Option<ShrinkInfo>) -> Failure {
+        Failure {
+            check: check.into(),
+            severity: "MUST".into(),
+            message: format!("{check} broke"),
+            case_kind: "generated".into(),
+            case_index: case,
+            occurrences: 1,
+            shrink,
+            exchanges: vec![e],
+            curl: vec![],
+        }
+    }
+
+    fn item(p: &str, v: &str, n: u32) -> Value {
+        json!({"productId": p, "variantId": v, "inventory": n})
+    }
+
+    #[test]
+    fn checks_failing_on_one_case_are_one_cause_with_the_swapped_ids_hint() {
+        let e = exchange(
+            json!({"inventoryList": [item("P1", "V1", 1), item("NOPE", "X", 1)]}),
+            json!({"status": "PARTIAL_SUCCESS", "failedProductList": [{"productId": "X", "variantId": "NOPE", "message": "unknown"}]}),
+        );
+        let other = exchange(json!({"inventoryList": [item("P9", "V9", 3)]}), json!({}));
+        let fs = vec![
+            failure("partial-success-mixed", 4, e.clone(), None),
+            failure("failed-entry-was-sent", 4, e.clone(), None),
+            failure("unknown-item-rejected", 4, e, None),
+            failure("http-200", 9, other, None),
+        ];
+        let causes = group(&fs, &[]);
+        assert_eq!(causes.len(), 2);
+        assert_eq!(
+            causes[0].checks,
+            [
+                "partial-success-mixed",
+                "failed-entry-was-sent",
+                "unknown-item-rejected"
+            ]
+        );
+        assert!(causes[0].hints[0].contains("variantId as the productId"));
+        assert_eq!(causes[1].checks, ["http-200"]);
+        assert!(causes[1].hints.is_empty());
+    }
+
+    #[test]
+    fn numeric_ids_and_positions_are_recognised() {
+        let e = exchange(
+            json!({"inventoryList": [item("1", "2", 1), item("3", "4", 1), item("5", "6", 1)]}),
+            json!({"status": "PARTIAL_SUCCESS", "failedProductList": [
+                {"productId": 3, "variantId": 4, "message": "x"},
+                {"productId": 5, "variantId": 6, "message": "x"}]}),
+        );
+        let catalog: Vec<CatalogItem> = [("1", "2"), ("3", "4"), ("5", "6")]
+            .iter()
+            .map(|(p, v)| CatalogItem {
+                product_id: p.to_string(),
+                variant_id: v.to_string(),
+                stock: None,
+            })
+            .collect();
+        let causes = group(
+            &[failure("valid-item-accepted", 1, e.clone(), None)],
+            &catalog,
+        );
+        let hints = causes[0].hints.join("\n");
+        assert!(hints.contains("ids come back as numbers"), "{hints}");
+        assert!(hints.contains("only items from position 2 on"), "{hints}");
+        // Refusing items the catalog does not hold is right: no position pattern then.
+        let causes = group(&[failure("valid-item-accepted", 1, e, None)], &catalog[..1]);
+        assert!(!causes[0].hints.join("\n").contains("position"));
+    }
+
+    #[test]
+    fn what_the_shrinker_could_not_remove_becomes_a_hint() {
+        let shrink = |n| {
+            Some(ShrinkInfo {
+                steps: 5,
+                requests: 9,
+                original_items: 40,
+                final_items: n,
+            })
+        };
+        let e = exchange(
+            json!({"inventoryList": [item("A", "a", 7), item("B", "b", 1001), item("C", "c", 1001)]}),
+            json!({"status": "FAILED"}),
+        );
+        let causes = group(&[failure("batch-independent", 2, e, shrink(3))], &[]);
+        let hints = causes[0].hints.join("\n");
+        assert!(hints.contains("only requests above 2 items"), "{hints}");
+        assert!(!hints.contains("inventory values"), "{hints}");
+        let e = exchange(
+            json!({"inventoryList": [item("A", "a", 1001)]}),
+            json!({"status": "FAILED"}),
+        );
+        let causes = group(&[failure("valid-item-accepted", 2, e, shrink(1))], &[]);
+        let hints = causes[0].hints.join("\n");
+        assert!(
+            hints.contains("only inventory values above 1000"),
+            "{hints}"
+        );
+        assert!(!hints.contains("only requests above"), "{hints}");
+    }
+}
