@@ -211,3 +211,39 @@ fn replay_writes_the_same_three_reports() {
     let html = read(&dir.path().join("p.html"));
     assert!(html.contains("stockwire conform replay") && html.contains("r.json"));
 }
+
+/// Without a catalog the HTML report lists, before the checks table, each check it could not
+/// carry out in full, why, and how to provide what is missing.
+#[test]
+fn the_html_report_has_a_coverage_section_on_a_first_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, "[]").unwrap();
+    let html_path = dir.path().join("c.html");
+    let r = stockwire(&[
+        "conform",
+        "--seed",
+        "3",
+        "--cases",
+        "30",
+        "--quiet",
+        "--latency-budget",
+        "120s",
+        "--catalog",
+        empty.to_str().unwrap(),
+        "--report",
+        &format!("html={}", html_path.display()),
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let html = read(&html_path);
+    let coverage = html.find("id=\"coverage\"").expect("coverage table");
+    assert!(coverage < html.find("id=\"checks\"").expect("checks table"));
+    let table = &html[coverage..];
+    let table = &table[..table.find("</table>").expect("end of table")];
+    assert!(
+        table.contains("<code>valid-item-accepted</code>"),
+        "{table}"
+    );
+    assert!(table.contains("without a catalog"), "{table}");
+    assert!(table.contains("--item"), "{table}");
+}

@@ -356,6 +356,15 @@ fn failed(r: &Report) -> Vec<String> {
     r.failed_checks().map(|c| c.id.clone()).collect()
 }
 
+/// Defects that store what the partner refused: the read-back (through the ledger) sees that
+/// too, as `refused-not-stored`.
+fn also_stored(fault: Fault) -> &'static [&'static str] {
+    match fault {
+        Fault::AcceptNegative | Fault::AcceptUnknown | Fault::FailedSome => &["refused-not-stored"],
+        _ => &[],
+    }
+}
+
 async fn expect_only(fault: Fault, check: &str) -> Report {
     let server = partner(fault).await;
     let mut o = options(server.uri(), 11);
@@ -363,9 +372,11 @@ async fn expect_only(fault: Fault, check: &str) -> Report {
         o.concurrency = 1;
     }
     let r = run(o).await;
+    let mut expected = vec![check.to_string()];
+    expected.extend(also_stored(fault).iter().map(|c| c.to_string()));
     assert_eq!(
         failed(&r),
-        vec![check.to_string()],
+        expected,
         "{fault:?}\n{}",
         stockwire_conform::console::summary(&r)
     );
@@ -386,9 +397,10 @@ async fn a_correct_partner_has_no_violations() {
             stockwire_conform::console::summary(&r)
         );
         assert_eq!(r.summary.exit_code, 0);
-        // It observed the partner's ledger, so the auth probe ran instead of being skipped.
+        // It observed the partner's ledger, so the read-back judged the auth refusals instead
+        // of skipping them.
         let c = r.checks.iter().find(|c| c.id == "auth-no-effect").unwrap();
-        assert_eq!(c.passed, 2);
+        assert!(c.passed > 0, "{c:?}");
     }
 }
 

@@ -140,9 +140,31 @@ pub struct RunArgs {
     /// run cannot start (exit 2 or 3), with the error recorded.
     #[arg(long, value_name = "FORMAT=PATH")]
     pub report: Vec<String>,
-    /// At the end, set every catalog item back to its stated stock.
+    /// At the end, set stock back: with --stock-probe, to what each item held before the run
+    /// first touched it (also after Ctrl-C or an error); without, to the catalog's stated stock.
     #[arg(long)]
     pub restore: bool,
+    /// A command (run with sh -c) that prints one item's stored stock, or nothing if never set.
+    /// Ids arrive as env vars STOCKWIRE_PRODUCT_ID, STOCKWIRE_VARIANT_ID, STOCKWIRE_SELLER,
+    /// STOCKWIRE_FACILITY_CODE, as {productId}-style placeholders (one shell-quoted word; leave
+    /// them unquoted) and as {productId:url} (URL-encoded).
+    #[arg(long, value_name = "COMMAND")]
+    pub stock_probe: Option<String>,
+    /// Time one probe call may take (default 5s).
+    #[arg(long, value_parser = parse_dur)]
+    pub stock_probe_timeout: Option<Dur>,
+    /// The admin token of a stockwire mock started with --admin-token, sent on its ledger reads.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "STOCKWIRE_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+    /// Time an asynchronous partner gets to apply an update before a read-back mismatch counts
+    /// (default 2s).
+    #[arg(long, value_parser = parse_dur)]
+    pub stock_settle: Option<Dur>,
     /// Policy: how a whole-request refusal must be answered: any (default), http-4xx, http-200-failed.
     #[arg(long, value_enum)]
     pub rejection_status: Option<RejectionStatus>,
@@ -256,6 +278,9 @@ impl RunArgs {
             }),
             reports: self.report.clone(),
             restore: self.restore.then_some(true),
+            stock_probe: self.stock_probe.clone(),
+            stock_probe_timeout: self.stock_probe_timeout,
+            stock_settle: self.stock_settle,
             ..ConfigFile::default()
         }
     }
@@ -408,6 +433,9 @@ async fn run_checks(args: RunArgs) -> Result<u8> {
         }
     };
     opts.seed = seed;
+    if args.admin_token.is_some() {
+        opts.admin_token = args.admin_token.clone();
+    }
     if let Err(e) = args.target.client_options(&mut opts) {
         eprintln!("error: {e}");
         return Ok(exit_codes::USAGE);

@@ -42,7 +42,7 @@ pub enum Command {
     /// Run the mock marketplace (see `stockwire mock --help`).
     Mock(Box<mock_cmd::MockArgs>),
     /// Check a partner endpoint against the contract (see `stockwire conform --help`).
-    Conform(conform_cmd::ConformArgs),
+    Conform(Box<conform_cmd::ConformArgs>),
     /// Print a shell completion script: `stockwire completions bash > /etc/bash_completion.d/stockwire`.
     Completions {
         /// The shell.
@@ -73,7 +73,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Schema(cmd) => schema_cmd::run(cmd),
         Command::Mock(args) => mock_cmd::run(*args),
-        Command::Conform(args) => conform_cmd::run(args),
+        Command::Conform(args) => conform_cmd::run(*args),
         Command::Completions { shell } => completions(shell),
         Command::Man => man_page(),
     };

@@ -20,6 +20,27 @@ pub const UNKNOWN_PREFIX: &str = "SW-UNKNOWN-";
 /// The apiKey sent by "wrong key" cases (clearly not a real token).
 pub const WRONG_KEY: &str = "SW-WRONG-KEY-0000";
 
+/// Ids in the shapes real sellers use, as (shape, productId, variantId), starting with the
+/// spec's own example. Sent as unknown items (unless the catalog lists them): the partner must
+/// refuse them and name them back exactly as sent, as JSON strings.
+pub const ID_SHAPES: &[(&str, &str, &str)] = &[
+    ("spec-example", "54353", "54353-2"),
+    ("digits-only", "8690000123456", "8690000123457"),
+    ("leading-zeros", "000412", "000412-01"),
+    (
+        "long",
+        "SW-SHAPE-LONG-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOP",
+        "SW-SHAPE-LONG-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOP-XL",
+    ),
+    (
+        "spaces-slashes-dots",
+        "SW SHAPE 12/A.b",
+        "SW SHAPE 12/A.b RED/L",
+    ),
+    ("mixed-case", "SwShape-AbC", "sWsHAPE-aBc-Xl"),
+    ("non-ascii", "SW-Ürün-商品", "SW-Ürün-商品-Kırmızı"),
+];
+
 /// Which item an [`ItemSpec`] starts from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Base {
@@ -27,6 +48,8 @@ pub enum Base {
     Catalog(usize),
     /// A pair with [`UNKNOWN_PREFIX`] ids.
     Unknown(u32),
+    /// The pair of [`ID_SHAPES`] at this index.
+    Shaped(usize),
 }
 
 /// A change to an item after it is built.
@@ -604,6 +627,18 @@ impl GenContext {
                 })
                 .sboxed(),
         );
+        plan.push(
+            (self.catalog_items(0, 2), 0..ID_SHAPES.len(), Self::count())
+                .prop_map(|(mut items, shape, count)| {
+                    items.push(ItemSpec {
+                        base: Base::Shaped(shape),
+                        count,
+                        edits: vec![],
+                    });
+                    CaseSpec::single(&format!("id-shape:{}", ID_SHAPES[shape].0), items)
+                })
+                .sboxed(),
+        );
         plan.push(Just(self.large(1000)).sboxed());
         plan.push(Just(self.large(10_000)).sboxed());
         plan
@@ -639,6 +674,10 @@ impl GenContext {
                 format!("{UNKNOWN_PREFIX}P{n}"),
                 format!("{UNKNOWN_PREFIX}V{n}"),
             ),
+            Base::Shaped(i) => {
+                let (_, p, v) = ID_SHAPES[i % ID_SHAPES.len()];
+                (p.to_string(), v.to_string())
+            }
         };
         let mut m = valid_item_value(self.profile, &p, &v, it.count);
         for e in &it.edits {

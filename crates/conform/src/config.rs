@@ -296,8 +296,16 @@ pub struct RunOptions {
     pub restore: bool,
     /// Accept any TLS certificate.
     pub insecure: bool,
-    /// Look for an observation endpoint (`/__admin/ledger`) for the auth "changes nothing" check.
+    /// Without a probe, read stored stock from the target's `/__admin/ledger` when it has one.
     pub observe: bool,
+    /// A command (`sh -c`) that prints one item's stored stock ([`crate::probe`]).
+    pub stock_probe: Option<String>,
+    /// The admin token of a stockwire mock started with `--admin-token`, sent on ledger reads.
+    pub admin_token: Option<String>,
+    /// How long one probe call may take.
+    pub stock_probe_timeout: Duration,
+    /// How long an asynchronous partner gets to apply an update before a mismatch counts.
+    pub stock_settle: Duration,
     /// Requests the shrinker may spend on one failing case.
     pub shrink_requests: u32,
     /// Extra request headers sent with every request (`--header`).
@@ -331,6 +339,10 @@ impl RunOptions {
             restore: false,
             insecure: false,
             observe: true,
+            stock_probe: None,
+            admin_token: None,
+            stock_probe_timeout: crate::probe::DEFAULT_TIMEOUT,
+            stock_settle: Duration::from_secs(2),
             shrink_requests: 48,
             extra_headers: Vec::new(),
             cacert: None,
@@ -447,8 +459,19 @@ pub struct ConfigFile {
     pub reports: Vec<String>,
     /// Accept any TLS certificate (warned about).
     pub insecure: Option<bool>,
-    /// Restore every catalog item's stock at the end.
+    /// Restore every catalog item's stock at the end (with a stock probe: the stock read before
+    /// the run first touched it; without: the catalog's stated stock).
     pub restore: Option<bool>,
+    /// A command run through `sh -c` that prints one item's stored stock, or nothing if never
+    /// set. Ids arrive as `STOCKWIRE_PRODUCT_ID`, `STOCKWIRE_VARIANT_ID`, `STOCKWIRE_SELLER`,
+    /// `STOCKWIRE_FACILITY_CODE`, as `{productId}`-style placeholders (one shell-quoted word) and
+    /// as `{productId:url}` (URL-encoded).
+    pub stock_probe: Option<String>,
+    /// Time one probe call may take (default 5s).
+    pub stock_probe_timeout: Option<Dur>,
+    /// Time an asynchronous partner gets to apply an update before a read-back mismatch is
+    /// reported (default 2s).
+    pub stock_settle: Option<Dur>,
 }
 
 /// A report to write: `json=PATH` or `junit=PATH`.
@@ -546,7 +569,10 @@ impl ConfigFile {
             seller,
             seed,
             insecure,
-            restore
+            restore,
+            stock_probe,
+            stock_probe_timeout,
+            stock_settle
         );
         if has_target && !has_scenario {
             self.target_scenario = None;
@@ -787,6 +813,27 @@ impl ConfigFile {
         }
         o.insecure = self.insecure.unwrap_or(false);
         o.restore = self.restore.unwrap_or(false);
+        if let Some(p) = &self.stock_probe {
+            if p.trim().is_empty() {
+                return Err(ConformError::Setting {
+                    name: "stock-probe".into(),
+                    message: "is empty; give a command that prints one item's stock".into(),
+                });
+            }
+            o.stock_probe = Some(p.clone());
+        }
+        if let Some(t) = self.stock_probe_timeout {
+            if t.0.is_zero() {
+                return Err(ConformError::Setting {
+                    name: "stock-probe-timeout".into(),
+                    message: "must be longer than 0".into(),
+                });
+            }
+            o.stock_probe_timeout = t.0;
+        }
+        if let Some(t) = self.stock_settle {
+            o.stock_settle = t.0;
+        }
         Ok(o)
     }
 }

@@ -110,14 +110,37 @@ pub fn coverage_lines(target: &str, coverage: &[CoverageGap]) -> String {
     s
 }
 
+/// `s` with every control character (C0, DEL, C1, and the bidirectional overrides) shown as
+/// an escape such as `\u{1b}`, so a partner's body or header cannot move the cursor, clear the
+/// screen or fake a line of the summary.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                _ => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The first `n` characters of `s`, escaped (see [`escape`]).
 fn clip(s: &str, n: usize) -> String {
     let count = s.chars().count();
     if count <= n {
-        s.to_string()
+        escape(s)
     } else {
         let t: String = s.chars().take(n).collect();
         format!(
-            "{t}… ({} more characters; full text in the JSON report)",
+            "{}… ({} more characters; full text in the JSON report)",
+            escape(&t),
             count - n
         )
     }
@@ -129,14 +152,14 @@ pub fn outcome_line(o: &Outcome) -> String {
         Outcome::Response(r) => format!(
             "HTTP {} {} {}",
             r.status,
-            r.content_type.as_deref().unwrap_or("(no content-type)"),
+            escape(r.content_type.as_deref().unwrap_or("(no content-type)")),
             clip(&r.body, 600)
         ),
         Outcome::Failure {
             failure,
             message,
             elapsed_ms,
-        } => format!("{failure:?} after {elapsed_ms:.0} ms: {message}"),
+        } => format!("{failure:?} after {elapsed_ms:.0} ms: {}", escape(message)),
     }
 }
 
@@ -209,7 +232,13 @@ pub fn summary(report: &Report) -> String {
         let _ = writeln!(s, "\nFailures (minimal requests):");
     }
     for f in &report.failures {
-        let _ = writeln!(s, "\n✗ [{}] {}: {}", f.severity, f.check, f.message);
+        let _ = writeln!(
+            s,
+            "\n✗ [{}] {}: {}",
+            f.severity,
+            f.check,
+            escape(&f.message)
+        );
         let shrink = f
             .shrink
             .as_ref()
@@ -227,7 +256,12 @@ pub fn summary(report: &Report) -> String {
             f.case_index, f.case_kind, f.occurrences
         );
         for (e, curl) in f.exchanges.iter().zip(&f.curl) {
-            let _ = writeln!(s, "  request:   {} {}", e.request.method, e.request.url);
+            let _ = writeln!(
+                s,
+                "  request:   {} {}",
+                e.request.method,
+                escape(&e.request.url)
+            );
             let _ = writeln!(s, "             {}", clip(&e.request.body, 600));
             let _ = writeln!(s, "  response:  {}", outcome_line(&e.outcome));
             let _ = writeln!(s, "  reproduce: {}", clip(curl, 800));
@@ -239,7 +273,7 @@ pub fn summary(report: &Report) -> String {
             "\nPartner choices (allowed differences, not violations):"
         );
         for c in &report.choices {
-            let _ = writeln!(s, "  {:<24} {} ({}×)", c.topic, c.choice, c.count);
+            let _ = writeln!(s, "  {:<24} {} ({}×)", c.topic, escape(&c.choice), c.count);
         }
     }
     if !report.latency.is_empty() {
@@ -257,15 +291,45 @@ pub fn summary(report: &Report) -> String {
             );
         }
     }
-    if let Some(r) = &report.restore {
+    if let Some(b) = &report.read_back {
         let _ = writeln!(
             s,
-            "\nRestore: {} items set back to their stated stock, {} refused, {} without a stated stock",
-            r.restored, r.failed, r.without_stock
+            "\nRead-back: {} reads through {}; longest settle {:.0} ms (--stock-settle {} ms){}",
+            b.reads,
+            escape(&b.reader),
+            b.settle_max_ms,
+            b.settle_ms,
+            if b.errors > 0 {
+                format!("; {} probe error(s)", b.errors)
+            } else {
+                String::new()
+            }
         );
     }
+    if let Some(r) = &report.restore {
+        let what = if r.source == "read-back" {
+            "the stock read before the run touched them"
+        } else {
+            "their stated stock"
+        };
+        let _ = writeln!(
+            s,
+            "\nRestore: {} items set back to {what}, {} refused, {} without a stated stock",
+            r.restored, r.failed, r.without_stock
+        );
+        for i in &r.not_restored {
+            let _ = writeln!(s, "  not restored: {}", escape(i));
+        }
+        for i in &r.never_set {
+            let _ = writeln!(
+                s,
+                "  never set before the run (cannot be unset through /updateInventory): {}",
+                escape(i)
+            );
+        }
+    }
     for w in &report.warnings {
-        let _ = writeln!(s, "\nwarning: {w}");
+        let _ = writeln!(s, "\nwarning: {}", escape(w));
     }
     let passed = report
         .checks

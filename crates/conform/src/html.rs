@@ -144,6 +144,25 @@ pub fn to_html(report: &Report) -> String {
         }
     }
 
+    if !report.coverage.is_empty() {
+        s.push_str("<h2>Coverage</h2>\n<p class=\"meta\">Checks this run could not carry out in full, and what would let them run.</p>\n<table id=\"coverage\"><thead><tr><th>check</th><th>severity</th><th>effect</th><th>missing</th><th>why</th><th>how to provide it</th></tr></thead><tbody>\n");
+        for gap in &report.coverage {
+            for reason in &gap.reasons {
+                let _ = writeln!(
+                    s,
+                    "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&gap.check),
+                    escape(&gap.severity),
+                    loss_word(reason.effect),
+                    escape(reason.missing.missing()),
+                    escape(&reason.why),
+                    escape(&reason.remedy)
+                );
+            }
+        }
+        s.push_str("</tbody></table>\n");
+    }
+
     s.push_str("<h2>Checks</h2>\n<table id=\"checks\"><thead><tr><th>check</th><th>severity</th><th>category</th><th class=\"num\">passed</th><th class=\"num\">failed</th><th>result</th></tr></thead><tbody>\n");
     for c in &report.checks {
         let (cls, result) = match c.status {
@@ -293,6 +312,14 @@ pub fn to_html(report: &Report) -> String {
 
 /// The latency chart: p50, p90 and p99 per batch-size bucket with the p99 budget as a dashed
 /// line, drawn with plotters' SVG backend.
+/// "skipped" or "weakened", for the coverage table.
+fn loss_word(loss: crate::checks::Loss) -> &'static str {
+    match loss {
+        crate::checks::Loss::Skipped => "skipped",
+        crate::checks::Loss::Weakened => "weakened",
+    }
+}
+
 fn latency_svg(rows: &[LatencyRow]) -> String {
     let mut svg = String::new();
     if draw_latency(rows, &mut svg).is_err() {

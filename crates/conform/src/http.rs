@@ -153,36 +153,7 @@ impl Outcome {
     }
 }
 
-/// Replaces every secret in text by `[REDACTED]`.
-#[derive(Debug, Clone, Default)]
-pub struct Redactor {
-    secrets: Vec<String>,
-}
-
-impl Redactor {
-    /// A redactor for these secrets (empty ones are ignored).
-    pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
-        Redactor {
-            secrets: secrets.into_iter().filter(|s| s.len() >= 3).collect(),
-        }
-    }
-    /// Adds a secret.
-    pub fn add(&mut self, secret: &str) {
-        if secret.len() >= 3 {
-            self.secrets.push(secret.to_string());
-        }
-    }
-    /// `text` with every secret replaced.
-    pub fn redact(&self, text: &str) -> String {
-        let mut s = text.to_string();
-        for secret in &self.secrets {
-            if s.contains(secret.as_str()) {
-                s = s.replace(secret.as_str(), "[REDACTED]");
-            }
-        }
-        s
-    }
-}
+pub use crate::redact::Redactor;
 
 /// An extra request header (`--header 'Name: value'`).
 #[derive(Clone, PartialEq, Eq)]
@@ -627,11 +598,5 @@ mod tests {
             r.curl(),
             r#"curl -sS -i -X POST 'http://h/updateInventory' -H 'Content-Type: application/json' -H "apiKey: $APIKEY" --data-raw '{"a":"it'\''s"}'"#
         );
-    }
-
-    #[test]
-    fn redactor_hides_secrets() {
-        let r = Redactor::new(["s3cret".to_string(), "".to_string()]);
-        assert_eq!(r.redact("key s3cret!"), "key [REDACTED]!");
     }
 }

@@ -46,10 +46,14 @@ pub mod html;
 pub mod http;
 pub mod junit;
 pub mod observe;
+pub mod probe;
 pub mod proxy;
+pub mod redact;
 pub mod replay;
 pub mod report;
+pub mod restore;
 pub mod runner;
+pub mod state;
 
 pub use config::{ConfigFile, Credentials, FailOn, Policies, ReportSpec, RunOptions};
 pub use error::ConformError;

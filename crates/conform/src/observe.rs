@@ -1,80 +1,164 @@
-//! Observing the partner's state, for the auth check's "changes nothing" half. A partner that
-//! exposes the stockwire-mock admin ledger (`GET /__admin/ledger`) can be observed; for any
-//! other, that half of the check is skipped and the report says so.
+//! Reading what the partner stored, one item at a time, through one interface: the user's
+//! `--stock-probe` command ([`crate::probe`]), or the stockwire-mock admin ledger
+//! (`GET /__admin/ledger`) when the target exposes one (the embedded mock does).
 
-use std::future::Future;
-use std::pin::Pin;
+use std::sync::Arc;
 
-use serde_json::Value;
+use stockwire_schema::ItemKey;
 
 use crate::http::{Client, HttpRequest, Outcome};
+use crate::probe::{ItemRef, StockProbe};
 
-/// A boxed future, as returned by [`Observer::snapshot`].
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Something that can read the partner's state before and after a request.
-pub trait Observer: Send + Sync {
-    /// A snapshot of the state (compared for equality), or `None` if it cannot be read now.
-    fn snapshot(&self) -> BoxFuture<'_, Option<Value>>;
-    /// What is observed, for the report.
-    fn describe(&self) -> String;
-}
-
-/// The environment variable holding the mock's admin token, sent on ledger reads.
-pub const ADMIN_TOKEN_ENV: &str = "STOCKWIRE_ADMIN_TOKEN";
-
-/// Reads `GET {base}/__admin/ledger` (stockwire-mock's admin API), with the admin token from
-/// `STOCKWIRE_ADMIN_TOKEN` when it is set.
+/// Where stored stock is read from.
 #[derive(Debug, Clone)]
-pub struct LedgerObserver {
-    client: Client,
-    url: String,
-    token: Option<String>,
+pub enum StockReader {
+    /// The user's probe command.
+    Probe {
+        /// The command.
+        probe: Arc<StockProbe>,
+        /// The seller under test (passed as `STOCKWIRE_SELLER`).
+        seller: String,
+    },
+    /// `GET {base}/__admin/ledger?seller=` of a stockwire-mock.
+    Ledger {
+        /// Client.
+        client: Box<Client>,
+        /// The ledger URL.
+        url: String,
+        /// Seller whose rows count (`None`: rows of any seller).
+        seller: Option<String>,
+        /// The mock's admin token (`--admin-token`), sent as `Authorization: Bearer`.
+        admin_token: Option<String>,
+    },
 }
 
-impl LedgerObserver {
-    /// Probes `base` for a ledger; `Some` when it answers 200 with `{"items": [...]}`.
-    pub async fn probe(client: &Client, base: &str) -> Option<LedgerObserver> {
-        let o = LedgerObserver {
-            client: client.clone(),
+impl StockReader {
+    /// A ledger reader for `base`, when it answers 200 with `{"items": [...]}`.
+    pub async fn ledger(
+        client: &Client,
+        base: &str,
+        seller: Option<String>,
+        admin_token: Option<String>,
+    ) -> Option<Self> {
+        let r = StockReader::Ledger {
+            client: Box::new(client.clone()),
             url: format!("{}/__admin/ledger", base.trim_end_matches('/')),
-            token: std::env::var(ADMIN_TOKEN_ENV)
-                .ok()
-                .filter(|t| !t.is_empty()),
+            seller,
+            admin_token,
         };
-        o.read().await.map(|_| o)
+        match &r {
+            StockReader::Ledger {
+                client,
+                url,
+                admin_token,
+                ..
+            } => ledger_rows(client, url, admin_token.as_deref())
+                .await
+                .ok()
+                .map(|_| r),
+            StockReader::Probe { .. } => None,
+        }
     }
 
-    async fn read(&self) -> Option<Value> {
-        let req = HttpRequest {
-            method: "GET".into(),
-            url: self.url.clone(),
-            headers: self
-                .token
-                .iter()
-                .map(|t| crate::http::Header {
-                    name: "authorization".into(),
-                    value: format!("Bearer {t}"),
-                })
-                .collect(),
-            body: String::new(),
-        };
-        match self.client.send(&req).await {
-            Outcome::Response(r) if r.status == 200 => {
-                let v: Value = serde_json::from_str(&r.body).ok()?;
-                v.get("items")?.as_array()?;
-                Some(v)
+    /// What is read, for the report.
+    pub fn describe(&self) -> String {
+        match self {
+            StockReader::Probe { probe, .. } => format!("stock probe `{}`", probe.command()),
+            StockReader::Ledger { url, .. } => format!("ledger at {url}"),
+        }
+    }
+
+    /// Reads every item of `keys` (probes run side by side); `Ok(None)` is "never set".
+    pub async fn read_many(&self, keys: &[ItemKey]) -> Vec<Result<Option<i64>, String>> {
+        match self {
+            StockReader::Probe { probe, seller } => {
+                let mut set = tokio::task::JoinSet::new();
+                for (i, k) in keys.iter().enumerate() {
+                    let probe = probe.clone();
+                    let item = ItemRef {
+                        product_id: k.product_id.clone(),
+                        variant_id: k.variant_id.clone(),
+                        seller: seller.clone(),
+                        facility_code: String::new(),
+                    };
+                    set.spawn(async move { (i, probe.read(&item).await) });
+                }
+                let mut out: Vec<Result<Option<i64>, String>> =
+                    vec![Err("stock probe task did not finish".into()); keys.len()];
+                while let Some(joined) = set.join_next().await {
+                    if let Ok((i, r)) = joined {
+                        out[i] = r.map_err(|e| e.to_string());
+                    }
+                }
+                out
             }
-            _ => None,
+            StockReader::Ledger {
+                client,
+                url,
+                seller,
+                admin_token,
+            } => match ledger_rows(client, url, admin_token.as_deref()).await {
+                Err(e) => vec![Err(e); keys.len()],
+                Ok(rows) => keys
+                    .iter()
+                    .map(|k| {
+                        Ok(rows.iter().find_map(|row| {
+                            let mine = seller.is_none() || row.seller == *seller;
+                            (mine
+                                && row.product_id.as_deref() == Some(k.product_id.as_str())
+                                && row.variant_id.as_deref() == Some(k.variant_id.as_str()))
+                            .then_some(row.stock)
+                            .flatten()
+                        }))
+                    })
+                    .collect(),
+            },
         }
     }
 }
 
-impl Observer for LedgerObserver {
-    fn snapshot(&self) -> BoxFuture<'_, Option<Value>> {
-        Box::pin(self.read())
-    }
-    fn describe(&self) -> String {
-        format!("ledger at {}", self.url)
+/// One row of the stockwire-mock admin ledger: the admin API's own format, by its serde names.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LedgerRow {
+    #[serde(default)]
+    seller: Option<String>,
+    #[serde(default)]
+    product_id: Option<String>,
+    #[serde(default)]
+    variant_id: Option<String>,
+    #[serde(default)]
+    stock: Option<i64>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Ledger {
+    items: Vec<LedgerRow>,
+}
+
+/// The ledger's rows (the admin API's own JSON, not the exchange).
+async fn ledger_rows(
+    client: &Client,
+    url: &str,
+    admin_token: Option<&str>,
+) -> Result<Vec<LedgerRow>, String> {
+    let req = HttpRequest {
+        method: "GET".into(),
+        url: url.to_string(),
+        headers: admin_token
+            .map(|t| crate::http::Header {
+                name: "authorization".into(),
+                value: format!("Bearer {t}"),
+            })
+            .into_iter()
+            .collect(),
+        body: String::new(),
+    };
+    match client.send(&req).await {
+        Outcome::Response(r) if r.status == 200 => serde_json::from_str::<Ledger>(&r.body)
+            .map(|l| l.items)
+            .map_err(|e| format!("ledger at {url} answered an unexpected body: {e}")),
+        Outcome::Response(r) => Err(format!("ledger at {url} answered HTTP {}", r.status)),
+        Outcome::Failure { message, .. } => Err(format!("ledger at {url}: {message}")),
     }
 }

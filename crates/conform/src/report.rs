@@ -257,12 +257,40 @@ pub struct CatalogItem {
 /// What `--restore` did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RestoreResult {
-    /// Items set back to their stated stock.
+    /// Where the values set back came from: `catalog` (stated stock) or `read-back` (the stock
+    /// probe's reading before the run first touched the item).
+    #[serde(default)]
+    pub source: String,
+    /// Items set back.
     pub restored: u64,
     /// Items the partner did not accept.
     pub failed: u64,
     /// Items without a stated stock (left alone).
     pub without_stock: u64,
+    /// Items that could not be restored (`productId/variantId: why`).
+    #[serde(default)]
+    pub not_restored: Vec<String>,
+    /// Items that had never been set before the run and were set by it: `/updateInventory`
+    /// cannot unset them.
+    #[serde(default)]
+    pub never_set: Vec<String>,
+}
+
+/// What the read-back saw (`--stock-probe`, or the mock's ledger).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReadBackSummary {
+    /// What was read (`stock probe `…``, or the ledger URL).
+    pub reader: String,
+    /// Probe calls (or ledger reads) made.
+    pub reads: u64,
+    /// Settle time allowed, in milliseconds.
+    pub settle_ms: u64,
+    /// Longest time a value took to settle, in milliseconds.
+    pub settle_max_ms: f64,
+    /// Probe errors.
+    pub errors: u64,
+    /// Whether repeated errors stopped the read-back.
+    pub stopped: bool,
 }
 
 /// The result of a run.
@@ -305,6 +333,9 @@ pub struct Report {
     pub seller: Option<String>,
     /// What `--restore` did.
     pub restore: Option<RestoreResult>,
+    /// What the read-back saw, when stored stock could be read.
+    #[serde(default)]
+    pub read_back: Option<ReadBackSummary>,
     /// Why the run stopped before judging anything (target unreachable, authentication failed,
     /// bad setting); absent when the run completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -427,6 +458,7 @@ impl Report {
             catalog: Vec::new(),
             seller: opts.seller.clone(),
             restore: None,
+            read_back: None,
             error: Some(RunError::from_error(error)),
             causes: Vec::new(),
             // Nothing ran: every check is already skipped with the error as its reason.

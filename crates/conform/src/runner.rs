@@ -1,7 +1,8 @@
 //! The engine: authenticates, draws cases, sends them with bounded concurrency under a rate
-//! ceiling, judges every exchange, shrinks each failed check's first failing case to a minimal
-//! one (re-judging every candidate from scratch), runs the exclusive probes, and builds the
-//! [`Report`]. It emits [`Event`]s and knows only URLs.
+//! ceiling, judges every case through the check registry (each exchange, the relation between
+//! a case's exchanges, what the partner stored, then the run as a whole), shrinks each failed
+//! check's first failing case to a minimal one (re-judging every candidate from scratch),
+//! restores stock, and builds the [`Report`]. It emits [`Event`]s and knows only URLs.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -13,15 +14,17 @@ use stockwire_schema::exchange;
 use stockwire_schema::{AuthTokenRequest, CatalogEntry, Inventory, ItemKey, contract};
 use tokio::task::JoinSet;
 
-use crate::cases::{CaseSpec, CaseTree, GenContext, Generator, Transport};
-use crate::checks::{self, Exchange, Observation, Verdict};
+use crate::cases::{CaseSpec, CaseTree, GenContext, Generator};
+use crate::checks::{self, Exchange, Kind, Observation, Verdict};
 use crate::classify::{AuthUse, ClassifyContext, ItemVerdict, classify};
 use crate::config::{BatchRejection, Credentials, FailOn, RunOptions};
 use crate::error::ConformError;
 use crate::events::{Event, EventSink};
 use crate::http::{Client, ClientOptions, FailureKind, HttpRequest, Outcome, Redactor};
-use crate::observe::{LedgerObserver, Observer};
+use crate::observe::StockReader;
+use crate::probe::StockProbe;
 use crate::report::*;
+use crate::state::{Expect, Tracker};
 
 /// One exchange judged for a probe: per-item outcomes, signature, whole-batch refusal tolerated.
 type Judged = (Option<BTreeMap<ItemKey, bool>>, String, bool);
@@ -33,10 +36,12 @@ pub(crate) struct Engine {
     pub(crate) cls: ClassifyContext,
     pub(crate) opts_policies: crate::config::Policies,
     pub(crate) enabled: HashSet<&'static str>,
+    /// The read-back, when stored stock can be read and a state check is enabled.
+    pub(crate) state: Option<Arc<Tracker>>,
 }
 
 /// One case's requests, verdicts and observations.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct CaseRun {
     pub(crate) exchanges: Vec<(HttpRequest, Outcome)>,
     pub(crate) verdicts: Vec<Verdict>,
@@ -47,6 +52,12 @@ pub(crate) struct CaseRun {
     pub(crate) authed: u32,
     pub(crate) timeouts: u32,
     pub(crate) connect_failures: u32,
+    /// What each item must hold after the case (read-back only).
+    pub(crate) expect: BTreeMap<ItemKey, Expect>,
+    /// Read-back calls made.
+    pub(crate) reads: u64,
+    /// How long the read-back waited for values to settle, in ms.
+    pub(crate) settle_ms: f64,
 }
 
 impl CaseRun {
@@ -54,6 +65,39 @@ impl CaseRun {
         self.verdicts
             .iter()
             .any(|v| v.check == check && v.failure.is_some())
+    }
+}
+
+/// The relation checks of a case: what its probe relates between its exchanges.
+fn relation_verdicts(probe: &crate::cases::Probe, per: &[Judged]) -> Vec<Verdict> {
+    use crate::cases::Probe;
+    match probe {
+        Probe::Repeat if per.len() == 2 && per[0].0.is_some() && per[1].0.is_some() => {
+            vec![checks::idempotent::evaluate(&per[0].1, &per[1].1)]
+        }
+        Probe::Reorder(_) if per.len() == 2 => match (&per[0].0, &per[1].0) {
+            (Some(a), Some(b)) if !(per[0].2 || per[1].2) => {
+                vec![checks::order_independent::evaluate(a, b)]
+            }
+            _ => vec![],
+        },
+        Probe::Split if per.len() > 1 => {
+            let Some(batch) = &per[0].0 else {
+                return vec![];
+            };
+            let mut alone = BTreeMap::new();
+            for p in &per[1..] {
+                match &p.0 {
+                    Some(m) => alone.extend(m.clone()),
+                    None => return vec![],
+                }
+            }
+            if per[0].2 {
+                return vec![];
+            }
+            vec![checks::batch_independent::evaluate(batch, &alone)]
+        }
+        _ => vec![],
     }
 }
 
@@ -86,11 +130,12 @@ impl Engine {
             cls,
             opts_policies: opts.policies.clone(),
             enabled,
+            state: None,
         }
     }
 
     /// Classifies `req` as sent and hands the exchange with `outcome` to `judge`.
-    fn judged<R>(
+    pub(crate) fn judged<R>(
         &self,
         req: &HttpRequest,
         outcome: &Outcome,
@@ -141,6 +186,9 @@ impl Engine {
             _ => {}
         }
         run.observations.extend(obs);
+        if self.state.is_some() {
+            crate::state::expect_from(&x, &mut run.expect);
+        }
         run.exchanges.push((req.clone(), outcome));
         (verdicts, outcomes, sig, refusable_whole)
     }
@@ -159,16 +207,22 @@ impl Engine {
         requests: &[HttpRequest],
         probe: &crate::cases::Probe,
     ) -> CaseRun {
-        let mut run = CaseRun {
-            exchanges: vec![],
-            verdicts: vec![],
-            observations: vec![],
-            requests: 0,
-            latency: vec![],
-            auth_401: 0,
-            authed: 0,
-            timeouts: 0,
-            connect_failures: 0,
+        let mut run = CaseRun::default();
+        // Read-back: hold the items the case names (and its neighbors) until they are read.
+        let tracker = self.state.as_ref().filter(|t| !t.disabled());
+        let (order, neighbors) = match tracker {
+            Some(_) => self.case_items(requests),
+            None => (vec![], vec![]),
+        };
+        let _held = match tracker {
+            Some(t) => {
+                let mut all = order.clone();
+                all.extend(neighbors.iter().cloned());
+                let held = t.hold(all.clone()).await;
+                run.reads += t.before(&all).await;
+                Some(held)
+            }
+            None => None,
         };
         let mut per: Vec<Judged> = Vec::new();
         for (i, req) in requests.iter().enumerate() {
@@ -182,40 +236,44 @@ impl Engine {
                 break;
             }
         }
-        match probe {
-            crate::cases::Probe::Repeat
-                if per.len() == 2 && per[0].0.is_some() && per[1].0.is_some() =>
-            {
-                run.verdicts
-                    .push(checks::idempotent::evaluate(&per[0].1, &per[1].1));
-            }
-            crate::cases::Probe::Reorder(_) if per.len() == 2 => {
-                if let (Some(a), Some(b)) = (&per[0].0, &per[1].0) {
-                    if !(per[0].2 || per[1].2) {
-                        run.verdicts.push(checks::order_independent::evaluate(a, b));
-                    }
-                }
-            }
-            crate::cases::Probe::Split if per.len() > 1 => {
-                if let Some(batch) = &per[0].0 {
-                    let mut alone = BTreeMap::new();
-                    let mut complete = true;
-                    for p in &per[1..] {
-                        match &p.0 {
-                            Some(m) => alone.extend(m.clone()),
-                            None => complete = false,
-                        }
-                    }
-                    if complete && !per[0].2 {
-                        run.verdicts
-                            .push(checks::batch_independent::evaluate(batch, &alone));
-                    }
-                }
-            }
-            _ => {}
+        run.verdicts.extend(relation_verdicts(probe, &per));
+        if let Some(t) = tracker {
+            let rb = t.after(&order, &neighbors, &run.expect).await;
+            run.verdicts.extend(rb.verdicts);
+            run.reads += rb.reads;
+            run.settle_ms = rb.settle_ms;
         }
         run.verdicts.retain(|v| self.enabled.contains(v.check));
         run
+    }
+
+    /// The distinct item keys the requests name, in order, and up to two catalog neighbors
+    /// (only when some item may be applied).
+    fn case_items(&self, requests: &[HttpRequest]) -> (Vec<ItemKey>, Vec<ItemKey>) {
+        let mut order = Vec::new();
+        let mut seen = HashSet::new();
+        let mut appliable = false;
+        for req in requests {
+            let class = classify(req, &self.cls);
+            appliable |= class.auth == AuthUse::Valid
+                && class
+                    .items()
+                    .iter()
+                    .any(|i| matches!(i.verdict, ItemVerdict::Valid | ItemVerdict::Tolerated(_)));
+            for item in class.items() {
+                if let Some(k) = &item.key {
+                    if seen.insert(k.clone()) {
+                        order.push(k.clone());
+                    }
+                }
+            }
+        }
+        let neighbors = if appliable {
+            crate::state::neighbors(&self.cls.catalog, &seen)
+        } else {
+            vec![]
+        };
+        (order, neighbors)
     }
 
     /// A zero-inventory or extra-field failure is only that when the same item is applied at
@@ -281,6 +339,9 @@ impl Engine {
                 run.requests += 1;
             }
             let (cv, _) = self.judged(&control, &outcome, |x| {
+                if self.state.is_some() {
+                    crate::state::expect_from(x, &mut run.expect);
+                }
                 checks::evaluate(x, &self.opts_policies)
             });
             if cv.iter().any(|v| v.check == valid && v.failure.is_some()) {
@@ -429,18 +490,740 @@ impl Tally {
     }
     fn add_verdict(&mut self, v: &Verdict) {
         let run = CaseRun {
-            exchanges: vec![],
             verdicts: vec![v.clone()],
-            observations: vec![],
-            requests: 0,
-            latency: vec![],
-            auth_401: 0,
-            authed: 0,
-            timeouts: 0,
-            connect_failures: 0,
+            ..CaseRun::default()
         };
         self.add(usize::MAX, &run);
     }
+}
+
+/// A failure of `check` found outside a shrinkable case (run-level checks, the token call).
+fn plain_failure(
+    check: &str,
+    message: String,
+    case_kind: String,
+    exchanges: Vec<RecordedExchange>,
+) -> Failure {
+    Failure {
+        check: check.into(),
+        severity: severity_of(check),
+        message,
+        case_kind,
+        case_index: 0,
+        occurrences: 1,
+        shrink: None,
+        curl: exchanges.iter().map(|e| e.request.curl()).collect(),
+        exchanges,
+    }
+}
+
+/// A check's severity, from its own definition.
+fn severity_of(check: &str) -> String {
+    checks::find(check).map_or_else(|| "MUST".into(), |c| c.severity.to_string())
+}
+
+fn recorded(run: &CaseRun) -> Vec<RecordedExchange> {
+    run.exchanges
+        .iter()
+        .map(|(request, outcome)| RecordedExchange {
+            request: request.clone(),
+            outcome: outcome.clone(),
+        })
+        .collect()
+}
+
+/// Everything a run accumulates between its phases.
+struct Session<'s> {
+    opts: RunOptions,
+    sink: &'s mut dyn EventSink,
+    started: Instant,
+    base: String,
+    url: String,
+    label: String,
+    client: Client,
+    auth: bool,
+    catalog: Vec<CatalogEntry>,
+    engine: Option<Arc<Engine>>,
+    tally: Tally,
+    warnings: Vec<String>,
+    skip_reasons: HashMap<&'static str, String>,
+    failures: Vec<Failure>,
+    runs: Vec<Option<(CaseSpec, CaseRun)>>,
+    trees: Vec<Option<CaseTree>>,
+    done: u64,
+    interrupted: bool,
+    latency: Vec<LatencyRow>,
+    restore: Option<RestoreResult>,
+    coverage: Vec<CoverageGap>,
+}
+
+/// Runs the conformance checks against `opts.target` and returns the report.
+pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, ConformError> {
+    let mut s = Session::open(opts, sink)?;
+    s.authenticate().await?;
+    s.select_catalog();
+    s.start_engine().await;
+    s.announce_coverage();
+    let sent = s.send_cases().await;
+    if sent.is_ok() && !s.interrupted {
+        s.shrink_failures().await;
+        s.judge_run();
+    }
+    s.restore_stock().await;
+    sent?;
+    s.warn_about_strength();
+    Ok(s.report())
+}
+
+impl<'s> Session<'s> {
+    /// Checks the target URL and builds the client.
+    fn open(opts: RunOptions, sink: &'s mut dyn EventSink) -> Result<Self, ConformError> {
+        let started = Instant::now();
+        let base = opts.target.trim_end_matches('/').to_string();
+        let parsed = url::Url::parse(&base).map_err(|e| ConformError::BadTarget {
+            url: opts.target.clone(),
+            message: e.to_string(),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(ConformError::BadTarget {
+                url: opts.target.clone(),
+                message: "scheme must be http or https".into(),
+            });
+        }
+        let url = format!("{base}{}", contract(opts.profile).inventory_path());
+        let label = opts.target_label.clone().unwrap_or_else(|| base.clone());
+        let redactor = Redactor::new(opts.credentials.secrets());
+        let client_opts = ClientOptions::from_run(&opts, opts.concurrency);
+        let client = Client::new(client_opts, None, redactor)?;
+        Ok(Session {
+            opts,
+            sink,
+            started,
+            base,
+            url,
+            label,
+            client,
+            auth: false,
+            catalog: vec![],
+            engine: None,
+            tally: Tally::default(),
+            warnings: vec![],
+            skip_reasons: HashMap::new(),
+            failures: vec![],
+            runs: vec![],
+            trees: vec![],
+            done: 0,
+            interrupted: false,
+            latency: vec![],
+            restore: None,
+            coverage: vec![],
+        })
+    }
+
+    fn enabled(&self, id: &str) -> bool {
+        (self.opts.checks.is_empty() || self.opts.checks.iter().any(|c| c == id))
+            && !self.opts.skip_checks.iter().any(|c| c == id)
+    }
+
+    /// Sets the apiKey, or fetches a token (judging `auth-token-response`).
+    async fn authenticate(&mut self) -> Result<(), ConformError> {
+        match self.opts.credentials.clone() {
+            Credentials::None => {}
+            Credentials::ApiKey(k) => {
+                self.client.set_api_key(Some(k));
+                self.auth = true;
+            }
+            Credentials::Login { username, password } => {
+                let (token, verdict) =
+                    login(&self.client, &self.base, &self.opts, &username, &password).await?;
+                self.tally.requests += 1;
+                if self.enabled(verdict.check) {
+                    self.tally.add_verdict(&verdict);
+                    if let Some(m) = &verdict.failure {
+                        let request = HttpRequest {
+                            method: "GET".into(),
+                            url: format!(
+                                "{}{}?username={username}&password=$PASSWORD",
+                                self.base,
+                                contract(self.opts.profile).auth_path()
+                            ),
+                            headers: vec![],
+                            body: String::new(),
+                        };
+                        let mut f =
+                            plain_failure(verdict.check, m.clone(), "auth-token".into(), vec![]);
+                        f.curl = vec![request.curl()];
+                        self.failures.push(f);
+                    }
+                }
+                self.client.set_api_key(Some(token));
+                self.auth = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// The seller's catalog entries.
+    fn select_catalog(&mut self) {
+        self.catalog = match &self.opts.seller {
+            Some(s) => self.opts.catalog.for_seller(s).cloned().collect(),
+            None => self.opts.catalog.entries.clone(),
+        };
+    }
+
+    /// The engine, with the read-back when stored stock can be read.
+    async fn start_engine(&mut self) {
+        let mut engine = Engine::new(
+            self.client.clone(),
+            &self.opts,
+            self.catalog.clone(),
+            self.auth,
+            self.url.clone(),
+        );
+        let wants_state = checks::registry()
+            .iter()
+            .any(|c| needs_stock_reader(c) && self.enabled(c.id))
+            || self.opts.restore;
+        let reader = match &self.opts.stock_probe {
+            Some(cmd) if wants_state => Some(StockReader::Probe {
+                probe: Arc::new(StockProbe::new(cmd.clone(), self.opts.stock_probe_timeout)),
+                seller: self.opts.seller.clone().unwrap_or_default(),
+            }),
+            None if wants_state && self.opts.observe => {
+                StockReader::ledger(
+                    &self.client,
+                    &self.base,
+                    self.opts.seller.clone(),
+                    self.opts.admin_token.clone(),
+                )
+                .await
+            }
+            _ => None,
+        };
+        match reader {
+            Some(r) => {
+                engine.state = Some(Arc::new(Tracker::new(
+                    r,
+                    self.opts.stock_settle,
+                    self.catalog.clone(),
+                )));
+            }
+            None if !self.opts.observe && self.opts.stock_probe.is_none() => {
+                for c in checks::registry() {
+                    if needs_stock_reader(c) {
+                        self.skip_reasons
+                            .insert(c.id, "observation disabled and no --stock-probe".into());
+                    }
+                }
+            }
+            None => {}
+        }
+        self.engine = Some(Arc::new(engine));
+    }
+
+    /// Which checks this run cannot carry out in full, derived from each check's declared
+    /// needs and what the run has; shown before the first case and kept for the report.
+    fn announce_coverage(&mut self) {
+        let available = checks::Available {
+            catalog: !self.catalog.is_empty(),
+            stock_probe: self.engine.as_ref().is_some_and(|e| e.state.is_some()),
+            credentials: self.auth,
+            login: matches!(self.opts.credentials, Credentials::Login { .. }),
+        };
+        let coverage: Vec<CoverageGap> = checks::gaps(&available, |id| self.enabled(id))
+            .iter()
+            .map(CoverageGap::from)
+            .collect();
+        for g in coverage
+            .iter()
+            .filter(|g| g.effect == checks::Loss::Skipped)
+        {
+            if let Some(c) = checks::find(&g.check) {
+                // A more specific reason set earlier (observation disabled) stays.
+                self.skip_reasons
+                    .entry(c.id)
+                    .or_insert_with(|| g.reason_line());
+            }
+        }
+        if self.catalog.is_empty() {
+            let weakened = coverage
+                .iter()
+                .filter(|g| {
+                    g.reasons
+                        .iter()
+                        .any(|r| r.missing == checks::Resource::Catalog)
+                })
+                .count();
+            self.warnings.push(format!("no catalog items: {weakened} checks skipped or weakened (give --catalog FILE or --item JSON with the test seller's known items)"));
+        }
+        self.sink.event(&Event::Started {
+            target: &self.label,
+            seed: self.opts.seed,
+            cases: self.opts.duration.is_none().then_some(self.opts.cases),
+            coverage: &coverage,
+        });
+        self.coverage = coverage;
+    }
+
+    /// Main phase: draws cases and runs them with bounded concurrency; each case is judged by
+    /// the exchange, relation and state checks.
+    async fn send_cases(&mut self) -> Result<(), ConformError> {
+        let Some(engine) = self.engine.clone() else {
+            return Ok(());
+        };
+        let mut generator = Generator::new(&engine.cases_ctx, self.opts.seed);
+        let budget = self.opts.cases.max(1);
+        let deadline = self.opts.duration.map(|d| self.started + d);
+        let mut set: JoinSet<(usize, CaseSpec, CaseRun)> = JoinSet::new();
+        let mut dispatched = 0usize;
+        let mut consecutive_timeouts = 0u32;
+        let mut stalled = false;
+        let concurrency = self.opts.concurrency.max(1);
+        // With --restore, Ctrl-C stops sending and still restores.
+        let watch_interrupt = self.opts.restore;
+        let interrupt = async {
+            if watch_interrupt {
+                let _ = tokio::signal::ctrl_c().await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::pin!(interrupt);
+        loop {
+            let more = |dispatched: usize| match deadline {
+                Some(d) => Instant::now() < d,
+                None => (dispatched as u64) < budget,
+            };
+            // The first case runs alone: it tells an unreachable target from a weak one.
+            let limit = if dispatched == 0 || self.done > 0 {
+                concurrency
+            } else {
+                1
+            };
+            while set.len() < limit && more(dispatched) && !stalled {
+                let Some(tree) = generator.next_case() else {
+                    break;
+                };
+                let spec = tree.current();
+                self.trees.push(Some(tree));
+                self.runs.push(None);
+                let e = engine.clone();
+                let index = dispatched;
+                set.spawn(async move {
+                    let run = e.execute(&spec).await;
+                    (index, spec, run)
+                });
+                dispatched += 1;
+            }
+            let joined = tokio::select! {
+                j = set.join_next() => j,
+                _ = &mut interrupt => {
+                    set.abort_all();
+                    self.interrupted = true;
+                    self.warnings.push(format!(
+                        "interrupted (Ctrl-C) after {} cases: no shrinking; stock restored",
+                        self.done
+                    ));
+                    None
+                }
+            };
+            let Some(joined) = joined else {
+                break;
+            };
+            let Ok((index, spec, run)) = joined else {
+                continue;
+            };
+            if self.done == 0
+                && run.connect_failures > 0
+                && run.exchanges.len() == run.connect_failures as usize
+            {
+                set.abort_all();
+                let message = match run.exchanges.first().map(|e| &e.1) {
+                    Some(Outcome::Failure { message, .. }) => message.clone(),
+                    _ => "connection failed".into(),
+                };
+                return Err(ConformError::Unreachable {
+                    url: self.url.clone(),
+                    message,
+                });
+            }
+            if run.timeouts > 0 && run.timeouts as usize == run.exchanges.len() {
+                consecutive_timeouts += 1;
+                if consecutive_timeouts >= 3 && !stalled {
+                    stalled = true;
+                    self.warnings.push(format!("the partner stalls: {consecutive_timeouts} cases in a row timed out; stopped sending new cases"));
+                }
+            } else {
+                consecutive_timeouts = 0;
+            }
+            self.tally.add(index, &run);
+            self.done += 1;
+            self.runs[index] = Some((spec, run));
+            self.sink.event(&Event::Progress {
+                cases: self.done,
+                requests: self.tally.requests,
+                violations: self.tally.violations,
+            });
+        }
+        Ok(())
+    }
+
+    /// Shrinking: each failed check's first failing case, reduced while it still fails it.
+    async fn shrink_failures(&mut self) {
+        let Some(engine) = self.engine.clone() else {
+            return;
+        };
+        let failing: Vec<(&'static str, usize)> = checks::registry()
+            .iter()
+            .filter_map(|c| self.tally.first_fail.get(c.id).map(|i| (c.id, *i)))
+            .collect();
+        if !failing.is_empty() {
+            self.sink.event(&Event::Phase("shrinking failing cases"));
+        }
+        let mut shrink_requests_total = 0u64;
+        for (check, index) in failing {
+            let Some((spec, run)) = self.runs.get(index).and_then(|r| r.clone()) else {
+                continue;
+            };
+            let tree = match self.trees.get_mut(index).and_then(Option::take) {
+                Some(t) => Some(t),
+                None => {
+                    let mut g = Generator::new(&engine.cases_ctx, self.opts.seed);
+                    let mut t = None;
+                    for _ in 0..=index {
+                        t = g.next_case();
+                    }
+                    t
+                }
+            };
+            let shrinkable = checks::find(check).is_some_and(|c| c.kind != Kind::Run)
+                && check != checks::no_timeout::CHECK.id;
+            let (final_spec, final_run, info) = match tree {
+                Some(tree) if shrinkable => {
+                    shrink(&engine, tree, check, spec, run, self.opts.shrink_requests).await
+                }
+                _ => {
+                    let n = spec.items.len();
+                    let info = ShrinkInfo {
+                        steps: 0,
+                        requests: 0,
+                        original_items: n,
+                        final_items: n,
+                    };
+                    (spec, run, info)
+                }
+            };
+            shrink_requests_total += info.requests as u64;
+            let message = final_run
+                .verdicts
+                .iter()
+                .find(|v| v.check == check && v.failure.is_some())
+                .and_then(|v| v.failure.clone())
+                .unwrap_or_default();
+            let exchanges = recorded(&final_run);
+            self.failures.push(Failure {
+                check: check.into(),
+                severity: severity_of(check),
+                message,
+                case_kind: final_spec.kind.clone(),
+                case_index: index as u64,
+                occurrences: self.tally.failed.get(check).copied().unwrap_or(0),
+                shrink: Some(info),
+                curl: exchanges.iter().map(|e| e.request.curl()).collect(),
+                exchanges,
+            });
+        }
+        self.tally.requests += shrink_requests_total;
+    }
+
+    /// The whole-run checks: latency per batch size.
+    fn judge_run(&mut self) {
+        let per_thousand = self.opts.policies.latency_budget.0;
+        for (lo, hi, label) in BUCKETS {
+            let mut xs: Vec<f64> = self
+                .tally
+                .latency
+                .iter()
+                .filter(|(n, _)| *n >= lo && *n <= hi)
+                .map(|(_, ms)| *ms)
+                .collect();
+            if xs.is_empty() {
+                continue;
+            }
+            xs.sort_by(|a, b| a.total_cmp(b));
+            let budget = checks::latency_budget::budget_for(
+                per_thousand,
+                if hi == usize::MAX { 10_000 } else { hi },
+            );
+            let p99 = percentile(&xs, 99.0);
+            self.latency.push(LatencyRow {
+                batch_sizes: label.into(),
+                count: xs.len() as u64,
+                p50_ms: percentile(&xs, 50.0),
+                p90_ms: percentile(&xs, 90.0),
+                p99_ms: p99,
+                max_ms: *xs.last().unwrap_or(&0.0),
+                budget_ms: budget.as_secs_f64() * 1000.0,
+            });
+            if self.enabled(checks::latency_budget::CHECK.id) {
+                let v = checks::latency_budget::evaluate(label, p99, budget);
+                if let Some(m) = &v.failure {
+                    self.failures.push(plain_failure(
+                        v.check,
+                        m.clone(),
+                        format!("batches of {label} items"),
+                        vec![],
+                    ));
+                }
+                self.tally.add_verdict(&v);
+            }
+        }
+    }
+
+    /// `--restore`: with a read-back, each item's stock before the run first touched it;
+    /// without, the catalog's stated stock.
+    async fn restore_stock(&mut self) {
+        if !self.opts.restore {
+            return;
+        }
+        let Some(engine) = self.engine.clone() else {
+            return;
+        };
+        self.sink.event(&Event::Phase("restoring stock"));
+        // Only a probe reads the partner's own state; without one, the catalog's stock.
+        let result = match &engine.state {
+            Some(t) if self.opts.stock_probe.is_some() => {
+                crate::restore::from_read_back(&engine, t).await
+            }
+            _ => crate::restore::from_catalog(&engine, &self.catalog).await,
+        };
+        self.tally.requests += result.1;
+        self.restore = Some(result.0);
+    }
+
+    /// Warnings about the run's strength (wrong credentials, foreign catalog, time-outs,
+    /// probe errors).
+    fn warn_about_strength(&mut self) {
+        let t = &self.tally;
+        if t.authed >= 3 && t.auth_401 * 2 > t.authed {
+            self.warnings.push(format!("{} of {} authenticated requests were answered 401/403: the credentials are probably wrong, so most checks saw only refusals", t.auth_401, t.authed));
+        }
+        let valid_ids = [
+            checks::valid_item_accepted::CHECK.id,
+            checks::zero_inventory_accepted::CHECK.id,
+            checks::extra_fields_tolerated::CHECK.id,
+        ];
+        let sum = |m: &HashMap<&'static str, u64>| {
+            valid_ids
+                .iter()
+                .map(|i| m.get(i).copied().unwrap_or(0))
+                .sum::<u64>()
+        };
+        if sum(&t.failed) >= 3 && sum(&t.passed) == 0 {
+            self.warnings.push("every catalog item sent was reported failed: the catalog or seller is probably not the partner's (check --catalog and --seller)".into());
+        }
+        if t.exchanges >= 3 && t.timeouts * 2 > t.exchanges {
+            self.warnings.push(format!(
+                "{} of {} requests timed out: most checks could not judge anything",
+                t.timeouts, t.exchanges
+            ));
+        }
+        if let Some(tr) = self.engine.as_ref().and_then(|e| e.state.clone()) {
+            let (errors, count) = tr.errors();
+            if let Some(first) = errors.first() {
+                self.warnings.push(format!(
+                    "{count} stock probe error(s){}; first: {first}",
+                    if tr.disabled() {
+                        ", so the state checks were skipped from then on"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            if tr.disabled() {
+                for c in checks::registry() {
+                    if c.kind == Kind::State {
+                        self.skip_reasons.insert(
+                            c.id,
+                            format!("the stock probe failed {count} times (see the warning); not a partner violation"),
+                        );
+                    }
+                }
+            }
+        }
+        for w in &self.warnings {
+            self.sink.event(&Event::Warning(w));
+        }
+    }
+
+    /// The check table, the summary and the report.
+    fn report(self) -> Report {
+        let Session {
+            opts,
+            sink,
+            started,
+            url,
+            label,
+            catalog,
+            engine,
+            tally,
+            warnings,
+            skip_reasons,
+            mut failures,
+            done,
+            latency,
+            restore,
+            coverage,
+            ..
+        } = self;
+        let enabled = |id: &str| {
+            (opts.checks.is_empty() || opts.checks.iter().any(|c| c == id))
+                && !opts.skip_checks.iter().any(|c| c == id)
+        };
+        let tracker = engine.as_ref().and_then(|e| e.state.clone());
+        let read_back = tracker.as_ref().map(|t| {
+            let (_, errors) = t.errors();
+            ReadBackSummary {
+                reader: t.describe(),
+                reads: t.reads(),
+                settle_ms: t.settle().as_millis() as u64,
+                settle_max_ms: t.settle_max().as_secs_f64() * 1000.0,
+                errors,
+                stopped: t.disabled(),
+            }
+        });
+        let mut check_results = Vec::new();
+        for c in checks::registry() {
+            let passed = tally.passed.get(c.id).copied().unwrap_or(0);
+            let failed = tally.failed.get(c.id).copied().unwrap_or(0);
+            let (status, skip_reason) = if !enabled(c.id) {
+                (
+                    CheckStatus::Skipped,
+                    Some("disabled (--checks / --skip-checks)".to_string()),
+                )
+            } else if failed > 0 {
+                (CheckStatus::Failed, None)
+            } else if passed > 0 {
+                (CheckStatus::Passed, None)
+            } else {
+                (
+                    CheckStatus::Skipped,
+                    Some(
+                        skip_reasons
+                            .get(c.id)
+                            .cloned()
+                            .unwrap_or_else(|| "no case exercised it within the budget".into()),
+                    ),
+                )
+            };
+            check_results.push(CheckResult {
+                id: c.id.into(),
+                severity: c.severity.to_string(),
+                category: c.category,
+                rationale: c.rationale.into(),
+                status,
+                passed,
+                failed,
+                skip_reason,
+            });
+        }
+        // Keep failures in registry order.
+        let order: HashMap<&str, usize> = checks::registry()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id, i))
+            .collect();
+        failures.sort_by_key(|f| order.get(f.check.as_str()).copied().unwrap_or(usize::MAX));
+        let failed_checks = check_results
+            .iter()
+            .filter(|c| c.status == CheckStatus::Failed)
+            .count() as u64;
+        let failed_must = check_results
+            .iter()
+            .filter(|c| c.status == CheckStatus::Failed && c.severity == "MUST")
+            .count() as u64;
+        let exit_code = match opts.fail_on {
+            FailOn::Any if failed_checks > 0 => 1,
+            FailOn::Must if failed_must > 0 => 1,
+            _ => 0,
+        };
+        let elapsed = started.elapsed();
+        let secs = elapsed.as_secs_f64().max(1e-9);
+        let report = Report {
+            format: REPORT_FORMAT,
+            tool: ToolInfo {
+                name: "stockwire-conform".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                schema_version: env!("CARGO_PKG_VERSION").into(),
+            },
+            seed: opts.seed,
+            profile: opts.profile.to_string(),
+            target: label,
+            url,
+            settings: Settings {
+                cases: opts.cases,
+                duration_ms: opts.duration.map(|d| d.as_millis() as u64),
+                concurrency: opts.concurrency,
+                rate: opts.rate,
+                timeout_ms: opts.timeout.as_millis() as u64,
+                policies: opts.policies.clone(),
+                checks: opts.checks.clone(),
+                skip_checks: opts.skip_checks.clone(),
+                fail_on: opts.fail_on,
+                insecure: opts.insecure,
+            },
+            summary: Summary {
+                cases: done,
+                requests: tally.requests,
+                violations: tally.violations,
+                failed_checks,
+                failed_must,
+                duration_ms: elapsed.as_millis() as u64,
+                cases_per_sec: done as f64 / secs,
+                requests_per_sec: tally.requests as f64 / secs,
+                exit_code,
+            },
+            checks: check_results,
+            failures,
+            choices: tally
+                .observations
+                .iter()
+                .map(|((t, c), n)| Choice {
+                    topic: t.clone(),
+                    choice: c.clone(),
+                    count: *n,
+                })
+                .collect(),
+            latency,
+            warnings,
+            coverage,
+            catalog: catalog
+                .iter()
+                .map(|e| CatalogItem {
+                    product_id: e.product_id.clone(),
+                    variant_id: e.variant_id.clone(),
+                    stock: e.stock,
+                })
+                .collect(),
+            seller: opts.seller.clone(),
+            restore,
+            read_back,
+            error: None,
+            causes: Vec::new(),
+            repeat_command: None,
+            replay_of: None,
+        };
+        let report = crate::report::finish(report, &opts);
+        sink.event(&Event::Finished(&report));
+        report
+    }
+}
+
+/// Whether `c` can only be judged by reading stored stock back.
+fn needs_stock_reader(c: &checks::Check) -> bool {
+    c.needs
+        .iter()
+        .any(|n| n.resource == checks::Resource::StockProbe)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -458,563 +1241,6 @@ const BUCKETS: [(usize, usize, &str); 5] = [
     (101, 1000, "101-1000"),
     (1001, usize::MAX, "1001+"),
 ];
-
-/// Runs the conformance checks against `opts.target` and returns the report.
-pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, ConformError> {
-    let started = Instant::now();
-    let base = opts.target.trim_end_matches('/').to_string();
-    let parsed = url::Url::parse(&base).map_err(|e| ConformError::BadTarget {
-        url: opts.target.clone(),
-        message: e.to_string(),
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(ConformError::BadTarget {
-            url: opts.target.clone(),
-            message: "scheme must be http or https".into(),
-        });
-    }
-    let url = format!("{base}{}", contract(opts.profile).inventory_path());
-    let label = opts.target_label.clone().unwrap_or_else(|| base.clone());
-
-    let redactor = Redactor::new(opts.credentials.secrets());
-    let client_opts = ClientOptions::from_run(&opts, opts.concurrency);
-    let mut client = Client::new(client_opts, None, redactor)?;
-    let mut tally = Tally::default();
-    let mut warnings: Vec<String> = Vec::new();
-    let mut skip_reasons: HashMap<&'static str, String> = HashMap::new();
-    let mut pre_failures: Vec<Failure> = Vec::new();
-    let enabled_probe = |id: &str| {
-        (opts.checks.is_empty() || opts.checks.iter().any(|c| c == id))
-            && !opts.skip_checks.iter().any(|c| c == id)
-    };
-
-    let auth = match &opts.credentials {
-        Credentials::None => false,
-        Credentials::ApiKey(k) => {
-            client.set_api_key(Some(k.clone()));
-            true
-        }
-        Credentials::Login { username, password } => {
-            let (token, verdict) = login(&client, &base, &opts, username, password).await?;
-            tally.requests += 1;
-            if enabled_probe(verdict.check) {
-                tally.add_verdict(&verdict);
-                if let Some(m) = &verdict.failure {
-                    let request = HttpRequest {
-                        method: "GET".into(),
-                        url: format!(
-                            "{base}{}?username={username}&password=$PASSWORD",
-                            contract(opts.profile).auth_path()
-                        ),
-                        headers: vec![],
-                        body: String::new(),
-                    };
-                    pre_failures.push(Failure {
-                        check: verdict.check.into(),
-                        severity: "MUST".into(),
-                        message: m.clone(),
-                        case_kind: "auth-token".into(),
-                        case_index: 0,
-                        occurrences: 1,
-                        shrink: None,
-                        curl: vec![request.curl()],
-                        exchanges: vec![],
-                    });
-                }
-            }
-            client.set_api_key(Some(token));
-            true
-        }
-    };
-    let seller = opts.seller.clone();
-    let catalog: Vec<CatalogEntry> = match &seller {
-        Some(s) => opts.catalog.for_seller(s).cloned().collect(),
-        None => opts.catalog.entries.clone(),
-    };
-    // ---- Coverage (issue 10): which checks this run cannot carry out in full, derived from
-    // each check's declared needs and what the run has; shown before the first case.
-    let wants_probe = checks::registry().iter().any(|c| {
-        enabled_probe(c.id)
-            && c.needs
-                .iter()
-                .any(|n| n.resource == checks::Resource::StockProbe)
-    });
-    let observer = if wants_probe && opts.observe {
-        LedgerObserver::probe(&client, &base).await
-    } else {
-        None
-    };
-    let available = checks::Available {
-        catalog: !catalog.is_empty(),
-        stock_probe: observer.is_some(),
-        credentials: auth,
-        login: matches!(opts.credentials, Credentials::Login { .. }),
-    };
-    let coverage: Vec<CoverageGap> = checks::gaps(&available, enabled_probe)
-        .iter()
-        .map(CoverageGap::from)
-        .collect();
-    for g in coverage
-        .iter()
-        .filter(|g| g.effect == checks::Loss::Skipped)
-    {
-        if let Some(c) = checks::find(&g.check) {
-            skip_reasons.insert(c.id, g.reason_line());
-        }
-    }
-    if catalog.is_empty() {
-        warnings.push(format!("no catalog items: {} checks skipped or weakened (give --catalog FILE or --item JSON with the test seller's known items)", coverage.iter().filter(|g| g.reasons.iter().any(|r| r.missing == checks::Resource::Catalog)).count()));
-    }
-    sink.event(&Event::Started {
-        target: &label,
-        seed: opts.seed,
-        cases: opts.duration.is_none().then_some(opts.cases),
-        coverage: &coverage,
-    });
-    // ---- end coverage
-    let engine = Arc::new(Engine::new(
-        client.clone(),
-        &opts,
-        catalog.clone(),
-        auth,
-        url.clone(),
-    ));
-
-    // Main phase.
-    let mut generator = Generator::new(&engine.cases_ctx, opts.seed);
-    let budget = opts.cases.max(1);
-    let deadline = opts.duration.map(|d| started + d);
-    let mut trees: Vec<Option<CaseTree>> = Vec::new();
-    let mut runs: Vec<Option<(CaseSpec, CaseRun)>> = Vec::new();
-    let mut set: JoinSet<(usize, CaseSpec, CaseRun)> = JoinSet::new();
-    let mut dispatched = 0usize;
-    let mut done = 0u64;
-    let mut consecutive_timeouts = 0u32;
-    let mut stalled = false;
-    let concurrency = opts.concurrency.max(1);
-    loop {
-        let more = |dispatched: usize| match deadline {
-            Some(d) => Instant::now() < d,
-            None => (dispatched as u64) < budget,
-        };
-        // The first case runs alone: it tells an unreachable target from a weak one.
-        let limit = if dispatched == 0 || done > 0 {
-            concurrency
-        } else {
-            1
-        };
-        while set.len() < limit && more(dispatched) && !stalled {
-            let Some(tree) = generator.next_case() else {
-                break;
-            };
-            let spec = tree.current();
-            trees.push(Some(tree));
-            runs.push(None);
-            let e = engine.clone();
-            let index = dispatched;
-            set.spawn(async move {
-                let run = e.execute(&spec).await;
-                (index, spec, run)
-            });
-            dispatched += 1;
-        }
-        let Some(joined) = set.join_next().await else {
-            break;
-        };
-        let Ok((index, spec, run)) = joined else {
-            continue;
-        };
-        if done == 0
-            && run.connect_failures > 0
-            && run.exchanges.len() == run.connect_failures as usize
-        {
-            set.abort_all();
-            let message = match run.exchanges.first().map(|e| &e.1) {
-                Some(Outcome::Failure { message, .. }) => message.clone(),
-                _ => "connection failed".into(),
-            };
-            return Err(ConformError::Unreachable {
-                url: url.clone(),
-                message,
-            });
-        }
-        if run.timeouts > 0 && run.timeouts as usize == run.exchanges.len() {
-            consecutive_timeouts += 1;
-            if consecutive_timeouts >= 3 && !stalled {
-                stalled = true;
-                warnings.push(format!("the partner stalls: {consecutive_timeouts} cases in a row timed out; stopped sending new cases"));
-            }
-        } else {
-            consecutive_timeouts = 0;
-        }
-        tally.add(index, &run);
-        done += 1;
-        runs[index] = Some((spec, run));
-        sink.event(&Event::Progress {
-            cases: done,
-            requests: tally.requests,
-            violations: tally.violations,
-        });
-    }
-
-    // Shrinking: each failed check's first failing case, reduced while it still fails it.
-    let failing: Vec<(&'static str, usize)> = checks::registry()
-        .iter()
-        .filter_map(|c| tally.first_fail.get(c.id).map(|i| (c.id, *i)))
-        .collect();
-    let mut failures = pre_failures;
-    if !failing.is_empty() {
-        sink.event(&Event::Phase("shrinking failing cases"));
-    }
-    let mut shrink_requests_total = 0u64;
-    for (check, index) in failing {
-        if index == usize::MAX {
-            continue;
-        }
-        let Some((spec, run)) = runs.get(index).and_then(|r| r.clone()) else {
-            continue;
-        };
-        let tree = match trees.get_mut(index).and_then(Option::take) {
-            Some(t) => Some(t),
-            None => {
-                let mut g = Generator::new(&engine.cases_ctx, opts.seed);
-                let mut t = None;
-                for _ in 0..=index {
-                    t = g.next_case();
-                }
-                t
-            }
-        };
-        let shrinkable = !matches!(check, "no-timeout" | "latency-budget");
-        let (final_spec, final_run, info) = match tree {
-            Some(tree) if shrinkable => {
-                shrink(&engine, tree, check, spec, run, opts.shrink_requests).await
-            }
-            _ => {
-                let n = spec.items.len();
-                (
-                    spec,
-                    run,
-                    ShrinkInfo {
-                        steps: 0,
-                        requests: 0,
-                        original_items: n,
-                        final_items: n,
-                    },
-                )
-            }
-        };
-        shrink_requests_total += info.requests as u64;
-        let message = final_run
-            .verdicts
-            .iter()
-            .find(|v| v.check == check && v.failure.is_some())
-            .and_then(|v| v.failure.clone())
-            .unwrap_or_default();
-        let exchanges: Vec<RecordedExchange> = final_run
-            .exchanges
-            .iter()
-            .map(|(request, outcome)| RecordedExchange {
-                request: request.clone(),
-                outcome: outcome.clone(),
-            })
-            .collect();
-        failures.push(Failure {
-            check: check.into(),
-            severity: checks::find(check).map_or("MUST".into(), |c| c.severity.to_string()),
-            message,
-            case_kind: final_spec.kind.clone(),
-            case_index: index as u64,
-            occurrences: tally.failed.get(check).copied().unwrap_or(0),
-            shrink: Some(info),
-            curl: exchanges.iter().map(|e| e.request.curl()).collect(),
-            exchanges,
-        });
-    }
-    tally.requests += shrink_requests_total;
-
-    // Exclusive probes: does a refused request change anything?
-    let no_effect = checks::auth_no_effect::CHECK.id;
-    if auth && enabled_probe(no_effect) && !catalog.is_empty() {
-        sink.event(&Event::Phase("auth probes"));
-        // Without an observer, the coverage section says why this is skipped.
-        if let Some(observer) = &observer {
-            for transport in [Transport::NoKey, Transport::WrongKey] {
-                let what = if transport == Transport::NoKey {
-                    "without an apiKey"
-                } else {
-                    "with a wrong apiKey"
-                };
-                let stock = catalog[0].stock.unwrap_or(0);
-                let spec = CaseSpec {
-                    kind: format!(
-                        "auth-no-effect:{}",
-                        if transport == Transport::NoKey {
-                            "missing"
-                        } else {
-                            "wrong"
-                        }
-                    ),
-                    items: vec![crate::cases::ItemSpec {
-                        base: crate::cases::Base::Catalog(0),
-                        count: stock.wrapping_add(4321) % 1_000_000,
-                        edits: vec![],
-                    }],
-                    envelope: crate::cases::Envelope::List,
-                    transport,
-                    probe: crate::cases::Probe::Single,
-                };
-                let before = observer.snapshot().await;
-                let run = engine.execute(&spec).await;
-                let after = observer.snapshot().await;
-                done += 1;
-                tally.requests += run.requests as u64 + 2;
-                if let (Some(b), Some(a)) = (before, after) {
-                    let v = checks::auth_no_effect::evaluate(what, &b, &a);
-                    let failed = v.failure.is_some();
-                    tally.add_verdict(&v);
-                    if failed && !failures.iter().any(|f: &Failure| f.check == no_effect) {
-                        let exchanges: Vec<RecordedExchange> = run
-                            .exchanges
-                            .iter()
-                            .map(|(request, outcome)| RecordedExchange {
-                                request: request.clone(),
-                                outcome: outcome.clone(),
-                            })
-                            .collect();
-                        failures.push(Failure {
-                            check: no_effect.into(),
-                            severity: "MUST".into(),
-                            message: format!(
-                                "{} (observed: {})",
-                                v.failure.unwrap_or_default(),
-                                observer.describe()
-                            ),
-                            case_kind: spec.kind.clone(),
-                            case_index: done - 1,
-                            occurrences: 1,
-                            shrink: None,
-                            curl: exchanges.iter().map(|e| e.request.curl()).collect(),
-                            exchanges,
-                        });
-                    }
-                }
-            }
-        }
-    }
-
-    // Latency per batch size.
-    let mut latency = Vec::new();
-    let per_thousand = opts.policies.latency_budget.0;
-    for (lo, hi, label) in BUCKETS {
-        let mut xs: Vec<f64> = tally
-            .latency
-            .iter()
-            .filter(|(n, _)| *n >= lo && *n <= hi)
-            .map(|(_, ms)| *ms)
-            .collect();
-        if xs.is_empty() {
-            continue;
-        }
-        xs.sort_by(|a, b| a.total_cmp(b));
-        let budget = checks::latency_budget::budget_for(
-            per_thousand,
-            if hi == usize::MAX { 10_000 } else { hi },
-        );
-        let p99 = percentile(&xs, 99.0);
-        let row = LatencyRow {
-            batch_sizes: label.into(),
-            count: xs.len() as u64,
-            p50_ms: percentile(&xs, 50.0),
-            p90_ms: percentile(&xs, 90.0),
-            p99_ms: p99,
-            max_ms: *xs.last().unwrap_or(&0.0),
-            budget_ms: budget.as_secs_f64() * 1000.0,
-        };
-        if enabled_probe(checks::latency_budget::CHECK.id) {
-            let v = checks::latency_budget::evaluate(label, p99, budget);
-            if let Some(m) = &v.failure {
-                failures.push(Failure {
-                    check: v.check.into(),
-                    severity: "SHOULD".into(),
-                    message: m.clone(),
-                    case_kind: format!("batches of {label} items"),
-                    case_index: 0,
-                    occurrences: 1,
-                    shrink: None,
-                    exchanges: vec![],
-                    curl: vec![],
-                });
-            }
-            tally.add_verdict(&v);
-        }
-        latency.push(row);
-    }
-
-    // Restore.
-    let restore = if opts.restore {
-        sink.event(&Event::Phase("restoring catalog stock"));
-        Some(restore_stock(&engine, &catalog, &mut tally).await)
-    } else {
-        None
-    };
-
-    // Warnings about the run's strength.
-    if tally.authed >= 3 && tally.auth_401 * 2 > tally.authed {
-        warnings.push(format!("{} of {} authenticated requests were answered 401/403: the credentials are probably wrong, so most checks saw only refusals", tally.auth_401, tally.authed));
-    }
-    let valid_ids = [
-        checks::valid_item_accepted::CHECK.id,
-        checks::zero_inventory_accepted::CHECK.id,
-        checks::extra_fields_tolerated::CHECK.id,
-    ];
-    let valid_pass: u64 = valid_ids
-        .iter()
-        .map(|i| tally.passed.get(i).copied().unwrap_or(0))
-        .sum();
-    let valid_fail: u64 = valid_ids
-        .iter()
-        .map(|i| tally.failed.get(i).copied().unwrap_or(0))
-        .sum();
-    if valid_fail >= 3 && valid_pass == 0 {
-        warnings.push("every catalog item sent was reported failed: the catalog or seller is probably not the partner's (check --catalog and --seller)".into());
-    }
-    if tally.exchanges >= 3 && tally.timeouts * 2 > tally.exchanges {
-        warnings.push(format!(
-            "{} of {} requests timed out: most checks could not judge anything",
-            tally.timeouts, tally.exchanges
-        ));
-    }
-    for w in &warnings {
-        sink.event(&Event::Warning(w));
-    }
-
-    // Checks table.
-    let mut check_results = Vec::new();
-    for c in checks::registry() {
-        let passed = tally.passed.get(c.id).copied().unwrap_or(0);
-        let failed = tally.failed.get(c.id).copied().unwrap_or(0);
-        let disabled = !enabled_probe(c.id);
-        let (status, skip_reason) = if disabled {
-            (
-                CheckStatus::Skipped,
-                Some("disabled (--checks / --skip-checks)".to_string()),
-            )
-        } else if failed > 0 {
-            (CheckStatus::Failed, None)
-        } else if passed > 0 {
-            (CheckStatus::Passed, None)
-        } else {
-            (
-                CheckStatus::Skipped,
-                Some(
-                    skip_reasons
-                        .get(c.id)
-                        .cloned()
-                        .unwrap_or_else(|| "no case exercised it within the budget".into()),
-                ),
-            )
-        };
-        check_results.push(CheckResult {
-            id: c.id.into(),
-            severity: c.severity.to_string(),
-            category: c.category,
-            rationale: c.rationale.into(),
-            status,
-            passed,
-            failed,
-            skip_reason,
-        });
-    }
-    // Keep failures in registry order.
-    let order: HashMap<&str, usize> = checks::registry()
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.id, i))
-        .collect();
-    failures.sort_by_key(|f| order.get(f.check.as_str()).copied().unwrap_or(usize::MAX));
-    let failed_checks = check_results
-        .iter()
-        .filter(|c| c.status == CheckStatus::Failed)
-        .count() as u64;
-    let failed_must = check_results
-        .iter()
-        .filter(|c| c.status == CheckStatus::Failed && c.severity == "MUST")
-        .count() as u64;
-    let exit_code = match opts.fail_on {
-        FailOn::Any if failed_checks > 0 => 1,
-        FailOn::Must if failed_must > 0 => 1,
-        _ => 0,
-    };
-    let elapsed = started.elapsed();
-    let secs = elapsed.as_secs_f64().max(1e-9);
-    let report = Report {
-        format: REPORT_FORMAT,
-        tool: ToolInfo {
-            name: "stockwire-conform".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            schema_version: env!("CARGO_PKG_VERSION").into(),
-        },
-        seed: opts.seed,
-        profile: opts.profile.to_string(),
-        target: label,
-        url,
-        settings: Settings {
-            cases: opts.cases,
-            duration_ms: opts.duration.map(|d| d.as_millis() as u64),
-            concurrency: opts.concurrency,
-            rate: opts.rate,
-            timeout_ms: opts.timeout.as_millis() as u64,
-            policies: opts.policies.clone(),
-            checks: opts.checks.clone(),
-            skip_checks: opts.skip_checks.clone(),
-            fail_on: opts.fail_on,
-            insecure: opts.insecure,
-        },
-        summary: Summary {
-            cases: done,
-            requests: tally.requests,
-            violations: tally.violations,
-            failed_checks,
-            failed_must,
-            duration_ms: elapsed.as_millis() as u64,
-            cases_per_sec: done as f64 / secs,
-            requests_per_sec: tally.requests as f64 / secs,
-            exit_code,
-        },
-        checks: check_results,
-        failures,
-        choices: tally
-            .observations
-            .iter()
-            .map(|((t, c), n)| Choice {
-                topic: t.clone(),
-                choice: c.clone(),
-                count: *n,
-            })
-            .collect(),
-        latency,
-        warnings,
-        coverage,
-        catalog: catalog
-            .iter()
-            .map(|e| CatalogItem {
-                product_id: e.product_id.clone(),
-                variant_id: e.variant_id.clone(),
-                stock: e.stock,
-            })
-            .collect(),
-        seller,
-        restore,
-        error: None,
-        causes: Vec::new(),
-        repeat_command: None,
-        replay_of: None,
-    };
-    let report = crate::report::finish(report, &opts);
-    sink.event(&Event::Finished(&report));
-    Ok(report)
-}
 
 /// Reduces a failing case while it still fails `check`, re-judging every candidate afresh.
 async fn shrink(
@@ -1075,44 +1301,4 @@ async fn shrink(
             final_items,
         },
     )
-}
-
-async fn restore_stock(
-    engine: &Engine,
-    catalog: &[CatalogEntry],
-    tally: &mut Tally,
-) -> RestoreResult {
-    let with_stock: Vec<&CatalogEntry> = catalog.iter().filter(|e| e.stock.is_some()).collect();
-    let mut result = RestoreResult {
-        restored: 0,
-        failed: 0,
-        without_stock: (catalog.len() - with_stock.len()) as u64,
-    };
-    for chunk in with_stock.chunks(100) {
-        let items: Vec<Value> = chunk
-            .iter()
-            .filter_map(|e| {
-                serde_json::to_value(stockwire_schema::InventoryItem::new(
-                    engine.cases_ctx.profile,
-                    &e.product_id,
-                    &e.variant_id,
-                    e.stock.unwrap_or(0),
-                ))
-                .ok()
-            })
-            .collect();
-        let mut req = engine.cases_ctx.control(Value::Null);
-        req.body = exchange::request_with_list(Value::Array(items)).to_string();
-        let outcome = engine.client.send(&req).await;
-        tally.requests += 1;
-        match engine.judged(&req, &outcome, checks::item_outcomes) {
-            Some(m) => {
-                let ok = m.values().filter(|v| **v).count() as u64;
-                result.restored += ok;
-                result.failed += chunk.len() as u64 - ok;
-            }
-            None => result.failed += chunk.len() as u64,
-        }
-    }
-    result
 }

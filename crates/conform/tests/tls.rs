@@ -86,7 +86,7 @@ async fn self_signed_certificate_is_refused_unless_insecure() {
     let r = stockwire_conform::run(o, &mut NoSink).await.unwrap();
     let failed: Vec<&str> = r.failed_checks().map(|c| c.id.as_str()).collect();
     assert!(failed.is_empty(), "{failed:?}");
-    assert!(r.summary.requests > 20);
+    assert!(r.summary.requests >= 20);
     front.abort();
 }
 

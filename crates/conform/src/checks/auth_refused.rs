@@ -2,7 +2,7 @@
 
 use stockwire_schema::{Severity, Status};
 
-use super::{Category, Check, Exchange, Observation, Verdict};
+use super::{Category, Check, Exchange, Kind, Observation, Verdict};
 use crate::classify::AuthUse;
 
 /// The check.
@@ -10,6 +10,7 @@ pub const CHECK: Check = Check {
     id: "auth-refused",
     severity: Severity::Must,
     category: Category::Auth,
+    kind: Kind::Exchange,
     rationale: "The token maps a call to its seller; a call without a valid one must be refused (401/403 or FAILED).",
     needs: &[super::Need {
         resource: super::Resource::Credentials,

@@ -3,13 +3,14 @@
 use serde_json::Value;
 use stockwire_schema::{Profile, Severity, contract};
 
-use super::{Category, Check, Verdict};
+use super::{Category, Check, Kind, Verdict};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "auth-token-response",
     severity: Severity::Must,
     category: Category::Auth,
+    kind: Kind::Run,
     rationale: "The caller reads accessToken from the documented body; any other shape stops every push.",
     needs: &[super::Need {
         resource: super::Resource::Login,

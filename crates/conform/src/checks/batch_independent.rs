@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 
 use stockwire_schema::{ItemKey, Severity};
 
-use super::{Category, Check, Verdict};
+use super::{Category, Check, Kind, Verdict};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "batch-independent",
     severity: Severity::Should,
     category: Category::Metamorphic,
+    kind: Kind::Relation,
     rationale: "Which other items changed in the same interval is chance; an item's outcome must not depend on them.",
     needs: super::NEEDS_KNOWN_ITEM_TO_COMPARE,
 };

@@ -2,7 +2,7 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Verdict};
+use super::{Category, Check, Exchange, Kind, Verdict};
 use crate::http::{FailureKind, Outcome};
 
 /// The check.
@@ -10,6 +10,7 @@ pub const CHECK: Check = Check {
     id: "connection-kept",
     severity: Severity::Must,
     category: Category::Robustness,
+    kind: Kind::Exchange,
     rationale: "A connection closed without a response leaves the caller unable to tell whether the stock was set.",
     needs: &[],
 };

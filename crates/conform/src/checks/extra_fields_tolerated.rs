@@ -4,13 +4,14 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check};
+use super::{Category, Check, Kind};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "extra-fields-tolerated",
     severity: Severity::Should,
     category: Category::Outcome,
+    kind: Kind::Exchange,
     rationale: "The page is edited in place (facilityCode was added later); a partner must not break when the caller sends a newer field.",
     needs: super::NEEDS_KNOWN_ITEM,
 };

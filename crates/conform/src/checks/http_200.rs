@@ -2,7 +2,7 @@
 
 use stockwire_schema::{Severity, Status};
 
-use super::{Category, Check, Exchange, Verdict};
+use super::{Category, Check, Exchange, Kind, Verdict};
 use crate::config::{BatchLimit, Policies};
 
 /// The check.
@@ -10,6 +10,7 @@ pub const CHECK: Check = Check {
     id: "http-200",
     severity: Severity::Must,
     category: Category::Response,
+    kind: Kind::Exchange,
     rationale: "The caller reads the outcome of a processed push from a 200 response body; other codes mean it was not processed.",
     needs: &[super::Need {
         resource: super::Resource::Catalog,

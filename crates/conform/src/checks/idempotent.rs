@@ -2,13 +2,14 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Verdict};
+use super::{Category, Check, Kind, Verdict};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "idempotent",
     severity: Severity::Must,
     category: Category::Metamorphic,
+    kind: Kind::Relation,
     rationale: "Each push carries absolute counts and may be retried; a repeated push must be harmless and answered the same.",
     needs: &[super::Need {
         resource: super::Resource::Catalog,

@@ -3,7 +3,7 @@
 
 use stockwire_schema::{Severity, Status, contract};
 
-use super::{Category, Check, Exchange, Observation, Verdict};
+use super::{Category, Check, Exchange, Kind, Observation, Verdict};
 use crate::classify::BodyClass;
 use crate::config::{Policies, RejectionStatus};
 
@@ -12,6 +12,7 @@ pub const CHECK: Check = Check {
     id: "invalid-input-refused",
     severity: Severity::Must,
     category: Category::Robustness,
+    kind: Kind::Exchange,
     rationale: "A malformed push carries no stock; answering it as processed hides the caller's defect.",
     needs: &[],
 };

@@ -2,7 +2,7 @@
 
 use stockwire_schema::{Severity, Status, exchange};
 
-use super::{Category, Check, Exchange, Observation, Verdict};
+use super::{Category, Check, Exchange, Kind, Observation, Verdict};
 use crate::classify::{AuthUse, ItemVerdict};
 
 /// The check.
@@ -10,6 +10,7 @@ pub const CHECK: Check = Check {
     id: "invalid-item-rejected",
     severity: Severity::Must,
     category: Category::Outcome,
+    kind: Kind::Exchange,
     rationale: "Negative, fractional, out-of-range or missing data cannot be real stock; applying it corrupts the listing.",
     needs: &[super::Need {
         resource: super::Resource::Catalog,

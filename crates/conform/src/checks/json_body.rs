@@ -2,7 +2,7 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Verdict};
+use super::{Category, Check, Exchange, Kind, Verdict};
 use crate::http::Outcome;
 use stockwire_schema::is_json_media_type;
 
@@ -11,6 +11,7 @@ pub const CHECK: Check = Check {
     id: "json-body",
     severity: Severity::Must,
     category: Category::Response,
+    kind: Kind::Exchange,
     rationale: "The page defines the response as a JSON payload; a caller cannot read any other body.",
     needs: &[],
 };

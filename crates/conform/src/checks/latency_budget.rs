@@ -4,13 +4,14 @@ use std::time::Duration;
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Verdict};
+use super::{Category, Check, Kind, Verdict};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "latency-budget",
     severity: Severity::Should,
     category: Category::Performance,
+    kind: Kind::Run,
     rationale: "Pushes run every 2 to 10 minutes for every seller; a slow endpoint delays stock for all of them.",
     needs: &[super::Need {
         resource: super::Resource::Catalog,

@@ -29,8 +29,11 @@ pub mod latency_budget;
 pub mod no_server_error;
 pub mod no_timeout;
 pub mod order_independent;
+pub mod refused_not_stored;
 pub mod response_schema;
 pub mod semantic;
+pub mod stored_per_item;
+pub mod stored_value;
 pub mod unknown_item_rejected;
 pub mod valid_item_accepted;
 pub mod zero_inventory_accepted;
@@ -65,6 +68,8 @@ pub enum Category {
     Metamorphic,
     /// Latency.
     Performance,
+    /// What the partner stored, read back after the answer.
+    State,
 }
 
 impl Category {
@@ -78,12 +83,26 @@ impl Category {
             Category::Auth => "auth",
             Category::Metamorphic => "metamorphic",
             Category::Performance => "performance",
+            Category::State => "state",
         }
     }
 }
 
-/// A check's identity: stable id, severity, category, a one-line rationale, and what it needs
-/// from the run beyond a reachable target.
+/// What a check judges, which decides where the runner evaluates it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// One exchange on its own ([`evaluate`]).
+    Exchange,
+    /// A relation between the exchanges of one case (order, batch, repetition).
+    Relation,
+    /// What the partner stored, read back after a case ([`crate::state`]).
+    State,
+    /// The run as a whole (latency, the token call).
+    Run,
+}
+
+/// A check's identity: stable id, severity, category, kind, a one-line rationale, and what it
+/// needs from the run beyond a reachable target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Check {
     /// Stable id used in reports, configs and `--checks`.
@@ -92,6 +111,8 @@ pub struct Check {
     pub severity: Severity,
     /// What the check looks at.
     pub category: Category,
+    /// Where the runner evaluates it.
+    pub kind: Kind,
     /// Why it holds, in one line.
     pub rationale: &'static str,
     /// What the check loses when the run lacks something (empty: nothing).
@@ -140,7 +161,7 @@ impl Resource {
         match self {
             Resource::Catalog => "give known items with --catalog FILE or --item JSON, repeatable",
             Resource::StockProbe => {
-                "the target exposes no way to read stock (a stockwire mock's GET /__admin/ledger is used when present)"
+                "give --stock-probe 'COMMAND' that prints an item's stored stock; a stockwire mock's GET /__admin/ledger is used when present"
             }
             Resource::Credentials => "give --api-key, or --username and --password",
             Resource::Login => "give --username and --password instead of --api-key",
@@ -275,6 +296,9 @@ pub fn registry() -> &'static [Check] {
             order_independent::CHECK,
             batch_independent::CHECK,
             idempotent::CHECK,
+            stored_value::CHECK,
+            stored_per_item::CHECK,
+            refused_not_stored::CHECK,
             latency_budget::CHECK,
         ]);
         v

@@ -2,13 +2,14 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Verdict};
+use super::{Category, Check, Exchange, Kind, Verdict};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "no-server-error",
     severity: Severity::Must,
     category: Category::Robustness,
+    kind: Kind::Exchange,
     rationale: "A 5xx is a crash, not an answer: invalid input must be refused with 4xx or a FAILED body.",
     needs: &[],
 };

@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 
 use stockwire_schema::{ItemKey, Severity};
 
-use super::{Category, Check, Verdict};
+use super::{Category, Check, Kind, Verdict};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "order-independent",
     severity: Severity::Should,
     category: Category::Metamorphic,
+    kind: Kind::Relation,
     rationale: "The caller batches changed items in no particular order; an outcome that depends on order is a latent defect.",
     needs: super::NEEDS_KNOWN_ITEM_TO_COMPARE,
 };

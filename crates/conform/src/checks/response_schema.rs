@@ -2,7 +2,7 @@
 
 use stockwire_schema::{FailedList, Severity, Status, contract, exchange};
 
-use super::{Category, Check, Exchange, Observation, Verdict};
+use super::{Category, Check, Exchange, Kind, Observation, Verdict};
 use crate::config::{ListOnSuccess, Policies};
 
 /// The check.
@@ -10,6 +10,7 @@ pub const CHECK: Check = Check {
     id: "response-schema",
     severity: Severity::Must,
     category: Category::Response,
+    kind: Kind::Exchange,
     rationale: "The response table fixes the body's members and types; a caller parsing it by the page fails otherwise.",
     needs: &[],
 };

@@ -4,7 +4,7 @@
 use serde_json::Value;
 use stockwire_schema::RULES;
 
-use super::{Category, Check, Exchange, Verdict};
+use super::{Category, Check, Exchange, Kind, Verdict};
 
 /// One check per semantic rule.
 pub fn checks() -> impl Iterator<Item = Check> {
@@ -12,6 +12,7 @@ pub fn checks() -> impl Iterator<Item = Check> {
         id: r.id,
         severity: r.severity,
         category: Category::Semantic,
+        kind: Kind::Exchange,
         rationale: r.rationale,
         needs: &[],
     })

@@ -2,7 +2,7 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Verdict};
+use super::{Category, Check, Exchange, Kind, Verdict};
 use crate::classify::{AuthUse, ItemVerdict};
 
 /// The check.
@@ -10,6 +10,7 @@ pub const CHECK: Check = Check {
     id: "unknown-item-rejected",
     severity: Severity::Must,
     category: Category::Outcome,
+    kind: Kind::Exchange,
     rationale: "An item the marketplace does not have cannot be updated; reporting success hides a mapping error from the seller.",
     needs: &[],
 };
@@ -25,7 +26,16 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
             continue;
         }
         let Some(key) = &item.key else { continue };
-        if rejected || failed.contains(key) {
+        let status = x.status().unwrap_or(0);
+        if (300..400).contains(&status) {
+            out.push(Verdict::fail(
+                CHECK.id,
+                format!(
+                    "unknown item {} was answered with a redirect (HTTP {status}), not refused",
+                    super::short_key(key)
+                ),
+            ));
+        } else if rejected || failed.contains(key) {
             out.push(Verdict::pass(CHECK.id));
         } else {
             out.push(Verdict::fail(

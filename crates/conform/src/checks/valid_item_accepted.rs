@@ -4,7 +4,7 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Observation, Verdict};
+use super::{Category, Check, Exchange, Kind, Observation, Verdict};
 use crate::classify::{AuthUse, ItemVerdict};
 use crate::config::{BatchLimit, BatchRejection, Policies};
 
@@ -13,6 +13,7 @@ pub const CHECK: Check = Check {
     id: "valid-item-accepted",
     severity: Severity::Must,
     category: Category::Outcome,
+    kind: Kind::Exchange,
     rationale: "A known item with valid data must be applied; reporting it failed leaves stale stock and oversells.",
     needs: super::NEEDS_KNOWN_ITEM,
 };
@@ -79,6 +80,10 @@ pub(crate) fn evaluate_items(
     }
     if !x.class.json_content_type {
         // A request with the wrong Content-Type may be refused as a whole.
+        return;
+    }
+    if (300..400).contains(&status) {
+        // A redirect is never an answer that applied anything (`http-200` reports it).
         return;
     }
     let rejected = x.rejected_whole();

@@ -4,13 +4,14 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check};
+use super::{Category, Check, Kind};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "zero-inventory-accepted",
     severity: Severity::Must,
     category: Category::Outcome,
+    kind: Kind::Exchange,
     rationale: "0 is the most frequent value pushed (items going out of stock); refusing it keeps selling what is gone.",
     needs: super::NEEDS_KNOWN_ITEM,
 };

@@ -1,0 +1,180 @@
+//! Redaction of secrets (the apiKey, the token, the password) from everything the runner
+//! records or prints, in every form a partner may echo them: as is, JSON-escaped (`\/`,
+//! `\uXXXX`, any mix), URL-encoded (`%XX` in either case, `+` for a space) and base64
+//! (standard or URL-safe alphabet, at any alignment inside a longer encoded text).
+
+use regex::Regex;
+
+/// What replaces a secret.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Replaces every secret in text by `[REDACTED]`.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    patterns: Vec<Regex>,
+}
+
+/// The base64 alphabets (standard, URL-safe).
+const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The base64 text every encoding of a longer text containing `secret` at byte offset
+/// `k mod 3` shares: the characters that depend only on the secret's bytes.
+fn base64_cores(secret: &str) -> Vec<String> {
+    let s = secret.as_bytes();
+    let mut out = Vec::new();
+    for k in 0..3usize {
+        let mut padded = vec![0u8; k];
+        padded.extend_from_slice(s);
+        // Whole 3-byte groups that lie entirely inside the secret.
+        let first_group = k.div_ceil(3);
+        let last_group = padded.len() / 3;
+        if last_group <= first_group {
+            continue;
+        }
+        let inner = &padded[first_group * 3..last_group * 3];
+        for alphabet in [STD, URL] {
+            let core = base64(inner, alphabet);
+            if core.len() >= 8 {
+                out.push(core);
+            }
+        }
+    }
+    out
+}
+
+/// One character of a secret in each form a JSON string or a URL may spell it.
+fn char_alternatives(c: char) -> String {
+    let mut alts = vec![regex::escape(&c.to_string())];
+    let mut units = [0u16; 2];
+    let json: Vec<String> = c
+        .encode_utf16(&mut units)
+        .iter()
+        .map(|u| format!("\\\\u(?i:{u:04x})"))
+        .collect();
+    alts.push(json.concat());
+    match c {
+        '/' => alts.push(r"\\/".into()),
+        '"' => alts.push(r#"\\""#.into()),
+        '\\' => alts.push(r"\\\\".into()),
+        ' ' => alts.push(r"\+".into()),
+        _ => {}
+    }
+    let mut buf = [0u8; 4];
+    let pct: Vec<String> = c
+        .encode_utf8(&mut buf)
+        .bytes()
+        .map(|b| format!("%(?i:{b:02x})"))
+        .collect();
+    alts.push(pct.concat());
+    format!("(?:{})", alts.join("|"))
+}
+
+impl Redactor {
+    /// A redactor for these secrets (those shorter than 3 characters are ignored).
+    pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
+        let mut r = Redactor::default();
+        for s in secrets {
+            r.add(&s);
+        }
+        r
+    }
+
+    /// Adds a secret.
+    pub fn add(&mut self, secret: &str) {
+        if secret.chars().count() < 3 {
+            return;
+        }
+        let spelled: String = secret.chars().map(char_alternatives).collect();
+        let mut alts = vec![spelled];
+        alts.extend(base64_cores(secret).iter().map(|c| regex::escape(c)));
+        if let Ok(re) = Regex::new(&alts.join("|")) {
+            self.patterns.push(re);
+        }
+    }
+
+    /// `text` with every secret, in every form, replaced.
+    pub fn redact(&self, text: &str) -> String {
+        let mut s = text.to_string();
+        for re in &self.patterns {
+            if re.is_match(&s) {
+                s = re.replace_all(&s, REDACTED).into_owned();
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "s3cr/et+kéy 42";
+
+    fn r() -> Redactor {
+        Redactor::new([SECRET.to_string(), "".to_string()])
+    }
+
+    fn hidden(text: &str) {
+        let out = r().redact(text);
+        assert!(out.contains(REDACTED), "{text} -> {out}");
+        assert!(!out.contains("s3cr"), "{text} -> {out}");
+    }
+
+    #[test]
+    fn plain() {
+        hidden(&format!("key {SECRET}!"));
+    }
+
+    #[test]
+    fn json_escaped_forms() {
+        // serde_json's own escaping, a slash escaped, every character \u-escaped, and a mix.
+        hidden(&serde_json::to_string(SECRET).unwrap());
+        hidden(r#"{"echo":"s3cr\/et+k\u00e9y 42"}"#);
+        let all: String = SECRET
+            .encode_utf16()
+            .map(|u| format!("\\u{u:04X}"))
+            .collect();
+        hidden(&format!(r#"{{"echo":"{all}"}}"#));
+    }
+
+    #[test]
+    fn url_encoded_forms() {
+        hidden("https://h/x?k=s3cr%2Fet%2Bk%C3%A9y+42&z=1");
+        hidden("k=s3cr%2fet%2bk%c3%a9y%2042");
+    }
+
+    #[test]
+    fn base64_at_any_alignment() {
+        for prefix in ["", "a", "ab", "Basic user:"] {
+            let text = format!("{prefix}{SECRET} trailing");
+            for alphabet in [STD, URL] {
+                let encoded = base64(text.as_bytes(), alphabet);
+                let out = r().redact(&format!("Authorization: {encoded}"));
+                assert!(out.contains(REDACTED), "{prefix:?}: {encoded} -> {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_text_is_left_alone() {
+        let t = "status SUCCESS, 0 failed entries; s3cr is not the secret";
+        assert_eq!(r().redact(t), t);
+    }
+}

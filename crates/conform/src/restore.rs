@@ -1,0 +1,122 @@
+//! `--restore`: setting the stock back at the end of a run (also after Ctrl-C and after a run
+//! that ends in an error). With a read-back, each item goes back to the stock read before the
+//! run first touched it; without, to the catalog's stated stock. An item that had never been
+//! set cannot be unset through `/updateInventory`: such items are listed, as are items the
+//! partner did not accept.
+
+use std::collections::BTreeMap;
+
+use stockwire_schema::{CatalogEntry, InventoryItem, InventoryRequest, ItemKey};
+
+use crate::checks;
+use crate::report::RestoreResult;
+use crate::runner::Engine;
+use crate::state::Tracker;
+
+/// Sends `items` (key, count) in batches of 100; returns the keys not applied and requests sent.
+async fn send(engine: &Engine, items: &[(ItemKey, u32)]) -> (Vec<(ItemKey, String)>, u64) {
+    let mut refused = Vec::new();
+    let mut requests = 0;
+    for chunk in items.chunks(100) {
+        let list: Vec<InventoryItem> = chunk
+            .iter()
+            .map(|(k, n)| {
+                InventoryItem::new(engine.cases_ctx.profile, &k.product_id, &k.variant_id, *n)
+            })
+            .collect();
+        let mut req = engine.cases_ctx.control(serde_json::Value::Null);
+        req.body = match serde_json::to_string(&InventoryRequest::new(list)) {
+            Ok(b) => b,
+            Err(e) => {
+                for (k, _) in chunk {
+                    refused.push((k.clone(), format!("cannot build the request: {e}")));
+                }
+                continue;
+            }
+        };
+        let outcome = engine.client.send(&req).await;
+        requests += 1;
+        let applied = engine.judged(&req, &outcome, checks::item_outcomes);
+        for (k, _) in chunk {
+            match applied.as_ref().and_then(|m| m.get(k)) {
+                Some(true) => {}
+                Some(false) => refused.push((k.clone(), "refused by the partner".into())),
+                None => refused.push((
+                    k.clone(),
+                    crate::console::outcome_line(&outcome)
+                        .chars()
+                        .take(120)
+                        .collect(),
+                )),
+            }
+        }
+    }
+    (refused, requests)
+}
+
+/// Restores the catalog's stated stock (no read-back). Returns the result and requests sent.
+pub(crate) async fn from_catalog(
+    engine: &Engine,
+    catalog: &[CatalogEntry],
+) -> (RestoreResult, u64) {
+    let items: Vec<(ItemKey, u32)> = catalog
+        .iter()
+        .filter_map(|e| e.stock.map(|s| (e.key(), s)))
+        .collect();
+    let (refused, requests) = send(engine, &items).await;
+    (
+        RestoreResult {
+            source: "catalog".into(),
+            restored: (items.len() - refused.len()) as u64,
+            failed: refused.len() as u64,
+            without_stock: (catalog.len() - items.len()) as u64,
+            not_restored: refused
+                .iter()
+                .map(|(k, why)| format!("{}: {why}", checks::short_key(k)))
+                .collect(),
+            never_set: vec![],
+        },
+        requests,
+    )
+}
+
+/// Restores each item the run read to its first reading. Returns the result and requests sent.
+pub(crate) async fn from_read_back(engine: &Engine, tracker: &Tracker) -> (RestoreResult, u64) {
+    let originals: BTreeMap<ItemKey, Option<i64>> = tracker.originals();
+    let known = tracker.known();
+    let mut items = Vec::new();
+    let mut never_set = Vec::new();
+    let mut not_restored = Vec::new();
+    for (k, first) in &originals {
+        let now = known.get(k).copied();
+        match first {
+            Some(v) if now == Some(Some(*v)) => {}
+            Some(v) => match u32::try_from(*v) {
+                Ok(n) => items.push((k.clone(), n)),
+                Err(_) => not_restored.push(format!(
+                    "{}: the value read before the run ({v}) cannot be sent",
+                    checks::short_key(k)
+                )),
+            },
+            None if now == Some(None) => {}
+            None => never_set.push(checks::short_key(k)),
+        }
+    }
+    let (refused, requests) = send(engine, &items).await;
+    not_restored.extend(
+        refused
+            .iter()
+            .map(|(k, why)| format!("{}: {why}", checks::short_key(k))),
+    );
+    (
+        RestoreResult {
+            source: "read-back".into(),
+            restored: (items.len() - refused.len()) as u64,
+            failed: refused.len() as u64,
+            without_stock: 0,
+            not_restored,
+            never_set,
+        },
+        requests,
+    )
+}

@@ -1,0 +1,598 @@
+//! Read-back through `--stock-probe`: partners without any admin endpoint, read by a `curl`
+//! probe of their own stock API. Each broken partner fails exactly the state check its defect
+//! breaks; correct partners that made other legitimate choices (whole-batch rejection, 200 +
+//! FAILED for a refused request, digit-string inventory, an asynchronous apply within the
+//! settle time) stay clean. A broken probe is never a partner violation.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use stockwire_conform::config::Dur;
+use stockwire_conform::events::NoSink;
+use stockwire_conform::{Credentials, Report, RunOptions};
+use stockwire_schema::{Catalog, Inventory, ItemKey, Profile, contract};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const KEY: &str = "good-key";
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    /// Per item, stores what it reports applied.
+    Correct,
+    /// Refuses a whole batch with 400 when one item is bad; stores nothing of it.
+    WholeBatch,
+    /// Refuses bad requests (auth, malformed) with HTTP 200 + FAILED.
+    Failed200,
+    /// Applies updates from a queue, 300 ms after answering.
+    Async,
+    /// Answers SUCCESS but stores nothing.
+    SuccessNoStore,
+    /// Stores at most 65,535 (a 16-bit column).
+    Clamp16,
+    /// Setting one variant sets every variant of the product.
+    Spill,
+    /// Refuses a batch with a bad item as a whole, but stores its valid items anyway.
+    StoreRefusedBatch,
+    /// Answers 401 without a key, but applies the update first.
+    ApplyUnauthenticated,
+    /// Names a digit-only id back as a JSON number in failedProductList.
+    EchoDigitsAsNumber,
+}
+
+struct Partner {
+    mode: Mode,
+    profile: Profile,
+    catalog: Catalog,
+    store: Arc<Mutex<HashMap<ItemKey, u32>>>,
+}
+
+fn catalog() -> Catalog {
+    Catalog::read(&stockwire_tests::fixture("conform/catalog.json")).unwrap()
+}
+
+fn reply(status: u16, body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json")
+}
+
+impl Partner {
+    fn set(&self, writes: Vec<(ItemKey, u32)>) {
+        let store = self.store.clone();
+        let mode = self.mode;
+        let cat = self.catalog.clone();
+        let apply = move || {
+            let mut s = store.lock().unwrap();
+            for (k, n) in writes {
+                match mode {
+                    Mode::Clamp16 => {
+                        s.insert(k, n.min(65_535));
+                    }
+                    Mode::Spill => {
+                        for e in cat.entries.iter().filter(|e| e.product_id == k.product_id) {
+                            s.insert(e.key(), n);
+                        }
+                    }
+                    _ => {
+                        s.insert(k, n);
+                    }
+                }
+            }
+        };
+        if self.mode == Mode::Async {
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                apply();
+            });
+        } else {
+            apply();
+        }
+    }
+
+    fn refuse(&self, status: u16) -> ResponseTemplate {
+        let status = if self.mode == Mode::Failed200 {
+            200
+        } else {
+            status
+        };
+        reply(status, json!({"status": "FAILED", "failedProductList": []}))
+    }
+
+    fn update(&self, req: &Request) -> ResponseTemplate {
+        let authed = req
+            .headers
+            .get("apikey")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == KEY);
+        let c = contract(self.profile);
+        let parsed: Option<Value> = serde_json::from_slice(&req.body).ok();
+        let Some(body) = parsed.filter(|b| c.validate_envelope(b).is_empty()) else {
+            return self.refuse(if authed { 400 } else { 401 });
+        };
+        let items = body["inventoryList"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut failed: Vec<Value> = Vec::new();
+        let mut failed_keys: HashSet<ItemKey> = HashSet::new();
+        let mut writes: Vec<(ItemKey, u32)> = Vec::new();
+        let mut sent: HashSet<ItemKey> = HashSet::new();
+        for (i, item) in items.iter().enumerate() {
+            let text = |f: &str| {
+                item.get(f)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let key = ItemKey::new(text("productId"), text("variantId"));
+            sent.insert(key.clone());
+            let count = item
+                .get("inventory")
+                .and_then(|v| serde_json::from_value::<Inventory>(v.clone()).ok())
+                .and_then(|i| i.count());
+            let known = self.catalog.entries.iter().any(|e| e.key() == key);
+            let why = if !c.validate_item(i, item).is_empty() {
+                Some("Invalid inventory value")
+            } else if !known {
+                Some("Variant not found")
+            } else {
+                None
+            };
+            match (why, count) {
+                (None, Some(n)) => writes.push((key, n)),
+                (m, _) => {
+                    let m = m.unwrap_or("Invalid inventory value");
+                    if failed_keys.insert(key.clone()) {
+                        let mut e = json!({"productId": key.product_id, "variantId": key.variant_id, "message": m});
+                        let digits =
+                            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+                        if self.mode == Mode::EchoDigitsAsNumber && digits(&key.product_id) {
+                            e["productId"] = json!(key.product_id.parse::<u64>().unwrap());
+                        }
+                        failed.push(e);
+                    }
+                }
+            }
+        }
+        writes.retain(|(k, _)| !failed_keys.contains(k));
+        if !authed {
+            if self.mode == Mode::ApplyUnauthenticated {
+                self.set(writes);
+            }
+            return self.refuse(401);
+        }
+        let whole = matches!(self.mode, Mode::WholeBatch | Mode::StoreRefusedBatch);
+        if whole && !failed.is_empty() {
+            if self.mode == Mode::StoreRefusedBatch {
+                self.set(writes);
+            }
+            return reply(
+                400,
+                json!({"status": "FAILED", "failedProductList": failed}),
+            );
+        }
+        if self.mode != Mode::SuccessNoStore {
+            self.set(writes);
+        }
+        let status = if failed.is_empty() {
+            "SUCCESS"
+        } else if failed_keys.len() >= sent.len() {
+            "FAILED"
+        } else {
+            "PARTIAL_SUCCESS"
+        };
+        reply(200, json!({"status": status, "failedProductList": failed}))
+    }
+}
+
+struct Update(Arc<Partner>);
+
+impl Respond for Update {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        self.0.update(req)
+    }
+}
+
+/// `GET /stock?p=&v=`: the stored integer, or an empty body when never set.
+struct Stock(Arc<Partner>);
+
+impl Respond for Stock {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let q: HashMap<String, String> = req.url.query_pairs().into_owned().collect();
+        let key = ItemKey::new(
+            q.get("p").cloned().unwrap_or_default(),
+            q.get("v").cloned().unwrap_or_default(),
+        );
+        let body = self
+            .0
+            .store
+            .lock()
+            .unwrap()
+            .get(&key)
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        ResponseTemplate::new(200).set_body_string(body)
+    }
+}
+
+async fn partner(mode: Mode, profile: Profile) -> MockServer {
+    partner_with(mode, profile, catalog()).await
+}
+
+async fn partner_with(mode: Mode, profile: Profile, catalog: Catalog) -> MockServer {
+    let server = MockServer::start().await;
+    let p = Arc::new(Partner {
+        mode,
+        profile,
+        catalog,
+        store: Arc::default(),
+    });
+    Mock::given(method("POST"))
+        .and(path("/updateInventory"))
+        .respond_with(Update(p.clone()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/stock"))
+        .respond_with(Stock(p))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn probe(server: &MockServer) -> String {
+    format!(
+        "curl -sf \"{}/stock?p={{productId:url}}&v={{variantId:url}}\"",
+        server.uri()
+    )
+}
+
+fn options(server: &MockServer, profile: Profile) -> RunOptions {
+    let mut o = RunOptions::new(server.uri());
+    o.profile = profile;
+    o.catalog = catalog();
+    o.credentials = Credentials::ApiKey(KEY.into());
+    o.seed = 21;
+    o.cases = 45;
+    o.concurrency = 2;
+    o.shrink_requests = 12;
+    o.stock_probe = Some(probe(server));
+    o.policies.latency_budget = Dur(Duration::from_secs(60));
+    o
+}
+
+async fn run(o: RunOptions) -> Report {
+    stockwire_conform::run(o, &mut NoSink).await.unwrap()
+}
+
+fn failed(r: &Report) -> Vec<String> {
+    r.failed_checks().map(|c| c.id.clone()).collect()
+}
+
+fn passed(r: &Report, id: &str) -> u64 {
+    r.checks.iter().find(|c| c.id == id).unwrap().passed
+}
+
+async fn clean(mode: Mode, profile: Profile) -> Report {
+    let server = partner(mode, profile).await;
+    let r = run(options(&server, profile)).await;
+    let summary = stockwire_conform::console::summary(&r);
+    assert!(failed(&r).is_empty(), "{mode:?}\n{summary}");
+    for id in [
+        "stored-value",
+        "stored-per-item",
+        "refused-not-stored",
+        "auth-no-effect",
+    ] {
+        assert!(passed(&r, id) > 0, "{mode:?}: {id} never judged\n{summary}");
+    }
+    let rb = r.read_back.clone().unwrap();
+    assert!(rb.reads > 0 && rb.errors == 0, "{rb:?}");
+    assert!(
+        summary.contains("reads through stock probe `curl"),
+        "{summary}"
+    );
+    r
+}
+
+async fn breaks(mode: Mode, check: &str) -> Report {
+    let server = partner(mode, Profile::V1).await;
+    let mut o = options(&server, Profile::V1);
+    // These partners apply synchronously: a short settle keeps shrinking quick.
+    o.stock_settle = Duration::from_millis(200);
+    let r = run(o).await;
+    assert_eq!(
+        failed(&r),
+        vec![check.to_string()],
+        "{mode:?}\n{}",
+        stockwire_conform::console::summary(&r)
+    );
+    assert_eq!(r.summary.exit_code, 1);
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correct_partner_read_by_a_probe_is_clean() {
+    let r = clean(Mode::Correct, Profile::V1).await;
+    // Without a probe the same partner has nothing to read from: the state checks are skipped.
+    assert!(r.read_back.unwrap().settle_max_ms < 2000.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_batch_rejection_is_clean_when_nothing_of_the_batch_is_stored() {
+    let r = clean(Mode::WholeBatch, Profile::V1).await;
+    assert!(r.choices.iter().any(|c| c.choice.contains("whole batch")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_200_failed_for_refused_requests_is_clean() {
+    clean(Mode::Failed200, Profile::V1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digit_string_inventory_is_clean() {
+    clean(Mode::Correct, Profile::V2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_asynchronous_apply_within_the_settle_time_is_clean_and_the_wait_is_reported() {
+    let r = clean(Mode::Async, Profile::V1).await;
+    let rb = r.read_back.clone().unwrap();
+    assert!(rb.settle_max_ms > 0.0, "{rb:?}");
+    assert!(stockwire_conform::console::summary(&r).contains("longest settle"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn success_without_storing_breaks_stored_value() {
+    let r = breaks(Mode::SuccessNoStore, "stored-value").await;
+    let f = &r.failures[0];
+    assert!(f.message.contains("was reported applied"), "{}", f.message);
+    assert!(f.message.contains("nothing (never set)"), "{}", f.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clamped_value_breaks_stored_value() {
+    let r = breaks(Mode::Clamp16, "stored-value").await;
+    assert!(
+        r.failures[0].message.contains("65535"),
+        "{}",
+        r.failures[0].message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_spilling_onto_a_sibling_variant_breaks_stored_per_item() {
+    let server = partner(Mode::Spill, Profile::V1).await;
+    let mut o = options(&server, Profile::V1);
+    o.stock_settle = Duration::from_millis(200);
+    let r = run(o).await;
+    let f = failed(&r);
+    // The spill shows on the untouched sibling; when both siblings are in one batch, the
+    // second overwrites the first, which stored-value (and refused-not-stored) see too; a spill
+    // onto a sibling that another case holds shows in that case's read-back (auth-no-effect
+    // when that case was an unauthenticated one).
+    assert!(f.contains(&"stored-per-item".to_string()), "{f:?}");
+    assert!(
+        f.iter().all(|c| [
+            "stored-value",
+            "stored-per-item",
+            "refused-not-stored",
+            "auth-no-effect"
+        ]
+        .contains(&c.as_str())),
+        "{f:?}"
+    );
+    let m = &r
+        .failures
+        .iter()
+        .find(|x| x.check == "stored-per-item")
+        .unwrap()
+        .message;
+    assert!(
+        m.contains("TSHIRT-01") && m.contains("was not in the request"),
+        "{m}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storing_a_refused_batch_breaks_refused_not_stored() {
+    breaks(Mode::StoreRefusedBatch, "refused-not-stored").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applying_an_unauthenticated_update_breaks_auth_no_effect_on_a_real_partner() {
+    breaks(Mode::ApplyUnauthenticated, "auth-no-effect").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_probe_a_real_partner_skips_the_state_checks_and_says_why() {
+    let server = partner(Mode::SuccessNoStore, Profile::V1).await;
+    let mut o = options(&server, Profile::V1);
+    o.stock_probe = None;
+    let r = run(o).await;
+    assert!(failed(&r).is_empty());
+    let c = r.checks.iter().find(|c| c.id == "stored-value").unwrap();
+    assert!(c.skip_reason.as_deref().unwrap().contains("--stock-probe"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_probe_is_a_warning_never_a_violation() {
+    let server = partner(Mode::SuccessNoStore, Profile::V1).await;
+    for (cmd, printed) in [
+        ("echo 'no such table' >&2; exit 3", "no such table"),
+        ("echo twelve", "twelve"),
+    ] {
+        let mut o = options(&server, Profile::V1);
+        o.stock_probe = Some(cmd.into());
+        o.cases = 20;
+        let r = run(o).await;
+        assert!(failed(&r).is_empty(), "{cmd}: {:?}", failed(&r));
+        let w = r.warnings.join("\n");
+        assert!(w.contains("stock probe error"), "{w}");
+        assert!(w.contains(&format!("`{cmd}`")), "{w}");
+        assert!(w.contains(printed), "{w}");
+        let c = r.checks.iter().find(|c| c.id == "stored-value").unwrap();
+        assert!(
+            c.skip_reason.as_deref().unwrap().contains("probe failed"),
+            "{c:?}"
+        );
+        assert!(r.read_back.unwrap().stopped);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_with_a_probe_sets_back_what_was_read_and_lists_never_set_items() {
+    let server = partner(Mode::Correct, Profile::V1).await;
+    let mut o = options(&server, Profile::V1);
+    o.restore = true;
+    o.cases = 25;
+    // A first run sets some items; their values are what the second run must restore.
+    let first = run(o.clone()).await;
+    assert!(failed(&first).is_empty());
+    let read = |k: &str, v: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("curl -sf \"{}/stock?p={k}&v={v}\"", server.uri()))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let before: Vec<String> = catalog()
+        .entries
+        .iter()
+        .map(|e| read(&e.product_id, &e.variant_id))
+        .collect();
+    let mut o2 = o.clone();
+    o2.seed = 99;
+    let second = run(o2).await;
+    let restore = second.restore.clone().unwrap();
+    assert_eq!(restore.source, "read-back");
+    assert!(restore.not_restored.is_empty(), "{restore:?}");
+    let after: Vec<String> = catalog()
+        .entries
+        .iter()
+        .map(|e| read(&e.product_id, &e.variant_id))
+        .collect();
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        if b.is_empty() {
+            // Never set before the second run: listed if the run set it.
+            if !a.is_empty() {
+                let e = &catalog().entries[i];
+                assert!(
+                    restore.never_set.iter().any(|n| n.contains(&e.variant_id)),
+                    "{restore:?}"
+                );
+            }
+        } else {
+            assert_eq!(b, a, "item {i} not restored: {restore:?}");
+        }
+    }
+}
+
+/// A catalog in the shapes sellers use, a hostile id included.
+fn odd_catalog(marker: &std::path::Path) -> Catalog {
+    let hostile = format!("a'; touch {}; '", marker.display());
+    let rows = [
+        ("54353", "54353-2"),
+        ("54353", "54353-1"),
+        ("000412", "000412-01"),
+        ("SKU 12/A.b", "SKU 12/A.b RED/L"),
+        ("Ürün-商品", "Ürün-商品-Kırmızı"),
+        ("MiXeD-Case", "mIxEd-case-XL"),
+        (hostile.as_str(), "v"),
+    ];
+    let entries: Vec<Value> = rows
+        .iter()
+        .map(|(p, v)| json!({"productId": p, "variantId": v, "stock": 5}))
+        .collect();
+    let dir = marker.parent().unwrap();
+    let file = dir.join("catalog.json");
+    std::fs::write(&file, Value::Array(entries).to_string()).unwrap();
+    Catalog::read(&file).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_ids_in_real_shapes_are_sent_exactly_and_read_back_through_placeholders() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("pwned");
+    let cat = odd_catalog(&marker);
+    let server = partner_with(Mode::Correct, Profile::V1, cat.clone()).await;
+    let mut o = options(&server, Profile::V1);
+    o.catalog = cat.clone();
+    o.cases = 60;
+    let r = run(o).await;
+    let summary = stockwire_conform::console::summary(&r);
+    assert!(failed(&r).is_empty(), "{summary}");
+    assert!(passed(&r, "stored-value") > 0, "{summary}");
+    assert!(!marker.exists(), "an id was run as a command by the probe");
+    // Ids went out exactly as the catalog gives them (never trimmed or normalized).
+    let bodies: Vec<String> = r.catalog.iter().map(|c| c.product_id.clone()).collect();
+    assert!(bodies.contains(&"000412".to_string()));
+    // The generated id-shape probes (unknown ids in the spec's and sellers' shapes) ran.
+    assert!(
+        r.checks
+            .iter()
+            .any(|c| c.id == "unknown-item-rejected" && c.passed > 0),
+        "{summary}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_named_back_as_a_number_is_a_violation() {
+    let server = partner(Mode::EchoDigitsAsNumber, Profile::V1).await;
+    let mut o = options(&server, Profile::V1);
+    o.stock_probe = None;
+    o.cases = 80;
+    let r = run(o).await;
+    let f = failed(&r);
+    assert!(!f.is_empty(), "{}", stockwire_conform::console::summary(&r));
+    let shapes: Vec<&str> = r.failures.iter().map(|x| x.case_kind.as_str()).collect();
+    assert!(
+        shapes.iter().any(|k| k.starts_with("id-shape:")),
+        "{shapes:?}\n{}",
+        stockwire_conform::console::summary(&r)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_never_an_acceptable_answer_nor_reported_applied() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/updateInventory"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("Location", "https://elsewhere.invalid/"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/stock"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(""))
+        .mount(&server)
+        .await;
+    let mut o = options(&server, Profile::V1);
+    o.cases = 30;
+    let r = run(o).await;
+    let f = failed(&r);
+    let summary = stockwire_conform::console::summary(&r);
+    assert!(f.contains(&"http-200".to_string()), "{summary}");
+    assert!(
+        f.contains(&"unknown-item-rejected".to_string()),
+        "{summary}"
+    );
+    // Nothing was counted as applied: no stored value was expected, nothing was stored.
+    assert_eq!(passed(&r, "stored-value"), 0, "{summary}");
+    assert_eq!(passed(&r, "valid-item-accepted"), 0, "{summary}");
+    assert!(passed(&r, "refused-not-stored") > 0, "{summary}");
+    assert!(!f.contains(&"refused-not-stored".to_string()), "{summary}");
+}
+
+#[test]
+fn partner_text_cannot_drive_the_terminal() {
+    let body = "\u{1b}[2J\u{1b}[HResult: 0 checks failed\r\n\u{202e}";
+    let shown = stockwire_conform::console::escape(body);
+    assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+    assert!(shown.contains("\\u{1b}[2J"), "{shown}");
+    assert!(shown.contains("\\r\\n"), "{shown}");
+    assert!(shown.contains("\\u{202e}"), "{shown}");
+}
