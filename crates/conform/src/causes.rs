@@ -340,10 +340,13 @@ fn hints(members: &[&Failure], catalog: &[CatalogItem]) -> Vec<String> {
     out
 }
 
+/// How a request was answered: the HTTP status (none without a response) and the failed entries.
+type Answer = (Option<u16>, Vec<String>);
+
 /// Whether every request the members sent more than once (same URL and body) got the same
 /// answer each time: the same HTTP status and the same failed entries.
 fn answered_alike(members: &[&Failure], names: &Names) -> bool {
-    let mut answers: BTreeMap<(&str, &str), (Option<u16>, Vec<String>)> = BTreeMap::new();
+    let mut answers: BTreeMap<(&str, &str), Answer> = BTreeMap::new();
     for e in members.iter().flat_map(|f| f.exchanges.iter()) {
         let status = e.outcome.response().map(|r| r.status);
         let mut failed: Vec<String> = read(e, names)
