@@ -209,7 +209,7 @@ async fn a_watched_scenario_file_is_reloaded_when_it_changes() {
         .start()
         .await
         .unwrap();
-    m.watch_scenario_file(path.clone(), Duration::from_millis(20));
+    m.watch_scenario_file(path.clone()).unwrap();
     std::fs::write(
         &path,
         "[[rules]]\nname = \"teapot\"\neffect = { status = 418 }\n",

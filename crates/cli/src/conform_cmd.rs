@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use stockwire_conform::config::{
     AuthConfig, BatchLimit, BatchRejection, BudgetConfig, ChecksConfig, ConfigFile, Dur,
-    InventorySpelling, ListOnSuccess, PoliciesConfig, RejectionStatus, parse_duration,
+    InventorySpelling, KnownItem, ListOnSuccess, PoliciesConfig, RejectionStatus, parse_duration,
 };
 use stockwire_conform::console::{ConsoleSink, summary};
 use stockwire_conform::http::ExtraHeader;
@@ -105,6 +105,10 @@ pub struct RunArgs {
     /// The test seller's known items: JSON array or CSV of productId, variantId, stock?, seller?.
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
+    /// A known item, added to the catalog (repeatable), e.g.
+    /// '{"productId":"54353","variantId":"54353-2","stock":5,"seller":"s1"}'.
+    #[arg(long, value_name = "JSON")]
+    pub item: Vec<KnownItem>,
     /// Use only the catalog entries of this seller.
     #[arg(long)]
     pub seller: Option<String>,
@@ -240,6 +244,7 @@ impl RunArgs {
         ConfigFile {
             profile: self.profile,
             catalog: self.catalog.clone(),
+            items: self.item.clone(),
             seller: self.seller.clone(),
             seed: self.seed,
             budget: Some(budget),
@@ -320,10 +325,12 @@ async fn resolve(cfg: &ConfigFile) -> Result<(RunOptions, Option<MockMarketplace
     }
     let profile: Profile = cfg.profile.unwrap_or_default();
     let mut builder = MockMarketplace::builder().profile(profile);
-    let catalog = match &cfg.catalog {
+    let mut catalog = match &cfg.catalog {
         Some(c) => stockwire_schema::Catalog::read(c)?,
         None => stockwire_mock::demo::catalog(),
     };
+    // The embedded mock holds the known items too.
+    cfg.add_items(&mut catalog)?;
     builder = builder.catalog(catalog.clone());
     let mut label = "embedded stockwire-mock".to_string();
     if let Some(s) = &cfg.target_scenario {

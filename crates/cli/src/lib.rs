@@ -40,7 +40,7 @@ pub enum Command {
     #[command(subcommand)]
     Schema(schema_cmd::SchemaCommand),
     /// Run the mock marketplace (see `stockwire mock --help`).
-    Mock(mock_cmd::MockArgs),
+    Mock(Box<mock_cmd::MockArgs>),
     /// Check a partner endpoint against the contract (see `stockwire conform --help`).
     Conform(conform_cmd::ConformArgs),
     /// Print a shell completion script: `stockwire completions bash > /etc/bash_completion.d/stockwire`.
@@ -72,7 +72,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Schema(cmd) => schema_cmd::run(cmd),
-        Command::Mock(args) => mock_cmd::run(args),
+        Command::Mock(args) => mock_cmd::run(*args),
         Command::Conform(args) => conform_cmd::run(args),
         Command::Completions { shell } => completions(shell),
         Command::Man => man_page(),

@@ -3,11 +3,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use stockwire_mock::verify::{Expectation, ItemRef, RequestQuery};
+use stockwire_mock::scenario::Engine;
+use stockwire_mock::verify::{Expectation, ItemRef, RateQuery, RequestQuery, SellerQuery};
 use stockwire_mock::{Credentials, Limits, MockMarketplace, Scenario, demo};
 use stockwire_schema::{Catalog, Profile};
 
@@ -45,9 +45,29 @@ is a 503\":
 
   stockwire mock --scenario scenario.toml --watch
 
+Over time (docs/mock.md, \"Time, tokens and rate limits\"):
+
+  [[tokens]]                 # tokens expire; /authToken issues fresh ones
+  lifetime = \"15m\"           # or: requests = 100
+  [[rateLimits]]             # token bucket per seller: 429 + Retry-After
+  rate = 5
+  burst = 10
+  [[rules]]                  # 503 every day 02:00-02:15 UTC
+  match = { daily = { from = \"02:00\", to = \"02:15\" } }
+  effect = { status = 503 }
+  [[rules]]                  # log-normal latency
+  effect = { delay = { p50 = \"80ms\", p99 = \"1.5s\" } }
+
+  stockwire mock verify --min-reauthentications 1 --honoured-retry-after --max-rate 15
+
+Record a real partner, then replay it offline:
+
+  stockwire mock --record-from https://partner.example --record-to rec/
+  stockwire mock --scenario rec/scenario.toml --catalog rec/catalog.json
+
 More: docs/mock.md, fixtures/scenarios/, schemas/scenario.schema.json.
 Admin API: GET /__admin/journal, GET /__admin/ledger, POST /__admin/reset, PUT /__admin/scenario,
-POST /__admin/verify, GET /__admin/health.";
+POST /__admin/verify, POST /__admin/tokens/revoke?seller=NAME, GET /__admin/health.";
 
 /// Arguments of `stockwire mock`.
 #[derive(Debug, Args)]
@@ -96,9 +116,19 @@ pub struct MockArgs {
     /// Most items per request (more → 413). Default: no limit.
     #[arg(long)]
     pub max_items: Option<usize>,
-    /// Most open connections (more are answered 503).
+    /// Most open connections; at the cap the longest-idle connection is closed for a new one,
+    /// and a new client is answered 503 only when every connection is busy.
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
+    /// Record a real partner: forward every request to this URL and answer with its reply.
+    #[arg(long, value_name = "URL", requires = "record_to")]
+    pub record_from: Option<String>,
+    /// Where the recording (scenario.toml and catalog.json) is written when the mock stops.
+    #[arg(long, value_name = "DIR", requires = "record_from")]
+    pub record_to: Option<PathBuf>,
+    /// Require `Authorization: Bearer TOKEN` on /__admin/* (GET /__admin/health stays open).
+    #[arg(long, env = "STOCKWIRE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
     /// Once listening, write the base URL (one line) to this file, for scripts that wait on it.
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
@@ -136,12 +166,31 @@ pub struct VerifyArgs {
     /// At least this many /updateInventory requests were journaled.
     #[arg(long)]
     pub min_requests: Option<u64>,
+    /// The seller re-authenticated exactly N times (successful /authToken calls after the first).
+    #[arg(long, value_name = "N")]
+    pub reauthentications: Option<u64>,
+    /// The seller re-authenticated at least N times.
+    #[arg(long, value_name = "N")]
+    pub min_reauthentications: Option<u64>,
+    /// The seller never sent more than R /updateInventory requests in any 1-second window.
+    #[arg(long, value_name = "R")]
+    pub max_rate: Option<f64>,
+    /// The seller sent no request before the time a Retry-After had advised.
+    #[arg(long)]
+    pub honoured_retry_after: bool,
+    /// The seller the re-authentication, rate and Retry-After checks are about (default: the
+    /// mock's first seller).
+    #[arg(long, value_name = "NAME")]
+    pub seller: Option<String>,
     /// Output format: text (default) or json (schema: schemas/mock-verify.schema.json).
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
     /// Same as --format json.
     #[arg(long)]
     pub json: bool,
+    /// The mock's admin token, when it was started with one.
+    #[arg(long, env = "STOCKWIRE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 fn item_ref(spec: &str) -> Result<(ItemRef, Option<u32>)> {
@@ -202,10 +251,43 @@ fn verify(a: &VerifyArgs) -> Result<u8> {
             ..Expectation::default()
         });
     }
-    if expect.is_empty() {
-        bail!("nothing to verify: give --stock, --was-set, --requests or --min-requests");
+    let who = SellerQuery {
+        seller: a.seller.clone(),
+    };
+    if a.reauthentications.is_some() || a.min_reauthentications.is_some() {
+        expect.push(Expectation {
+            reauthenticated: Some(who.clone()),
+            count: a.reauthentications,
+            min: a.min_reauthentications,
+            ..Expectation::default()
+        });
     }
-    let report = match stockwire_mock::verify::remote(&a.url, &expect) {
+    if let Some(r) = a.max_rate {
+        expect.push(Expectation {
+            max_rate: Some(RateQuery {
+                seller: a.seller.clone(),
+                per_second: r,
+                window: None,
+            }),
+            ..Expectation::default()
+        });
+    }
+    if a.honoured_retry_after {
+        expect.push(Expectation {
+            honoured_retry_after: Some(who),
+            ..Expectation::default()
+        });
+    }
+    if expect.is_empty() {
+        bail!(
+            "nothing to verify: give --stock, --was-set, --requests, --min-requests, --reauthentications, --min-reauthentications, --max-rate or --honoured-retry-after"
+        );
+    }
+    let report = match stockwire_mock::verify::remote_with_token(
+        &a.url,
+        a.admin_token.as_deref(),
+        &expect,
+    ) {
         Ok(r) => r,
         Err(e @ stockwire_mock::verify::RemoteError::Io { .. }) => {
             eprintln!("error: {e}");
@@ -256,9 +338,11 @@ pub fn run(args: MockArgs) -> Result<u8> {
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,
-                "{}: {} rule(s), seed {}",
+                "{}: {} rule(s), {} token lifetime(s), {} rate limit(s), seed {}",
                 file.display(),
                 s.rules.len(),
+                s.tokens.len(),
+                s.rate_limits.len(),
                 s.seed
             )?;
             for (i, r) in s.rules.iter().enumerate() {
@@ -269,6 +353,9 @@ pub fn run(args: MockArgs) -> Result<u8> {
                     serde_json::to_string(&r.when)?,
                     serde_json::to_string(&r.effect)?
                 )?;
+            }
+            for line in Engine::new(s)?.describe() {
+                writeln!(out, "  = {line}")?;
             }
             return Ok(exit_codes::OK);
         }
@@ -281,11 +368,13 @@ pub fn run(args: MockArgs) -> Result<u8> {
         )
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let mut b = MockMarketplace::builder()
         .profile(args.profile)
         .journal_cap(args.journal_cap)
         .log_requests(args.log_requests)
+        .admin_token(args.admin_token.clone())
         .limits(Limits {
             max_body_bytes: args.max_body,
             max_items: args.max_items,
@@ -321,6 +410,9 @@ pub fn run(args: MockArgs) -> Result<u8> {
     if args.no_auth {
         b = b.no_auth();
     }
+    if let (Some(from), Some(to)) = (&args.record_from, &args.record_to) {
+        b = b.record(from.clone(), to.clone());
+    }
     let addr = SocketAddr::new(args.bind, args.port);
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
@@ -334,15 +426,34 @@ pub fn run(args: MockArgs) -> Result<u8> {
         if args.watch
             && let Some(p) = &args.scenario
         {
-            m.watch_scenario_file(p.clone(), Duration::from_millis(500));
+            m.watch_scenario_file(p.clone())?;
         }
-        print_banner(&m, &catalog_label, &scenario_label, args.no_auth);
+        match m.recording() {
+            Some((partner, dir)) => println!(
+                "stockwire mock: recording on {}: forwarding every request to {partner}\n  the recording goes to {} when you stop (Ctrl-C)",
+                m.url(),
+                dir.display()
+            ),
+            None => print_banner(&m, &catalog_label, &scenario_label, args.no_auth),
+        }
         if let Some(path) = &args.ready_file {
             write_ready_file(path, &m.url())?;
         }
         shutdown_signal().await;
         eprintln!("stopping: letting in-flight requests finish…");
+        let recording = m.finish_recording();
         m.shutdown().await;
+        if let Some(r) = recording {
+            let r = r?;
+            println!(
+                "recorded {} request(s), {} item(s): {} ({} rules) and {}",
+                r.requests,
+                r.items,
+                r.scenario.display(),
+                r.rules,
+                r.catalog.display()
+            );
+        }
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(exit_codes::OK)

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use stockwire_schema::{Catalog, Profile};
+use stockwire_schema::{Catalog, CatalogEntry, Profile};
 
 use crate::error::ConformError;
 
@@ -53,6 +53,46 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
     humantime::parse_duration(t)
         .map_err(|e| format!("`{s}` is not a duration ({e}); e.g. 500ms, 2s, 1m"))
+}
+
+/// A known item given without a catalog file (`--item`, or `items` in `stockwire.toml`): one
+/// catalog entry, `{"productId", "variantId", "stock"?, "seller"?}`, read and checked by the
+/// schema crate's catalog format. Such items add to the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownItem(pub CatalogEntry);
+
+impl std::str::FromStr for KnownItem {
+    type Err = String;
+    /// Reads the JSON text of one entry; errors name a JSON pointer into it.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CatalogEntry::from_json_text(s)
+            .map(KnownItem)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Serialize for KnownItem {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for KnownItem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        CatalogEntry::from_json_value(&v)
+            .map(KnownItem)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for KnownItem {
+    fn schema_name() -> Cow<'static, str> {
+        "KnownItem".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::Schema::try_from(stockwire_schema::catalog::entry_schema()).unwrap_or_default()
+    }
 }
 
 /// How a request refused as a whole (invalid JSON, empty list, bad key) must be answered.
@@ -386,6 +426,10 @@ pub struct ConfigFile {
     pub profile: Option<Profile>,
     /// Catalog file (JSON array or CSV of productId, variantId, stock?, seller?).
     pub catalog: Option<PathBuf>,
+    /// Known items added to the catalog, each `{productId, variantId, stock?, seller?}` (the
+    /// catalog format's names); `--item` adds more. The same pair twice is an error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<KnownItem>,
     /// Seller whose catalog entries to use.
     pub seller: Option<String>,
     /// Seed.
@@ -577,7 +621,23 @@ impl ConfigFile {
         if !over.reports.is_empty() {
             self.reports = over.reports;
         }
+        // Known items add up (the file's, then the flags'); duplicates are refused later.
+        self.items.extend(over.items);
         self
+    }
+
+    /// Adds the known items (`items`, `--item`) to `catalog`; the same pair twice (among them
+    /// or with the catalog file) is an error naming it.
+    pub fn add_items(&self, catalog: &mut Catalog) -> Result<(), ConformError> {
+        for item in &self.items {
+            catalog
+                .add(item.0.clone())
+                .map_err(|e| ConformError::Setting {
+                    name: "item".into(),
+                    message: e.to_string(),
+                })?;
+        }
+        Ok(())
     }
 
     /// The effective policies.
@@ -668,6 +728,7 @@ impl ConfigFile {
         if let Some(c) = &self.catalog {
             o.catalog = Catalog::read(c)?;
         }
+        self.add_items(&mut o.catalog)?;
         o.seller = self.seller.clone();
         if let Some(s) = self.seed {
             o.seed = s;

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::checks::{Loss, Resource};
 use crate::events::{Event, EventSink};
 use crate::http::Outcome;
-use crate::report::{CheckStatus, Report};
+use crate::report::{CheckStatus, CoverageGap, Report};
 
 /// Progress bar on standard error (hidden when it is not a terminal).
 #[derive(Debug, Default)]
@@ -26,7 +27,18 @@ impl ConsoleSink {
 impl EventSink for ConsoleSink {
     fn event(&mut self, e: &Event<'_>) {
         match e {
-            Event::Started { cases, .. } => {
+            Event::Started {
+                target,
+                cases,
+                coverage,
+                ..
+            } => {
+                // Coverage comes first, quiet or not: a run that cannot check something must
+                // say so before any result is read.
+                let text = coverage_lines(target, coverage);
+                if !text.is_empty() {
+                    eprint!("{text}");
+                }
                 if self.quiet {
                     return;
                 }
@@ -67,6 +79,35 @@ impl EventSink for ConsoleSink {
             }
         }
     }
+}
+
+/// The coverage lines printed at the start of a run: per missing resource, how to provide it,
+/// then each check it skips or weakens and why. Empty when the run can carry out every check.
+pub fn coverage_lines(target: &str, coverage: &[CoverageGap]) -> String {
+    let mut s = String::new();
+    if coverage.is_empty() {
+        return s;
+    }
+    let mut resources: Vec<Resource> = coverage
+        .iter()
+        .flat_map(|g| g.reasons.iter().map(|r| r.missing))
+        .collect();
+    resources.sort();
+    resources.dedup();
+    let _ = writeln!(s, "coverage of this run against {target}:");
+    for r in resources {
+        let _ = writeln!(s, "  {} ({}):", r.missing(), r.remedy());
+        for g in coverage {
+            for reason in g.reasons.iter().filter(|x| x.missing == r) {
+                let word = match reason.effect {
+                    Loss::Skipped => "skipped ",
+                    Loss::Weakened => "weakened",
+                };
+                let _ = writeln!(s, "    {word} {:<26} {}", g.check, reason.why);
+            }
+        }
+    }
+    s
 }
 
 fn clip(s: &str, n: usize) -> String {
@@ -124,8 +165,22 @@ pub fn summary(report: &Report) -> String {
         "CHECK", "SEV", "PASSED", "FAILED"
     );
     for c in &report.checks {
+        let weakened = report
+            .coverage
+            .iter()
+            .find(|g| g.check == c.id && g.effect == Loss::Weakened);
         let result = match c.status {
-            CheckStatus::Passed => "passed".to_string(),
+            CheckStatus::Passed => match weakened {
+                Some(g) => format!(
+                    "passed (weakened {})",
+                    g.reasons
+                        .iter()
+                        .map(|r| r.missing.missing())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => "passed".to_string(),
+            },
             CheckStatus::Failed => "FAILED".to_string(),
             CheckStatus::Skipped => format!("skipped: {}", c.skip_reason.as_deref().unwrap_or("")),
         };

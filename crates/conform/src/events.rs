@@ -14,6 +14,8 @@ pub enum Event<'a> {
         seed: u64,
         /// Case budget, when counted in cases.
         cases: Option<u64>,
+        /// Checks skipped or weakened for lack of a catalog, credentials or a stock probe.
+        coverage: &'a [crate::report::CoverageGap],
     },
     /// A case finished.
     Progress {

@@ -20,11 +20,16 @@ pub trait Observer: Send + Sync {
     fn describe(&self) -> String;
 }
 
-/// Reads `GET {base}/__admin/ledger` (stockwire-mock's admin API).
+/// The environment variable holding the mock's admin token, sent on ledger reads.
+pub const ADMIN_TOKEN_ENV: &str = "STOCKWIRE_ADMIN_TOKEN";
+
+/// Reads `GET {base}/__admin/ledger` (stockwire-mock's admin API), with the admin token from
+/// `STOCKWIRE_ADMIN_TOKEN` when it is set.
 #[derive(Debug, Clone)]
 pub struct LedgerObserver {
     client: Client,
     url: String,
+    token: Option<String>,
 }
 
 impl LedgerObserver {
@@ -33,6 +38,9 @@ impl LedgerObserver {
         let o = LedgerObserver {
             client: client.clone(),
             url: format!("{}/__admin/ledger", base.trim_end_matches('/')),
+            token: std::env::var(ADMIN_TOKEN_ENV)
+                .ok()
+                .filter(|t| !t.is_empty()),
         };
         o.read().await.map(|_| o)
     }
@@ -41,7 +49,14 @@ impl LedgerObserver {
         let req = HttpRequest {
             method: "GET".into(),
             url: self.url.clone(),
-            headers: vec![],
+            headers: self
+                .token
+                .iter()
+                .map(|t| crate::http::Header {
+                    name: "authorization".into(),
+                    value: format!("Bearer {t}"),
+                })
+                .collect(),
             body: String::new(),
         };
         match self.client.send(&req).await {

@@ -8,7 +8,7 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::checks::Category;
+use crate::checks::{Category, Loss, Resource};
 use crate::config::{FailOn, Policies};
 use crate::error::ConformError;
 use crate::http::{HttpRequest, Outcome};
@@ -106,6 +106,64 @@ pub struct CheckResult {
     pub failed: u64,
     /// Why it was skipped.
     pub skip_reason: Option<String>,
+}
+
+/// Why a check is skipped or weakened: one resource the run lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CoverageReason {
+    /// What the run lacks (`catalog`, `stock-probe`, `credentials`, `login`).
+    pub missing: Resource,
+    /// What the check loses without it.
+    pub effect: Loss,
+    /// Why, in one line.
+    pub why: String,
+    /// How to provide it.
+    pub remedy: String,
+}
+
+/// A check the run cannot carry out in full, decided at the start of the run from the checks'
+/// declared needs and what the run has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CoverageGap {
+    /// Check id.
+    pub check: String,
+    /// MUST or SHOULD.
+    pub severity: String,
+    /// `skipped` (it cannot run) or `weakened` (it runs but proves less).
+    pub effect: Loss,
+    /// Each resource it lacks, in the check's order.
+    pub reasons: Vec<CoverageReason>,
+}
+
+impl From<&crate::checks::Gap> for CoverageGap {
+    fn from(g: &crate::checks::Gap) -> Self {
+        CoverageGap {
+            check: g.check.id.into(),
+            severity: g.check.severity.to_string(),
+            effect: g.loss,
+            reasons: g
+                .unmet
+                .iter()
+                .map(|n| CoverageReason {
+                    missing: n.resource,
+                    effect: n.loss,
+                    why: n.why.into(),
+                    remedy: n.resource.remedy().into(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl CoverageGap {
+    /// The reasons as one line: "without a catalog: …; without a stock probe: …".
+    pub fn reason_line(&self) -> String {
+        self.reasons
+            .iter()
+            .map(|r| format!("{}: {}", r.missing.missing(), r.why))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 /// One request and what came back.
@@ -237,6 +295,10 @@ pub struct Report {
     pub latency: Vec<LatencyRow>,
     /// Why the run may be weaker than it looks.
     pub warnings: Vec<String>,
+    /// The checks skipped or weakened for lack of a catalog, credentials or a stock probe
+    /// (shown at the start of the run).
+    #[serde(default)]
+    pub coverage: Vec<CoverageGap>,
     /// Catalog items used.
     pub catalog: Vec<CatalogItem>,
     /// Seller whose catalog entries were used.
@@ -367,6 +429,8 @@ impl Report {
             restore: None,
             error: Some(RunError::from_error(error)),
             causes: Vec::new(),
+            // Nothing ran: every check is already skipped with the error as its reason.
+            coverage: Vec::new(),
             repeat_command: None,
             replay_of: None,
         }

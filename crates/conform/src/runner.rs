@@ -97,7 +97,10 @@ impl Engine {
         judge: impl FnOnce(&Exchange<'_>) -> R,
     ) -> R {
         let class = classify(req, &self.cls);
-        judge(&Exchange::new(self.cases_ctx.profile, req, &class, outcome))
+        judge(
+            &Exchange::new(self.cases_ctx.profile, req, &class, outcome)
+                .with_catalog(!self.cls.catalog.is_empty()),
+        )
     }
 
     /// Sends one request and judges it on its own.
@@ -109,7 +112,8 @@ impl Engine {
         let outcome = self.client.send(req).await;
         run.requests += 1;
         let class = classify(req, &self.cls);
-        let x = Exchange::new(self.cases_ctx.profile, req, &class, &outcome);
+        let x = Exchange::new(self.cases_ctx.profile, req, &class, &outcome)
+            .with_catalog(!self.cls.catalog.is_empty());
         let (verdicts, obs) = checks::evaluate(&x, &self.opts_policies);
         let outcomes = checks::item_outcomes(&x);
         let sig = checks::signature(&x);
@@ -471,11 +475,6 @@ pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, C
     }
     let url = format!("{base}{}", contract(opts.profile).inventory_path());
     let label = opts.target_label.clone().unwrap_or_else(|| base.clone());
-    sink.event(&Event::Started {
-        target: &label,
-        seed: opts.seed,
-        cases: opts.duration.is_none().then_some(opts.cases),
-    });
 
     let redactor = Redactor::new(opts.credentials.secrets());
     let client_opts = ClientOptions::from_run(&opts, opts.concurrency);
@@ -490,25 +489,9 @@ pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, C
     };
 
     let auth = match &opts.credentials {
-        Credentials::None => {
-            for id in [
-                checks::auth_refused::CHECK.id,
-                checks::auth_no_effect::CHECK.id,
-                checks::auth_token_response::CHECK.id,
-            ] {
-                skip_reasons.insert(
-                    id,
-                    "no credentials configured (--api-key or --username/--password)".into(),
-                );
-            }
-            false
-        }
+        Credentials::None => false,
         Credentials::ApiKey(k) => {
             client.set_api_key(Some(k.clone()));
-            skip_reasons.insert(
-                checks::auth_token_response::CHECK.id,
-                "an apiKey was given, /authToken was not called".into(),
-            );
             true
         }
         Credentials::Login { username, password } => {
@@ -548,16 +531,47 @@ pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, C
         Some(s) => opts.catalog.for_seller(s).cloned().collect(),
         None => opts.catalog.entries.clone(),
     };
-    if catalog.is_empty() {
-        warnings.push("no catalog items: valid-item checks cannot run (pass --catalog with the test seller's known items)".into());
-        for id in [
-            checks::valid_item_accepted::CHECK.id,
-            checks::zero_inventory_accepted::CHECK.id,
-            checks::extra_fields_tolerated::CHECK.id,
-        ] {
-            skip_reasons.insert(id, "no catalog items to send".into());
+    // ---- Coverage (issue 10): which checks this run cannot carry out in full, derived from
+    // each check's declared needs and what the run has; shown before the first case.
+    let wants_probe = checks::registry().iter().any(|c| {
+        enabled_probe(c.id)
+            && c.needs
+                .iter()
+                .any(|n| n.resource == checks::Resource::StockProbe)
+    });
+    let observer = if wants_probe && opts.observe {
+        LedgerObserver::probe(&client, &base).await
+    } else {
+        None
+    };
+    let available = checks::Available {
+        catalog: !catalog.is_empty(),
+        stock_probe: observer.is_some(),
+        credentials: auth,
+        login: matches!(opts.credentials, Credentials::Login { .. }),
+    };
+    let coverage: Vec<CoverageGap> = checks::gaps(&available, enabled_probe)
+        .iter()
+        .map(CoverageGap::from)
+        .collect();
+    for g in coverage
+        .iter()
+        .filter(|g| g.effect == checks::Loss::Skipped)
+    {
+        if let Some(c) = checks::find(&g.check) {
+            skip_reasons.insert(c.id, g.reason_line());
         }
     }
+    if catalog.is_empty() {
+        warnings.push(format!("no catalog items: {} checks skipped or weakened (give --catalog FILE or --item JSON with the test seller's known items)", coverage.iter().filter(|g| g.reasons.iter().any(|r| r.missing == checks::Resource::Catalog)).count()));
+    }
+    sink.event(&Event::Started {
+        target: &label,
+        seed: opts.seed,
+        cases: opts.duration.is_none().then_some(opts.cases),
+        coverage: &coverage,
+    });
+    // ---- end coverage
     let engine = Arc::new(Engine::new(
         client.clone(),
         &opts,
@@ -721,78 +735,72 @@ pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, C
 
     // Exclusive probes: does a refused request change anything?
     let no_effect = checks::auth_no_effect::CHECK.id;
-    if auth && enabled_probe(no_effect) && !catalog.is_empty() && opts.observe {
+    if auth && enabled_probe(no_effect) && !catalog.is_empty() {
         sink.event(&Event::Phase("auth probes"));
-        match LedgerObserver::probe(&client, &base).await {
-            Some(observer) => {
-                for transport in [Transport::NoKey, Transport::WrongKey] {
-                    let what = if transport == Transport::NoKey {
-                        "without an apiKey"
-                    } else {
-                        "with a wrong apiKey"
-                    };
-                    let stock = catalog[0].stock.unwrap_or(0);
-                    let spec = CaseSpec {
-                        kind: format!(
-                            "auth-no-effect:{}",
-                            if transport == Transport::NoKey {
-                                "missing"
-                            } else {
-                                "wrong"
-                            }
-                        ),
-                        items: vec![crate::cases::ItemSpec {
-                            base: crate::cases::Base::Catalog(0),
-                            count: stock.wrapping_add(4321) % 1_000_000,
-                            edits: vec![],
-                        }],
-                        envelope: crate::cases::Envelope::List,
-                        transport,
-                        probe: crate::cases::Probe::Single,
-                    };
-                    let before = observer.snapshot().await;
-                    let run = engine.execute(&spec).await;
-                    let after = observer.snapshot().await;
-                    done += 1;
-                    tally.requests += run.requests as u64 + 2;
-                    if let (Some(b), Some(a)) = (before, after) {
-                        let v = checks::auth_no_effect::evaluate(what, &b, &a);
-                        let failed = v.failure.is_some();
-                        tally.add_verdict(&v);
-                        if failed && !failures.iter().any(|f: &Failure| f.check == no_effect) {
-                            let exchanges: Vec<RecordedExchange> = run
-                                .exchanges
-                                .iter()
-                                .map(|(request, outcome)| RecordedExchange {
-                                    request: request.clone(),
-                                    outcome: outcome.clone(),
-                                })
-                                .collect();
-                            failures.push(Failure {
-                                check: no_effect.into(),
-                                severity: "MUST".into(),
-                                message: format!(
-                                    "{} (observed: {})",
-                                    v.failure.unwrap_or_default(),
-                                    observer.describe()
-                                ),
-                                case_kind: spec.kind.clone(),
-                                case_index: done - 1,
-                                occurrences: 1,
-                                shrink: None,
-                                curl: exchanges.iter().map(|e| e.request.curl()).collect(),
-                                exchanges,
-                            });
+        // Without an observer, the coverage section says why this is skipped.
+        if let Some(observer) = &observer {
+            for transport in [Transport::NoKey, Transport::WrongKey] {
+                let what = if transport == Transport::NoKey {
+                    "without an apiKey"
+                } else {
+                    "with a wrong apiKey"
+                };
+                let stock = catalog[0].stock.unwrap_or(0);
+                let spec = CaseSpec {
+                    kind: format!(
+                        "auth-no-effect:{}",
+                        if transport == Transport::NoKey {
+                            "missing"
+                        } else {
+                            "wrong"
                         }
+                    ),
+                    items: vec![crate::cases::ItemSpec {
+                        base: crate::cases::Base::Catalog(0),
+                        count: stock.wrapping_add(4321) % 1_000_000,
+                        edits: vec![],
+                    }],
+                    envelope: crate::cases::Envelope::List,
+                    transport,
+                    probe: crate::cases::Probe::Single,
+                };
+                let before = observer.snapshot().await;
+                let run = engine.execute(&spec).await;
+                let after = observer.snapshot().await;
+                done += 1;
+                tally.requests += run.requests as u64 + 2;
+                if let (Some(b), Some(a)) = (before, after) {
+                    let v = checks::auth_no_effect::evaluate(what, &b, &a);
+                    let failed = v.failure.is_some();
+                    tally.add_verdict(&v);
+                    if failed && !failures.iter().any(|f: &Failure| f.check == no_effect) {
+                        let exchanges: Vec<RecordedExchange> = run
+                            .exchanges
+                            .iter()
+                            .map(|(request, outcome)| RecordedExchange {
+                                request: request.clone(),
+                                outcome: outcome.clone(),
+                            })
+                            .collect();
+                        failures.push(Failure {
+                            check: no_effect.into(),
+                            severity: "MUST".into(),
+                            message: format!(
+                                "{} (observed: {})",
+                                v.failure.unwrap_or_default(),
+                                observer.describe()
+                            ),
+                            case_kind: spec.kind.clone(),
+                            case_index: done - 1,
+                            occurrences: 1,
+                            shrink: None,
+                            curl: exchanges.iter().map(|e| e.request.curl()).collect(),
+                            exchanges,
+                        });
                     }
                 }
             }
-            None => {
-                skip_reasons.insert(no_effect, "the target exposes no observation endpoint (GET /__admin/ledger), so whether a refused request changed anything cannot be seen".into());
-            }
         }
-    } else if !opts.observe {
-        skip_reasons.insert(no_effect, "observation disabled".into());
     }
 
     // Latency per batch size.
@@ -987,6 +995,7 @@ pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, C
             .collect(),
         latency,
         warnings,
+        coverage,
         catalog: catalog
             .iter()
             .map(|e| CatalogItem {

@@ -1,6 +1,12 @@
-//! Load generator: drives the mock and a bare hyper + serde_json baseline over loopback with
-//! 16 concurrent keep-alive connections, for 1-, 100- and 1000-item requests, and prints
-//! requests/s, p50/p99 latency, start-up time and peak resident memory of each server.
+//! Load generator: drives the mock and a bare hyper + typed serde baseline over loopback with
+//! 16 concurrent keep-alive connections, for 1-, 100-, 1,000- and 10,000-item requests, and
+//! prints requests/s, p50/p99 latency, start-up time and peak resident memory of each server.
+//!
+//! Set up like the `stockwire` peer of `run-all.sh`: no auth, a catalog of 9,999 known items
+//! (P0001..P10000 without P0002, variant `-V1`), a scenario of three rules that are evaluated
+//! but never fire, and payloads P0001..Pn, so every request of two or more items carries exactly
+//! one unknown item (P0002). The baseline parses into typed structs, as the peers' limit
+//! server does.
 //!
 //! `cargo bench -p stockwire-mock --bench loadgen` (BENCH_SECS=N sets seconds per case,
 //! default 3; BENCH_ROUNDS=N interleaved rounds, default 3). Each server runs in a child process (this binary re-executed with
@@ -50,7 +56,7 @@ fn main() {
     // ratio reported is the median of the per-round ratios.
     let kinds = ["baseline", "mock"];
     let mut servers: Vec<(Child, String, u64, String)> = kinds.iter().map(|k| spawn(k)).collect();
-    let sizes = [1usize, 100, 1000];
+    let sizes = [1usize, 100, 1000, 10_000];
     // rows[size][kind] = per-round (requests/s, p50 µs, p99 µs)
     let mut rows: Vec<[Vec<(f64, u64, u64)>; 2]> =
         sizes.iter().map(|_| [Vec::new(), Vec::new()]).collect();
@@ -122,14 +128,60 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+fn id(i: usize) -> String {
+    format!("P{i:04}")
+}
+
+/// The peers' payload: P0001..Pn with variant `-V1`.
 fn request_body(items: usize) -> Bytes {
-    let list: Vec<serde_json::Value> = (0..items)
+    let list: Vec<stockwire_schema::InventoryItem> = (1..=items)
         .map(|i| {
-            serde_json::json!({"productId": format!("PRODUCT-{i}"), "variantId": format!("VARIANT-{i}"), "inventory": i % 50, "hsnCode": "610910"})
+            let mut it = stockwire_schema::InventoryItem::new(
+                stockwire_schema::Profile::V1,
+                id(i),
+                format!("{}-V1", id(i)),
+                (i % 100) as u32,
+            );
+            it.hsn_code = Some("610910".into());
+            it
         })
         .collect();
-    Bytes::from(serde_json::json!({ "inventoryList": list }).to_string())
+    Bytes::from(
+        serde_json::to_vec(&stockwire_schema::InventoryRequest::new(list)).unwrap_or_default(),
+    )
 }
+
+/// The peers' catalog: P0001..P10000 without P0002.
+fn catalog() -> stockwire_schema::Catalog {
+    stockwire_schema::Catalog {
+        entries: (1..=10_000)
+            .filter(|&i| i != 2)
+            .map(|i| stockwire_schema::CatalogEntry {
+                product_id: id(i),
+                variant_id: format!("{}-V1", id(i)),
+                stock: Some(0),
+                seller: None,
+            })
+            .collect(),
+    }
+}
+
+/// The peers' scenario: three rules evaluated on every request that never fire on these
+/// payloads.
+const SCENARIO: &str = r#"seed = 7
+[[rules]]
+name = "discontinued"
+match = { productId = { glob = "DISCONTINUED-*" } }
+effect = { fail = "Product is discontinued on this marketplace" }
+[[rules]]
+name = "bad-sku-format"
+match = { variantId = { regex = "^X-[0-9]+$" } }
+effect = { fail = "Mismatch" }
+[[rules]]
+name = "maintenance"
+match = { request = { every = 100000000 } }
+effect = { status = 503, retryAfter = 30 }
+"#;
 
 fn pct(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
@@ -229,7 +281,16 @@ fn serve(mock: bool) {
         .expect("runtime");
     rt.block_on(async move {
         let (addr, token, _keep) = if mock {
+            let scenario = stockwire_mock::Scenario::parse(
+                SCENARIO,
+                stockwire_mock::scenario::Format::Toml,
+                "loadgen",
+            )
+            .expect("scenario");
             let m = stockwire_mock::MockMarketplace::builder()
+                .no_auth()
+                .catalog(catalog())
+                .scenario(scenario)
                 .start()
                 .await
                 .expect("mock starts");
@@ -254,7 +315,27 @@ fn serve(mock: bool) {
     });
 }
 
-/// The baseline: hyper + serde_json, parse the body, answer a fixed SUCCESS.
+/// The baseline's typed item (the peers' limit server parses the same).
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Item {
+    #[serde(rename = "productId")]
+    product_id: String,
+    #[serde(rename = "variantId")]
+    variant_id: String,
+    inventory: i64,
+    #[serde(rename = "hsnCode")]
+    hsn_code: Option<String>,
+}
+
+/// The baseline's typed request.
+#[derive(serde::Deserialize)]
+struct Batch {
+    #[serde(rename = "inventoryList")]
+    inventory_list: Vec<Item>,
+}
+
+/// The baseline: hyper + typed serde structs, parse the body, answer a fixed body.
 async fn baseline(l: tokio::net::TcpListener) {
     loop {
         let Ok((stream, _)) = l.accept().await else {
@@ -267,7 +348,12 @@ async fn baseline(l: tokio::net::TcpListener) {
                     let body = req.into_body().collect().await.map(|b| b.to_bytes());
                     let ok = body
                         .ok()
-                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                        .and_then(|b| serde_json::from_slice::<Batch>(&b).ok())
+                        .map(|b| {
+                            std::hint::black_box(
+                                b.inventory_list.iter().map(|i| i.inventory).sum::<i64>(),
+                            )
+                        })
                         .is_some();
                     let answer: &'static [u8] = if ok {
                         br#"{"status":"SUCCESS","failedProductList":[]}"#

@@ -1,9 +1,11 @@
 //! The admin API under `/__admin/` (JSON in, JSON out). Admin requests are not journaled.
+//! With an admin token set, every call but `GET /__admin/health` needs
+//! `Authorization: Bearer TOKEN`.
 //!
 //! | method and path | what it does |
 //! |---|---|
 //! | `GET /__admin/health` | status, profile, uptime, request count, journal counts, rules |
-//! | `GET /__admin/journal?seller=&path=&status=&rule=&productId=&since=&limit=` | journal entries, oldest first |
+//! | `GET /__admin/journal?seller=&path=&status=&rule=&productId=&since=&limit=` | journal entries, oldest first, one page of at most 256 KiB of bodies; `next` is the `since` of the next page |
 //! | `DELETE /__admin/journal` | empties the journal |
 //! | `GET /__admin/ledger?seller=` | `{"items":[{"seller","productId","variantId","stock"}]}` |
 //! | `DELETE /__admin/ledger` | forgets every stock set by requests |
@@ -11,6 +13,7 @@
 //! | `GET /__admin/scenario` | the active scenario and how often each rule fired |
 //! | `PUT /__admin/scenario` | replaces the scenario (TOML, YAML or JSON body) |
 //! | `POST /__admin/verify` | `{"expect":[…]}` → `{"ok", "results":[…]}` |
+//! | `POST /__admin/tokens/revoke?seller=` | revokes every token of a seller (`{"seller":…}` body also accepted) |
 
 use std::sync::atomic::Ordering;
 
@@ -19,7 +22,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::http::{Body, json_response, read_body};
+use crate::body::{Body, json_response, read_body};
 use crate::journal::Filter;
 use crate::scenario::{Engine, Format, Scenario};
 use crate::state::Shared;
@@ -35,9 +38,43 @@ fn query(req: &Request<Incoming>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Handles `/__admin{rest}`.
+/// Whether the request carries the admin token (`Authorization: Bearer TOKEN`), compared in
+/// time independent of where the first difference is.
+fn authorized(sh: &Shared, req: &Request<Incoming>) -> bool {
+    let Some(want) = &sh.admin_token else {
+        return true;
+    };
+    let got = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
+        .trim();
+    got.len() == want.len()
+        && got
+            .bytes()
+            .zip(want.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// Handles `/__admin{rest}`: `GET /__admin/health` is always open; everything else needs the
+/// admin token when one is set.
 pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> Response<Body> {
     let m = req.method().clone();
+    let health = m == Method::GET && rest.trim_end_matches('/') == "/health";
+    if !health && !authorized(sh, &req) {
+        let mut r = answer(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "the admin API needs `Authorization: Bearer TOKEN` with the mock's admin token (--admin-token or STOCKWIRE_ADMIN_TOKEN)"}),
+        );
+        r.headers_mut().insert(
+            hyper::header::WWW_AUTHENTICATE,
+            hyper::header::HeaderValue::from_static("Bearer realm=\"stockwire-admin\""),
+        );
+        return r;
+    }
     match (&m, rest.trim_end_matches('/')) {
         (&Method::GET, "/health") => {
             let engine = sh.engine();
@@ -53,6 +90,11 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                     "sellers": sh.sellers.iter().map(|s| &s.seller).collect::<Vec<_>>(),
                     "catalogItems": sh.catalog.as_ref().map(|c| c.catalog.len()),
                     "rules": engine.fire_counts().len(),
+                    "connections": {
+                        "cap": sh.limits.max_connections,
+                        "evictedIdle": sh.conn_stats.evicted.load(Ordering::Relaxed),
+                        "refusedBusy": sh.conn_stats.refused.load(Ordering::Relaxed),
+                    },
                 }),
             )
         }
@@ -75,10 +117,11 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                     }
                 }
             }
-            let entries = sh.journal.list(&f);
+            // One page within a byte budget per reader; `next` continues.
+            let page = sh.journal.page(&f, crate::journal::PAGE_BYTES);
             answer(
                 StatusCode::OK,
-                json!({"entries": entries, "stats": sh.journal.stats()}),
+                json!({"entries": page.entries, "next": page.next, "stats": sh.journal.stats()}),
             )
         }
         (&Method::DELETE, "/journal") => {
@@ -119,13 +162,13 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_ascii_lowercase();
-            let body = match read_body(sh, req).await {
+            let body = match read_body(&sh.limits, req).await {
                 Ok(b) => b,
-                Err((code, v)) => {
-                    return answer(
-                        StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
-                        json!({"error": v["message"]}),
-                    );
+                Err(r) => {
+                    return crate::body::closing(answer(
+                        StatusCode::from_u16(r.code).unwrap_or(StatusCode::BAD_REQUEST),
+                        json!({"error": r.message}),
+                    ));
                 }
             };
             let text = String::from_utf8_lossy(&body);
@@ -147,11 +190,15 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                 Err(e) => answer(StatusCode::BAD_REQUEST, json!({"error": e.to_string()})),
             }
         }
+        (&Method::POST, "/tokens/revoke") => revoke(sh, req).await,
         (&Method::POST, "/verify") => {
-            let body = match read_body(sh, req).await {
+            let body = match read_body(&sh.limits, req).await {
                 Ok(b) => b,
-                Err((_, v)) => {
-                    return answer(StatusCode::BAD_REQUEST, json!({"error": v["message"]}));
+                Err(r) => {
+                    return crate::body::closing(answer(
+                        StatusCode::BAD_REQUEST,
+                        json!({"error": r.message}),
+                    ));
                 }
             };
             #[derive(serde::Deserialize)]
@@ -176,6 +223,50 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
         (_, path) => answer(
             StatusCode::NOT_FOUND,
             json!({"error": format!("no admin endpoint {m} /__admin{path}; see docs/mock.md")}),
+        ),
+    }
+}
+
+/// `POST /__admin/tokens/revoke?seller=NAME` (or a `{"seller": NAME}` body).
+async fn revoke(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
+    let mut seller = query(&req)
+        .into_iter()
+        .find(|(k, _)| k == "seller")
+        .map(|(_, v)| v);
+    if seller.is_none() {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Ask {
+            seller: String,
+        }
+        let body = match read_body(&sh.limits, req).await {
+            Ok(b) => b,
+            Err(r) => {
+                return crate::body::closing(answer(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": r.message}),
+                ));
+            }
+        };
+        seller = serde_json::from_slice::<Ask>(&body).ok().map(|a| a.seller);
+    }
+    let Some(seller) = seller else {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "name the seller: POST /__admin/tokens/revoke?seller=NAME or a {\"seller\": NAME} body"}),
+        );
+    };
+    match sh.seller_index(&seller) {
+        Some(i) => {
+            let n = sh.tokens.revoke(i);
+            answer(
+                StatusCode::OK,
+                json!({"status": "ok", "seller": seller, "revoked": n}),
+            )
+        }
+        None => answer(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("no seller `{seller}` (known: {})", sh.sellers.iter().map(|s| s.seller.as_str()).collect::<Vec<_>>().join(", "))}),
         ),
     }
 }

@@ -3,12 +3,13 @@
 //! Bounded two ways: a number of entries and a budget of stored body bytes; whichever is
 //! exceeded first drops the oldest entries, and `dropped` counts them.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
 use bytes::Bytes;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
+use stockwire_schema::borrowed::parse_request;
 
 use crate::scenario::Fired;
 
@@ -16,6 +17,9 @@ use crate::scenario::Fired;
 pub const DEFAULT_CAP: usize = 1000;
 /// Default budget of request and response body bytes the journal keeps.
 pub const DEFAULT_BYTE_BUDGET: usize = 4 * 1024 * 1024;
+/// Most body bytes one page of the journal carries (what one reader of
+/// `GET /__admin/journal` can make the mock hold); `next` in the answer continues.
+pub const PAGE_BYTES: usize = 256 * 1024;
 
 fn lossy<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&String::from_utf8_lossy(b))
@@ -73,6 +77,10 @@ pub struct JournalEntry {
     pub notes: Vec<String>,
     /// Time spent producing the answer, in microseconds (scripted delays included).
     pub duration_us: u64,
+    /// True when this copy shows only the start of the bodies (a journal page has a byte
+    /// budget; see [`Journal::page`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub clipped: bool,
 }
 
 impl JournalEntry {
@@ -95,29 +103,39 @@ impl JournalEntry {
         self.body.len() + self.response_body.len() + 256
     }
 
-    /// The (productId, variantId, inventory) of each item whose stock this request set.
+    /// The (productId, variantId, inventory) of each item whose stock this request set, read
+    /// from the raw body when asked.
     pub fn applied_items(&self) -> Vec<(String, String, Value)> {
         if self.applied == 0 {
             return Vec::new();
         }
-        let Some(body) = self.body_json() else {
+        let Ok(req) = parse_request(&self.body, usize::MAX) else {
             return Vec::new();
         };
-        let Some(items) = body.get("inventoryList").and_then(Value::as_array) else {
-            return Vec::new();
-        };
-        items
+        let failed: HashSet<usize> = self.failed_items.iter().copied().collect();
+        req.items()
+            .unwrap_or(&[])
             .iter()
             .enumerate()
-            .filter(|(i, _)| !self.failed_items.contains(i))
+            .filter(|(i, _)| !failed.contains(i))
             .filter_map(|(_, it)| {
                 Some((
-                    it.get("productId")?.as_str()?.to_string(),
-                    it.get("variantId")?.as_str()?.to_string(),
-                    it.get("inventory")?.clone(),
+                    it.product()?.to_string(),
+                    it.variant()?.to_string(),
+                    it.inventory.as_ref()?.to_value(),
                 ))
             })
             .collect()
+    }
+
+    /// Whether the request body names `product_id` in one of its items.
+    pub fn mentions_product(&self, product_id: &str) -> bool {
+        parse_request(&self.body, usize::MAX).is_ok_and(|r| {
+            r.items()
+                .unwrap_or(&[])
+                .iter()
+                .any(|i| i.product() == Some(product_id))
+        })
     }
 }
 
@@ -149,15 +167,10 @@ impl Filter {
             && self.status.is_none_or(|s| e.status == s)
             && self.rule.as_deref().is_none_or(|r| e.fired(r))
             && self.since.is_none_or(|s| e.id > s)
-            && self.product_id.as_deref().is_none_or(|p| {
-                e.body_json()
-                    .and_then(|b| b.get("inventoryList").cloned())
-                    .and_then(|l| l.as_array().cloned())
-                    .is_some_and(|l| {
-                        l.iter()
-                            .any(|i| i.get("productId").and_then(Value::as_str) == Some(p))
-                    })
-            })
+            && self
+                .product_id
+                .as_deref()
+                .is_none_or(|p| e.mentions_product(p))
     }
 }
 
@@ -175,6 +188,16 @@ pub struct Journal {
     ring: Mutex<Ring>,
     cap: usize,
     byte_budget: usize,
+}
+
+/// One page of the journal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    /// Entries, oldest first.
+    pub entries: Vec<JournalEntry>,
+    /// The `since` to ask for the next page, when entries are left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
 }
 
 /// Counts describing the journal.
@@ -252,6 +275,41 @@ impl Journal {
         out
     }
 
+    /// One page of the entries the filter keeps, oldest first, within `budget` body bytes: an
+    /// entry too large for a page on its own is shown with its bodies cut (`clipped`). `next`
+    /// is the `since` that continues, when entries are left.
+    pub fn page(&self, f: &Filter, budget: usize) -> Page {
+        let r = self.lock();
+        let mut kept: Vec<&JournalEntry> = r.entries.iter().filter(|e| f.keeps(e)).collect();
+        if let Some(l) = f.limit
+            && kept.len() > l
+        {
+            kept.drain(..kept.len() - l);
+        }
+        let mut used = 0usize;
+        let mut entries = Vec::new();
+        let mut next = None;
+        for e in kept {
+            let w = e.weight();
+            if !entries.is_empty() && used + w > budget {
+                next = entries.last().map(|x: &JournalEntry| x.id);
+                break;
+            }
+            used += w;
+            let mut copy = e.clone();
+            if w > budget {
+                let half = budget / 2;
+                copy.body = copy.body.slice(..copy.body.len().min(half));
+                copy.response_body = copy
+                    .response_body
+                    .slice(..copy.response_body.len().min(half));
+                copy.clipped = true;
+            }
+            entries.push(copy);
+        }
+        Page { entries, next }
+    }
+
     /// Counts.
     pub fn stats(&self) -> JournalStats {
         let r = self.lock();
@@ -296,7 +354,42 @@ mod tests {
             failed_items: vec![],
             notes: vec![],
             duration_us: 0,
+            clipped: false,
         }
+    }
+
+    #[test]
+    fn a_page_holds_at_most_its_budget_and_pages_cover_everything() {
+        let j = Journal::new(100, usize::MAX);
+        for _ in 0..10 {
+            j.push(entry(&"x".repeat(100_000)));
+        }
+        j.push(entry(&"y".repeat(1_000_000)));
+        let mut since = None;
+        let mut seen = Vec::new();
+        for _ in 0..20 {
+            let p = j.page(
+                &Filter {
+                    since,
+                    ..Filter::default()
+                },
+                256 * 1024,
+            );
+            let held: usize = p
+                .entries
+                .iter()
+                .map(|e| e.body.len() + e.response_body.len())
+                .sum();
+            assert!(held <= 256 * 1024, "{held} bytes in one page");
+            seen.extend(p.entries.iter().map(|e| (e.id, e.clipped)));
+            match p.next {
+                Some(n) => since = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 11);
+        assert_eq!(seen.last(), Some(&(11, true)), "the 1 MB entry is clipped");
+        assert!(seen[..10].iter().all(|(_, c)| !c));
     }
 
     #[test]

@@ -30,12 +30,20 @@
 #![warn(missing_docs)]
 
 pub mod admin;
+mod body;
+pub mod clock;
 pub mod demo;
 mod http;
+mod inventory;
 pub mod journal;
+pub mod ratelimit;
+mod record;
+pub mod recording;
+mod render;
 pub mod scenario;
 mod server;
 mod state;
+pub mod tokens;
 pub mod verify;
 
 use std::collections::HashMap;
@@ -43,7 +51,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use stockwire_schema::{Catalog, ItemKey, Profile, contract};
 use tokio::sync::oneshot;
@@ -54,9 +62,12 @@ pub use scenario::{Fired, Scenario, ScenarioError};
 pub use state::{Credentials, Limits, StockRow};
 pub use verify::{Expectation, VerifyReport};
 
+use crate::clock::{Clock, SystemClock};
 use crate::journal::Journal;
+use crate::ratelimit::RetryWatch;
 use crate::scenario::Engine;
 use crate::state::{CatalogIndex, Shared};
+use crate::tokens::Tokens;
 
 /// Why a mock could not start or take a new scenario.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +87,18 @@ pub enum MockError {
     /// The scenario is invalid.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    /// Record mode could not start or write its recording.
+    #[error(transparent)]
+    Record(#[from] recording::RecordError),
+    /// The scenario file cannot be watched.
+    #[error("cannot watch {path}: {source}")]
+    Watch {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: notify::Error,
+    },
     /// Two sellers share a name or a username.
     #[error("seller `{0}` is configured twice (seller names and usernames must be unique)")]
     DuplicateSeller(String),
@@ -95,9 +118,46 @@ pub struct Builder {
     bind: Option<SocketAddr>,
     listener: Option<std::net::TcpListener>,
     log_requests: bool,
+    clock: Option<Arc<dyn Clock>>,
+    record: Option<(String, PathBuf)>,
+    token_lifetimes: Vec<tokens::TokenLifetime>,
+    rate_limits: Vec<ratelimit::RateLimit>,
+    admin_token: Option<String>,
 }
 
 impl Builder {
+    /// Adds a token lifetime to the scenario (as its `[[tokens]]` section would), e.g.
+    /// `TokenLifetime::duration(Duration::from_secs(900)).for_seller("demo")`.
+    /// They come after the scenario's own entries, whatever the call order.
+    pub fn token_lifetime(mut self, t: tokens::TokenLifetime) -> Self {
+        self.token_lifetimes.push(t);
+        self
+    }
+
+    /// Adds a rate limit to the scenario (as its `[[rateLimits]]` section would), e.g.
+    /// `RateLimit::per_second(5.0).burst(10)`.
+    /// They come after the scenario's own entries, whatever the call order.
+    pub fn rate_limit(mut self, r: ratelimit::RateLimit) -> Self {
+        self.rate_limits.push(r);
+        self
+    }
+
+    /// Record mode: forward every request to the partner at `from` and answer with its reply;
+    /// [`MockMarketplace::finish_recording`] writes a scenario and a catalog into `to` that
+    /// replay what was seen (see [`recording`]).
+    pub fn record(mut self, from: impl Into<String>, to: impl Into<PathBuf>) -> Self {
+        self.record = Some((from.into(), to.into()));
+        self
+    }
+
+    /// The wall clock the mock reads for token lifetimes, rate limits, daily windows and the
+    /// journal's timestamps (default: the system clock). Tests pass a
+    /// [`clock::ManualClock`] to move time by hand.
+    pub fn clock(mut self, c: Arc<dyn Clock>) -> Self {
+        self.clock = Some(c);
+        self
+    }
+
     /// The contract version to enforce (default v1).
     pub fn profile(mut self, p: Profile) -> Self {
         self.profile = p;
@@ -165,6 +225,14 @@ impl Builder {
         self
     }
 
+    /// Requires `Authorization: Bearer TOKEN` on `/__admin/*` (`GET /__admin/health` stays
+    /// open). Without one the admin API is open to whoever reaches the port, and starting on
+    /// an address other than loopback logs a warning.
+    pub fn admin_token(mut self, token: Option<String>) -> Self {
+        self.admin_token = token.filter(|t| !t.is_empty());
+        self
+    }
+
     /// The demo: demo catalog and demo scenario, unless already set (the demo seller is the
     /// default seller anyway).
     pub fn demo(mut self) -> Self {
@@ -181,12 +249,14 @@ impl Builder {
     pub async fn start(self) -> Result<MockMarketplace, MockError> {
         let t0 = Instant::now();
         let _ = contract(self.profile);
-        let engine = Engine::new(self.scenario.unwrap_or_default())?;
+        let mut scenario = self.scenario.unwrap_or_default();
+        scenario.tokens.extend(self.token_lifetimes);
+        scenario.rate_limits.extend(self.rate_limits);
+        let engine = Engine::new(scenario)?;
         let mut sellers = self.sellers;
         if sellers.is_empty() {
             sellers.push(demo::credentials());
         }
-        let mut tokens = HashMap::new();
         for (i, s) in sellers.iter().enumerate() {
             let dup = sellers[..i]
                 .iter()
@@ -194,8 +264,13 @@ impl Builder {
             if dup {
                 return Err(MockError::DuplicateSeller(s.seller.clone()));
             }
-            tokens.insert(s.token(), i);
         }
+        let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let tokens = Tokens::new(&sellers, clock.now());
+        let recorder = self
+            .record
+            .map(|(from, to)| recording::Recorder::new(&from, to))
+            .transpose()?;
         let listener = match self.listener {
             Some(l) => {
                 l.set_nonblocking(true).map_err(MockError::Listener)?;
@@ -211,11 +286,19 @@ impl Builder {
             }
         };
         let addr = listener.local_addr().map_err(MockError::Listener)?;
+        if self.admin_token.is_none() && !addr.ip().is_loopback() {
+            tracing::warn!(
+                "listening on {addr} without an admin token: anyone who reaches this port can read the journal and rewrite the scenario (set --admin-token or STOCKWIRE_ADMIN_TOKEN)"
+            );
+        }
         let shared = Arc::new(Shared {
             profile: self.profile,
             catalog: self.catalog.map(CatalogIndex::new),
             sellers,
             tokens,
+            clock,
+            retry_watch: RetryWatch::default(),
+            recorder,
             auth: !self.no_auth,
             ledger: Mutex::new(HashMap::new()),
             journal: Journal::new(
@@ -227,6 +310,11 @@ impl Builder {
             started: Mutex::new(Instant::now()),
             limits: self.limits,
             log_requests: self.log_requests,
+            heavy: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
+            admin_token: self.admin_token,
+            conn_stats: Default::default(),
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server::serve(listener, shared.clone(), async move {
@@ -238,6 +326,7 @@ impl Builder {
             addr,
             stop: Some(stop),
             task: Some(task),
+            closed: tokio::sync::watch::Sender::new(false),
         })
     }
 }
@@ -250,6 +339,8 @@ pub struct MockMarketplace {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// Tells helper tasks (the scenario watcher) that the mock is gone.
+    closed: tokio::sync::watch::Sender<bool>,
 }
 
 impl MockMarketplace {
@@ -273,13 +364,46 @@ impl MockMarketplace {
         self.shared.profile
     }
 
-    /// The token `/authToken` issues to `seller`.
+    /// The stable token of `seller` (what `/authToken` issues when no lifetime applies).
     pub fn token(&self, seller: &str) -> Option<String> {
         self.shared
             .sellers
             .iter()
             .find(|s| s.seller == seller)
             .map(Credentials::token)
+    }
+
+    /// Revokes every token of `seller` (what `POST /__admin/tokens/revoke` does); returns how
+    /// many were live, or `None` for an unknown seller.
+    pub fn revoke_tokens(&self, seller: &str) -> Option<usize> {
+        let i = self.shared.seller_index(seller)?;
+        Some(self.shared.tokens.revoke(i))
+    }
+
+    /// In record mode: writes the recording (scenario and catalog) of everything forwarded so
+    /// far; `None` when not recording.
+    pub fn finish_recording(
+        &self,
+    ) -> Option<Result<recording::RecordSummary, recording::RecordError>> {
+        self.shared
+            .recorder
+            .as_ref()
+            .map(recording::Recorder::write)
+    }
+
+    /// In record mode: the partner's URL (without credentials) and the recording directory.
+    pub fn recording(&self) -> Option<(String, PathBuf)> {
+        self.shared
+            .recorder
+            .as_ref()
+            .map(|r| (r.partner(), r.dir().to_path_buf()))
+    }
+
+    /// How many times `seller` obtained a token from `/authToken` since start or reset.
+    pub fn authentications(&self, seller: &str) -> u64 {
+        self.shared
+            .seller_index(seller)
+            .map_or(0, |i| self.shared.tokens.authentications(i))
     }
 
     /// Every seller's credentials.
@@ -341,27 +465,51 @@ impl MockMarketplace {
         verify::verify(&self.shared, expect)
     }
 
-    /// Reloads `path` whenever its modification time or size changes (checked every
-    /// `every`); a file that does not parse leaves the active scenario in place and is logged.
-    /// Stops when the mock is dropped.
-    pub fn watch_scenario_file(&self, path: PathBuf, every: Duration) {
-        let weak: Weak<Shared> = Arc::downgrade(&self.shared);
-        let stamp = |p: &PathBuf| {
-            std::fs::metadata(p)
-                .ok()
-                .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
+    /// Reloads `path` whenever the operating system reports a change to it (inotify,
+    /// FSEvents, ReadDirectoryChangesW; the folder is watched, so an editor that replaces the
+    /// file is seen too). A file that does not parse leaves the active scenario in place and is
+    /// logged. Stops when the mock is dropped or shut down.
+    pub fn watch_scenario_file(&self, path: PathBuf) -> Result<(), MockError> {
+        use notify::Watcher;
+        let watch_err = |source| MockError::Watch {
+            path: path.clone(),
+            source,
         };
-        // Taken now, so a change made right after this call is seen as a change.
-        let mut last = stamp(&path);
+        let name = path.file_name().map(|n| n.to_os_string());
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            if let Ok(ev) = res
+                && !matches!(ev.kind, notify::EventKind::Access(_))
+                && ev
+                    .paths
+                    .iter()
+                    .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
+            {
+                let _ = tx.send(());
+            }
+        })
+        .map_err(watch_err)?;
+        watcher
+            .watch(&dir, notify::RecursiveMode::NonRecursive)
+            .map_err(watch_err)?;
+        let weak: Weak<Shared> = Arc::downgrade(&self.shared);
+        let mut closed = self.closed.subscribe();
         tokio::spawn(async move {
+            let _watcher = watcher;
             loop {
-                tokio::time::sleep(every).await;
-                let Some(sh) = weak.upgrade() else { return };
-                let now = stamp(&path);
-                if now == last {
-                    continue;
+                tokio::select! {
+                    ev = rx.recv() => if ev.is_none() { return },
+                    _ = closed.changed() => return,
                 }
-                last = now;
+                // An editor's save is several events (truncate, write, close): let them settle
+                // and read the file once.
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                while rx.try_recv().is_ok() {}
+                let Some(sh) = weak.upgrade() else { return };
                 match Scenario::read(&path).and_then(Engine::new) {
                     Ok(e) => {
                         let n = e.fire_counts().len();
@@ -372,10 +520,12 @@ impl MockMarketplace {
                 }
             }
         });
+        Ok(())
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the drain time-out) and returns.
     pub async fn shutdown(mut self) {
+        let _ = self.closed.send(true);
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -387,6 +537,7 @@ impl MockMarketplace {
 
 impl Drop for MockMarketplace {
     fn drop(&mut self) {
+        let _ = self.closed.send(true);
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }

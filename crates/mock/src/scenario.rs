@@ -2,19 +2,28 @@
 //! misbehaves. The file format (TOML, YAML or JSON) is [`Scenario`]; its JSON Schema is
 //! [`json_schema`] (committed as `schemas/scenario.schema.json`).
 //!
-//! Evaluation ([`Engine`]) is deterministic: rule counters and a seeded ChaCha RNG, so the same
-//! seed and the same sequence of requests give the same run.
+//! Evaluation ([`Engine`]) is deterministic and independent of arrival order: a rule's random
+//! draw is a hash of the seed, the rule and the request's own content (the seller and the
+//! items; for an item rule, that item and how many times it was sent before), so concurrent
+//! clients touching disjoint items see the same failures on every run.
+//!
+//! Effects are compiled into [`Act`]s: a new effect is one variant, its `compile` arm and its
+//! `apply` arm, all in this file.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use stockwire_schema::exchange::field;
+
+use crate::clock::DailyWindow;
+use crate::ratelimit::{Limiter, RateLimit};
+use crate::tokens::{TokenLifetime, TokenRule};
 
 /// A scenario: a seed and ordered rules.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -27,10 +36,16 @@ pub struct Scenario {
     /// What this scenario is for (shown by the admin API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Seed of the random draws (`probability`, `jitter`): the same seed and the same requests
-    /// give the same run.
+    /// Seed of the random draws (`probability`, `jitter`, delay distributions): the same seed
+    /// and the same requests give the same run, whatever their arrival order.
     #[serde(default)]
     pub seed: u64,
+    /// Token lifetimes per seller (default: tokens never expire).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<TokenLifetime>,
+    /// Rate limits per seller (default: none).
+    #[serde(default, rename = "rateLimits", skip_serializing_if = "Vec::is_empty")]
+    pub rate_limits: Vec<RateLimit>,
     /// The rules, in order. Item rules (`fail`): the first matching rule decides an item's
     /// failure. Answer rules: every matching rule fires, and for each effect field the first
     /// rule that sets it wins.
@@ -87,8 +102,13 @@ pub struct Match {
     /// Time since start or reset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed: Option<Elapsed>,
-    /// Probability (0 to 1) that the rule fires when everything else matches, drawn from the
-    /// scenario's seeded RNG (once per request, or per item for `fail` rules).
+    /// A daily UTC window, such as `{from = "02:00", to = "02:15"}` (end exclusive; a window
+    /// whose end is before its start wraps past midnight).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily: Option<Daily>,
+    /// Probability (0 to 1) that the rule fires when everything else matches. The draw
+    /// depends on the seed and the request's content (per item for `fail` rules), never on
+    /// arrival order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub probability: Option<f64>,
@@ -193,6 +213,56 @@ pub struct Elapsed {
     pub before: Option<String>,
 }
 
+/// `{from = "02:00", to = "02:15"}`: a daily window in UTC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Daily {
+    /// Start, `HH:MM` or `HH:MM:SS` UTC (inclusive).
+    pub from: String,
+    /// End, `HH:MM` or `HH:MM:SS` UTC (exclusive).
+    pub to: String,
+}
+
+/// A delay: fixed (`"250ms"`), or drawn from a log-normal distribution given by its
+/// percentiles (`{p50 = "80ms", p99 = "1.2s"}`) or by its parameters
+/// (`{median = "80ms", sigma = 0.9}`). Distributions are capped at `max` (default 10 × p99).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Delay {
+    /// Always this long.
+    Fixed(String),
+    /// Log-normal with this median and 99th percentile.
+    Percentiles(DelayPercentiles),
+    /// Log-normal with this median and σ (of the logarithm).
+    LogNormal(DelayLogNormal),
+}
+
+/// `{p50, p99, max?}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelayPercentiles {
+    /// The median delay.
+    pub p50: String,
+    /// The 99th percentile (at least the median).
+    pub p99: String,
+    /// No delay longer than this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<String>,
+}
+
+/// `{median, sigma, max?}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelayLogNormal {
+    /// The median delay (e^μ).
+    pub median: String,
+    /// σ of the delay's logarithm (0 = always the median).
+    pub sigma: f64,
+    /// No delay longer than this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<String>,
+}
+
 /// What a rule does. `fail` makes it an item rule; every other field shapes the answer of the
 /// whole request, and they combine (e.g. a delay and a status).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -215,10 +285,11 @@ pub struct Effect {
     /// Extra response headers.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
-    /// Wait this long before answering (`"250ms"`, `"2s"`).
+    /// Wait before answering: `"250ms"`, or a distribution `{p50 = "80ms", p99 = "1s"}` /
+    /// `{median = "80ms", sigma = 0.9}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delay: Option<String>,
-    /// Add a random extra wait between 0 and this (seeded RNG).
+    pub delay: Option<Delay>,
+    /// Add a random extra wait between 0 and this (seeded draw).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jitter: Option<String>,
     /// Close the connection without answering (nothing is applied).
@@ -423,7 +494,7 @@ pub(crate) enum CPattern {
 }
 
 impl CPattern {
-    fn compile(
+    pub(crate) fn compile(
         p: &Pattern,
         field: &str,
         err: &dyn Fn(String) -> ScenarioError,
@@ -443,7 +514,7 @@ impl CPattern {
         })
     }
 
-    fn is_match(&self, s: &str) -> bool {
+    pub(crate) fn is_match(&self, s: &str) -> bool {
         match self {
             CPattern::Exact(e) => e == s,
             CPattern::Glob(g, _) => g.is_match(s),
@@ -451,7 +522,7 @@ impl CPattern {
         }
     }
 
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             CPattern::Exact(e) => format!("`{e}`"),
             CPattern::Glob(_, g) => format!("glob `{g}`"),
@@ -486,7 +557,261 @@ pub(crate) struct CMatch {
     batch: Option<(u64, u64)>,
     request: Option<RequestMatch>,
     elapsed: Option<(Duration, Duration)>,
+    daily: Option<DailyWindow>,
     probability: Option<f64>,
+}
+
+/// A compiled delay.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum DelayDist {
+    /// Always this long.
+    Fixed(Duration),
+    /// e^(mu + sigma·z) seconds, z standard normal, capped.
+    LogNormal { mu: f64, sigma: f64, max: Duration },
+}
+
+/// One compiled effect. A new effect is a variant here, an arm in [`Act::compile_all`] and an
+/// arm in [`Act::apply`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Act {
+    /// Item effect: matching items fail with this message.
+    Fail(String),
+    /// Answer this status (with this body) instead of processing.
+    Status(u16, Option<serde_json::Value>),
+    /// A `Retry-After` header, in seconds.
+    RetryAfter(u64),
+    /// An extra response header.
+    Header(String, String),
+    /// Wait before answering.
+    Delay(DelayDist),
+    /// A random extra wait between 0 and this.
+    Jitter(Duration),
+    /// Close the connection without answering.
+    Close,
+    /// Send a broken body.
+    Malformed(Malformed),
+    /// Answer with this Content-Type.
+    ContentType(String),
+    /// Break the contract on purpose.
+    Break(Breach),
+    /// Drip-feed the answer: bytes per chunk, pause between chunks.
+    Drip(usize, Duration),
+}
+
+impl Act {
+    /// Checks an effect and compiles it into acts, in a fixed order.
+    fn compile_all(
+        e: &Effect,
+        err: &dyn Fn(String) -> ScenarioError,
+    ) -> Result<Vec<Act>, ScenarioError> {
+        let mut acts = Vec::new();
+        if let Some(s) = e.status {
+            if !(100..=599).contains(&s) {
+                return Err(err(format!("status must be 100 to 599, got {s}")));
+            }
+            acts.push(Act::Status(s, e.body.clone()));
+        } else if e.body.is_some() {
+            return Err(err("`body` needs a `status`".into()));
+        }
+        if let Some(r) = e.retry_after {
+            acts.push(Act::RetryAfter(r));
+        }
+        for (k, v) in &e.headers {
+            if hyper::header::HeaderName::from_bytes(k.as_bytes()).is_err()
+                || hyper::header::HeaderValue::from_str(v).is_err()
+            {
+                return Err(err(format!("header `{k}: {v}` is not a valid HTTP header")));
+            }
+            acts.push(Act::Header(k.clone(), v.clone()));
+        }
+        if let Some(d) = &e.delay {
+            acts.push(Act::Delay(delay_dist(d, err)?));
+        }
+        if let Some(j) = &e.jitter {
+            acts.push(Act::Jitter(duration(j, "jitter", err)?));
+        }
+        if e.close {
+            acts.push(Act::Close);
+        }
+        if let Some(m) = e.malformed {
+            acts.push(Act::Malformed(m));
+        }
+        if let Some(ct) = &e.content_type {
+            if hyper::header::HeaderValue::from_str(ct).is_err() {
+                return Err(err(format!(
+                    "contentType `{ct}` is not a valid header value"
+                )));
+            }
+            acts.push(Act::ContentType(ct.clone()));
+        }
+        if let Some(b) = e.break_contract {
+            acts.push(Act::Break(b));
+        }
+        if let Some(d) = &e.drip {
+            if d.chunk == 0 {
+                return Err(err("drip.chunk must be at least 1".into()));
+            }
+            acts.push(Act::Drip(
+                d.chunk,
+                duration(&d.interval, "drip.interval", err)?,
+            ));
+        }
+        match &e.fail {
+            Some(_) if !acts.is_empty() => Err(err(
+                "`fail` (an item effect) cannot be combined with answer effects; write two rules"
+                    .into(),
+            )),
+            Some(m) => Ok(vec![Act::Fail(m.clone())]),
+            None if acts.is_empty() => Err(err("the effect is empty".into())),
+            None => Ok(acts),
+        }
+    }
+
+    /// Whether the act draws random numbers.
+    fn is_random(&self) -> bool {
+        matches!(
+            self,
+            Act::Jitter(_) | Act::Delay(DelayDist::LogNormal { .. })
+        )
+    }
+
+    /// Applies an answer act (the first rule that sets a field wins; delays add up); says
+    /// what it did, or `None` when an earlier rule already decided. `u` is this act's random
+    /// draw, in [0, 1).
+    fn apply(
+        &self,
+        a: &mut AnswerEffects,
+        rule: &str,
+        u: &mut dyn FnMut() -> f64,
+    ) -> Option<String> {
+        match self {
+            Act::Fail(_) => None,
+            Act::Status(s, body) => a.status.is_none().then(|| {
+                a.status = Some((*s, body.clone(), rule.to_string()));
+                format!("status {s}")
+            }),
+            Act::RetryAfter(r) => a.retry_after.is_none().then(|| {
+                a.retry_after = Some(*r);
+                format!("retry-after {r}s")
+            }),
+            Act::Header(k, v) => {
+                a.headers.push((k.clone(), v.clone()));
+                Some(format!("header {k}"))
+            }
+            Act::Delay(d) => {
+                let d = d.sample(u);
+                a.delay += d;
+                Some(format!("delay {}", humantime::format_duration(round_ms(d))))
+            }
+            Act::Jitter(max) => {
+                let d = Duration::from_nanos((u() * max.as_nanos() as f64) as u64);
+                a.delay += d;
+                Some(format!("delay {}", humantime::format_duration(round_ms(d))))
+            }
+            Act::Close => (!a.close).then(|| {
+                a.close = true;
+                "close connection".into()
+            }),
+            Act::Malformed(m) => a.malformed.is_none().then(|| {
+                a.malformed = Some(*m);
+                format!("malformed body ({})", kebab(m))
+            }),
+            Act::ContentType(ct) => a.content_type.is_none().then(|| {
+                a.content_type = Some(ct.clone());
+                format!("content-type {ct}")
+            }),
+            Act::Break(b) => a.breach.is_none().then(|| {
+                a.breach = Some(*b);
+                format!("break contract ({})", kebab(b))
+            }),
+            Act::Drip(chunk, every) => a.drip.is_none().then(|| {
+                a.drip = Some((*chunk, *every));
+                format!(
+                    "drip {chunk} bytes every {}",
+                    humantime::format_duration(*every)
+                )
+            }),
+        }
+    }
+}
+
+fn round_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis() as u64)
+}
+
+/// z of the 99th percentile of the standard normal distribution.
+const Z99: f64 = 2.326_347_874;
+
+fn delay_dist(
+    d: &Delay,
+    err: &dyn Fn(String) -> ScenarioError,
+) -> Result<DelayDist, ScenarioError> {
+    let cap = |max: &Option<String>, default: Duration| {
+        max.as_deref()
+            .map(|m| duration(m, "delay.max", err))
+            .transpose()
+            .map(|m| m.unwrap_or(default))
+    };
+    let positive = |d: Duration, f: &str| {
+        if d.is_zero() {
+            Err(err(format!("{f} must be longer than 0s")))
+        } else {
+            Ok(d.as_secs_f64())
+        }
+    };
+    Ok(match d {
+        Delay::Fixed(t) => DelayDist::Fixed(duration(t, "delay", err)?),
+        Delay::Percentiles(p) => {
+            let p50 = duration(&p.p50, "delay.p50", err)?;
+            let p99 = duration(&p.p99, "delay.p99", err)?;
+            if p99 < p50 {
+                return Err(err(format!(
+                    "delay.p99 ({}) is shorter than delay.p50 ({})",
+                    p.p99, p.p50
+                )));
+            }
+            let (m, n) = (positive(p50, "delay.p50")?, positive(p99, "delay.p99")?);
+            DelayDist::LogNormal {
+                mu: m.ln(),
+                sigma: (n.ln() - m.ln()) / Z99,
+                max: cap(&p.max, p99 * 10)?,
+            }
+        }
+        Delay::LogNormal(l) => {
+            let median = duration(&l.median, "delay.median", err)?;
+            if !(l.sigma.is_finite() && l.sigma >= 0.0) {
+                return Err(err(format!(
+                    "delay.sigma must be 0 or more, got {}",
+                    l.sigma
+                )));
+            }
+            let m = positive(median, "delay.median")?;
+            DelayDist::LogNormal {
+                mu: m.ln(),
+                sigma: l.sigma,
+                max: cap(
+                    &l.max,
+                    Duration::from_secs_f64((m * (Z99 * l.sigma).exp() * 10.0).min(3600.0)),
+                )?,
+            }
+        }
+    })
+}
+
+impl DelayDist {
+    /// A delay; `u` gives uniform draws in [0, 1).
+    fn sample(&self, u: &mut dyn FnMut() -> f64) -> Duration {
+        match *self {
+            DelayDist::Fixed(d) => d,
+            DelayDist::LogNormal { mu, sigma, max } => {
+                // Box–Muller: two uniforms give one standard normal.
+                let (u1, u2) = (u().max(f64::MIN_POSITIVE), u());
+                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                let secs = (mu + sigma * z).exp();
+                Duration::from_secs_f64(secs.min(max.as_secs_f64()).max(0.0))
+            }
+        }
+    }
 }
 
 /// One compiled rule.
@@ -495,10 +820,7 @@ pub(crate) struct CRule {
     pub name: String,
     when: CMatch,
     times: Option<u64>,
-    pub effect: Effect,
-    pub delay: Duration,
-    pub jitter: Duration,
-    pub drip: Option<(usize, Duration)>,
+    pub acts: Vec<Act>,
 }
 
 impl CRule {
@@ -543,95 +865,50 @@ impl CRule {
                     .unwrap_or(Duration::MAX),
             )),
         };
+        let daily = m
+            .daily
+            .as_ref()
+            .map(|d| DailyWindow::parse(&d.from, &d.to).map_err(|e| err(format!("daily: {e}"))))
+            .transpose()?;
         let when = CMatch {
-            product: pat(&m.product_id, "productId")?,
-            variant: pat(&m.variant_id, "variantId")?,
-            facility: pat(&m.facility_code, "facilityCode")?,
+            product: pat(&m.product_id, field::PRODUCT_ID)?,
+            variant: pat(&m.variant_id, field::VARIANT_ID)?,
+            facility: pat(&m.facility_code, field::FACILITY_CODE)?,
             inventory: m.inventory.as_ref().map(bounds),
             seller: pat(&m.seller, "seller")?,
             batch: m.batch_size.as_ref().map(bounds),
             request: m.request.clone(),
             elapsed,
+            daily,
             probability: m.probability,
         };
-        let e = &r.effect;
-        let answer_set = e.status.is_some()
-            || e.body.is_some()
-            || e.retry_after.is_some()
-            || !e.headers.is_empty()
-            || e.delay.is_some()
-            || e.jitter.is_some()
-            || e.close
-            || e.malformed.is_some()
-            || e.content_type.is_some()
-            || e.break_contract.is_some()
-            || e.drip.is_some();
-        if e.fail.is_some() && answer_set {
-            return Err(err(
-                "`fail` (an item effect) cannot be combined with answer effects; write two rules"
-                    .into(),
-            ));
-        }
-        if e.fail.is_none() && !answer_set {
-            return Err(err("the effect is empty".into()));
-        }
-        if let Some(s) = e.status
-            && !(100..=599).contains(&s)
-        {
-            return Err(err(format!("status must be 100 to 599, got {s}")));
-        }
-        if e.body.is_some() && e.status.is_none() {
-            return Err(err("`body` needs a `status`".into()));
-        }
-        for (k, v) in &e.headers {
-            if hyper::header::HeaderName::from_bytes(k.as_bytes()).is_err()
-                || hyper::header::HeaderValue::from_str(v).is_err()
-            {
-                return Err(err(format!("header `{k}: {v}` is not a valid HTTP header")));
-            }
-        }
-        if let Some(ct) = &e.content_type
-            && hyper::header::HeaderValue::from_str(ct).is_err()
-        {
-            return Err(err(format!(
-                "contentType `{ct}` is not a valid header value"
-            )));
-        }
-        let delay = e
-            .delay
-            .as_deref()
-            .map(|t| duration(t, "delay", &err))
-            .transpose()?
-            .unwrap_or_default();
-        let jitter = e
-            .jitter
-            .as_deref()
-            .map(|t| duration(t, "jitter", &err))
-            .transpose()?
-            .unwrap_or_default();
-        let drip = match &e.drip {
-            None => None,
-            Some(d) if d.chunk == 0 => return Err(err("drip.chunk must be at least 1".into())),
-            Some(d) => Some((d.chunk, duration(&d.interval, "drip.interval", &err)?)),
-        };
+        let acts = Act::compile_all(&r.effect, &err)?;
         Ok(CRule {
             name,
             when,
             times: r.times,
-            effect: e.clone(),
-            delay,
-            jitter,
-            drip,
+            acts,
         })
     }
 
+    fn fail_message(&self) -> Option<&str> {
+        match self.acts.first() {
+            Some(Act::Fail(m)) => Some(m),
+            _ => None,
+        }
+    }
+
     fn is_item_rule(&self) -> bool {
-        self.effect.fail.is_some()
+        self.fail_message().is_some()
     }
 
     fn has_item_conditions(&self) -> bool {
         let w = &self.when;
         w.product.is_some() || w.variant.is_some() || w.facility.is_some() || w.inventory.is_some()
+    }
+
+    fn is_random(&self) -> bool {
+        self.when.probability.is_some() || self.acts.iter().any(Act::is_random)
     }
 }
 
@@ -652,6 +929,8 @@ pub(crate) struct RequestFacts<'a> {
     pub seller: &'a str,
     pub n: u64,
     pub elapsed: Duration,
+    /// Wall-clock time (since the epoch) from the mock's clock.
+    pub wall: Duration,
     pub items: &'a [ItemFacts<'a>],
 }
 
@@ -689,23 +968,74 @@ pub(crate) struct Verdict {
     pub explain: Option<String>,
 }
 
-/// A compiled scenario with its run-time state (rule counters and RNG).
+/// SplitMix64's finaliser: a well-mixed 64-bit value from any 64-bit input.
+pub(crate) fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// FNV-1a over byte strings separated by a 0xff byte (which UTF-8 never contains).
+fn fnv(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for &b in p.iter().chain([0xffu8].iter()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// A uniform draw in [0, 1) from a key.
+fn unit(key: u64) -> f64 {
+    (mix(key) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The identity of one request's content for the random draws: the seller and, per item,
+/// its ids and how many times the seller sent it before.
+struct DrawKeys {
+    request: u64,
+    items: Vec<u64>,
+}
+
+/// Most (seller, item) send counts remembered; past this the counts start afresh.
+const MAX_SEND_COUNTS: usize = 1_000_000;
+
+/// A compiled scenario with its run-time state (rule counters, per-item send counts, token
+/// rules and rate-limit buckets).
 #[derive(Debug)]
 pub struct Engine {
     scenario: Scenario,
     rules: Vec<CRule>,
     fired_counts: Vec<AtomicU64>,
-    rng: Mutex<ChaCha8Rng>,
+    /// Whether any rule draws random numbers (only then are send counts kept).
+    random: bool,
+    /// How many times each (seller, item) was sent, keyed by a hash of both.
+    sent: Mutex<HashMap<u64, u32>>,
+    pub(crate) token_rules: Vec<TokenRule>,
+    pub(crate) limiter: Option<Limiter>,
 }
 
 impl Engine {
     /// Compiles a scenario.
     pub fn new(scenario: Scenario) -> Result<Engine, ScenarioError> {
         let rules = scenario.compile("scenario")?;
+        let token_rules = scenario
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TokenRule::compile(i, t, "scenario"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let limiter = Limiter::compile(&scenario.rate_limits, "scenario")?;
         Ok(Engine {
             fired_counts: rules.iter().map(|_| AtomicU64::new(0)).collect(),
-            rng: Mutex::new(ChaCha8Rng::seed_from_u64(scenario.seed)),
+            random: rules.iter().any(CRule::is_random),
+            sent: Mutex::new(HashMap::new()),
             rules,
+            token_rules,
+            limiter,
             scenario,
         })
     }
@@ -715,13 +1045,14 @@ impl Engine {
         &self.scenario
     }
 
-    /// Clears rule counters and reseeds the RNG.
+    /// Clears rule counters, send counts and rate-limit buckets.
     pub fn reset(&self) {
         for c in &self.fired_counts {
             c.store(0, Ordering::SeqCst);
         }
-        if let Ok(mut r) = self.rng.lock() {
-            *r = ChaCha8Rng::seed_from_u64(self.scenario.seed);
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        if let Some(l) = &self.limiter {
+            l.reset();
         }
     }
 
@@ -739,21 +1070,93 @@ impl Engine {
         self.rules.is_empty()
     }
 
-    fn draw(&self, p: f64) -> bool {
-        match self.rng.lock() {
-            Ok(mut r) => r.random_bool(p.clamp(0.0, 1.0)),
-            Err(_) => false,
+    /// One line per rule, token lifetime and rate limit, for `stockwire mock check`.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .rules
+            .iter()
+            .map(|r| {
+                let mut when = Vec::new();
+                if let Some(d) = r.when.daily {
+                    when.push(format!("daily {}", d.describe()));
+                }
+                if let Some(p) = r.when.probability {
+                    when.push(format!("probability {p}"));
+                }
+                let acts: Vec<String> = r
+                    .acts
+                    .iter()
+                    .map(|a| match a {
+                        Act::Fail(m) => format!("fail `{m}`"),
+                        Act::Delay(DelayDist::LogNormal { mu, sigma, max }) => format!(
+                            "delay p50 {} p99 {} (max {})",
+                            humantime::format_duration(round_ms(Duration::from_secs_f64(mu.exp()))),
+                            humantime::format_duration(round_ms(Duration::from_secs_f64(
+                                (mu + Z99 * sigma).exp().min(max.as_secs_f64())
+                            ))),
+                            humantime::format_duration(*max)
+                        ),
+                        other => {
+                            let mut a = AnswerEffects::default();
+                            other
+                                .apply(&mut a, &r.name, &mut || 0.5)
+                                .unwrap_or_default()
+                        }
+                    })
+                    .collect();
+                format!(
+                    "rule {}{}: {}",
+                    r.name,
+                    if when.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", when.join(", "))
+                    },
+                    acts.join(", ")
+                )
+            })
+            .collect();
+        out.extend(self.token_rules.iter().map(TokenRule::describe));
+        if let Some(l) = &self.limiter {
+            out.extend(l.describe().into_iter().map(|d| format!("rate limit {d}")));
         }
+        out
     }
 
-    fn draw_duration(&self, max: Duration) -> Duration {
-        if max.is_zero() {
-            return Duration::ZERO;
+    /// Counts this request's items as sent and derives the keys of its draws.
+    fn draw_keys(&self, req: &RequestFacts<'_>) -> DrawKeys {
+        let seed = self.scenario.seed;
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        if sent.len() > MAX_SEND_COUNTS {
+            sent.clear();
         }
-        match self.rng.lock() {
-            Ok(mut r) => Duration::from_nanos(r.random_range(0..=max.as_nanos() as u64)),
-            Err(_) => Duration::ZERO,
+        let mut bump = |k: u64| {
+            let c = sent.entry(k).or_insert(0);
+            *c += 1;
+            u64::from(*c)
+        };
+        let seller = req.seller.as_bytes();
+        let items: Vec<u64> = req
+            .items
+            .iter()
+            .map(|i| {
+                let id = fnv(&[
+                    seller,
+                    i.product.unwrap_or("").as_bytes(),
+                    i.variant.unwrap_or("").as_bytes(),
+                ]);
+                mix(seed ^ mix(id ^ mix(bump(id))))
+            })
+            .collect();
+        let mut request = mix(seed ^ fnv(&[seller]));
+        for k in &items {
+            request = mix(request ^ k);
         }
+        if items.is_empty() {
+            // An empty request has no items to count: count the seller's empty requests.
+            request = mix(request ^ bump(fnv(&[seller, b"<empty>"])));
+        }
+        DrawKeys { request, items }
     }
 
     /// Evaluates every rule against a request.
@@ -765,13 +1168,14 @@ impl Engine {
         if self.rules.is_empty() {
             return v;
         }
+        let keys = self.random.then(|| self.draw_keys(req));
         // Answer rules first: an answer that replaces processing (status, close) leaves the
         // item rules unfired, so the journal only names rules that shaped the answer.
         for item_pass in [false, true] {
             if item_pass && (v.answer.status.is_some() || v.answer.close) {
                 break;
             }
-            self.pass(req, item_pass, &mut v);
+            self.pass(req, keys.as_ref(), item_pass, &mut v);
         }
         if v.fired.is_empty() {
             v.explain = Some(self.explain(req));
@@ -779,7 +1183,13 @@ impl Engine {
         v
     }
 
-    fn pass(&self, req: &RequestFacts<'_>, item_pass: bool, v: &mut Verdict) {
+    fn pass(
+        &self,
+        req: &RequestFacts<'_>,
+        keys: Option<&DrawKeys>,
+        item_pass: bool,
+        v: &mut Verdict,
+    ) {
         for (idx, rule) in self.rules.iter().enumerate() {
             if rule.is_item_rule() != item_pass {
                 continue;
@@ -792,17 +1202,22 @@ impl Engine {
             if !request_conditions(&rule.when, req) {
                 continue;
             }
-            if rule.is_item_rule() {
-                let msg = rule.effect.fail.clone().unwrap_or_default();
+            // Each rule draws from its own stream, keyed by its position.
+            let rule_salt = mix(idx as u64 + 1);
+            if let Some(msg) = rule.fail_message() {
                 let mut hits = 0usize;
                 for (i, item) in req.items.iter().enumerate() {
                     if !item.eligible || v.item_failures[i].is_some() {
                         continue;
                     }
+                    let drawn = || {
+                        let k = keys.and_then(|k| k.items.get(i)).copied().unwrap_or(0);
+                        unit(k ^ rule_salt)
+                    };
                     if item_conditions(&rule.when, item)
-                        && rule.when.probability.is_none_or(|p| self.draw(p))
+                        && rule.when.probability.is_none_or(|p| drawn() < p)
                     {
-                        v.item_failures[i] = Some(msg.clone());
+                        v.item_failures[i] = Some(msg.to_string());
                         hits += 1;
                     }
                 }
@@ -823,20 +1238,30 @@ impl Engine {
             {
                 continue;
             }
+            let base = keys.map_or(0, |k| k.request) ^ rule_salt;
             if let Some(p) = rule.when.probability
-                && !self.draw(p)
+                && unit(base) >= p
             {
                 continue;
             }
             self.fired_counts[idx].fetch_add(1, Ordering::SeqCst);
-            let extra = if rule.jitter.is_zero() {
-                Duration::ZERO
-            } else {
-                self.draw_duration(rule.jitter)
+            let mut n = 0u64;
+            let mut u = || {
+                n += 1;
+                unit(base ^ mix(n))
             };
+            let did: Vec<String> = rule
+                .acts
+                .iter()
+                .filter_map(|a| a.apply(&mut v.answer, &rule.name, &mut u))
+                .collect();
             v.fired.push(Fired {
                 rule: rule.name.clone(),
-                effect: merge(&mut v.answer, rule, extra),
+                effect: if did.is_empty() {
+                    "nothing (overridden by an earlier rule)".into()
+                } else {
+                    did.join(", ")
+                },
             });
         }
     }
@@ -873,70 +1298,6 @@ impl Engine {
         }
     }
 }
-
-fn merge(a: &mut AnswerEffects, rule: &CRule, jitter: Duration) -> String {
-    let e = &rule.effect;
-    let mut did = Vec::new();
-    if let Some(s) = e.status
-        && a.status.is_none()
-    {
-        a.status = Some((s, e.body.clone(), rule.name.clone()));
-        did.push(format!("status {s}"));
-    }
-    if let Some(r) = e.retry_after
-        && a.retry_after.is_none()
-    {
-        a.retry_after = Some(r);
-        did.push(format!("retry-after {r}s"));
-    }
-    for (k, v) in &e.headers {
-        a.headers.push((k.clone(), v.clone()));
-        did.push(format!("header {k}"));
-    }
-    if !rule.delay.is_zero() || !jitter.is_zero() {
-        let d = rule.delay + jitter;
-        a.delay += d;
-        did.push(format!("delay {}", humantime::format_duration(d)));
-    }
-    if e.close && !a.close {
-        a.close = true;
-        did.push("close connection".into());
-    }
-    if let Some(m) = e.malformed
-        && a.malformed.is_none()
-    {
-        a.malformed = Some(m);
-        did.push(format!("malformed body ({})", kebab(&m)));
-    }
-    if let Some(ct) = &e.content_type
-        && a.content_type.is_none()
-    {
-        a.content_type = Some(ct.clone());
-        did.push(format!("content-type {ct}"));
-    }
-    if let Some(b) = e.break_contract
-        && a.breach.is_none()
-    {
-        a.breach = Some(b);
-        did.push(format!("break contract ({})", kebab(&b)));
-    }
-    if let Some(d) = rule.drip
-        && a.drip.is_none()
-    {
-        a.drip = Some(d);
-        did.push(format!(
-            "drip {} bytes every {}",
-            d.0,
-            humantime::format_duration(d.1)
-        ));
-    }
-    if did.is_empty() {
-        "nothing (overridden by an earlier rule)".into()
-    } else {
-        did.join(", ")
-    }
-}
-
 /// The kebab-case name of a serializable unit enum value.
 pub(crate) fn kebab<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v)
@@ -973,6 +1334,7 @@ fn request_conditions(m: &CMatch, r: &RequestFacts<'_>) -> bool {
         && m.request.as_ref().is_none_or(|q| request_matches(q, r.n))
         && m.elapsed
             .is_none_or(|(a, b)| r.elapsed >= a && r.elapsed <= b)
+        && m.daily.is_none_or(|d| d.contains(r.wall))
 }
 
 fn opt_match(p: &Option<CPattern>, v: Option<&str>) -> bool {
@@ -1021,6 +1383,17 @@ fn audit(rule: &CRule, r: &RequestFacts<'_>) -> (usize, Option<String>) {
             format!(
                 "elapsed: {} since start is outside the window",
                 humantime::format_duration(Duration::from_millis(r.elapsed.as_millis() as u64))
+            )
+        });
+    }
+    if let Some(d) = m.daily {
+        check(d.contains(r.wall), &|| {
+            let s = r.wall.as_secs() % 86_400;
+            format!(
+                "daily: {:02}:{:02} UTC is outside {}",
+                s / 3600,
+                (s % 3600) / 60,
+                d.describe()
             )
         });
     }
@@ -1114,6 +1487,7 @@ mod tests {
             seller: "demo",
             n,
             elapsed: Duration::from_secs(1),
+            wall: Duration::from_secs(1_767_225_600),
             items,
         })
     }
@@ -1226,6 +1600,116 @@ mod tests {
         assert_eq!(
             Format::sniff("rules:\n  - effect: {status: 500}"),
             Format::Yaml
+        );
+    }
+
+    #[test]
+    fn item_draws_do_not_depend_on_arrival_order() {
+        let text =
+            "seed = 4\n[[rules]]\nmatch = { probability = 0.5 }\neffect = { fail = 'Flaky' }\n";
+        let ids: Vec<String> = (0..40).map(|i| format!("P{i}")).collect();
+        // Each item is sent three times; the arrival order differs between the two runs.
+        let outcome = |order: &[usize]| {
+            let e = engine(text);
+            let mut seen: BTreeMap<(usize, u32), bool> = BTreeMap::new();
+            let mut sends: BTreeMap<usize, u32> = BTreeMap::new();
+            for &i in order {
+                let v = run(&e, 1, &[item(&ids[i], "V", 1)]);
+                let k = sends.entry(i).or_insert(0);
+                *k += 1;
+                seen.insert((i, *k), v.item_failures[0].is_some());
+            }
+            seen
+        };
+        let forward: Vec<usize> = (0..3).flat_map(|_| 0..40).collect();
+        let backward: Vec<usize> = (0..3).flat_map(|_| (0..40).rev()).collect();
+        let a = outcome(&forward);
+        assert_eq!(a, outcome(&backward));
+        let failed = a.values().filter(|f| **f).count();
+        assert!((30..=90).contains(&failed), "{failed} of 120 failed");
+        // A retry of the same item gets a fresh draw: not every item fails all three times.
+        assert!((0..40).any(|i| a[&(i, 1)] != a[&(i, 2)] || a[&(i, 2)] != a[&(i, 3)]));
+    }
+
+    #[test]
+    fn daily_windows_use_the_wall_clock() {
+        let e = engine(
+            "[[rules]]\nname = 'nightly'\nmatch = { daily = { from = '02:00', to = '02:15' } }\neffect = { status = 503 }\n",
+        );
+        let at = |h: u64, m: u64| {
+            e.evaluate(&RequestFacts {
+                seller: "demo",
+                n: 1,
+                elapsed: Duration::ZERO,
+                wall: crate::clock::Clock::now(&crate::clock::ManualClock::at_utc(h, m)),
+                items: &[],
+            })
+        };
+        assert_eq!(at(2, 5).answer.status.map(|s| s.0), Some(503));
+        let v = at(3, 0);
+        assert!(v.answer.status.is_none());
+        assert!(
+            v.explain
+                .unwrap()
+                .contains("03:00 UTC is outside 02:00–02:15 UTC")
+        );
+    }
+
+    #[test]
+    fn delays_follow_their_distribution() {
+        let e = engine(
+            "seed = 1\n[[rules]]\nmatch = { batchSize = 1 }\neffect = { delay = { p50 = '100ms', p99 = '1s' } }\n",
+        );
+        let mut d: Vec<Duration> = (0..2000)
+            .map(|i| {
+                let p = format!("P{i}");
+                run(&e, 1, &[item(&p, "V", 1)]).answer.delay
+            })
+            .collect();
+        d.sort();
+        let (p50, p99) = (d[1000], d[1980]);
+        assert!(
+            p50 > Duration::from_millis(85) && p50 < Duration::from_millis(115),
+            "{p50:?}"
+        );
+        assert!(
+            p99 > Duration::from_millis(700) && p99 < Duration::from_millis(1400),
+            "{p99:?}"
+        );
+        assert!(d[1999] <= Duration::from_secs(10));
+        let err = Scenario::parse(
+            "[[rules]]\neffect = { delay = { p50 = '1s', p99 = '10ms' } }",
+            Format::Toml,
+            "s",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("delay.p99"), "{err}");
+    }
+
+    #[test]
+    fn effects_compile_to_acts_in_order() {
+        let r = CRule::compile(
+            0,
+            &Rule {
+                effect: Effect {
+                    status: Some(429),
+                    retry_after: Some(3),
+                    delay: Some(Delay::Fixed("10ms".into())),
+                    ..Effect::default()
+                },
+                ..Rule::default()
+            },
+            "t",
+        )
+        .unwrap();
+        assert_eq!(
+            r.acts,
+            vec![
+                Act::Status(429, None),
+                Act::RetryAfter(3),
+                Act::Delay(DelayDist::Fixed(Duration::from_millis(10)))
+            ]
         );
     }
 }

@@ -20,16 +20,97 @@ use std::time::{Duration, Instant};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use std::collections::HashMap;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::state::Shared;
 
-const BUSY_BODY: &str = r#"{"status":"FAILED","failedProductList":[],"message":"too many connections, try again shortly"}"#;
+/// The contract-shaped FAILED body of a 503 at the connection cap.
+fn busy_body() -> &'static str {
+    static BODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BODY.get_or_init(|| {
+        stockwire_schema::exchange::ResponseBuilder::from_model(
+            &stockwire_schema::InventoryResponse::rejected(),
+        )
+        .message("too many connections, try again shortly")
+        .build()
+        .to_string()
+    })
+}
+
+/// Refusals that may linger (read and discard) at once; beyond it a refused client is closed
+/// right after its answer.
+const LINGERING_REFUSALS: usize = 64;
+/// At most one WARN about refused connections per this period.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+/// How long a new client waits for the connection closed in its favour to let go.
+const EVICTION_WAIT: Duration = Duration::from_secs(2);
+
+/// One open connection as the accept loop sees it.
+struct Slot {
+    activity: Arc<Activity>,
+    evict: Arc<Notify>,
+}
+
+/// The open connections, to find the longest-idle one when the cap is reached.
+#[derive(Default)]
+struct Registry {
+    next: u64,
+    open: HashMap<u64, Slot>,
+}
+
+impl Registry {
+    /// Asks the connection idle for the longest time (no request in service) to close; false
+    /// when every connection is busy.
+    fn evict_longest_idle(&self) -> bool {
+        let victim = self
+            .open
+            .values()
+            .filter(|s| s.activity.in_service.load(Ordering::Relaxed) == 0)
+            .min_by_key(|s| s.activity.last_us.load(Ordering::Relaxed));
+        match victim {
+            Some(s) => {
+                s.evict.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Logs refused connections at most once per [`WARN_EVERY`], with the count since the last
+/// line.
+#[derive(Debug, Default)]
+pub(crate) struct WarnLimiter {
+    last: std::sync::Mutex<Option<Instant>>,
+    pending: AtomicU64,
+}
+
+impl WarnLimiter {
+    /// Counts one event; returns how many to report when a line is due now.
+    pub(crate) fn hit(&self, now: Instant) -> Option<u64> {
+        let n = self.pending.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| now.duration_since(t) < WARN_EVERY) {
+            return None;
+        }
+        *last = Some(now);
+        self.pending.fetch_sub(n, Ordering::Relaxed);
+        Some(n)
+    }
+}
 
 /// Serves until `shutdown` completes, then stops accepting and waits (up to the drain
 /// timeout) for open connections to finish their in-flight requests.
+///
+/// At the connection cap a new client is still served: the connection idle for the longest
+/// time (a keep-alive connection between requests, or one that never sent a whole request) is
+/// closed in its favour. Only when every connection has a request in service is the new
+/// client answered 503; the answer is then followed by a bounded linger so that a client that
+/// writes its whole request before reading still reads it.
 pub(crate) async fn serve(
     listener: TcpListener,
     sh: Arc<Shared>,
@@ -37,6 +118,10 @@ pub(crate) async fn serve(
 ) {
     let max = sh.limits.max_connections.max(1);
     let permits = Arc::new(Semaphore::new(max));
+    let lingering = Arc::new(Semaphore::new(LINGERING_REFUSALS));
+    let registry = Arc::new(std::sync::Mutex::new(Registry::default()));
+    let warn = Arc::new(WarnLimiter::default());
+    let epoch = Instant::now();
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
@@ -44,20 +129,58 @@ pub(crate) async fn serve(
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    match permits.clone().try_acquire_owned() {
-                        Ok(permit) => {
-                            let sh = sh.clone();
-                            let stop = stop_rx.clone();
-                            tokio::spawn(async move {
-                                connection(stream, sh, stop).await;
-                                drop(permit);
-                            });
-                        }
+                    let permit = match permits.clone().try_acquire_owned() {
+                        Ok(p) => Some(p),
                         Err(_) => {
-                            tracing::warn!("connection refused: {max} connections already open");
-                            tokio::spawn(refuse(stream));
+                            let evicted = registry
+                                .lock()
+                                .map(|r| r.evict_longest_idle())
+                                .unwrap_or(false);
+                            if evicted {
+                                sh.conn_stats.evicted.fetch_add(1, Ordering::Relaxed);
+                            }
+                            None
                         }
-                    }
+                    };
+                    let sh = sh.clone();
+                    let stop = stop_rx.clone();
+                    let (permits, registry, warn, lingering) =
+                        (permits.clone(), registry.clone(), warn.clone(), lingering.clone());
+                    tokio::spawn(async move {
+                        let permit = match permit {
+                            Some(p) => Some(p),
+                            None => tokio::time::timeout(EVICTION_WAIT, permits.acquire_owned())
+                                .await
+                                .ok()
+                                .and_then(Result::ok),
+                        };
+                        let Some(permit) = permit else {
+                            sh.conn_stats.refused.fetch_add(1, Ordering::Relaxed);
+                            if let Some(n) = warn.hit(Instant::now()) {
+                                tracing::warn!(
+                                    "refused {n} connection(s) in the last {}s: {max} connections open and all busy",
+                                    WARN_EVERY.as_secs()
+                                );
+                            }
+                            refuse(stream, &sh, lingering).await;
+                            return;
+                        };
+                        let activity = Arc::new(Activity::new(epoch));
+                        let evict = Arc::new(Notify::new());
+                        let id = registry.lock().map(|mut r| {
+                            r.next += 1;
+                            let id = r.next;
+                            r.open.insert(id, Slot { activity: activity.clone(), evict: evict.clone() });
+                            id
+                        }).ok();
+                        connection(stream, sh, stop, activity, evict).await;
+                        if let Some(id) = id
+                            && let Ok(mut r) = registry.lock()
+                        {
+                            r.open.remove(&id);
+                        }
+                        drop(permit);
+                    });
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -78,32 +201,50 @@ pub(crate) async fn serve(
     }
 }
 
-async fn refuse(mut stream: TcpStream) {
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        let msg = format!(
-            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\nretry-after: 1\r\ncontent-length: {}\r\n\r\n{BUSY_BODY}",
-            BUSY_BODY.len()
-        );
-        let _ = stream.write_all(msg.as_bytes()).await;
-        let _ = stream.shutdown().await;
-    })
-    .await;
+/// Answers 503 on a connection beyond the cap, then reads and discards what the client sends
+/// for a bounded time and size before closing, so a client that writes its whole request
+/// first still reads the status.
+async fn refuse(mut stream: TcpStream, sh: &Shared, lingering: Arc<Semaphore>) {
+    let msg = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\nretry-after: 1\r\ncontent-length: {}\r\n\r\n{}",
+        busy_body().len(),
+        busy_body()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(msg.as_bytes())).await;
+    if let Ok(_permit) = lingering.try_acquire_owned() {
+        let limit = sh.limits.linger_bytes;
+        let _ = tokio::time::timeout(sh.limits.linger, async {
+            let mut buf = [0u8; 16 * 1024];
+            let mut seen = 0u64;
+            while let Ok(n) = stream.read(&mut buf).await {
+                seen += n as u64;
+                if n == 0 || seen >= limit {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+    let _ = tokio::time::timeout(Duration::from_millis(100), stream.shutdown()).await;
 }
 
 /// What the watchdog of one connection watches: requests in service and the last progress.
 struct Activity {
+    /// The server's start: `last_us` counts from it, so connections compare.
     start: Instant,
     last_us: AtomicU64,
     in_service: AtomicUsize,
 }
 
 impl Activity {
-    fn new() -> Self {
-        Activity {
-            start: Instant::now(),
+    fn new(epoch: Instant) -> Self {
+        let a = Activity {
+            start: epoch,
             last_us: AtomicU64::new(0),
             in_service: AtomicUsize::new(0),
-        }
+        };
+        a.touch();
+        a
     }
 
     fn touch(&self) {
@@ -205,9 +346,15 @@ async fn watchdog(activity: Arc<Activity>, limit: Duration) {
     }
 }
 
-async fn connection(stream: TcpStream, sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn connection(
+    stream: TcpStream,
+    sh: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    activity: Arc<Activity>,
+    evict: Arc<Notify>,
+) {
     let _ = stream.set_nodelay(true);
-    let activity = Arc::new(Activity::new());
+    let peer = stream.peer_addr().ok().map(|a| a.ip());
     let io = Watched {
         inner: stream,
         activity: activity.clone(),
@@ -218,7 +365,7 @@ async fn connection(stream: TcpStream, sh: Arc<Shared>, mut stop: watch::Receive
         let busy = InService::new(&svc_activity);
         let sh = svc_state.clone();
         async move {
-            let r = crate::http::handle(sh, req).await;
+            let r = crate::http::handle(sh, req, peer).await;
             drop(busy);
             r
         }
@@ -246,5 +393,26 @@ async fn connection(stream: TcpStream, sh: Arc<Shared>, mut stop: watch::Receive
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
         }
+        _ = evict.notified() => {
+            tracing::debug!("connection closed: the longest idle at the connection cap");
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusal_warnings_are_one_line_per_period_with_the_count() {
+        let w = WarnLimiter::default();
+        let t0 = Instant::now();
+        assert_eq!(w.hit(t0), Some(1));
+        let lines: Vec<u64> = (0..2000).filter_map(|_| w.hit(t0)).collect();
+        assert!(lines.is_empty(), "a burst logs nothing more: {lines:?}");
+        assert_eq!(w.hit(t0 + WARN_EVERY), Some(2001));
+        assert_eq!(w.hit(t0 + WARN_EVERY), None);
     }
 }

@@ -80,6 +80,15 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long shutdown waits for in-flight requests (default 10 s).
     pub drain_timeout: Duration,
+    /// Bodies at least this large (default 64 KiB) are processed on the blocking pool, at most
+    /// one per core at a time, so that large requests do not starve small ones.
+    pub inline_body_bytes: usize,
+    /// After refusing a body (413) or a connection (503 at the cap), how long the rest of what
+    /// the client sends is read and discarded before closing (default 2 s), so that a client
+    /// that writes its whole request before reading still reads the status.
+    pub linger: Duration,
+    /// The most bytes read and discarded while lingering (default 32 MiB).
+    pub linger_bytes: u64,
 }
 
 impl Default for Limits {
@@ -92,43 +101,134 @@ impl Default for Limits {
             max_depth: 64,
             max_connections: 1024,
             drain_timeout: Duration::from_secs(10),
+            inline_body_bytes: 64 * 1024,
+            linger: Duration::from_secs(2),
+            linger_bytes: 32 * 1024 * 1024,
         }
     }
 }
 
-/// The catalog with a hash index by item key.
+/// Writes the ledger and catalog key of (product, variant) into `buf`: the product's length,
+/// `:`, then both ids. Unambiguous for any ids, and a lookup reuses one buffer instead of
+/// allocating an [`ItemKey`] per item.
+pub(crate) fn pair_key<'b>(buf: &'b mut String, product: &str, variant: &str) -> &'b str {
+    use std::fmt::Write;
+    buf.clear();
+    let _ = write!(buf, "{}:", product.len());
+    buf.push_str(product);
+    buf.push_str(variant);
+    buf
+}
+
+/// The (product, variant) of a key written by [`pair_key`].
+pub(crate) fn split_pair_key(k: &str) -> Option<(&str, &str)> {
+    let (n, rest) = k.split_once(':')?;
+    let n: usize = n.parse().ok()?;
+    Some((rest.get(..n)?, rest.get(n..)?))
+}
+
+/// Neighbours on each side of a key in the sorted catalog that a suggestion looks at.
+const NEIGHBOURS: usize = 8;
+/// Variants of one product a suggestion looks at.
+const SAME_PRODUCT: usize = 64;
+
+/// The catalog with a hash index by item key and the indexes suggestions are drawn from. Every
+/// lookup and suggestion looks at a bounded number of entries, whatever the catalog's size.
 #[derive(Debug)]
 pub(crate) struct CatalogIndex {
     pub catalog: Catalog,
-    index: HashMap<ItemKey, Vec<usize>>,
+    index: HashMap<Box<str>, Vec<u32>>,
+    /// `product/variant` of every entry, sorted (neighbours in spelling order).
+    sorted: Vec<(Box<str>, u32)>,
+    /// Entries by productId (other variants of a product).
+    by_product: HashMap<Box<str>, Vec<u32>>,
+    /// Entries by lower-cased `product/variant` (a difference of case only).
+    folded: HashMap<Box<str>, Vec<u32>>,
 }
 
 impl CatalogIndex {
     pub fn new(catalog: Catalog) -> Self {
-        let mut index: HashMap<ItemKey, Vec<usize>> = HashMap::new();
+        let mut index: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        let mut by_product: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        let mut folded: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        let mut sorted = Vec::with_capacity(catalog.entries.len());
+        let mut buf = String::new();
         for (i, e) in catalog.entries.iter().enumerate() {
-            index.entry(e.key()).or_default().push(i);
+            let i = i as u32;
+            index
+                .entry(pair_key(&mut buf, &e.product_id, &e.variant_id).into())
+                .or_default()
+                .push(i);
+            by_product
+                .entry(e.product_id.as_str().into())
+                .or_default()
+                .push(i);
+            let shown = format!("{}/{}", e.product_id, e.variant_id);
+            folded
+                .entry(shown.to_lowercase().into())
+                .or_default()
+                .push(i);
+            sorted.push((shown.into_boxed_str(), i));
         }
-        CatalogIndex { catalog, index }
+        sorted.sort();
+        CatalogIndex {
+            catalog,
+            index,
+            sorted,
+            by_product,
+            folded,
+        }
     }
 
-    /// The entry for `key` that belongs to `seller` (the shared format's rule).
+    fn entry(&self, i: u32) -> &CatalogEntry {
+        &self.catalog.entries[i as usize]
+    }
+
+    /// The entry for (product, variant) that belongs to `seller` (the shared format's rule);
+    /// `buf` is scratch space for the key.
+    pub fn find_ids(
+        &self,
+        seller: &str,
+        product: &str,
+        variant: &str,
+        buf: &mut String,
+    ) -> Option<&CatalogEntry> {
+        self.index
+            .get(pair_key(buf, product, variant))
+            .and_then(|ix| {
+                ix.iter()
+                    .map(|&i| self.entry(i))
+                    .find(|e| e.belongs_to(seller))
+            })
+    }
+
+    /// The entry for `key` that belongs to `seller`.
     pub fn find(&self, seller: &str, key: &ItemKey) -> Option<&CatalogEntry> {
-        self.index.get(key).and_then(|ix| {
-            ix.iter()
-                .map(|&i| &self.catalog.entries[i])
-                .find(|e| e.belongs_to(seller))
-        })
+        self.find_ids(seller, &key.product_id, &key.variant_id, &mut String::new())
     }
 
-    /// The seller's catalog item whose `productId/variantId` is closest to `key`.
-    pub fn nearest(&self, seller: &str, key: &ItemKey) -> Option<ItemKey> {
-        if self.catalog.len() > 20_000 {
-            return None;
+    /// The seller's catalog item whose `productId/variantId` is closest to the given ids, among
+    /// a bounded set of candidates: the same ids in another case, other variants of the same
+    /// product, and the neighbours in spelling order.
+    pub fn nearest(&self, seller: &str, product: &str, variant: &str) -> Option<ItemKey> {
+        let want = format!("{product}/{variant}");
+        let mut candidates: Vec<u32> = Vec::new();
+        if let Some(ix) = self.folded.get(want.to_lowercase().as_str()) {
+            candidates.extend(ix.iter().take(SAME_PRODUCT));
         }
-        let want = format!("{}/{}", key.product_id, key.variant_id);
-        self.catalog
-            .for_seller(seller)
+        if let Some(ix) = self.by_product.get(product) {
+            candidates.extend(ix.iter().take(SAME_PRODUCT));
+        }
+        let at = self
+            .sorted
+            .partition_point(|(k, _)| k.as_ref() < want.as_str());
+        let lo = at.saturating_sub(NEIGHBOURS);
+        let hi = (at + NEIGHBOURS).min(self.sorted.len());
+        candidates.extend(self.sorted[lo..hi].iter().map(|(_, i)| *i));
+        candidates
+            .into_iter()
+            .map(|i| self.entry(i))
+            .filter(|e| e.belongs_to(seller))
             .map(|e| {
                 let k = e.key();
                 (
@@ -157,9 +257,9 @@ fn distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Current stock by seller, then item. Holds only values set by requests; reads fall back to
-/// the catalog's `stock`.
-pub(crate) type Ledger = HashMap<String, HashMap<ItemKey, u32>>;
+/// Current stock by seller, then item (keys written by [`pair_key`]). Holds only values set by
+/// requests; reads fall back to the catalog's `stock`.
+pub(crate) type Ledger = HashMap<String, HashMap<Box<str>, u32>>;
 
 /// One row of the ledger as the admin API and [`crate::MockMarketplace::ledger`] show it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -175,13 +275,29 @@ pub struct StockRow {
     pub stock: u32,
 }
 
+/// What happened at the connection cap.
+#[derive(Debug, Default)]
+pub(crate) struct ConnStats {
+    /// Idle connections closed to serve a new client.
+    pub evicted: AtomicU64,
+    /// New clients answered 503 because every connection was busy.
+    pub refused: AtomicU64,
+}
+
 /// Everything a running mock shares between connections.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub profile: Profile,
     pub catalog: Option<CatalogIndex>,
     pub sellers: Vec<Credentials>,
-    pub tokens: HashMap<String, usize>,
+    /// Stable and issued tokens, lifetimes and revocations (`crate::tokens`).
+    pub tokens: crate::tokens::Tokens,
+    /// The wall clock (injectable for tests).
+    pub clock: Arc<dyn crate::clock::Clock>,
+    /// Retry-After advice given and requests that came too soon (`crate::ratelimit`).
+    pub retry_watch: crate::ratelimit::RetryWatch,
+    /// Record mode: forward to a real partner (`crate::record`).
+    pub recorder: Option<crate::recording::Recorder>,
     pub auth: bool,
     pub ledger: Mutex<Ledger>,
     pub journal: Journal,
@@ -190,6 +306,12 @@ pub(crate) struct Shared {
     pub started: Mutex<Instant>,
     pub limits: Limits,
     pub log_requests: bool,
+    /// Permits to process a large body on the blocking pool (one per core).
+    pub heavy: Arc<tokio::sync::Semaphore>,
+    /// Connections closed or refused at the cap.
+    pub conn_stats: ConnStats,
+    /// The token `/__admin/*` requires (`GET /__admin/health` excepted), if any.
+    pub admin_token: Option<String>,
 }
 
 impl Shared {
@@ -217,7 +339,9 @@ impl Shared {
 
     /// Current stock of an item for a seller: the last value set, else the catalog's.
     pub fn stock(&self, seller: &str, key: &ItemKey) -> Option<u32> {
-        if let Some(v) = self.ledger().get(seller).and_then(|m| m.get(key)) {
+        let mut buf = String::new();
+        let k = pair_key(&mut buf, &key.product_id, &key.variant_id);
+        if let Some(v) = self.ledger().get(seller).and_then(|m| m.get(k)) {
             return Some(*v);
         }
         self.catalog
@@ -247,7 +371,9 @@ impl Shared {
                 continue;
             }
             for (k, v) in items {
-                rows.insert((s.clone(), k), v);
+                if let Some((p, var)) = split_pair_key(&k) {
+                    rows.insert((s.clone(), ItemKey::new(p, var)), v);
+                }
             }
         }
         rows.into_iter()
@@ -266,21 +392,23 @@ impl Shared {
         self.ledger().clear();
         self.counter.store(0, Ordering::SeqCst);
         self.engine().reset();
+        self.tokens.reset(self.clock.now());
+        self.retry_watch.reset();
         if let Ok(mut s) = self.started.lock() {
             *s = Instant::now();
         }
     }
 
-    /// The seller whose token this is.
-    pub fn seller_for_token(&self, token: &str) -> Option<&Credentials> {
-        self.tokens.get(token).map(|&i| &self.sellers[i])
-    }
-
-    /// The seller with these credentials.
-    pub fn login(&self, username: &str, password: &str) -> Option<&Credentials> {
+    /// The seller (index) with these credentials.
+    pub fn login(&self, username: &str, password: &str) -> Option<usize> {
         self.sellers
             .iter()
-            .find(|c| c.username == username && c.password == password)
+            .position(|c| c.username == username && c.password == password)
+    }
+
+    /// The index of a seller by name.
+    pub fn seller_index(&self, seller: &str) -> Option<usize> {
+        self.sellers.iter().position(|c| c.seller == seller)
     }
 }
 
@@ -306,10 +434,53 @@ mod tests {
         };
         let ix = CatalogIndex::new(c);
         assert_eq!(
-            ix.nearest("x", &ItemKey::new("SKU-3", "V1")),
+            ix.nearest("x", "SKU-3", "V1"),
             Some(ItemKey::new("SKU-1", "V1"))
         );
+        assert_eq!(
+            ix.nearest("x", "sku-2", "v1"),
+            Some(ItemKey::new("SKU-2", "V1"))
+        );
         assert!(ix.find("x", &ItemKey::new("SKU-2", "V1")).is_some());
+    }
+
+    #[test]
+    fn suggestions_look_at_a_bounded_number_of_entries() {
+        // 20,000 items: a typo in the middle of the catalog still finds its neighbour, and
+        // the candidates examined stay within the bounds whatever the catalog size.
+        let c = Catalog {
+            entries: (0..20_000)
+                .map(|i| CatalogEntry {
+                    product_id: format!("P{i:05}"),
+                    variant_id: "V1".into(),
+                    stock: None,
+                    seller: None,
+                })
+                .collect(),
+        };
+        let ix = CatalogIndex::new(c);
+        assert_eq!(
+            ix.nearest("x", "P12345", "V2"),
+            Some(ItemKey::new("P12345", "V1"))
+        );
+        assert_eq!(
+            ix.nearest("x", "P1234x", "V1")
+                .map(|k| k.product_id[..5].to_string()),
+            Some("P1234".to_string())
+        );
+    }
+
+    #[test]
+    fn pair_keys_split_back_whatever_the_ids_hold() {
+        let mut b = String::new();
+        for (p, v) in [("a:b", "c"), ("", "x"), ("12", "3:4"), ("\0", "")] {
+            let k = pair_key(&mut b, p, v).to_string();
+            assert_eq!(split_pair_key(&k), Some((p, v)));
+        }
+        assert_ne!(
+            pair_key(&mut b, "ab", "c").to_string(),
+            pair_key(&mut String::new(), "a", "bc")
+        );
     }
 
     #[test]

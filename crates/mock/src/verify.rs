@@ -43,8 +43,33 @@ pub struct RequestQuery {
     pub product_id: Option<String>,
 }
 
-/// One expectation; set exactly one of `stock`, `wasSet`, `requests`.
+/// A seller (default: the first configured seller).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SellerQuery {
+    /// Seller (default: the first configured seller).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller: Option<String>,
+}
+
+/// "The client never sent more than `perSecond` requests per second", over every sliding
+/// window of `window` (default `"1s"`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateQuery {
+    /// Seller (default: the first configured seller).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller: Option<String>,
+    /// Most `/updateInventory` requests per second allowed.
+    pub per_second: f64,
+    /// Length of the sliding window (default `"1s"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+}
+
+/// One expectation; set exactly one of `stock`, `wasSet`, `requests`, `reauthenticated`,
+/// `maxRate`, `honouredRetryAfter`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Expectation {
     /// The item's current stock must equal `equals` (or be unknown when `equals` is absent).
@@ -62,6 +87,16 @@ pub struct Expectation {
     /// Count journaled requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<RequestQuery>,
+    /// Count the seller's re-authentications: successful `/authToken` calls after the first
+    /// (with `count`, `min`, `max`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauthenticated: Option<SellerQuery>,
+    /// The seller never exceeded a request rate (from the journal's arrival times).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rate: Option<RateQuery>,
+    /// The seller sent no request before the time a `Retry-After` had advised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub honoured_retry_after: Option<SellerQuery>,
     /// Exact count expected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
@@ -108,16 +143,94 @@ fn seller_of<'a>(sh: &'a Shared, r: &'a ItemRef) -> &'a str {
         .unwrap_or("")
 }
 
+fn first_seller(sh: &Shared, s: &Option<String>) -> String {
+    s.clone()
+        .or_else(|| sh.sellers.first().map(|c| c.seller.clone()))
+        .unwrap_or_default()
+}
+
+fn wanted(e: &Expectation) -> String {
+    let mut want = Vec::new();
+    if let Some(c) = e.count {
+        want.push(format!("exactly {c}"));
+    }
+    if let Some(m) = e.min {
+        want.push(format!("at least {m}"));
+    }
+    if let Some(m) = e.max {
+        want.push(format!("at most {m}"));
+    }
+    if want.is_empty() {
+        "any number".into()
+    } else {
+        want.join(" and ")
+    }
+}
+
+fn counts_ok(e: &Expectation, n: u64) -> bool {
+    e.count.is_none_or(|c| n == c) && e.min.is_none_or(|m| n >= m) && e.max.is_none_or(|m| n <= m)
+}
+
 fn check(sh: &Shared, e: &Expectation) -> Check {
-    let set = [e.stock.is_some(), e.was_set.is_some(), e.requests.is_some()]
-        .iter()
-        .filter(|x| **x)
-        .count();
+    let set = [
+        e.stock.is_some(),
+        e.was_set.is_some(),
+        e.requests.is_some(),
+        e.reauthenticated.is_some(),
+        e.max_rate.is_some(),
+        e.honoured_retry_after.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
     if set != 1 {
         return Check {
             ok: false,
             actual: Value::Null,
-            message: "an expectation needs exactly one of `stock`, `wasSet`, `requests`".into(),
+            message: "an expectation needs exactly one of `stock`, `wasSet`, `requests`, `reauthenticated`, `maxRate`, `honouredRetryAfter`".into(),
+        };
+    }
+    if let Some(q) = &e.reauthenticated {
+        let seller = first_seller(sh, &q.seller);
+        let auths = sh
+            .seller_index(&seller)
+            .map_or(0, |i| sh.tokens.authentications(i));
+        let n = auths.saturating_sub(1);
+        return Check {
+            ok: counts_ok(e, n),
+            actual: serde_json::json!(n),
+            message: format!(
+                "seller `{seller}` re-authenticated {n} time{} ({auths} successful /authToken call{}); expected {}",
+                if n == 1 { "" } else { "s" },
+                if auths == 1 { "" } else { "s" },
+                wanted(e)
+            ),
+        };
+    }
+    if let Some(q) = &e.max_rate {
+        return crate::verify::max_rate(sh, q);
+    }
+    if let Some(q) = &e.honoured_retry_after {
+        let seller = first_seller(sh, &q.seller);
+        let (advised, early, list) = sh.retry_watch.report(Some(&seller));
+        let ok = early == 0;
+        let message = match list.first() {
+            None => format!(
+                "seller `{seller}` honoured Retry-After: no request came before the advised time ({advised} answer{} carried Retry-After)",
+                if advised == 1 { "" } else { "s" }
+            ),
+            Some(x) => format!(
+                "seller `{seller}` did not honour Retry-After: {early} request{} came too soon; the first, request #{}, came {} ms after an answer that said Retry-After: {}",
+                if early == 1 { "" } else { "s" },
+                x.request,
+                x.after_ms,
+                x.retry_after
+            ),
+        };
+        return Check {
+            ok,
+            actual: serde_json::json!({"early": early, "advised": advised, "first": list.first()}),
+            message,
         };
     }
     if let Some(r) = &e.stock {
@@ -181,29 +294,74 @@ fn check(sh: &Shared, e: &Expectation) -> Check {
             ..Filter::default()
         })
         .len() as u64;
-    let ok = e.count.is_none_or(|c| n == c)
-        && e.min.is_none_or(|m| n >= m)
-        && e.max.is_none_or(|m| n <= m);
-    let mut want = Vec::new();
-    if let Some(c) = e.count {
-        want.push(format!("exactly {c}"));
-    }
-    if let Some(m) = e.min {
-        want.push(format!("at least {m}"));
-    }
-    if let Some(m) = e.max {
-        want.push(format!("at most {m}"));
-    }
     Check {
-        ok,
+        ok: counts_ok(e, n),
         actual: serde_json::json!(n),
         message: format!(
             "requests matching {}: expected {}, found {n}",
             serde_json::to_string(&q).unwrap_or_default(),
-            if want.is_empty() {
-                "any number".into()
+            wanted(e)
+        ),
+    }
+}
+
+/// The busiest sliding window of the seller's `/updateInventory` arrivals (journal times).
+fn max_rate(sh: &Shared, q: &RateQuery) -> Check {
+    let seller = first_seller(sh, &q.seller);
+    let window = match q.window.as_deref().map(humantime::parse_duration) {
+        None => std::time::Duration::from_secs(1),
+        Some(Ok(d)) if !d.is_zero() => d,
+        Some(_) => {
+            return Check {
+                ok: false,
+                actual: Value::Null,
+                message: format!(
+                    "maxRate.window: `{}` is not a duration like \"1s\"",
+                    q.window.as_deref().unwrap_or("")
+                ),
+            };
+        }
+    };
+    let entries = sh.journal.list(&Filter {
+        seller: Some(seller.clone()),
+        path: Some("/updateInventory".into()),
+        ..Filter::default()
+    });
+    let mut entries = entries;
+    entries.sort_by_key(|e| e.at_ms);
+    let w = window.as_millis() as u64;
+    let (mut n, mut busiest, mut lo) = (0usize, (0usize, 0usize), 0usize);
+    for hi in 0..entries.len() {
+        while entries[hi].at_ms >= entries[lo].at_ms + w {
+            lo += 1;
+        }
+        if hi + 1 - lo > n {
+            n = hi + 1 - lo;
+            busiest = (lo, hi);
+        }
+    }
+    let allowed = q.per_second * window.as_secs_f64();
+    let ok = (n as f64) <= allowed + 1e-9;
+    let span = |i: usize| {
+        entries
+            .get(i)
+            .map(|e| e.request_number.unwrap_or(e.id).to_string())
+            .unwrap_or_default()
+    };
+    Check {
+        ok,
+        actual: serde_json::json!(n),
+        message: format!(
+            "seller `{seller}` sent at most {n} request{} within {} (requests #{} to #{}); expected at most {allowed} ({} per second){}",
+            if n == 1 { "" } else { "s" },
+            humantime::format_duration(window),
+            span(busiest.0),
+            span(busiest.1),
+            q.per_second,
+            if ok {
+                ""
             } else {
-                want.join(" and ")
+                ": the client exceeded the rate"
             }
         ),
     }
@@ -236,6 +394,15 @@ pub enum RemoteError {
 
 /// Asks the mock at `url` (`http://HOST:PORT`) the expectations through `POST /__admin/verify`.
 pub fn remote(url: &str, expect: &[Expectation]) -> Result<VerifyReport, RemoteError> {
+    remote_with_token(url, None, expect)
+}
+
+/// [`remote`] with the mock's admin token (sent as `Authorization: Bearer TOKEN`).
+pub fn remote_with_token(
+    url: &str,
+    admin_token: Option<&str>,
+    expect: &[Expectation],
+) -> Result<VerifyReport, RemoteError> {
     use std::io::{Read, Write};
     let host = url
         .strip_prefix("http://")
@@ -250,9 +417,12 @@ pub fn remote(url: &str, expect: &[Expectation]) -> Result<VerifyReport, RemoteE
     let mut s = std::net::TcpStream::connect(host).map_err(io)?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
         .map_err(io)?;
+    let auth = admin_token
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         s,
-        "POST /__admin/verify HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "POST /__admin/verify HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{auth}connection: close\r\n\r\n{body}",
         body.len()
     )
     .map_err(io)?;
@@ -263,8 +433,13 @@ pub fn remote(url: &str, expect: &[Expectation]) -> Result<VerifyReport, RemoteE
         url: url.to_string(),
         message,
     };
-    let (_, payload) = text
+    let (head, payload) = text
         .split_once("\r\n\r\n")
         .ok_or_else(|| answer("no HTTP answer".into()))?;
+    if head.starts_with("HTTP/1.1 401") {
+        return Err(answer(format!(
+            "the admin API refused the call (HTTP 401): give the mock's admin token with --admin-token or STOCKWIRE_ADMIN_TOKEN ({payload})"
+        )));
+    }
     serde_json::from_str(payload).map_err(|e| answer(format!("{e}: {payload}")))
 }

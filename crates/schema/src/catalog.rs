@@ -84,6 +84,126 @@ pub enum CatalogError {
 
 const FIELDS: [&str; 4] = ["productId", "variantId", "stock", "seller"];
 
+/// The published catalog schema (`schemas/catalog.schema.json`), tested against the parser.
+const SCHEMA: &str = include_str!("../../../schemas/catalog.schema.json");
+
+/// The JSON Schema of one catalog entry (the `items` of `schemas/catalog.schema.json`), for
+/// other formats that embed entries (a run config's known items).
+pub fn entry_schema() -> Value {
+    serde_json::from_str::<Value>(SCHEMA)
+        .ok()
+        .and_then(|v| v.get("items").cloned())
+        .unwrap_or(Value::Bool(true))
+}
+
+/// One entry that breaks the catalog format, located by a JSON pointer into the entry (`""`
+/// for the entry itself).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", if at.is_empty() { "(entry)" } else { at.as_str() })]
+pub struct EntryError {
+    /// JSON pointer into the entry.
+    pub at: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The same item given twice: the same pair for the same seller, or for every seller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "productId `{}` / variantId `{}` is given twice{}",
+    key.product_id,
+    key.variant_id,
+    seller.as_ref().map(|s| format!(" for seller `{s}`")).unwrap_or_default()
+)]
+pub struct DuplicateItem {
+    /// The pair.
+    pub key: ItemKey,
+    /// The seller both entries belong to (`None`: every seller).
+    pub seller: Option<String>,
+}
+
+impl CatalogEntry {
+    /// Reads one entry from JSON, `{"productId", "variantId", "stock"?, "seller"?}` (what
+    /// `stockwire conform --item` takes). Errors point into the entry.
+    pub fn from_json_value(value: &Value) -> Result<CatalogEntry, EntryError> {
+        let err = |at: String, message: String| EntryError { at, message };
+        let Value::Object(map) = value else {
+            return Err(err(
+                String::new(),
+                format!(
+                    "each entry must be an object {{productId, variantId, stock?, seller?}}, got {}",
+                    kind(value)
+                ),
+            ));
+        };
+        if let Some(k) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            return Err(err(
+                format!("/{}", pointer_token(k)),
+                format!("unknown field (known: {})", FIELDS.join(", ")),
+            ));
+        }
+        let text_field = |name: &str, required: bool| -> Result<Option<String>, EntryError> {
+            match map.get(name) {
+                None | Some(Value::Null) if !required => Ok(None),
+                None | Some(Value::Null) => {
+                    Err(err(String::new(), format!("`{name}` is required")))
+                }
+                Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+                Some(_) => Err(err(format!("/{name}"), "must be a non-empty string".into())),
+            }
+        };
+        let stock = match map.get("stock") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|&n| n <= i32::MAX as u32)
+                    .ok_or_else(|| {
+                        err(
+                            "/stock".into(),
+                            format!("must be an integer from 0 to 2147483647, got {v}"),
+                        )
+                    })?,
+            ),
+        };
+        Ok(CatalogEntry {
+            product_id: text_field("productId", true)?.unwrap_or_default(),
+            variant_id: text_field("variantId", true)?.unwrap_or_default(),
+            stock,
+            seller: text_field("seller", false)?,
+        })
+    }
+
+    /// [`CatalogEntry::from_json_value`] for JSON text.
+    pub fn from_json_text(text: &str) -> Result<CatalogEntry, EntryError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| EntryError {
+            at: String::new(),
+            message: format!(
+                "not valid JSON: {} at column {}",
+                crate::error::strip_position(&e.to_string()),
+                e.column()
+            ),
+        })?;
+        CatalogEntry::from_json_value(&value)
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A member name as a JSON pointer token (RFC 6901: `~` → `~0`, `/` → `~1`).
+fn pointer_token(k: &str) -> String {
+    k.replace('~', "~0").replace('/', "~1")
+}
+
 impl Catalog {
     /// Reads a catalog; `.csv` files are CSV, anything else is JSON.
     pub fn read(path: &Path) -> Result<Catalog, CatalogError> {
@@ -124,51 +244,9 @@ impl Catalog {
         };
         let mut entries = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let Value::Object(map) = item else {
-                return Err(entry_err(
-                    format!("/{i}"),
-                    "each entry must be an object".into(),
-                ));
-            };
-            if let Some(k) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-                return Err(entry_err(
-                    format!("/{i}/{k}"),
-                    format!("unknown field (known: {})", FIELDS.join(", ")),
-                ));
-            }
-            let text_field = |name: &str, required: bool| -> Result<Option<String>, CatalogError> {
-                match map.get(name) {
-                    None | Some(Value::Null) if !required => Ok(None),
-                    None | Some(Value::Null) => {
-                        Err(entry_err(format!("/{i}"), format!("`{name}` is required")))
-                    }
-                    Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-                    Some(_) => Err(entry_err(
-                        format!("/{i}/{name}"),
-                        "must be a non-empty string".into(),
-                    )),
-                }
-            };
-            let stock = match map.get("stock") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(
-                    v.as_u64()
-                        .and_then(|n| u32::try_from(n).ok())
-                        .filter(|&n| n <= i32::MAX as u32)
-                        .ok_or_else(|| {
-                            entry_err(
-                                format!("/{i}/stock"),
-                                format!("must be an integer from 0 to 2147483647, got {v}"),
-                            )
-                        })?,
-                ),
-            };
-            entries.push(CatalogEntry {
-                product_id: text_field("productId", true)?.unwrap_or_default(),
-                variant_id: text_field("variantId", true)?.unwrap_or_default(),
-                stock,
-                seller: text_field("seller", false)?,
-            });
+            let entry = CatalogEntry::from_json_value(item)
+                .map_err(|e| entry_err(format!("/{i}{}", e.at), e.message))?;
+            entries.push(entry);
         }
         let c = Catalog { entries };
         c.check_unique(file, |i| format!("/{i}"))?;
@@ -268,6 +346,25 @@ impl Catalog {
         Ok(())
     }
 
+    /// Adds an entry given apart from a file (e.g. `stockwire conform --item`). An entry whose
+    /// pair the catalog already holds for the same seller, or where either entry belongs to
+    /// every seller, is refused: the two would disagree about one item.
+    pub fn add(&mut self, entry: CatalogEntry) -> Result<(), DuplicateItem> {
+        let clash = self.entries.iter().find(|e| {
+            e.product_id == entry.product_id
+                && e.variant_id == entry.variant_id
+                && (e.seller.is_none() || entry.seller.is_none() || e.seller == entry.seller)
+        });
+        if let Some(e) = clash {
+            return Err(DuplicateItem {
+                key: entry.key(),
+                seller: e.seller.clone().or(entry.seller.clone()),
+            });
+        }
+        self.entries.push(entry);
+        Ok(())
+    }
+
     /// The entries that belong to `seller`.
     pub fn for_seller<'a>(
         &'a self,
@@ -350,6 +447,70 @@ mod tests {
         );
         assert!(c("productId,sku\n").contains("unknown column `sku`"));
         assert!(c("productId,variantId\nP\n").starts_with("c.csv:2: not valid CSV"));
+    }
+
+    #[test]
+    fn one_entry_reads_from_json_with_pointers_into_it() {
+        let e = CatalogEntry::from_json_text(
+            r#"{"productId":"54353","variantId":"54353-2","stock":5,"seller":"s1"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.key(), ItemKey::new("54353", "54353-2"));
+        assert_eq!((e.stock, e.seller.as_deref()), (Some(5), Some("s1")));
+        // Ids may hold any character.
+        let odd = CatalogEntry::from_json_text(r#"{"productId":"a,b=c \"d\"","variantId":"ü/1"}"#)
+            .unwrap();
+        assert_eq!(odd.key(), ItemKey::new("a,b=c \"d\"", "ü/1"));
+        let err = |t: &str| CatalogEntry::from_json_text(t).unwrap_err().to_string();
+        assert_eq!(
+            err(r#"{"productId":"P","variantId":"V","stock":-1}"#),
+            "/stock: must be an integer from 0 to 2147483647, got -1"
+        );
+        assert_eq!(
+            err(r#"{"productId":"P"}"#),
+            "(entry): `variantId` is required"
+        );
+        assert_eq!(
+            err(r#"{"productId":"P","variantId":""}"#),
+            "/variantId: must be a non-empty string"
+        );
+        assert!(
+            err(r#"{"productId":"P","variantId":"V","a/b":1}"#).starts_with("/a~1b: unknown field")
+        );
+        assert!(err(r#"["P","V"]"#).contains("got an array"));
+        assert!(err(r#"{"productId":"#).starts_with("(entry): not valid JSON"));
+    }
+
+    #[test]
+    fn an_added_item_may_not_repeat_a_pair() {
+        let mut c = Catalog::from_json(
+            Path::new("c.json"),
+            r#"[{"productId":"P","variantId":"V","seller":"s1"}]"#,
+        )
+        .unwrap();
+        let item = |t: &str| CatalogEntry::from_json_text(t).unwrap();
+        c.add(item(r#"{"productId":"P","variantId":"V","seller":"s2"}"#))
+            .unwrap();
+        c.add(item(r#"{"productId":"Q","variantId":"V"}"#)).unwrap();
+        let e = c
+            .add(item(r#"{"productId":"P","variantId":"V","seller":"s1"}"#))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "productId `P` / variantId `V` is given twice for seller `s1`"
+        );
+        let e = c
+            .add(item(r#"{"productId":"Q","variantId":"V","stock":3}"#))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "productId `Q` / variantId `V` is given twice"
+        );
+        assert_eq!(c.len(), 3);
+        assert_eq!(
+            entry_schema()["required"],
+            serde_json::json!(["productId", "variantId"])
+        );
     }
 
     /// The published schema and the parser agree on what is a catalog.

@@ -9,8 +9,10 @@
 //!   files committed under `schemas/` ([`generate`]);
 //! - the compiled contract of each [`Profile`] with validation that reports every violation by
 //!   JSON pointer and keyword ([`contract`]);
-//! - typed models of the exchange ([`model`]) and the only code that reads or builds exchange JSON
-//!   by member name: lenient views, builders and the JSON media-type test ([`exchange`]);
+//! - typed models of the exchange ([`model`]), a borrowed one-pass reading of request bodies
+//!   with the request rules compiled for it ([`borrowed`]), and the only code that reads or
+//!   builds exchange JSON by member name: lenient views, builders and the JSON media-type test
+//!   ([`exchange`]);
 //! - the semantic rules that relate a response to its request ([`rules`]);
 //! - the OpenAPI 3.1 export ([`openapi`]);
 //! - the catalog format (known items and their stock) that the mock and the runner share
@@ -33,6 +35,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod borrowed;
 pub mod catalog;
 pub mod contract;
 pub mod derive;
@@ -46,7 +49,7 @@ pub mod page;
 pub mod profile;
 pub mod rules;
 
-pub use catalog::{Catalog, CatalogEntry, CatalogError};
+pub use catalog::{Catalog, CatalogEntry, CatalogError, DuplicateItem, EntryError};
 pub use contract::{
     Contract, FieldSpec, SchemaViolation, contract, validate_request, validate_response,
 };

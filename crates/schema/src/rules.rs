@@ -72,11 +72,11 @@ pub const FAILED_ENTRY_WAS_SENT: Rule = Rule {
     severity: Severity::Must,
     rationale: "A failed entry names a product of this request; an unknown pair cannot be reconciled by the caller.",
 };
-/// No pair is listed twice.
+/// No pair is listed more often than the request contained it.
 pub const FAILED_ENTRY_UNIQUE: Rule = Rule {
     id: "failed-entry-unique",
     severity: Severity::Should,
-    rationale: "One failure per item: a pair listed twice leaves the caller with two reasons and double counts.",
+    rationale: "One failure per item sent: a pair listed more often than the request contained it leaves the caller with extra reasons and double counts.",
 };
 /// Failure messages are not empty.
 pub const FAILED_MESSAGE_NONEMPTY: Rule = Rule {
@@ -178,9 +178,29 @@ pub fn entry_names_item(entry: &Value, item: &Value) -> bool {
         && id_names(item.get("variantId")).iter().any(|v| v == ev)
 }
 
+/// How many times a response may list `entry` as failed for `request`: once for each request
+/// item it names ([`entry_names_item`]), and at least once (an entry naming nothing the request
+/// contained is `failed-entry-was-sent`'s to report, not a duplicate).
+pub fn listings_allowed(request: &Value, entry: &Value) -> usize {
+    request
+        .get("inventoryList")
+        .and_then(Value::as_array)
+        .map_or(0, |items| {
+            items
+                .iter()
+                .filter(|item| item.is_object() && entry_names_item(entry, item))
+                .count()
+        })
+        .max(1)
+}
+
 /// Checks a response against the request it answers. Both are taken as raw JSON so that a
 /// response the schema rejects is still checked wherever the rules can be applied; shape
 /// problems themselves are the schema's to report.
+///
+/// A pair the request contained several times may be listed as failed once per occurrence
+/// (a partner that reports every item it refused does so); only more listings than that are
+/// a `failed-entry-unique` violation.
 ///
 /// A failed entry names a request item by its ids. An item sent with an id that is not a
 /// string (a number, `true`, nothing at all) cannot always be named back exactly, so such an id
@@ -190,6 +210,8 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
     // Each item's canonical pair, and every name by which a failed entry may refer to it.
     let mut sent: Vec<(String, String)> = Vec::new();
     let mut names: HashMap<(String, String), (String, String)> = HashMap::new();
+    // How many request items each name can refer to: how often it may be listed.
+    let mut times_sent: HashMap<(String, String), usize> = HashMap::new();
     for item in request
         .get("inventoryList")
         .and_then(Value::as_array)
@@ -204,6 +226,7 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
         );
         for p in id_names(item.get("productId")) {
             for v in id_names(item.get("variantId")) {
+                *times_sent.entry((p.clone(), v.clone())).or_default() += 1;
                 names
                     .entry((p.clone(), v))
                     .or_insert_with(|| canonical.clone());
@@ -218,7 +241,7 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[]);
-    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut listed: HashMap<(String, String), usize> = HashMap::new();
     let mut failed_sent: HashSet<(String, String)> = HashSet::new();
     for (i, entry) in failed.iter().enumerate() {
         let at = format!("/failedProductList/{i}");
@@ -235,15 +258,24 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
                     ),
                 ));
             }
-            if !seen.insert(p.clone()) {
-                out.push(violation(
-                    &FAILED_ENTRY_UNIQUE,
-                    &at,
+            let times = listed.entry(p.clone()).or_default();
+            *times += 1;
+            let allowed = times_sent.get(&p).copied().unwrap_or(0);
+            // A pair the request did not contain is reported by `failed-entry-was-sent`; it
+            // counts as a duplicate only from its second listing on.
+            if *times > allowed.max(1) {
+                let message = if allowed <= 1 {
                     format!(
                         "productId `{}` / variantId `{}` is listed more than once",
                         p.0, p.1
-                    ),
-                ));
+                    )
+                } else {
+                    format!(
+                        "productId `{}` / variantId `{}` is listed {} times, but the request contained it only {allowed} times",
+                        p.0, p.1, *times
+                    )
+                };
+                out.push(violation(&FAILED_ENTRY_UNIQUE, &at, message));
             }
         }
         if let Some(Value::String(m)) = entry.get("message")
@@ -438,6 +470,66 @@ mod tests {
             &json!({"status": "PARTIAL_SUCCESS", "failedProductList": [f("P1", "V2", "x")]}),
         );
         assert_eq!(ids(&v), ["failed-entry-was-sent", "partial-success-mixed"]);
+    }
+
+    /// A request holding one pair `sent` times (plus another item), answered FAILED with that
+    /// pair listed `listed` times.
+    fn duplicate_exchange(sent: usize, listed: usize) -> (Value, Value) {
+        let mut items = vec![json!({"productId": "P2", "variantId": "V2", "inventory": 0})];
+        items.extend(
+            (0..sent).map(|i| json!({"productId": "P1", "variantId": "V1", "inventory": i})),
+        );
+        let mut failed = vec![f("P2", "V2", "Variant not found")];
+        failed.extend((0..listed).map(|_| f("P1", "V1", "Variant not found")));
+        (
+            json!({"inventoryList": items}),
+            json!({"status": "FAILED", "failedProductList": failed}),
+        )
+    }
+
+    #[test]
+    fn a_pair_may_be_listed_as_often_as_the_request_contained_it() {
+        for sent in 1..=3 {
+            for listed in 0..=4 {
+                let (req, resp) = duplicate_exchange(sent, listed);
+                let v = check_exchange(&req, &resp);
+                let unique: Vec<&Violation> = v
+                    .iter()
+                    .filter(|x| x.rule == FAILED_ENTRY_UNIQUE.id)
+                    .collect();
+                // Every listing beyond the request's count is flagged, each at its own entry.
+                let extra = listed.saturating_sub(sent);
+                assert_eq!(unique.len(), extra, "sent {sent}, listed {listed}: {v:?}");
+                for (k, x) in unique.iter().enumerate() {
+                    assert_eq!(x.pointer, format!("/failedProductList/{}", 1 + sent + k));
+                }
+                // Listing it not at all under FAILED is a different rule's concern.
+                let others: Vec<&str> = ids(&v)
+                    .into_iter()
+                    .filter(|r| *r != FAILED_ENTRY_UNIQUE.id)
+                    .collect();
+                let expect: &[&str] = if listed == 0 {
+                    &["failed-nothing-applied"]
+                } else {
+                    &[]
+                };
+                assert_eq!(others, expect, "sent {sent}, listed {listed}");
+                assert_eq!(
+                    listings_allowed(&req, &f("P1", "V1", "x")),
+                    sent,
+                    "sent {sent}"
+                );
+            }
+        }
+        let (req, resp) = duplicate_exchange(2, 3);
+        let v = check_exchange(&req, &resp);
+        assert!(
+            v[0].message
+                .contains("listed 3 times, but the request contained it only 2 times"),
+            "{v:?}"
+        );
+        // An entry naming nothing sent may still be listed once (reported as not sent).
+        assert_eq!(listings_allowed(&req, &f("P9", "V9", "x")), 1);
     }
 
     #[test]

@@ -11,6 +11,23 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Auth,
     rationale: "Stock set by an unauthenticated call can be anyone's; a refusal that still applies the update is a breach.",
+    needs: &[
+        super::Need {
+            resource: super::Resource::Credentials,
+            loss: super::Loss::Skipped,
+            why: "a missing or wrong apiKey can only be sent when the run has a right one to compare with",
+        },
+        super::Need {
+            resource: super::Resource::Catalog,
+            loss: super::Loss::Skipped,
+            why: "the probe tries to set a known item's stock with a refused request",
+        },
+        super::Need {
+            resource: super::Resource::StockProbe,
+            loss: super::Loss::Skipped,
+            why: "whether a refused request changed anything shows only by reading stock before and after it",
+        },
+    ],
 };
 
 /// Compares the partner's observable state before and after an unauthenticated request.

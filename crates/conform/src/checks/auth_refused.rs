@@ -11,6 +11,11 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Auth,
     rationale: "The token maps a call to its seller; a call without a valid one must be refused (401/403 or FAILED).",
+    needs: &[super::Need {
+        resource: super::Resource::Credentials,
+        loss: super::Loss::Skipped,
+        why: "a missing or wrong apiKey can only be sent when the run has a right one to compare with",
+    }],
 };
 
 /// Judges an unauthenticated request; returns false when the request was authenticated.

@@ -11,6 +11,11 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Auth,
     rationale: "The caller reads accessToken from the documented body; any other shape stops every push.",
+    needs: &[super::Need {
+        resource: super::Resource::Login,
+        loss: super::Loss::Skipped,
+        why: "the token call is made only when the runner logs in itself",
+    }],
 };
 
 /// Judges the `/authToken` response body.

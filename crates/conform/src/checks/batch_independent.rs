@@ -12,6 +12,7 @@ pub const CHECK: Check = Check {
     severity: Severity::Should,
     category: Category::Metamorphic,
     rationale: "Which other items changed in the same interval is chance; an item's outcome must not depend on them.",
+    needs: super::NEEDS_KNOWN_ITEM_TO_COMPARE,
 };
 
 /// Compares per-item outcomes (true = applied) in the batch with the outcomes sent alone.

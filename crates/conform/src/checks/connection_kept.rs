@@ -11,6 +11,7 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Robustness,
     rationale: "A connection closed without a response leaves the caller unable to tell whether the stock was set.",
+    needs: &[],
 };
 
 pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {

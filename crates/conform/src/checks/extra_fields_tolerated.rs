@@ -12,4 +12,5 @@ pub const CHECK: Check = Check {
     severity: Severity::Should,
     category: Category::Outcome,
     rationale: "The page is edited in place (facilityCode was added later); a partner must not break when the caller sends a newer field.",
+    needs: super::NEEDS_KNOWN_ITEM,
 };

@@ -11,6 +11,11 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Response,
     rationale: "The caller reads the outcome of a processed push from a 200 response body; other codes mean it was not processed.",
+    needs: &[super::Need {
+        resource: super::Resource::Catalog,
+        loss: super::Loss::Skipped,
+        why: "only a request the partner processes must be answered 200, and with no known item none is",
+    }],
 };
 
 pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, p: &Policies) {

@@ -10,6 +10,11 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Metamorphic,
     rationale: "Each push carries absolute counts and may be retried; a repeated push must be harmless and answered the same.",
+    needs: &[super::Need {
+        resource: super::Resource::Catalog,
+        loss: super::Loss::Weakened,
+        why: "every item sent is unknown to the partner, so only the repetition of refusals is compared",
+    }],
 };
 
 /// Compares two outcome signatures of the same request.

@@ -13,6 +13,7 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Robustness,
     rationale: "A malformed push carries no stock; answering it as processed hides the caller's defect.",
+    needs: &[],
 };
 
 pub(crate) fn evaluate(

@@ -11,6 +11,11 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Outcome,
     rationale: "Negative, fractional, out-of-range or missing data cannot be real stock; applying it corrupts the listing.",
+    needs: &[super::Need {
+        resource: super::Resource::Catalog,
+        loss: super::Loss::Weakened,
+        why: "invalid data is sent only on items the partner does not hold, so a refusal does not show that the data was checked",
+    }],
 };
 
 pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, obs: &mut Vec<Observation>) {

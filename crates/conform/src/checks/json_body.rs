@@ -12,6 +12,7 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Response,
     rationale: "The page defines the response as a JSON payload; a caller cannot read any other body.",
+    needs: &[],
 };
 
 pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {

@@ -12,6 +12,11 @@ pub const CHECK: Check = Check {
     severity: Severity::Should,
     category: Category::Performance,
     rationale: "Pushes run every 2 to 10 minutes for every seller; a slow endpoint delays stock for all of them.",
+    needs: &[super::Need {
+        resource: super::Resource::Catalog,
+        loss: super::Loss::Weakened,
+        why: "only refusals are timed (no item sent is known to the partner), and a real update may be slower",
+    }],
 };
 
 /// The budget for batches up to `max_items`: the 1,000-item budget, scaled up linearly beyond.

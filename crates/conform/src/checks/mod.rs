@@ -82,7 +82,8 @@ impl Category {
     }
 }
 
-/// A check's identity: stable id, severity, category and a one-line rationale.
+/// A check's identity: stable id, severity, category, a one-line rationale, and what it needs
+/// from the run beyond a reachable target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Check {
     /// Stable id used in reports, configs and `--checks`.
@@ -93,7 +94,165 @@ pub struct Check {
     pub category: Category,
     /// Why it holds, in one line.
     pub rationale: &'static str,
+    /// What the check loses when the run lacks something (empty: nothing).
+    pub needs: &'static [Need],
 }
+
+/// Something a run may lack that some checks depend on.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Resource {
+    /// Items the test seller is known to hold (`--catalog`, `--item`).
+    Catalog,
+    /// A way to read the partner's stock before and after a request.
+    StockProbe,
+    /// An apiKey or seller credentials.
+    Credentials,
+    /// Seller credentials for `/authToken` (not just an apiKey).
+    Login,
+}
+
+impl Resource {
+    /// What is missing, for messages ("without a catalog").
+    pub fn missing(self) -> &'static str {
+        match self {
+            Resource::Catalog => "without a catalog",
+            Resource::StockProbe => "without a stock probe",
+            Resource::Credentials => "without credentials",
+            Resource::Login => "without seller credentials",
+        }
+    }
+
+    /// How a user provides it.
+    pub fn remedy(self) -> &'static str {
+        match self {
+            Resource::Catalog => "give known items with --catalog FILE or --item JSON, repeatable",
+            Resource::StockProbe => {
+                "the target exposes no way to read stock (a stockwire mock's GET /__admin/ledger is used when present)"
+            }
+            Resource::Credentials => "give --api-key, or --username and --password",
+            Resource::Login => "give --username and --password instead of --api-key",
+        }
+    }
+}
+
+/// How much of a check is lost without a resource.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Loss {
+    /// It still runs, but proves less (e.g. only that refusals are consistent).
+    Weakened,
+    /// It cannot run at all.
+    Skipped,
+}
+
+/// One dependency of a check: the resource, what is lost without it, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    /// What the check depends on.
+    pub resource: Resource,
+    /// What it loses without it.
+    pub loss: Loss,
+    /// Why, in one line (shown at the start of the run and in the report).
+    pub why: &'static str,
+}
+
+/// What the run has, to decide which [`Need`]s are unmet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Available {
+    /// Known items of the seller under test.
+    pub catalog: bool,
+    /// A stock probe (an observation endpoint).
+    pub stock_probe: bool,
+    /// An apiKey or seller credentials.
+    pub credentials: bool,
+    /// Seller credentials for `/authToken`.
+    pub login: bool,
+}
+
+impl Available {
+    /// Whether the run has `r`.
+    pub fn has(&self, r: Resource) -> bool {
+        match r {
+            Resource::Catalog => self.catalog,
+            Resource::StockProbe => self.stock_probe,
+            Resource::Credentials => self.credentials,
+            Resource::Login => self.login,
+        }
+    }
+}
+
+/// A check whose needs the run does not meet, with the unmet needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    /// The check.
+    pub check: &'static Check,
+    /// The worst loss among `unmet`.
+    pub loss: Loss,
+    /// Its needs the run does not meet, in declaration order.
+    pub unmet: Vec<Need>,
+}
+
+/// The checks of the registry that `enabled` keeps and whose needs `available` does not meet,
+/// in registry order. Derived from each check's [`Check::needs`]: nothing here names a check.
+pub fn gaps(available: &Available, enabled: impl Fn(&str) -> bool) -> Vec<Gap> {
+    registry()
+        .iter()
+        .filter(|c| enabled(c.id))
+        .filter_map(|c| {
+            let unmet: Vec<Need> = c
+                .needs
+                .iter()
+                .filter(|n| !available.has(n.resource))
+                .copied()
+                .collect();
+            let loss = unmet.iter().map(|n| n.loss).max()?;
+            Some(Gap {
+                check: c,
+                loss,
+                unmet,
+            })
+        })
+        .collect()
+}
+
+/// The catalog need of the checks that judge whether a valid item is applied.
+pub(crate) const NEEDS_KNOWN_ITEM: &[Need] = &[Need {
+    resource: Resource::Catalog,
+    loss: Loss::Skipped,
+    why: "no item is known to exist at the partner, so none can show that a valid update is applied",
+}];
+
+/// The catalog need of the checks that compare per-item outcomes across requests.
+pub(crate) const NEEDS_KNOWN_ITEM_TO_COMPARE: &[Need] = &[Need {
+    resource: Resource::Catalog,
+    loss: Loss::Skipped,
+    why: "every item sent is unknown to the partner, so every batch is refused and no outcome can differ",
+}];
 
 /// Every check, in report order.
 pub fn registry() -> &'static [Check] {
@@ -178,6 +337,9 @@ pub struct Exchange<'a> {
     pub json: Option<serde_json::Value>,
     /// The same body read as an `/updateInventory` response (status, failed entries as sent).
     pub response: Option<ResponseView>,
+    /// Whether the run knows any item of the seller (without, no item can be classified
+    /// valid, so what the partner does with valid items cannot be told).
+    pub has_catalog: bool,
 }
 
 impl<'a> Exchange<'a> {
@@ -199,7 +361,14 @@ impl<'a> Exchange<'a> {
             outcome,
             json,
             response,
+            has_catalog: true,
         }
+    }
+
+    /// The same exchange, judged by a run that does (or does not) know catalog items.
+    pub fn with_catalog(mut self, has_catalog: bool) -> Self {
+        self.has_catalog = has_catalog;
+        self
     }
 
     /// HTTP status, when a response came back.

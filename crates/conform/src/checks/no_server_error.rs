@@ -10,6 +10,7 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Robustness,
     rationale: "A 5xx is a crash, not an answer: invalid input must be refused with 4xx or a FAILED body.",
+    needs: &[],
 };
 
 pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {

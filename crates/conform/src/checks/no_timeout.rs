@@ -11,6 +11,7 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Robustness,
     rationale: "The caller pushes every few minutes; a request left hanging blocks the next push for that seller.",
+    needs: &[],
 };
 
 pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {

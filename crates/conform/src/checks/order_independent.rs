@@ -12,6 +12,7 @@ pub const CHECK: Check = Check {
     severity: Severity::Should,
     category: Category::Metamorphic,
     rationale: "The caller batches changed items in no particular order; an outcome that depends on order is a latent defect.",
+    needs: super::NEEDS_KNOWN_ITEM_TO_COMPARE,
 };
 
 /// Compares per-item outcomes (true = applied) of the batch and of a reordering of it.

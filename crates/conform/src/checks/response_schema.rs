@@ -11,6 +11,7 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Response,
     rationale: "The response table fixes the body's members and types; a caller parsing it by the page fails otherwise.",
+    needs: &[],
 };
 
 pub(crate) fn evaluate(

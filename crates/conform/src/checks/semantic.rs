@@ -13,6 +13,7 @@ pub fn checks() -> impl Iterator<Item = Check> {
         severity: r.severity,
         category: Category::Semantic,
         rationale: r.rationale,
+        needs: &[],
     })
 }
 

@@ -11,6 +11,7 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Outcome,
     rationale: "An item the marketplace does not have cannot be updated; reporting success hides a mapping error from the seller.",
+    needs: &[],
 };
 
 pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {

@@ -14,7 +14,46 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Outcome,
     rationale: "A known item with valid data must be applied; reporting it failed leaves stale stock and oversells.",
+    needs: super::NEEDS_KNOWN_ITEM,
 };
+
+/// The topic of the partner's choice between per-item and whole-batch rejection.
+pub const BATCH_REJECTION: &str = "batch-rejection";
+/// Valid, known items were refused together with a bad one.
+pub const WHOLE_BATCH: &str = "whole batch refused for a bad item";
+/// Valid, known items were applied while a bad one was refused.
+pub const PER_ITEM: &str = "per item";
+/// No catalog: no item sent is known to be valid, so the two cannot be told apart.
+pub const UNDETERMINED: &str =
+    "not determined: without a catalog no item sent is known to be valid";
+
+/// What a request with a bad item (invalid, unknown or duplicated) tells about how the partner
+/// rejects batches. Only a request that also holds a valid, known item tells anything: refusing
+/// every item of a batch whose items are all bad is what a per-item partner does too.
+fn batch_rejection_choice(x: &Exchange<'_>, rejected: bool) -> Option<&'static str> {
+    let items = x.class.items();
+    let bad = items.iter().any(|i| {
+        matches!(i.verdict, ItemVerdict::Invalid(_) | ItemVerdict::Unknown) || i.duplicate
+    });
+    if !bad || items.len() < 2 {
+        return None;
+    }
+    if !x.has_catalog {
+        return Some(UNDETERMINED);
+    }
+    let failed = x.failed_keys();
+    let mut good = items
+        .iter()
+        .filter(|i| i.verdict == ItemVerdict::Valid && !i.duplicate)
+        .filter_map(|i| i.key.as_ref())
+        .peekable();
+    good.peek()?;
+    if rejected || good.all(|k| failed.contains(k)) {
+        Some(WHOLE_BATCH)
+    } else {
+        Some(PER_ITEM)
+    }
+}
 
 /// Judges every valid, tolerated item of the request (valid, zero and extra-field checks).
 pub(crate) fn evaluate_items(
@@ -45,14 +84,9 @@ pub(crate) fn evaluate_items(
     let rejected = x.rejected_whole();
     let failed = x.failed_keys();
     let refusable = x.class.has_refusable();
-    if refusable && items.iter().any(|i| i.verdict != ItemVerdict::Valid) {
-        let choice = if rejected {
-            "whole batch refused for a bad item"
-        } else {
-            "per item"
-        };
+    if let Some(choice) = batch_rejection_choice(x, rejected) {
         obs.push(Observation {
-            topic: "batch-rejection",
+            topic: BATCH_REJECTION,
             choice: choice.into(),
         });
     }

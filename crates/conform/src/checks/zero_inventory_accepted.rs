@@ -12,4 +12,5 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::Outcome,
     rationale: "0 is the most frequent value pushed (items going out of stock); refusing it keeps selling what is gone.",
+    needs: super::NEEDS_KNOWN_ITEM,
 };

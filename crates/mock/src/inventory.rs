@@ -1,0 +1,697 @@
+//! `POST /updateInventory` as a pipeline, one function per step:
+//!
+//! authenticate → read → parse → validate → script → apply → render
+//!
+//! The body is read once into borrowed typed structs (`stockwire_schema::borrowed`) and checked
+//! with the schema crate's compiled request rules; nothing a request does scales with the
+//! catalog (lookups are hashed, suggestions come from an index and are capped per response),
+//! and the ledger is locked once. Bodies of at least [`Limits::inline_body_bytes`] are processed
+//! on the blocking pool, at most one per core at a time, so large requests cannot starve small
+//! ones of the async workers.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::header::HeaderMap;
+use hyper::{Request, Response, StatusCode};
+use serde_json::{Value, json};
+use stockwire_schema::ItemKey;
+use stockwire_schema::borrowed::{
+    BorrowedItem, BorrowedRequest, DUPLICATE_KEY, FailedRef, LIST, ParseError, ResponseRef,
+    parse_request, request_rules,
+};
+use stockwire_schema::exchange::field;
+
+use crate::body::{
+    Body, CloseConnection, closing, failed_body, json_content_type, read_body, violation,
+};
+use crate::record::Record;
+use crate::render::{Rendered, deliver, distort};
+use crate::scenario::{AnswerEffects, Engine, Fired, ItemFacts, RequestFacts};
+use crate::state::{Limits, Shared, pair_key};
+use crate::tokens::TokenRefusal;
+
+/// Unknown items per response whose message names the nearest catalog item.
+pub(crate) const SUGGESTIONS_PER_RESPONSE: usize = 16;
+/// Per-item notes kept in a journal entry (the rest are counted in one note).
+pub(crate) const NOTES_PER_REQUEST: usize = 16;
+
+/// `POST /updateInventory`.
+pub(crate) async fn update_inventory(
+    sh: Arc<Shared>,
+    req: Request<Incoming>,
+    peer: Option<IpAddr>,
+) -> Result<Response<Body>, CloseConnection> {
+    let now = sh.clock.now();
+    let engine = sh.engine();
+    let mut rec = Record::new(&sh, req.method(), req.uri().path(), None, req.headers());
+    let n = sh.counter.fetch_add(1, Ordering::SeqCst) + 1;
+    rec.e.request_number = Some(n);
+
+    let seller = match authenticate(&sh, &engine, now, req.headers()) {
+        Ok(s) => s,
+        Err(refusal) => return Ok(refusal.answer(&sh, rec, now, n)),
+    };
+    rec.e.seller = Some(seller.clone());
+    // Rate limits and the Retry-After watch (crate::ratelimit).
+    if let Some(t) = crate::ratelimit::gate(&sh, &engine, &seller, peer, now, n) {
+        return Ok(crate::ratelimit::throttled(&sh, rec, t));
+    }
+    if let Err(ct) = json_content_type(req.headers()) {
+        let v = violation(
+            "",
+            "content-type",
+            format!("Content-Type `{ct}` is not application/json"),
+        );
+        return Ok(reject(&sh, rec, 400, vec![v], false));
+    }
+    let body = match read_body(&sh.limits, req).await {
+        Ok(b) => b,
+        Err(r) => return Ok(reject(&sh, rec, r.code, vec![r.violation], r.close)),
+    };
+    rec.e.body = body.clone();
+
+    let outcome = if body.len() >= sh.limits.inline_body_bytes {
+        // Large bodies: off the async workers, at most one per core at a time.
+        let permit = sh.heavy.clone().acquire_owned().await;
+        let (sh2, seller2) = (sh.clone(), seller.clone());
+        let job = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            process(&sh2, &engine, &seller2, n, now, &body)
+        });
+        match job.await {
+            Ok(o) => o,
+            Err(e) => Outcome::rejected(
+                500,
+                violation("", "internal", format!("processing failed: {e}")),
+            ),
+        }
+    } else {
+        process(&sh, &engine, &seller, n, now, &body)
+    };
+    finish(&sh, rec, outcome).await
+}
+
+/// Why a request was not authenticated.
+pub(crate) enum AuthRefusal {
+    /// No apiKey header.
+    Missing,
+    /// An apiKey that is no seller's token, or one past its lifetime or revoked
+    /// (`crate::tokens`).
+    Token(TokenRefusal),
+}
+
+impl AuthRefusal {
+    fn answer(self, sh: &Shared, mut rec: Record, now: Duration, n: u64) -> Response<Body> {
+        // A stale token still says whose it was: journaled under that seller, and a request
+        // before the advised Retry-After counts as early even when its token is also stale.
+        if let AuthRefusal::Token(r) = &self
+            && let Some(s) = r.seller().and_then(|i| sh.sellers.get(i))
+        {
+            sh.retry_watch.arrived(&s.seller, now, n);
+            rec.e.seller = Some(s.seller.clone());
+        }
+        let (rule, msg): (&str, Cow<'_, str>) = match &self {
+            AuthRefusal::Missing => (
+                "auth-missing",
+                "missing apiKey header: get a token from /authToken and send it as `apiKey: TOKEN`"
+                    .into(),
+            ),
+            AuthRefusal::Token(TokenRefusal::Expired(_, m)) => ("auth-expired", m.into()),
+            AuthRefusal::Token(TokenRefusal::Revoked(_, m)) => ("auth-revoked", m.into()),
+            AuthRefusal::Token(TokenRefusal::Unknown) => (
+                "auth-unknown",
+                "unknown apiKey: it matches no seller's token (get one from /authToken)".into(),
+            ),
+        };
+        rec.e.notes.push(msg.to_string());
+        let body = failed_body(vec![
+            (field::MESSAGE, json!(msg)),
+            ("violations", json!([violation("", rule, msg)])),
+        ]);
+        rec.finish(sh, 401, &body);
+        crate::body::json_response(StatusCode::UNAUTHORIZED, body)
+    }
+}
+
+/// Step 1, authenticate: the seller the apiKey belongs to (with `--no-auth`, the first
+/// seller unless a known key is sent). A missing or unknown key changes nothing.
+pub(crate) fn authenticate(
+    sh: &Shared,
+    engine: &Engine,
+    now: Duration,
+    h: &HeaderMap,
+) -> Result<String, AuthRefusal> {
+    let key = h
+        .get("apikey")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()));
+    let checked = key
+        .as_deref()
+        .map(|k| sh.tokens.check(k, now, &engine.token_rules, &sh.sellers));
+    match checked {
+        Some(Ok(i)) => Ok(sh.sellers[i].seller.clone()),
+        _ if !sh.auth => Ok(sh
+            .sellers
+            .first()
+            .map(|s| s.seller.clone())
+            .unwrap_or_default()),
+        None => Err(AuthRefusal::Missing),
+        Some(Err(r)) => Err(AuthRefusal::Token(r)),
+    }
+}
+
+/// A whole-request refusal: FAILED with violations, nothing applied.
+fn reject(
+    sh: &Shared,
+    rec: Record,
+    code: u16,
+    violations: Vec<Value>,
+    close: bool,
+) -> Response<Body> {
+    let body = failed_body(vec![("violations", Value::Array(violations))]);
+    rec.finish(sh, code, &body);
+    let r = crate::body::json_response(
+        StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
+        body,
+    );
+    if close { closing(r) } else { r }
+}
+
+/// What processing decided, ready to journal and send.
+pub(crate) struct Outcome {
+    answer: Answer,
+    notes: Vec<String>,
+    fired: Vec<Fired>,
+    applied: usize,
+    failed_items: Vec<usize>,
+}
+
+enum Answer {
+    /// A whole-request refusal.
+    Rejected { code: u16, violations: Vec<Value> },
+    /// Close without answering (after the scripted delay).
+    Close(AnswerEffects),
+    /// An answer to send with the scripted effects.
+    Send(Rendered, AnswerEffects),
+}
+
+impl Outcome {
+    fn rejected(code: u16, v: Value) -> Outcome {
+        Outcome {
+            answer: Answer::Rejected {
+                code,
+                violations: vec![v],
+            },
+            notes: Vec::new(),
+            fired: Vec::new(),
+            applied: 0,
+            failed_items: Vec::new(),
+        }
+    }
+}
+
+/// Journals and sends an outcome.
+async fn finish(
+    sh: &Shared,
+    mut rec: Record,
+    o: Outcome,
+) -> Result<Response<Body>, CloseConnection> {
+    rec.e.notes.extend(o.notes);
+    rec.e.effects = o.fired;
+    rec.e.applied = o.applied;
+    rec.e.failed_items = o.failed_items;
+    match o.answer {
+        Answer::Rejected { code, violations } => Ok(reject(sh, rec, code, violations, false)),
+        Answer::Close(effects) => {
+            if !effects.delay.is_zero() {
+                tokio::time::sleep(effects.delay).await;
+            }
+            rec.finish(sh, 0, &Bytes::new());
+            Err(CloseConnection)
+        }
+        Answer::Send(r, effects) => Ok(deliver(sh, rec, r, &effects).await),
+    }
+}
+
+/// Steps 3 to 7 on a body that was read: parse, validate, script, apply, render.
+pub(crate) fn process(
+    sh: &Shared,
+    engine: &Engine,
+    seller: &str,
+    n: u64,
+    now: Duration,
+    body: &[u8],
+) -> Outcome {
+    let req = match parse(&sh.limits, body) {
+        Ok(r) => r,
+        Err(v) => return Outcome::rejected(400, v),
+    };
+    let items = match check_envelope(sh, &req) {
+        Ok(items) => items,
+        Err((code, violations)) => {
+            return Outcome {
+                answer: Answer::Rejected { code, violations },
+                notes: Vec::new(),
+                fired: Vec::new(),
+                applied: 0,
+                failed_items: Vec::new(),
+            };
+        }
+    };
+    let mut notes = Vec::new();
+    let mut checked = validate(sh, seller, items, &mut notes);
+    let verdict = script(sh, engine, (seller, n, now), items, &mut checked);
+    if let Some(x) = verdict.explain {
+        notes.push(x);
+    }
+    let mut answer = verdict.answer;
+    if answer.close {
+        return Outcome {
+            answer: Answer::Close(answer),
+            notes,
+            fired: verdict.fired,
+            applied: 0,
+            failed_items: Vec::new(),
+        };
+    }
+    if let Some(status) = answer.status.take() {
+        let r = crate::render::scripted_status(status);
+        return Outcome {
+            answer: Answer::Send(r, answer),
+            notes,
+            fired: verdict.fired,
+            applied: 0,
+            failed_items: Vec::new(),
+        };
+    }
+    let keys: Vec<(Cow<'_, str>, Cow<'_, str>)> =
+        items.iter().map(BorrowedItem::id_texts).collect();
+    let (failed, listed) = failed_keys(&keys, &checked);
+    let applied = apply(sh, seller, items, &keys, &checked, &failed);
+    let failed_items: Vec<usize> = (0..items.len())
+        .filter(|&i| {
+            checked[i].failure.is_some() || (!failed.is_empty() && failed.contains(&pair(&keys[i])))
+        })
+        .collect();
+    drop(failed);
+    let rendered = render(
+        body,
+        seller,
+        &keys,
+        &checked,
+        &listed,
+        failed_items.len(),
+        &mut answer,
+        &mut notes,
+    );
+    Outcome {
+        answer: Answer::Send(rendered, answer),
+        notes,
+        fired: verdict.fired,
+        applied,
+        failed_items,
+    }
+}
+
+/// Step 3, parse: one pass into borrowed typed structs. A body that is not JSON, or nests
+/// deeper than the limit, is refused as a whole.
+fn parse<'b>(limits: &Limits, body: &'b [u8]) -> Result<BorrowedRequest<'b>, Value> {
+    match parse_request(body, limits.max_depth) {
+        Ok(r) => Ok(r),
+        Err(ParseError::TooDeep { max }) => Err(violation(
+            "",
+            "max-depth",
+            format!("JSON nested more than {max} levels deep; at most {max} accepted"),
+        )),
+        Err(ParseError::Syntax(e)) => {
+            let rule = if std::str::from_utf8(body).is_err() {
+                "utf-8"
+            } else {
+                "json"
+            };
+            Err(violation("", rule, format!("the body is not JSON: {e}")))
+        }
+    }
+}
+
+/// Step 4a, the envelope: problems outside the items refuse the request as a whole (400), as
+/// does a repeated top-level member; too many items is a 413.
+fn check_envelope<'r, 'b>(
+    sh: &Shared,
+    req: &'r BorrowedRequest<'b>,
+) -> Result<&'r [BorrowedItem<'b>], (u16, Vec<Value>)> {
+    let rules = request_rules(sh.profile);
+    let mut v: Vec<Value> = rules
+        .check_envelope(req)
+        .iter()
+        .map(|p| violation(&p.pointer, &p.keyword, &p.message))
+        .collect();
+    for k in &req.duplicate_keys {
+        v.push(violation(
+            &format!("/{}", escape_pointer(k)),
+            DUPLICATE_KEY.id,
+            format!("member `{k}` appears more than once; parsers disagree on which value wins"),
+        ));
+    }
+    if !v.is_empty() {
+        return Err((400, v));
+    }
+    let items = req.items().unwrap_or(&[]);
+    if let Some(max) = sh.limits.max_items
+        && items.len() > max
+    {
+        return Err((
+            413,
+            vec![violation(
+                &format!("/{LIST}"),
+                "max-items",
+                format!(
+                    "{} items sent; this marketplace accepts at most {max} per request",
+                    items.len()
+                ),
+            )],
+        ));
+    }
+    Ok(items)
+}
+
+fn escape_pointer(s: &str) -> Cow<'_, str> {
+    if s.contains(['~', '/']) {
+        Cow::Owned(s.replace('~', "~0").replace('/', "~1"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// Why one item failed.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Broke the item schema, a duplicate key, or an unreadable count: the message.
+    Invalid(String),
+    /// Not in the seller's catalog, with the nearest item when one was looked up.
+    NotFound(Option<Box<ItemKey>>),
+    /// Failed by a scenario rule: its message.
+    Scripted(String),
+}
+
+/// One item after validation.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    count: Option<u32>,
+    failure: Option<Failure>,
+}
+
+/// Step 4b, validate each item: duplicate keys, the compiled item rules, the stock count, the
+/// catalog. Unknown items get a suggestion (from the index) for the first
+/// [`SUGGESTIONS_PER_RESPONSE`] of them only.
+fn validate(
+    sh: &Shared,
+    seller: &str,
+    items: &[BorrowedItem<'_>],
+    notes: &mut Vec<String>,
+) -> Vec<Checked> {
+    let rules = request_rules(sh.profile);
+    let mut buf = String::new();
+    let mut unknown = 0usize;
+    let out: Vec<Checked> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            let count = it.count();
+            let failure = if let Some(k) = it.duplicate_keys.first() {
+                Some(Failure::Invalid(format!(
+                    "Invalid item: /{LIST}/{i}/{} [{}] member `{k}` appears more than once; parsers disagree on which value wins",
+                    escape_pointer(k),
+                    DUPLICATE_KEY.id
+                )))
+            } else if !rules.item_is_valid(it) {
+                let problems = rules.check_item(i, it);
+                let p = problems.first();
+                let more = if problems.len() > 1 {
+                    format!(" (and {} more)", problems.len() - 1)
+                } else {
+                    String::new()
+                };
+                Some(Failure::Invalid(match p {
+                    Some(p) => format!("Invalid item: {} [{}] {}{more}", p.pointer, p.keyword, p.message),
+                    None => format!("Invalid item: /{LIST}/{i} breaks the item schema"),
+                }))
+            } else if count.is_none() {
+                Some(Failure::Invalid(format!(
+                    "Invalid inventory value: /{LIST}/{i}/inventory is not a stock count from 0 to 2147483647"
+                )))
+            } else if let Some(cat) = &sh.catalog
+                && let (Some(p), Some(v)) = (it.product(), it.variant())
+                && cat.find_ids(seller, p, v, &mut buf).is_none()
+            {
+                unknown += 1;
+                let near = if unknown <= SUGGESTIONS_PER_RESPONSE {
+                    cat.nearest(seller, p, v).map(Box::new)
+                } else {
+                    None
+                };
+                if unknown <= NOTES_PER_REQUEST {
+                    notes.push(format!(
+                        "/{LIST}/{i}: {}",
+                        NotFoundMsg { product: p, variant: v, seller, near: near.as_deref() }
+                    ));
+                }
+                Some(Failure::NotFound(near))
+            } else {
+                None
+            };
+            Checked { count, failure }
+        })
+        .collect();
+    if unknown > NOTES_PER_REQUEST {
+        notes.push(format!(
+            "… and {} more items not in the catalog (notes and suggestions are capped per request)",
+            unknown - NOTES_PER_REQUEST
+        ));
+    }
+    out
+}
+
+/// The scenario's view of the request.
+struct Scripted {
+    answer: AnswerEffects,
+    fired: Vec<Fired>,
+    explain: Option<String>,
+}
+
+/// Step 5, script: the scenario's rules see every item; item failures they give are added
+/// to items that have not failed yet.
+fn script(
+    sh: &Shared,
+    engine: &Engine,
+    (seller, n, now): (&str, u64, Duration),
+    items: &[BorrowedItem<'_>],
+    checked: &mut [Checked],
+) -> Scripted {
+    if engine.is_empty() {
+        return Scripted {
+            answer: AnswerEffects::default(),
+            fired: Vec::new(),
+            explain: None,
+        };
+    }
+    let facts: Vec<ItemFacts<'_>> = items
+        .iter()
+        .zip(checked.iter())
+        .map(|(it, c)| ItemFacts {
+            product: it.product(),
+            variant: it.variant(),
+            facility: it.facility(),
+            inventory: c.count.map(u64::from),
+            eligible: c.failure.is_none(),
+        })
+        .collect();
+    let verdict = engine.evaluate(&RequestFacts {
+        seller,
+        n,
+        elapsed: sh.elapsed(),
+        wall: now,
+        items: &facts,
+    });
+    for (c, f) in checked.iter_mut().zip(verdict.item_failures) {
+        if c.failure.is_none()
+            && let Some(msg) = f
+        {
+            c.failure = Some(Failure::Scripted(msg));
+        }
+    }
+    Scripted {
+        answer: verdict.answer,
+        fired: verdict.fired,
+        explain: verdict.explain,
+    }
+}
+
+fn pair<'k>(k: &'k (Cow<'_, str>, Cow<'_, str>)) -> (&'k str, &'k str) {
+    (&k.0, &k.1)
+}
+
+/// The keys with a failed occurrence (a key fails as a whole), and for each item whether it is
+/// the first failed occurrence of its key (the one the answer lists).
+fn failed_keys<'k>(
+    keys: &'k [(Cow<'_, str>, Cow<'_, str>)],
+    checked: &[Checked],
+) -> (HashSet<(&'k str, &'k str)>, Vec<bool>) {
+    let mut set = HashSet::new();
+    let listed = keys
+        .iter()
+        .zip(checked)
+        .map(|(k, c)| c.failure.is_some() && set.insert(pair(k)))
+        .collect();
+    (set, listed)
+}
+
+/// Step 6, apply: sets the stock of every item whose key did not fail, atomically (one lock
+/// of the ledger per request). Returns the number of items applied.
+fn apply(
+    sh: &Shared,
+    seller: &str,
+    items: &[BorrowedItem<'_>],
+    keys: &[(Cow<'_, str>, Cow<'_, str>)],
+    checked: &[Checked],
+    failed: &HashSet<(&str, &str)>,
+) -> usize {
+    let mut buf = String::new();
+    let mut applied = 0usize;
+    let mut ledger = sh.ledger();
+    if !ledger.contains_key(seller) {
+        ledger.insert(seller.to_string(), Default::default());
+    }
+    let Some(stock) = ledger.get_mut(seller) else {
+        return 0;
+    };
+    for ((_, k), c) in items.iter().zip(keys).zip(checked) {
+        let Some(n) = c.count else { continue };
+        if c.failure.is_some() || (!failed.is_empty() && failed.contains(&pair(k))) {
+            continue;
+        }
+        let key = pair_key(&mut buf, &k.0, &k.1);
+        match stock.get_mut(key) {
+            Some(v) => *v = n,
+            None => {
+                stock.insert(key.into(), n);
+            }
+        }
+        applied += 1;
+    }
+    applied
+}
+
+/// The message of an item that is not in the catalog.
+struct NotFoundMsg<'a> {
+    product: &'a str,
+    variant: &'a str,
+    seller: &'a str,
+    near: Option<&'a ItemKey>,
+}
+
+impl fmt::Display for NotFoundMsg<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Variant not found: {}/{} is not in the catalog of seller `{}`",
+            self.product, self.variant, self.seller
+        )?;
+        if let Some(k) = self.near {
+            write!(f, " (nearest: {k})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A failed entry's message, written while the response is serialized.
+enum Msg<'a> {
+    Text(&'a str),
+    NotFound(NotFoundMsg<'a>),
+}
+
+impl fmt::Display for Msg<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Msg::Text(t) => f.write_str(t),
+            Msg::NotFound(m) => m.fmt(f),
+        }
+    }
+}
+
+/// The failed entries, written one by one while the response is serialized (none is held).
+struct FailedList<'a> {
+    seller: &'a str,
+    keys: &'a [(Cow<'a, str>, Cow<'a, str>)],
+    checked: &'a [Checked],
+    listed: &'a [bool],
+}
+
+impl serde::Serialize for FailedList<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.keys
+                .iter()
+                .zip(self.checked)
+                .zip(self.listed)
+                .filter(|(_, l)| **l)
+                .filter_map(|((k, c), _)| {
+                    let (p, v) = pair(k);
+                    let message = match c.failure.as_ref()? {
+                        Failure::Invalid(m) | Failure::Scripted(m) => Msg::Text(m),
+                        Failure::NotFound(near) => Msg::NotFound(NotFoundMsg {
+                            product: p,
+                            variant: v,
+                            seller: self.seller,
+                            near: near.as_deref(),
+                        }),
+                    };
+                    Some(FailedRef {
+                        product_id: p,
+                        variant_id: v,
+                        message,
+                    })
+                }),
+        )
+    }
+}
+
+/// Step 7, render: one failed entry per failed key (the first failing occurrence's message),
+/// the status from how many items failed, then any scripted breach of the contract or
+/// malformed body.
+#[allow(clippy::too_many_arguments)]
+fn render(
+    request: &[u8],
+    seller: &str,
+    keys: &[(Cow<'_, str>, Cow<'_, str>)],
+    checked: &[Checked],
+    listed: &[bool],
+    failed_items: usize,
+    answer: &mut AnswerEffects,
+    notes: &mut Vec<String>,
+) -> Rendered {
+    // Sized once for the usual entry (ids twice, the seller and the message's words).
+    let mut size = 64usize;
+    let mut n_listed = 0usize;
+    for (k, _) in keys.iter().zip(listed).filter(|(_, l)| **l) {
+        size += 2 * (k.0.len() + k.1.len()) + seller.len() + 128;
+        n_listed += 1;
+    }
+    let list = FailedList {
+        seller,
+        keys,
+        checked,
+        listed,
+    };
+    let resp = ResponseRef::for_outcome(keys.len(), failed_items, list);
+    let mut out = Vec::with_capacity(size);
+    let _ = serde_json::to_writer(&mut out, &resp);
+    distort(request, Bytes::from(out), keys, n_listed, answer, notes)
+}

@@ -1,0 +1,202 @@
+//! A journal entry under construction, and the redaction of credentials: nothing the journal
+//! keeps or `--log-requests` prints shows a password, an apiKey, a bearer token or an issued
+//! access token in clear.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use hyper::Method;
+use hyper::header::HeaderMap;
+use serde_json::Value;
+use stockwire_schema::borrowed::is_credential_name;
+
+use crate::journal::{Header, JournalEntry};
+use crate::state::Shared;
+
+/// What a redacted value reads.
+pub(crate) const REDACTED: &str = "***";
+
+/// Headers as journaled: credentials redacted (an `Authorization` value keeps its scheme).
+pub(crate) fn redacted_headers(h: &HeaderMap) -> Vec<Header> {
+    h.iter()
+        .map(|(k, v)| {
+            let value = if is_credential_name(k.as_str()) {
+                match v.to_str().ok().and_then(|s| s.split_once(' ')) {
+                    Some((scheme, _)) if k.as_str().ends_with("authorization") => {
+                        format!("{scheme} {REDACTED}")
+                    }
+                    _ => REDACTED.to_string(),
+                }
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
+            Header {
+                name: k.as_str().to_string(),
+                value,
+            }
+        })
+        .collect()
+}
+
+/// A query string with the values of credential parameters redacted.
+pub(crate) fn redacted_query(q: &str) -> String {
+    url::form_urlencoded::parse(q.as_bytes())
+        .map(|(k, v)| {
+            let v = if is_credential_name(&k) {
+                REDACTED.into()
+            } else {
+                v
+            };
+            format!("{k}={v}")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Replaces, at any depth, the value of every member that carries a credential.
+pub(crate) fn redact_json(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                if is_credential_name(k) {
+                    *x = Value::String(REDACTED.into());
+                } else {
+                    redact_json(x);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(redact_json),
+        _ => {}
+    }
+}
+
+/// A JSON body with its credentials redacted (a body that is not JSON is kept as sent: it
+/// cannot name a credential member).
+pub(crate) fn redacted_body(b: &Bytes) -> Bytes {
+    match serde_json::from_slice::<Value>(b) {
+        Ok(mut v) => {
+            redact_json(&mut v);
+            Bytes::from(v.to_string())
+        }
+        Err(_) => b.clone(),
+    }
+}
+
+/// A journal entry under construction.
+pub(crate) struct Record {
+    t0: Instant,
+    /// The entry.
+    pub e: JournalEntry,
+}
+
+impl Record {
+    /// Starts an entry for a request (headers redacted).
+    pub fn new(
+        sh: &Shared,
+        method: &Method,
+        path: &str,
+        query: Option<String>,
+        h: &HeaderMap,
+    ) -> Self {
+        Record {
+            t0: Instant::now(),
+            e: JournalEntry {
+                id: 0,
+                at_ms: sh.clock.now().as_millis() as u64,
+                elapsed_ms: sh.elapsed().as_millis() as u64,
+                method: method.as_str().to_string(),
+                path: path.to_string(),
+                query,
+                seller: None,
+                request_number: None,
+                headers: redacted_headers(h),
+                body: Bytes::new(),
+                status: 0,
+                response_body: Bytes::new(),
+                effects: Vec::new(),
+                applied: 0,
+                failed_items: Vec::new(),
+                notes: Vec::new(),
+                duration_us: 0,
+                clipped: false,
+            },
+        }
+    }
+
+    /// Completes the entry with the status and the body answered (as journaled: callers pass
+    /// a redacted copy when the answer carries a credential), logs it when asked, and journals
+    /// it.
+    pub fn finish(mut self, sh: &Shared, status: u16, body: &Bytes) {
+        self.e.status = status;
+        self.e.response_body = body.clone();
+        self.e.duration_us = self.t0.elapsed().as_micros() as u64;
+        if sh.log_requests {
+            tracing::info!(
+                target: "stockwire_mock::requests",
+                "{} {} seller={} → {} {}{}{}",
+                self.e.method,
+                self.e.path,
+                self.e.seller.as_deref().unwrap_or("-"),
+                if status == 0 { "closed".to_string() } else { status.to_string() },
+                String::from_utf8_lossy(&body[..body.len().min(160)]),
+                if self.e.effects.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " rules: {}",
+                        self.e
+                            .effects
+                            .iter()
+                            .map(|f| format!("{} ({})", f.rule, f.effect))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                },
+                if self.e.notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" notes: {}", self.e.notes.join("; "))
+                }
+            );
+        }
+        sh.journal.push(self.e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hyper::header::HeaderValue;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn credentials_are_redacted_in_headers_queries_and_bodies() {
+        let mut h = HeaderMap::new();
+        h.insert("apikey", HeaderValue::from_static("swk-demo-1"));
+        h.insert("authorization", HeaderValue::from_static("Bearer abc.def"));
+        h.insert("x-trace", HeaderValue::from_static("t1"));
+        let shown: Vec<(String, String)> = redacted_headers(&h)
+            .into_iter()
+            .map(|x| (x.name, x.value))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("apikey".to_string(), "***".to_string()),
+                ("authorization".into(), "Bearer ***".into()),
+                ("x-trace".into(), "t1".into())
+            ]
+        );
+        assert_eq!(
+            redacted_query("username=u&password=secret"),
+            "username=u&password=***"
+        );
+        let b = redacted_body(&Bytes::from(
+            json!({"status": "SUCCESS", "accessToken": "swk-1", "nested": [{"password": "p"}]})
+                .to_string(),
+        ));
+        let text = String::from_utf8_lossy(&b);
+        assert!(!text.contains("swk-1") && !text.contains("\"p\""), "{text}");
+    }
+}
