@@ -12,6 +12,9 @@ use stockwire_schema::{FailedProduct, InventoryRequest, InventoryResponse, ItemK
 
 use crate::report::{CatalogItem, Cause, Failure, RecordedExchange, Report};
 
+/// Case kinds of the fixed large batches, which the runner shrinks by bisecting the batch size.
+const BISECTED_KIND: &str = "large-batch:";
+
 /// The report with [`Report::causes`] filled from its failures.
 pub fn with_causes(mut report: Report) -> Report {
     report.causes = group(&report.failures, &report.catalog);
@@ -254,6 +257,10 @@ fn hints(members: &[&Failure], catalog: &[CatalogItem]) -> Vec<String> {
         .copied()
         .filter(|f| f.shrink.as_ref().is_some_and(|s| s.steps > 0))
         .collect();
+    // A failure that depends on the request (its size, its values) comes back when the same
+    // request is sent again; one that depends on something else (every n-th request, time)
+    // need not. Re-sends the cause holds must all have been answered alike.
+    let reproduced = answered_alike(members, &names);
     if !position_pattern && !shrunk.is_empty() {
         let sizes: Vec<usize> = shrunk
             .iter()
@@ -265,10 +272,37 @@ fn hints(members: &[&Failure], catalog: &[CatalogItem]) -> Vec<String> {
                 .as_ref()
                 .is_some_and(|s| s.original_items > s.final_items)
         });
+        // Evidence that the size matters, not only that the shrinker stopped there: a size
+        // search saw a smaller request pass, either a bisection of a fixed large batch (its
+        // rejected candidates are shorter prefixes of the same items) or value-tree shrinks of
+        // at least two different cases that each removed items, saw a candidate pass and
+        // stopped at the same size. Besides, the failure reproduced whenever a request of the
+        // cause was re-sent, and no request of the cause smaller than the minimal one failed.
+        let rejected = |f: &&Failure| {
+            f.shrink
+                .as_ref()
+                .is_some_and(|s| s.requests > s.steps && s.original_items > s.final_items)
+        };
+        let bisected = shrunk
+            .iter()
+            .any(|f| f.case_kind.starts_with(BISECTED_KIND) && rejected(f));
+        let mut cases: Vec<u64> = shrunk
+            .iter()
+            .filter(|f| rejected(f))
+            .map(|f| f.case_index)
+            .collect();
+        cases.sort_unstable();
+        cases.dedup();
         if let Some(&k) = sizes.iter().min()
             && k >= 2
             && reduced
+            && (bisected || cases.len() >= 2)
             && sizes.iter().all(|&s| s == k)
+            && reproduced
+            && members
+                .iter()
+                .filter_map(|f| largest_request(f))
+                .all(|n| n >= k)
         {
             out.push(format!(
                 "only requests above {} items fail: no smaller failing request was found",
@@ -292,6 +326,7 @@ fn hints(members: &[&Failure], catalog: &[CatalogItem]) -> Vec<String> {
             })
             .collect();
         if let Some(v) = smallest_values
+            && reproduced
             && v.len() == shrunk.len()
             && let Some(&low) = v.iter().min()
             && low >= 2
@@ -303,6 +338,51 @@ fn hints(members: &[&Failure], catalog: &[CatalogItem]) -> Vec<String> {
         }
     }
     out
+}
+
+/// How a request was answered: the HTTP status (none without a response) and the failed entries.
+type Answer = (Option<u16>, Vec<String>);
+
+/// Whether every request the members sent more than once (same URL and body) got the same
+/// answer each time: the same HTTP status and the same failed entries.
+fn answered_alike(members: &[&Failure], names: &Names) -> bool {
+    let mut answers: BTreeMap<(&str, &str), Answer> = BTreeMap::new();
+    for e in members.iter().flat_map(|f| f.exchanges.iter()) {
+        let status = e.outcome.response().map(|r| r.status);
+        let mut failed: Vec<String> = read(e, names)
+            .map(|s| {
+                s.failed
+                    .iter()
+                    .map(|entry| {
+                        format!(
+                            "{:?}/{:?}",
+                            id_text(entry.get(&names.product)),
+                            id_text(entry.get(&names.variant))
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        failed.sort();
+        let answer = (status, failed);
+        match answers.get(&(e.request.url.as_str(), e.request.body.as_str())) {
+            Some(seen) if *seen != answer => return false,
+            Some(_) => {}
+            None => {
+                answers.insert((&e.request.url, &e.request.body), answer);
+            }
+        }
+    }
+    true
+}
+
+/// Items in the largest request a failure's minimal case sent (`None` when none parses).
+fn largest_request(f: &Failure) -> Option<usize> {
+    f.exchanges
+        .iter()
+        .filter_map(|e| serde_json::from_str::<InventoryRequest>(&e.request.body).ok())
+        .map(|r| r.inventory_list.len())
+        .max()
 }
 
 #[cfg(test)]
@@ -412,7 +492,18 @@ mod tests {
             json!({"inventoryList": [item("A", "a", 7), item("B", "b", 1001), item("C", "c", 1001)]}),
             json!({"status": "FAILED"}),
         );
-        let causes = group(&[failure("batch-independent", 2, e, shrink(3))], &[]);
+        // One value-tree shrink stopping at 3 items is no evidence about the size...
+        let causes = group(
+            &[failure("batch-independent", 2, e.clone(), shrink(3))],
+            &[],
+        );
+        assert!(!causes[0].hints.join("\n").contains("only requests above"));
+        // ...two different cases shrunk to the same size are.
+        let fs = [
+            failure("batch-independent", 2, e.clone(), shrink(3)),
+            failure("batch-independent", 5, e, shrink(3)),
+        ];
+        let causes = group(&fs, &[]);
         let hints = causes[0].hints.join("\n");
         assert!(hints.contains("only requests above 2 items"), "{hints}");
         assert!(!hints.contains("inventory values"), "{hints}");
@@ -427,5 +518,132 @@ mod tests {
             "{hints}"
         );
         assert!(!hints.contains("only requests above"), "{hints}");
+    }
+
+    fn shrunk(
+        steps: u32,
+        requests: u32,
+        original_items: usize,
+        final_items: usize,
+    ) -> Option<ShrinkInfo> {
+        Some(ShrinkInfo {
+            steps,
+            requests,
+            original_items,
+            final_items,
+        })
+    }
+
+    fn batch(n: usize) -> Value {
+        let items: Vec<Value> = (0..n)
+            .map(|i| item(&format!("P{i}"), &format!("V{i}"), 5))
+            .collect();
+        json!({ "inventoryList": items })
+    }
+
+    fn size_hint(causes: &[Cause]) -> Option<String> {
+        causes
+            .iter()
+            .flat_map(|c| c.hints.iter())
+            .find(|h| h.contains("only requests above"))
+            .cloned()
+    }
+
+    #[test]
+    fn a_defect_on_every_nth_request_gets_no_size_hint() {
+        // Every 4th request names an item never sent: the shrinker happened to stop at 4 items
+        // for each check, but re-sending the same request did not reproduce the failure.
+        let phantom = json!({"status": "PARTIAL_SUCCESS", "failedProductList": [
+            {"productId": "PHANTOM-PRODUCT", "variantId": "PHANTOM-VARIANT", "message": "x"}]});
+        let fine = json!({"status": "SUCCESS", "failedProductList": []});
+        let first = exchange(batch(4), phantom.clone());
+        let mut idempotent = failure("idempotent", 7, first.clone(), shrunk(3, 20, 9, 4));
+        idempotent.exchanges.push(exchange(batch(4), fine.clone()));
+        let fs = vec![
+            failure(
+                "failed-entry-was-sent",
+                7,
+                first.clone(),
+                shrunk(4, 17, 9, 4),
+            ),
+            idempotent,
+        ];
+        let causes = group(&fs, &[]);
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        assert_eq!(size_hint(&causes), None, "{causes:?}");
+
+        // One value-tree shrink that removed an item and stopped (seed 5 of the defective
+        // partner): a single stop is no size search.
+        let fs = vec![
+            failure(
+                "failed-entry-was-sent",
+                3,
+                first.clone(),
+                shrunk(1, 3, 5, 4),
+            ),
+            failure(
+                "partial-success-mixed",
+                29,
+                first.clone(),
+                shrunk(0, 2, 4, 4),
+            ),
+        ];
+        let causes = group(&fs, &[]);
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        assert_eq!(size_hint(&causes), None, "{causes:?}");
+
+        // Without a re-send: another failure of the same cause failed with fewer items.
+        let small = exchange(batch(2), phantom.clone());
+        let fs = vec![
+            failure(
+                "failed-entry-was-sent",
+                7,
+                first.clone(),
+                shrunk(4, 17, 9, 4),
+            ),
+            failure("partial-success-mixed", 12, small, None),
+        ];
+        let causes = group(&fs, &[]);
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        assert_eq!(size_hint(&causes), None, "{causes:?}");
+
+        // The shrinker never saw a candidate pass: nothing says a smaller request would.
+        let fs = vec![failure(
+            "failed-entry-was-sent",
+            7,
+            first,
+            shrunk(4, 4, 9, 4),
+        )];
+        assert_eq!(size_hint(&group(&fs, &[])), None);
+    }
+
+    #[test]
+    fn a_size_threshold_keeps_its_hint() {
+        // Bisected from 1,000 items: 60 fails, smaller prefixes passed; a second case of the
+        // same cause also failed at 60 and the request re-sent was answered alike.
+        let page = |request: Value| RecordedExchange {
+            request: HttpRequest::post("http://p/updateInventory", vec![], request.to_string()),
+            outcome: Outcome::Response(HttpResponse {
+                status: 500,
+                content_type: Some("text/html".into()),
+                body: "<b>Internal error</b>".into(),
+                elapsed_ms: 1.0,
+            }),
+        };
+        let mut twice = failure(
+            "no-server-error",
+            3,
+            page(batch(60)),
+            shrunk(6, 10, 1000, 60),
+        );
+        twice.case_kind = "large-batch:1000".into();
+        twice.exchanges.push(page(batch(60)));
+        let mut other = failure("http-200", 3, page(batch(60)), shrunk(6, 10, 1000, 60));
+        other.case_kind = "large-batch:1000".into();
+        let fs = vec![twice, other];
+        let causes = group(&fs, &[]);
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        let hint = size_hint(&causes).unwrap_or_default();
+        assert!(hint.contains("only requests above 59 items"), "{causes:?}");
     }
 }
