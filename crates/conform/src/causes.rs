@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+use stockwire_schema::exchange::{RequestView, ResponseView};
 use stockwire_schema::{FailedProduct, InventoryRequest, InventoryResponse, ItemKey};
 
 use crate::report::{CatalogItem, Cause, Failure, RecordedExchange, Report};
@@ -29,7 +30,6 @@ pub fn with_causes(mut report: Report) -> Report {
 /// `catalog` holds the items known to exist: only they count when a hint looks at which items
 /// were refused (refusing an unknown or invalid item is right).
 pub fn group(failures: &[Failure], catalog: &[CatalogItem]) -> Vec<Cause> {
-    let names = names();
     let n = failures.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
@@ -48,9 +48,7 @@ pub fn group(failures: &[Failure], catalog: &[CatalogItem]) -> Vec<Cause> {
         for e in &f.exchanges {
             keys.push(format!("req {} {}", e.request.url, e.request.body));
         }
-        if let Some(names) = &names {
-            keys.extend(signals(f, names));
-        }
+        keys.extend(signals(f));
         for k in keys {
             match first_seen.get(&k) {
                 Some(&j) => {
@@ -152,17 +150,27 @@ fn read(e: &RecordedExchange, names: &Names) -> Option<Seen> {
 
 /// What links a failure to others with the same defect: items named as failed that were never
 /// sent, and the id patterns of [`hints`].
-fn signals(f: &Failure, names: &Names) -> Vec<String> {
+fn signals(f: &Failure) -> Vec<String> {
     let mut out = Vec::new();
-    for s in f.exchanges.iter().filter_map(|e| read(e, names)) {
-        for entry in &s.failed {
-            let p = id_text(entry.get(&names.product));
-            let v = id_text(entry.get(&names.variant));
-            let sent = s.sent.inventory_list.iter().any(|i| {
-                (p.as_deref(), v.as_deref())
-                    == (Some(i.product_id.as_str()), Some(i.variant_id.as_str()))
-            });
-            if !sent && let (Some(p), Some(v)) = (p, v) {
+    // Read leniently (the schema crate's views): a request with a wrong-typed id still shows
+    // which items it held, and the naming rule is the contract's own.
+    for e in &f.exchanges {
+        let Ok(request) = serde_json::from_str::<Value>(&e.request.body) else {
+            continue;
+        };
+        let Some(response) = e
+            .outcome
+            .response()
+            .and_then(|r| ResponseView::parse_text(&r.body))
+        else {
+            continue;
+        };
+        let sent = RequestView::parse(&request);
+        for entry in response.failed() {
+            let named_sent = sent.items().iter().any(|i| entry.names_item(&i.raw));
+            let p = id_text(entry.product_id.as_ref());
+            let v = id_text(entry.variant_id.as_ref());
+            if !named_sent && let (Some(p), Some(v)) = (p, v) {
                 out.push(format!("unsent {p}/{v}"));
             }
         }
@@ -420,6 +428,34 @@ mod tests {
 
     fn item(p: &str, v: &str, n: u32) -> Value {
         json!({"productId": p, "variantId": v, "inventory": n})
+    }
+
+    /// The same never-sent item named as failed links two failures even when one request held
+    /// an item with a wrong-typed id (it cannot be read as a typed request).
+    #[test]
+    fn a_phantom_entry_links_failures_also_beside_a_wrong_typed_id() {
+        let phantom = json!({"productId": "PHANTOM", "variantId": "PHANTOM-V", "message": "Variant not found"});
+        let typed = exchange(
+            json!({"inventoryList": [item("P1", "V1", 1)]}),
+            json!({"status": "PARTIAL_SUCCESS", "failedProductList": [phantom.clone()]}),
+        );
+        let wrong_type = exchange(
+            json!({"inventoryList": [item("P2", "V2", 1), {"productId": ["x"], "variantId": "V3", "inventory": 2}]}),
+            json!({"status": "PARTIAL_SUCCESS", "failedProductList": [
+                {"productId": "", "variantId": "V3", "message": "Invalid item"}, phantom]}),
+        );
+        let fs = vec![
+            failure("partial-success-mixed", 1, typed, None),
+            failure("failed-entry-was-sent", 7, wrong_type, None),
+        ];
+        let causes = group(&fs, &[]);
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        // The wrong-typed item named back with "" is a sent item, not a phantom.
+        let lone = exchange(
+            json!({"inventoryList": [{"productId": ["x"], "variantId": "V3", "inventory": 2}]}),
+            json!({"status": "FAILED", "failedProductList": [{"productId": "", "variantId": "V3", "message": "Invalid item"}]}),
+        );
+        assert!(signals(&failure("x", 2, lone, None)).is_empty());
     }
 
     #[test]
