@@ -64,6 +64,24 @@ pub struct Settings {
     pub insecure: bool,
 }
 
+impl Settings {
+    /// The settings a run was given, as the report records them.
+    pub fn of(opts: &crate::RunOptions) -> Settings {
+        Settings {
+            cases: opts.cases,
+            duration_ms: opts.duration.map(|d| d.as_millis() as u64),
+            concurrency: opts.concurrency,
+            rate: opts.rate,
+            timeout_ms: opts.timeout.as_millis() as u64,
+            policies: opts.policies.clone(),
+            checks: opts.checks.clone(),
+            skip_checks: opts.skip_checks.clone(),
+            fail_on: opts.fail_on,
+            insecure: opts.insecure,
+        }
+    }
+}
+
 /// Totals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
@@ -427,18 +445,7 @@ impl Report {
                 "{base}{}",
                 stockwire_schema::contract(opts.profile).inventory_path()
             ),
-            settings: Settings {
-                cases: opts.cases,
-                duration_ms: opts.duration.map(|d| d.as_millis() as u64),
-                concurrency: opts.concurrency,
-                rate: opts.rate,
-                timeout_ms: opts.timeout.as_millis() as u64,
-                policies: opts.policies.clone(),
-                checks: opts.checks.clone(),
-                skip_checks: opts.skip_checks.clone(),
-                fail_on: opts.fail_on,
-                insecure: opts.insecure,
-            },
+            settings: Settings::of(opts),
             summary: Summary {
                 cases: 0,
                 requests: 0,
