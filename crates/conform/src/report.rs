@@ -39,6 +39,17 @@ pub struct ToolInfo {
     pub schema_version: String,
 }
 
+impl ToolInfo {
+    /// This build of stockwire-conform.
+    pub fn this() -> ToolInfo {
+        ToolInfo {
+            name: "stockwire-conform".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            schema_version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
 /// The settings the run used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Settings {
@@ -430,11 +441,7 @@ impl Report {
         let base = opts.target.trim_end_matches('/');
         Report {
             format: REPORT_FORMAT,
-            tool: ToolInfo {
-                name: "stockwire-conform".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                schema_version: env!("CARGO_PKG_VERSION").into(),
-            },
+            tool: ToolInfo::this(),
             seed: opts.seed,
             profile: opts.profile.to_string(),
             target: opts

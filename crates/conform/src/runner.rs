@@ -1151,11 +1151,7 @@ impl<'s> Session<'s> {
         let secs = elapsed.as_secs_f64().max(1e-9);
         let report = Report {
             format: REPORT_FORMAT,
-            tool: ToolInfo {
-                name: "stockwire-conform".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                schema_version: env!("CARGO_PKG_VERSION").into(),
-            },
+            tool: ToolInfo::this(),
             seed: opts.seed,
             profile: opts.profile.to_string(),
             target: label,
