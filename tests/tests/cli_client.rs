@@ -52,8 +52,11 @@ async fn proxy(backend: std::net::SocketAddr) -> (String, Arc<Mutex<Vec<String>>
             let log = log.clone();
             tokio::spawn(async move {
                 let mut head = vec![0u8; 1024];
-                let Ok(n) = client.read(&mut head).await else {
-                    return;
+                // A client may open a connection and close it unused (a pool's spare, or
+                // the run ending): that carried nothing, so it is not logged.
+                let n = match client.read(&mut head).await {
+                    Ok(n) if n > 0 => n,
+                    _ => return,
                 };
                 let text = String::from_utf8_lossy(&head[..n]).to_string();
                 log.lock()
