@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Read-back cost: a default `stockwire conform` run (200 cases) against a local partner, with and
-# without a stock probe that costs about 10 ms per call (a 10 ms pause plus curl + jq on the
-# partner's own read endpoint, here the mock's ledger). Runs alternate (baseline, probe,
+# without a stock probe that costs about 10 ms per call (curl to the partner's own one-item read
+# endpoint, here the mock's /__admin/stock). Runs alternate (baseline, probe,
 # baseline, probe, ...) in one script so machine noise hits both alike; the figure that counts
 # is the ratio of the medians (the issue's bound: at most 3x).
 #
 #   bash bench/probe-cost.sh            # 3 rounds
 #   ROUNDS=5 BIN=target/debug/stockwire bash bench/probe-cost.sh
 #
-# Needs curl and jq. Nothing here reaches the network.
+# Needs curl, jq and bc. Nothing here reaches the network. SAMPLE=all reads back every case
+# (the default reads back the first case of each kind).
 set -u
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -28,32 +29,35 @@ for _ in $(seq 50); do grep -q 'listening on' "$tmp/mock.out" && break; sleep 0.
 URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/mock.out" | head -1)
 [ -n "$URL" ] || { echo "mock did not start"; cat "$tmp/mock.out"; exit 2; }
 
-# The probe: curl + jq on the partner's read endpoint, about 10 ms per call on an idle machine.
-# Ids come in as environment variables (never spliced into the command), the seller too.
-PROBE="curl -sf '$URL/__admin/ledger?seller=demo' | jq -r '.items[] | select(.productId == env.STOCKWIRE_PRODUCT_ID and .variantId == env.STOCKWIRE_VARIANT_ID) | .stock'"
+# The probe: curl to the partner's own one-item read endpoint (here the mock's /__admin/stock),
+# about 5-10 ms per call on this machine (printed below). Ids come in as URL-encoded
+# placeholders (never spliced raw).
+PROBE="curl -sf '$URL/__admin/stock?seller=demo&productId='{productId:url}'&variantId='{variantId:url}"
+SAMPLE_PROBE="curl -sf '$URL/__admin/stock?seller=demo&productId=P-001&variantId=P-001-A'"
 
-probe_ms=$( { /usr/bin/time -f '%e' sh -c "for i in 1 2 3 4 5 6 7 8 9 10; do STOCKWIRE_PRODUCT_ID=P-001 STOCKWIRE_VARIANT_ID=P-001-A sh -c \"$PROBE\" >/dev/null; done" ; } 2>&1 | tail -1)
-echo "probe: $(echo "$probe_ms * 100" | bc) ms per call (mean of 10)"
+probe_cost=$( { /usr/bin/time -f '%e %U %S' sh -c "for i in \$(seq 20); do sh -c \"$SAMPLE_PROBE\" >/dev/null; done" ; } 2>&1 | tail -1)
+read -r pw pu ps <<<"$probe_cost"
+echo "probe: $(echo "scale=1; $pw * 50" | bc) ms wall, $(echo "scale=1; ($pu + $ps) * 50" | bc) ms CPU per call (mean of 20)"
 
 run() { # label, extra flags...
   local label=$1; shift
   $BIN conform --target "$URL" --username demo --password demo-pass \
     --catalog "$tmp/catalog.json" --seller demo --seed "$SEED" -q \
     --report "json=$tmp/$label.json" "$@" >"$tmp/$label.txt" 2>&1
-  jq -r '[.summary.duration_ms, .summary.cases, .summary.cases_per_sec, (.read_back.reads // 0), .summary.exit_code] | @tsv' "$tmp/$label.json"
+  jq -r '[.summary.duration_ms, .summary.cases, .summary.cases_per_sec, (.read_back.reads // 0), (.read_back.cases_read // 0), .summary.exit_code] | @tsv' "$tmp/$label.json"
 }
 
 base=(); with=()
-printf '%-8s %-5s %9s %6s %9s %7s %4s\n' round run ms cases cases/s reads exit
+printf '%-8s %-5s %9s %6s %9s %7s %9s %4s\n' round run ms cases cases/s reads read-back exit
 for r in $(seq "$ROUNDS"); do
   # Without a probe the mock's ledger would be read instead: turn the read-back off entirely
   # by pointing nothing at it (the ledger reader is only used when no probe is given), so the
   # baseline is today's run with the state checks skipped.
-  read -r ms cases cps reads code < <(run "base$r" --skip-checks stored-value,stored-per-item,refused-not-stored,auth-no-effect)
-  printf '%-8s %-5s %9s %6s %9.1f %7s %4s\n' "$r" base "$ms" "$cases" "$cps" "$reads" "$code"
+  read -r ms cases cps reads rcases code < <(run "base$r" --skip-checks stored-value,stored-per-item,refused-not-stored,auth-no-effect)
+  printf '%-8s %-5s %9s %6s %9.1f %7s %9s %4s\n' "$r" base "$ms" "$cases" "$cps" "$reads" "$rcases" "$code"
   base+=("$ms")
-  read -r ms cases cps reads code < <(run "probe$r" --stock-probe "$PROBE")
-  printf '%-8s %-5s %9s %6s %9.1f %7s %4s\n' "$r" probe "$ms" "$cases" "$cps" "$reads" "$code"
+  read -r ms cases cps reads rcases code < <(run "probe$r" --stock-probe "$PROBE" ${SAMPLE:+--stock-sample "$SAMPLE"})
+  printf '%-8s %-5s %9s %6s %9.1f %7s %9s %4s\n' "$r" probe "$ms" "$cases" "$cps" "$reads" "$rcases" "$code"
   with+=("$ms")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

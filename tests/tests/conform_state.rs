@@ -596,3 +596,48 @@ fn partner_text_cannot_drive_the_terminal() {
     assert!(shown.contains("\\r\\n"), "{shown}");
     assert!(shown.contains("\\u{202e}"), "{shown}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_read_back_samples_kinds_within_a_budget_and_all_reads_every_case() {
+    let server = partner(Mode::Correct, Profile::V1).await;
+    let mut o = options(&server, Profile::V1);
+    o.cases = 120;
+    let sampled = run(o.clone()).await;
+    let rb = sampled.read_back.clone().unwrap();
+    let summary = stockwire_conform::console::summary(&sampled);
+    // Sampled: fewer cases than the run, each kind at most once, and probe calls within the
+    // budget of one per five cases (plus the floor) and the cases always read (auth refusals,
+    // valid catalog items, a large batch's spread: at most 2 x 10 calls + a neighbor each).
+    assert!(
+        rb.cases_read > 0 && rb.cases_read < sampled.summary.cases,
+        "{rb:?}"
+    );
+    let mut kinds = rb.kinds.clone();
+    kinds.sort();
+    kinds.dedup();
+    assert_eq!(kinds.len(), rb.kinds.len(), "a kind read twice: {rb:?}");
+    assert!(rb.kinds.iter().any(|k| k == "missing-apikey"), "{rb:?}");
+    assert!(rb.kinds.iter().any(|k| k == "valid-single"), "{rb:?}");
+    assert!(rb.reads <= 12 + 120 / 5 + 22 * 4, "{rb:?}");
+    assert!(summary.contains("kinds read back: "), "{summary}");
+    assert!(
+        summary.contains("--stock-sample all reads every case"),
+        "{summary}"
+    );
+    for id in ["stored-value", "refused-not-stored", "auth-no-effect"] {
+        assert!(passed(&sampled, id) > 0, "{id} never judged\n{summary}");
+    }
+
+    o.stock_sample = Some(stockwire_conform::config::StockSample::All);
+    let all = run(o).await;
+    let every = all.read_back.clone().unwrap();
+    assert!(
+        failed(&all).is_empty(),
+        "{}",
+        stockwire_conform::console::summary(&all)
+    );
+    assert!(every.cases_read > rb.cases_read * 3, "{every:?} vs {rb:?}");
+    assert!(every.reads > rb.reads, "{every:?} vs {rb:?}");
+    assert!(every.kinds.is_empty() && every.sample == "all", "{every:?}");
+    assert!(passed(&all, "stored-value") > passed(&sampled, "stored-value"));
+}

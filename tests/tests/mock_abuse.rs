@@ -237,6 +237,7 @@ async fn the_admin_token_guards_everything_but_health() {
     for (method, path) in [
         ("GET", "/__admin/journal"),
         ("GET", "/__admin/ledger"),
+        ("GET", "/__admin/stock?productId=P&variantId=V"),
         ("POST", "/__admin/reset"),
         ("DELETE", "/__admin/ledger"),
     ] {

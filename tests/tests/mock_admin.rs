@@ -1,4 +1,4 @@
-//! The admin API: health, journal (filters, bound), ledger, reset, scenario replacement,
+//! The admin API: health, journal (filters, bound), ledger, one item's stock, reset, scenario replacement,
 //! verify, and reloading a watched scenario file.
 
 use std::time::Duration;
@@ -224,4 +224,35 @@ async fn a_watched_scenario_file_is_reloaded_when_it_changes() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(status, 418);
+}
+
+#[tokio::test]
+async fn one_items_stock_as_plain_text_for_a_stock_probe() {
+    let m = MockMarketplace::builder()
+        .catalog(demo::catalog())
+        .start()
+        .await
+        .unwrap();
+    let t = m.token("demo").unwrap();
+    update(&m.url(), Some(&t), &one("MUG-002", "MUG-002-WHITE", 17)).await;
+    let get = |path: &'static str| {
+        let url = m.url();
+        async move { send(&url, "GET", path, &[], b"").await.unwrap() }
+    };
+    let r = get("/__admin/stock?seller=demo&productId=MUG-002&variantId=MUG-002-WHITE").await;
+    assert_eq!((r.status, r.text()), (200, "17".to_string()));
+    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    // The seller may be left out when only one holds the item.
+    let r = get("/__admin/stock?productId=MUG-002&variantId=MUG-002-WHITE").await;
+    assert_eq!(r.text(), "17");
+    // Never set and not in the catalog: an empty body, as a probe prints for "never set".
+    let r = get("/__admin/stock?seller=demo&productId=NOPE&variantId=NOPE-1").await;
+    assert_eq!((r.status, r.text()), (200, String::new()));
+    // A missing id or an unknown parameter is a 400 that says what to send.
+    let r = get("/__admin/stock?productId=MUG-002").await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].as_str().unwrap().contains("variantId"));
+    let r = get("/__admin/stock?productId=A&variantId=B&sku=C").await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].as_str().unwrap().contains("`sku`"));
 }

@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use stockwire_conform::config::{
     AuthConfig, BatchLimit, BatchRejection, BudgetConfig, ChecksConfig, ConfigFile, Dur,
-    InventorySpelling, KnownItem, ListOnSuccess, PoliciesConfig, RejectionStatus, parse_duration,
+    InventorySpelling, KnownItem, ListOnSuccess, PoliciesConfig, RejectionStatus, StockSample,
+    parse_duration,
 };
 use stockwire_conform::console::{ConsoleSink, summary};
 use stockwire_conform::http::ExtraHeader;
@@ -165,6 +166,13 @@ pub struct RunArgs {
     /// (default 2s).
     #[arg(long, value_parser = parse_dur)]
     pub stock_settle: Option<Dur>,
+    /// Which cases have their stored stock read back: N reads back up to N cases of each kind
+    /// (valid-batch, missing-apikey, …), spending about N probe calls per 5 cases (auth
+    /// refusals, valid catalog items and a large batch's spread always); `all` reads back every
+    /// case. Default: 1 with --stock-probe (each read is a process), all through a stockwire
+    /// mock's ledger.
+    #[arg(long, value_name = "N|all")]
+    pub stock_sample: Option<StockSample>,
     /// Policy: how a whole-request refusal must be answered: any (default), http-4xx, http-200-failed.
     #[arg(long, value_enum)]
     pub rejection_status: Option<RejectionStatus>,
@@ -281,6 +289,7 @@ impl RunArgs {
             stock_probe: self.stock_probe.clone(),
             stock_probe_timeout: self.stock_probe_timeout,
             stock_settle: self.stock_settle,
+            stock_sample: self.stock_sample,
             ..ConfigFile::default()
         }
     }

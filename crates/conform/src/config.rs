@@ -55,6 +55,100 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("`{s}` is not a duration ({e}); e.g. 500ms, 2s, 1m"))
 }
 
+/// Which cases have their stored stock read back: up to N cases of each kind (`valid-batch`,
+/// `missing-apikey`, `negative`, …) within about N probe calls per 5 cases sent (auth refusals,
+/// valid catalog items and a large batch's spread are read whatever the budget), or every
+/// case. Written `2` or `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockSample {
+    /// Every case.
+    All,
+    /// The first N cases of each kind (N ≥ 1).
+    PerKind(u32),
+}
+
+/// The default with a stock probe (each read a process): the first case of each kind.
+pub const DEFAULT_PROBE_SAMPLE: StockSample = StockSample::PerKind(1);
+
+/// The default when a stockwire mock's ledger is read (one cheap call per read-back): every case.
+pub const DEFAULT_LEDGER_SAMPLE: StockSample = StockSample::All;
+
+impl std::str::FromStr for StockSample {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "all" => Ok(StockSample::All),
+            t => match t.parse::<u32>() {
+                Ok(n) if n > 0 => Ok(StockSample::PerKind(n)),
+                _ => Err(format!(
+                    "`{s}` is not a sample: give the cases of each kind to read back (1 or more), or `all`"
+                )),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for StockSample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StockSample::All => f.write_str("all"),
+            StockSample::PerKind(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl Serialize for StockSample {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            StockSample::All => s.serialize_str("all"),
+            StockSample::PerKind(n) => s.serialize_u32(*n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StockSample {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(i64),
+            S(String),
+            Other(serde::de::IgnoredAny),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => u32::try_from(n)
+                .ok()
+                .filter(|n| *n > 0)
+                .map(StockSample::PerKind)
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "{n} is not a sample: give 1 or more cases of each kind, or \"all\""
+                    ))
+                }),
+            Raw::S(s) => s.parse().map_err(serde::de::Error::custom),
+            Raw::Other(_) => Err(serde::de::Error::custom(
+                "not a sample: give 1 or more cases of each kind, or \"all\"",
+            )),
+        }
+    }
+}
+
+impl JsonSchema for StockSample {
+    fn schema_name() -> Cow<'static, str> {
+        "StockSample".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Cases of each kind whose stored stock is read back (1 or more), or `all`.",
+            "oneOf": [
+                {"type": "integer", "minimum": 1},
+                {"const": "all"}
+            ],
+            "examples": [1, "all"]
+        })
+    }
+}
+
 /// A known item given without a catalog file (`--item`, or `items` in `stockwire.toml`): one
 /// catalog entry, `{"productId", "variantId", "stock"?, "seller"?}`, read and checked by the
 /// schema crate's catalog format. Such items add to the catalog.
@@ -306,6 +400,9 @@ pub struct RunOptions {
     pub stock_probe_timeout: Duration,
     /// How long an asynchronous partner gets to apply an update before a mismatch counts.
     pub stock_settle: Duration,
+    /// Which cases have their stored stock read back (`None`: [`DEFAULT_PROBE_SAMPLE`] with a
+    /// probe, [`DEFAULT_LEDGER_SAMPLE`] through a mock's ledger).
+    pub stock_sample: Option<StockSample>,
     /// Requests the shrinker may spend on one failing case.
     pub shrink_requests: u32,
     /// Extra request headers sent with every request (`--header`).
@@ -343,6 +440,7 @@ impl RunOptions {
             admin_token: None,
             stock_probe_timeout: crate::probe::DEFAULT_TIMEOUT,
             stock_settle: Duration::from_secs(2),
+            stock_sample: None,
             shrink_requests: 48,
             extra_headers: Vec::new(),
             cacert: None,
@@ -472,6 +570,10 @@ pub struct ConfigFile {
     /// Time an asynchronous partner gets to apply an update before a read-back mismatch is
     /// reported (default 2s).
     pub stock_settle: Option<Dur>,
+    /// Cases of each kind whose stored stock is read back, within about that many probe calls
+    /// per 5 cases (default 1 with a probe; every case through a stockwire mock's ledger), or
+    /// `all` for every case.
+    pub stock_sample: Option<StockSample>,
 }
 
 /// A report to write: `json=PATH` or `junit=PATH`.
@@ -572,7 +674,8 @@ impl ConfigFile {
             restore,
             stock_probe,
             stock_probe_timeout,
-            stock_settle
+            stock_settle,
+            stock_sample
         );
         if has_target && !has_scenario {
             self.target_scenario = None;
@@ -834,6 +937,9 @@ impl ConfigFile {
         if let Some(t) = self.stock_settle {
             o.stock_settle = t.0;
         }
+        if let Some(n) = self.stock_sample {
+            o.stock_sample = Some(n);
+        }
         Ok(o)
     }
 }
@@ -841,4 +947,41 @@ impl ConfigFile {
 /// The JSON Schema of `stockwire.toml` (committed as `schemas/stockwire-toml.schema.json`).
 pub fn config_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(ConfigFile)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_in(toml_text: &str) -> Result<Option<StockSample>, String> {
+        toml::from_str::<ConfigFile>(toml_text)
+            .map(|c| c.stock_sample)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn stock_sample_reads_a_count_or_all_and_names_a_bad_value() {
+        assert_eq!(
+            sample_in("stock-sample = 3"),
+            Ok(Some(StockSample::PerKind(3)))
+        );
+        assert_eq!(
+            sample_in("stock-sample = \"all\""),
+            Ok(Some(StockSample::All))
+        );
+        assert_eq!(sample_in(""), Ok(None));
+        for bad in [
+            "stock-sample = 0",
+            "stock-sample = \"most\"",
+            "stock-sample = -2",
+        ] {
+            let e = sample_in(bad).unwrap_err();
+            assert!(e.contains("stock-sample"), "{bad}: {e}");
+            assert!(e.contains("all"), "{bad}: {e}");
+        }
+        assert_eq!("all".parse::<StockSample>(), Ok(StockSample::All));
+        assert_eq!("2".parse::<StockSample>(), Ok(StockSample::PerKind(2)));
+        assert!("0".parse::<StockSample>().is_err());
+        assert_eq!(StockSample::PerKind(2).to_string(), "2");
+    }
 }

@@ -294,7 +294,18 @@ pub fn summary(report: &Report) -> String {
     if let Some(b) = &report.read_back {
         let _ = writeln!(
             s,
-            "\nRead-back: {} reads through {}; longest settle {:.0} ms (--stock-settle {} ms){}",
+            "\nRead-back: {} of {} cases ({}), {} reads through {}; longest settle {:.0} ms (--stock-settle {} ms){}",
+            b.cases_read,
+            report.summary.cases,
+            if b.sample == "all" {
+                "every case".to_string()
+            } else {
+                format!(
+                    "sampled: up to {} per kind, about one probe call per {} cases; --stock-sample all reads every case",
+                    b.sample,
+                    crate::state::CASES_PER_READ
+                )
+            },
             b.reads,
             escape(&b.reader),
             b.settle_max_ms,
@@ -305,6 +316,9 @@ pub fn summary(report: &Report) -> String {
                 String::new()
             }
         );
+    }
+    if let Some(b) = report.read_back.as_ref().filter(|b| !b.kinds.is_empty()) {
+        let _ = writeln!(s, "  kinds read back: {}", escape(&b.kinds.join(", ")));
     }
     if let Some(r) = &report.restore {
         let what = if r.source == "read-back" {

@@ -211,7 +211,9 @@ pub async fn replay(report: &Report, opts: &RunOptions) -> Result<Vec<ReplayResu
             "split-batch" => Probe::Split,
             _ => Probe::Single,
         };
-        let run = engine.execute_requests(&requests, &probe).await;
+        let run = engine
+            .execute_requests(&requests, &probe, crate::state::ReadPlan::FULL)
+            .await;
         if run.connect_failures > 0 {
             let message = run
                 .exchanges

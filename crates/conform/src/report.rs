@@ -312,6 +312,15 @@ pub struct ReadBackSummary {
     pub reader: String,
     /// Probe calls (or ledger reads) made.
     pub reads: u64,
+    /// Cases whose stored stock was read back.
+    #[serde(default)]
+    pub cases_read: u64,
+    /// Which cases were read back: the first N of each kind, or `all` (`--stock-sample`).
+    #[serde(default)]
+    pub sample: String,
+    /// The kinds of case read back (with a sample), in the order first read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<String>,
     /// Settle time allowed, in milliseconds.
     pub settle_ms: u64,
     /// Longest time a value took to settle, in milliseconds.

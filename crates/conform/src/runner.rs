@@ -14,17 +14,18 @@ use stockwire_schema::exchange;
 use stockwire_schema::{AuthTokenRequest, CatalogEntry, Inventory, ItemKey, contract};
 use tokio::task::JoinSet;
 
-use crate::cases::{CaseSpec, CaseTree, GenContext, Generator};
+use crate::cases::{Base, CaseSpec, CaseTree, Envelope, GenContext, Generator, Transport};
+use crate::checks::Fact;
 use crate::checks::{self, Exchange, Kind, Observation, Verdict};
 use crate::classify::{AuthUse, ClassifyContext, ItemVerdict, classify};
-use crate::config::{BatchRejection, Credentials, FailOn, RunOptions};
+use crate::config::{BatchRejection, Credentials, FailOn, RunOptions, StockSample};
 use crate::error::ConformError;
 use crate::events::{Event, EventSink};
 use crate::http::{Client, ClientOptions, FailureKind, HttpRequest, Outcome, Redactor};
 use crate::observe::StockReader;
 use crate::probe::StockProbe;
 use crate::report::*;
-use crate::state::{Expect, Tracker};
+use crate::state::{NEIGHBOR_CASES, ReadPlan, Tracker};
 
 /// One exchange judged for a probe: per-item outcomes, signature, whole-batch refusal tolerated.
 type Judged = (Option<BTreeMap<ItemKey, bool>>, String, bool);
@@ -38,6 +39,21 @@ pub(crate) struct Engine {
     pub(crate) enabled: HashSet<&'static str>,
     /// The read-back, when stored stock can be read and a state check is enabled.
     pub(crate) state: Option<Arc<Tracker>>,
+    /// `--restore` with a probe: every item's first value is read before the run touches it.
+    pub(crate) restore: bool,
+}
+
+/// The items of a case, as the read-back sees them.
+#[derive(Debug, Default)]
+struct CaseItems {
+    /// Distinct keys in request order.
+    order: Vec<ItemKey>,
+    /// Keys some request may refuse (see [`crate::state::may_refuse`]).
+    refusable: HashSet<ItemKey>,
+    /// Valid keys refused only if the partner rejects a whole batch for one bad item.
+    batch_refusable: HashSet<ItemKey>,
+    /// Catalog items the case does not name, read to see that nothing spilled onto them.
+    neighbors: Vec<ItemKey>,
 }
 
 /// One case's requests, verdicts and observations.
@@ -52,8 +68,10 @@ pub(crate) struct CaseRun {
     pub(crate) authed: u32,
     pub(crate) timeouts: u32,
     pub(crate) connect_failures: u32,
-    /// What each item must hold after the case (read-back only).
-    pub(crate) expect: BTreeMap<ItemKey, Expect>,
+    /// What the case did to each item it names (read-back only; `None`: not certain).
+    pub(crate) expect: BTreeMap<ItemKey, Option<Fact>>,
+    /// Whether the case's stored stock was read back.
+    pub(crate) read_back: bool,
     /// Read-back calls made.
     pub(crate) reads: u64,
     /// How long the read-back waited for values to settle, in ms.
@@ -131,6 +149,7 @@ impl Engine {
             opts_policies: opts.policies.clone(),
             enabled,
             state: None,
+            restore: false,
         }
     }
 
@@ -186,18 +205,19 @@ impl Engine {
             _ => {}
         }
         run.observations.extend(obs);
-        if self.state.is_some() {
-            crate::state::expect_from(&x, &mut run.expect);
+        if let Some(t) = &self.state {
+            t.learn(crate::state::expect_from(&x, &mut run.expect));
         }
         run.exchanges.push((req.clone(), outcome));
         (verdicts, outcomes, sig, refusable_whole)
     }
 
     /// Runs a case: its requests in order, the single-exchange checks on each, the relation
-    /// its probe tests, and controls that confirm zero/extra-field failures.
-    pub(crate) async fn execute(&self, spec: &CaseSpec) -> CaseRun {
+    /// its probe tests, and controls that confirm zero/extra-field failures. With `read_back`
+    /// (and a stock reader), what the partner stored is read back and judged afterwards.
+    pub(crate) async fn execute(&self, spec: &CaseSpec, plan: ReadPlan) -> CaseRun {
         let requests = self.cases_ctx.render(spec);
-        self.execute_requests(&requests, &spec.probe).await
+        self.execute_requests(&requests, &spec.probe, plan).await
     }
 
     /// Runs already-rendered requests as one case with the relation `probe` tests (replay
@@ -206,20 +226,41 @@ impl Engine {
         &self,
         requests: &[HttpRequest],
         probe: &crate::cases::Probe,
+        plan: ReadPlan,
     ) -> CaseRun {
         let mut run = CaseRun::default();
-        // Read-back: hold the items the case names (and its neighbors) until they are read.
+        // Every case holds the items it names until it is done (and a read-back case its
+        // neighbors too), so no case reads an item another one is changing.
         let tracker = self.state.as_ref().filter(|t| !t.disabled());
-        let (order, neighbors) = match tracker {
-            Some(_) => self.case_items(requests),
-            None => (vec![], vec![]),
+        let read = plan.read && tracker.is_some();
+        let items = match tracker {
+            Some(_) => self.case_items(requests, read && plan.neighbor),
+            None => CaseItems::default(),
         };
         let _held = match tracker {
             Some(t) => {
-                let mut all = order.clone();
-                all.extend(neighbors.iter().cloned());
-                let held = t.hold(all.clone()).await;
-                run.reads += t.before(&all).await;
+                let mut all = items.order.clone();
+                all.extend(items.neighbors.iter().cloned());
+                let held = t.hold(all).await;
+                // Before-values: only for what may be refused (a value reported applied is
+                // judged against what was sent); with --restore every first touch is read.
+                let batch = t.batch_may_be_refused();
+                let mut before: Vec<ItemKey> = if read {
+                    crate::state::plan(&items.order, &items.neighbors)
+                        .into_iter()
+                        .filter(|k| {
+                            items.refusable.contains(k)
+                                || items.neighbors.contains(k)
+                                || (batch && items.batch_refusable.contains(k))
+                        })
+                        .collect()
+                } else {
+                    vec![]
+                };
+                if self.restore {
+                    before.extend(items.order.iter().cloned());
+                }
+                run.reads += t.before(&before, self.restore).await;
                 Some(held)
             }
             None => None,
@@ -238,19 +279,26 @@ impl Engine {
         }
         run.verdicts.extend(relation_verdicts(probe, &per));
         if let Some(t) = tracker {
-            let rb = t.after(&order, &neighbors, &run.expect).await;
-            run.verdicts.extend(rb.verdicts);
-            run.reads += rb.reads;
-            run.settle_ms = rb.settle_ms;
+            if read {
+                let rb = t
+                    .after(&items.order, &items.neighbors, &run.expect, &self.enabled)
+                    .await;
+                run.verdicts.extend(rb.verdicts);
+                run.reads += rb.reads;
+                run.settle_ms = rb.settle_ms;
+                run.read_back = true;
+            } else {
+                t.forget(&items.order, &run.expect);
+            }
         }
         run.verdicts.retain(|v| self.enabled.contains(v.check));
         run
     }
 
-    /// The distinct item keys the requests name, in order, and up to two catalog neighbors
-    /// (only when some item may be applied).
-    fn case_items(&self, requests: &[HttpRequest]) -> (Vec<ItemKey>, Vec<ItemKey>) {
-        let mut order = Vec::new();
+    /// The distinct item keys the requests name, in order; those a request may refuse; and,
+    /// with `neighbor`, when some item may be applied, a catalog neighbor.
+    fn case_items(&self, requests: &[HttpRequest], neighbor: bool) -> CaseItems {
+        let mut items = CaseItems::default();
         let mut seen = HashSet::new();
         let mut appliable = false;
         for req in requests {
@@ -262,18 +310,25 @@ impl Engine {
                     .any(|i| matches!(i.verdict, ItemVerdict::Valid | ItemVerdict::Tolerated(_)));
             for item in class.items() {
                 if let Some(k) = &item.key {
+                    match crate::state::may_refuse(&class, item) {
+                        Some(true) => {
+                            items.refusable.insert(k.clone());
+                        }
+                        Some(false) => {
+                            items.batch_refusable.insert(k.clone());
+                        }
+                        None => {}
+                    }
                     if seen.insert(k.clone()) {
-                        order.push(k.clone());
+                        items.order.push(k.clone());
                     }
                 }
             }
         }
-        let neighbors = if appliable {
-            crate::state::neighbors(&self.cls.catalog, &seen)
-        } else {
-            vec![]
-        };
-        (order, neighbors)
+        if appliable && neighbor {
+            items.neighbors = crate::state::neighbors(&self.cls.catalog, &seen);
+        }
+        items
     }
 
     /// A zero-inventory or extra-field failure is only that when the same item is applied at
@@ -461,6 +516,7 @@ struct Tally {
     auth_401: u64,
     timeouts: u64,
     exchanges: u64,
+    read_back: u64,
 }
 
 impl Tally {
@@ -487,6 +543,7 @@ impl Tally {
         self.auth_401 += run.auth_401 as u64;
         self.timeouts += run.timeouts as u64;
         self.exchanges += run.exchanges.len() as u64;
+        self.read_back += u64::from(run.read_back);
     }
     fn add_verdict(&mut self, v: &Verdict) {
         let run = CaseRun {
@@ -555,6 +612,8 @@ struct Session<'s> {
     latency: Vec<LatencyRow>,
     restore: Option<RestoreResult>,
     coverage: Vec<CoverageGap>,
+    /// The kinds of case read back, in the order first read (sampled read-back).
+    read_kinds: Vec<String>,
 }
 
 /// Runs the conformance checks against `opts.target` and returns the report.
@@ -617,7 +676,19 @@ impl<'s> Session<'s> {
             latency: vec![],
             restore: None,
             coverage: vec![],
+            read_kinds: vec![],
         })
+    }
+
+    /// Which cases are read back: as set, else every case through a mock's ledger (cheap) and
+    /// a sample through a probe (a process per read).
+    fn sample(&self) -> StockSample {
+        self.opts
+            .stock_sample
+            .unwrap_or(match self.opts.stock_probe {
+                Some(_) => crate::config::DEFAULT_PROBE_SAMPLE,
+                None => crate::config::DEFAULT_LEDGER_SAMPLE,
+            })
     }
 
     fn enabled(&self, id: &str) -> bool {
@@ -700,6 +771,7 @@ impl<'s> Session<'s> {
             }
             _ => None,
         };
+        engine.restore = self.opts.restore && self.opts.stock_probe.is_some();
         match reader {
             Some(r) => {
                 engine.state = Some(Arc::new(Tracker::new(
@@ -779,6 +851,15 @@ impl<'s> Session<'s> {
         let mut consecutive_timeouts = 0u32;
         let mut stalled = false;
         let concurrency = self.opts.concurrency.max(1);
+        // Which cases are read back: decided here, in case order, so a seed reads back the
+        // same cases however the concurrent cases finish.
+        let mut sampled: HashMap<String, u32> = HashMap::new();
+        let sample = self.sample();
+        let mut neighbor_cases = match sample {
+            StockSample::All => u32::MAX,
+            StockSample::PerKind(n) => NEIGHBOR_CASES.saturating_mul(n),
+        };
+        let mut read_spent = 0u64;
         // With --restore, Ctrl-C stops sending and still restores.
         let watch_interrupt = self.opts.restore;
         let interrupt = async {
@@ -807,10 +888,41 @@ impl<'s> Session<'s> {
                 let spec = tree.current();
                 self.trees.push(Some(tree));
                 self.runs.push(None);
+                // A kind is read back while fewer than N of its cases were, and the reads
+                // spent so far (estimated from the case) are within the run's budget.
+                let family = spec.kind.split(':').next().unwrap_or_default().to_string();
+                let read = match sample {
+                    StockSample::All => true,
+                    StockSample::PerKind(n) => {
+                        readable_case(&spec)
+                            && sampled.get(&family).copied().unwrap_or(0) < n
+                            && (core_state_case(&spec)
+                                || read_spent
+                                    < crate::state::read_budget(dispatched as u64)
+                                        .saturating_mul(u64::from(n)))
+                    }
+                };
+                // A neighbor for cases that send a catalog item as it is (likely applied).
+                let neighbor = read
+                    && neighbor_cases > 0
+                    && spec.transport == Transport::Normal
+                    && spec
+                        .items
+                        .iter()
+                        .any(|i| matches!(i.base, Base::Catalog(_)) && i.edits.is_empty());
+                if read {
+                    if sample != StockSample::All && !sampled.contains_key(&family) {
+                        self.read_kinds.push(family.clone());
+                    }
+                    *sampled.entry(family).or_default() += 1;
+                    neighbor_cases -= u32::from(neighbor);
+                    read_spent += estimated_reads(&spec, neighbor);
+                }
+                let plan = ReadPlan { read, neighbor };
                 let e = engine.clone();
                 let index = dispatched;
                 set.spawn(async move {
-                    let run = e.execute(&spec).await;
+                    let run = e.execute(&spec, plan).await;
                     (index, spec, run)
                 });
                 dispatched += 1;
@@ -1042,7 +1154,7 @@ impl<'s> Session<'s> {
             }
             if tr.disabled() {
                 for c in checks::registry() {
-                    if c.kind == Kind::State {
+                    if matches!(c.kind, Kind::State(_)) {
                         self.skip_reasons.insert(
                             c.id,
                             format!("the stock probe failed {count} times (see the warning); not a partner violation"),
@@ -1058,6 +1170,7 @@ impl<'s> Session<'s> {
 
     /// The check table, the summary and the report.
     fn report(self) -> Report {
+        let sample = self.sample();
         let Session {
             opts,
             sink,
@@ -1074,6 +1187,7 @@ impl<'s> Session<'s> {
             latency,
             restore,
             coverage,
+            read_kinds,
             ..
         } = self;
         let enabled = |id: &str| {
@@ -1086,6 +1200,9 @@ impl<'s> Session<'s> {
             ReadBackSummary {
                 reader: t.describe(),
                 reads: t.reads(),
+                cases_read: tally.read_back,
+                kinds: read_kinds.clone(),
+                sample: sample.to_string(),
                 settle_ms: t.settle().as_millis() as u64,
                 settle_max_ms: t.settle_max().as_secs_f64() * 1000.0,
                 errors,
@@ -1211,6 +1328,52 @@ fn needs_stock_reader(c: &checks::Check) -> bool {
         .any(|n| n.resource == checks::Resource::StockProbe)
 }
 
+/// Whether a case names items a read can find: items in an `inventoryList`, in a body that
+/// is JSON.
+fn readable_case(spec: &CaseSpec) -> bool {
+    !spec.items.is_empty()
+        && spec.envelope == Envelope::List
+        && !matches!(spec.transport, Transport::Malformed(_))
+}
+
+/// A case whose read-back is at the core of the state checks, read back whatever the budget:
+/// one sent with a missing or wrong apiKey (`auth-no-effect`), a small batch of catalog items
+/// as they are (`stored-value`, `stored-per-item`), or a large batch (its spread).
+fn core_state_case(spec: &CaseSpec) -> bool {
+    match spec.transport {
+        Transport::NoKey | Transport::WrongKey => true,
+        Transport::Normal => {
+            spec.items.len() > crate::state::READS_PER_CASE
+                || spec
+                    .items
+                    .iter()
+                    .all(|i| matches!(i.base, Base::Catalog(_)) && i.edits.is_empty())
+        }
+        _ => false,
+    }
+}
+
+/// The probe calls reading back `spec` will likely make: its items (a spread of a large
+/// batch), twice when some may be refused (read before and after), and a neighbor twice.
+fn estimated_reads(spec: &CaseSpec, neighbor: bool) -> u64 {
+    let read = spec.items.len().min(crate::state::READS_PER_CASE);
+    let refusable = spec.transport != Transport::Normal
+        || spec
+            .items
+            .iter()
+            .any(|i| !matches!(i.base, Base::Catalog(_)) || !i.edits.is_empty());
+    // Ids the generator invented are taken as never set: no read before.
+    let before = if refusable {
+        crate::state::spread(&spec.items)
+            .iter()
+            .filter(|i| !matches!(i.base, Base::Unknown(_)))
+            .count()
+    } else {
+        0
+    };
+    (read + before) as u64 + if neighbor { 2 } else { 0 }
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -1237,13 +1400,19 @@ async fn shrink(
     budget: u32,
 ) -> (CaseSpec, CaseRun, ShrinkInfo) {
     let original_items = spec.items.len();
+    // A state check's failure shows only when the candidates are read back too.
+    let plan = if checks::find(check).is_some_and(|c| matches!(c.kind, Kind::State(_))) {
+        ReadPlan::FULL
+    } else {
+        ReadPlan::NONE
+    };
     let mut best = (spec, run);
     let mut steps = 0u32;
     let mut spent = 0u32;
     if tree.simplify() {
         while spent < budget {
             let cand = tree.current();
-            let r = engine.execute(&cand).await;
+            let r = engine.execute(&cand, plan).await;
             spent += r.requests;
             if r.fails(check) {
                 steps += 1;
@@ -1264,7 +1433,7 @@ async fn shrink(
             let mid = passes + (fails - passes) / 2;
             let mut cand = best.0.clone();
             cand.items.truncate(mid);
-            let r = engine.execute(&cand).await;
+            let r = engine.execute(&cand, plan).await;
             spent += r.requests;
             if r.fails(check) {
                 steps += 1;

@@ -8,6 +8,7 @@
 //! | `GET /__admin/journal?seller=&path=&status=&rule=&productId=&since=&limit=` | journal entries, oldest first, one page of at most 256 KiB of bodies; `next` is the `since` of the next page |
 //! | `DELETE /__admin/journal` | empties the journal |
 //! | `GET /__admin/ledger?seller=` | `{"items":[{"seller","productId","variantId","stock"}]}` |
+//! | `GET /__admin/stock?seller=&productId=&variantId=` | one item's stock as plain text (empty body: never set); a ready `--stock-probe` target |
 //! | `DELETE /__admin/ledger` | forgets every stock set by requests |
 //! | `POST /__admin/reset` | journal, ledger, request counter, rule counters, RNG, clock |
 //! | `GET /__admin/scenario` | the active scenario and how often each rule fired |
@@ -135,6 +136,7 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                 .map(|(_, v)| v);
             answer(StatusCode::OK, json!({"items": sh.rows(seller.as_deref())}))
         }
+        (&Method::GET, "/stock") => stock(sh, &query(&req)),
         (&Method::DELETE, "/ledger") => {
             sh.ledger().clear();
             answer(StatusCode::OK, json!({"status": "ok"}))
@@ -225,6 +227,51 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
             json!({"error": format!("no admin endpoint {m} /__admin{path}; see docs/mock.md")}),
         ),
     }
+}
+
+/// `GET /__admin/stock?seller=&productId=&variantId=`: one item's stock as plain text, the
+/// shape a `stockwire conform --stock-probe` command prints (empty: never set). `seller` may be
+/// left out when only one seller holds the item.
+fn stock(sh: &Shared, q: &[(String, String)]) -> Response<Body> {
+    let get = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if let Some((other, _)) = q
+        .iter()
+        .find(|(k, _)| !matches!(k.as_str(), "seller" | "productId" | "variantId"))
+    {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": format!("unknown parameter `{other}` (known: seller, productId, variantId)")}),
+        );
+    }
+    let (Some(product), Some(variant)) = (get("productId"), get("variantId")) else {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "name the item: GET /__admin/stock?seller=NAME&productId=P&variantId=V"}),
+        );
+    };
+    let seller = get("seller");
+    let rows: Vec<u32> = sh
+        .rows(seller)
+        .into_iter()
+        .filter(|r| r.product_id == product && r.variant_id == variant)
+        .map(|r| r.stock)
+        .collect();
+    let text = match rows.as_slice() {
+        [] => String::new(),
+        [one] => one.to_string(),
+        _ => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "more than one seller holds this item: add seller=NAME"}),
+            );
+        }
+    };
+    let mut r = Response::new(crate::body::full(Bytes::from(text)));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
 }
 
 /// `POST /__admin/tokens/revoke?seller=NAME` (or a `{"seller": NAME}` body).

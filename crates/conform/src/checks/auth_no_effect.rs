@@ -3,14 +3,14 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Kind};
+use super::{Category, Check, Fact, Kind, Stored, Verdict};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "auth-no-effect",
     severity: Severity::Must,
     category: Category::Auth,
-    kind: Kind::State,
+    kind: Kind::State(judge),
     rationale: "Stock set by an unauthenticated call can be anyone's; a refusal that still applies the update is a breach.",
     needs: &[
         super::Need {
@@ -30,3 +30,11 @@ pub const CHECK: Check = Check {
         },
     ],
 };
+
+/// An item in a request refused for its apiKey keeps what it held before.
+pub fn judge(item: &Stored<'_>) -> Option<Verdict> {
+    match item.fact {
+        Fact::Refused { why, auth: true } => item.unchanged(CHECK.id, why),
+        _ => None,
+    }
+}

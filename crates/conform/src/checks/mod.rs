@@ -88,17 +88,103 @@ impl Category {
     }
 }
 
-/// What a check judges, which decides where the runner evaluates it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a check judges, which decides where the runner evaluates it. Two kinds are equal when
+/// they are the same kind (a state check's judge is not compared).
+#[derive(Debug, Clone, Copy)]
 pub enum Kind {
     /// One exchange on its own ([`evaluate`]).
     Exchange,
     /// A relation between the exchanges of one case (order, batch, repetition).
     Relation,
-    /// What the partner stored, read back after a case ([`crate::state`]).
-    State,
+    /// What the partner stored, read back after a case ([`crate::state`]): the function judges
+    /// one item read back, and returns nothing for an item outside the check's scope.
+    State(StateJudge),
     /// The run as a whole (latency, the token call).
     Run,
+}
+
+impl PartialEq for Kind {
+    fn eq(&self, other: &Self) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
+impl Eq for Kind {}
+
+impl std::hash::Hash for Kind {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+    }
+}
+
+/// Judges one item read back after a case (see [`Stored`]).
+pub type StateJudge = fn(&Stored<'_>) -> Option<Verdict>;
+
+/// What a case did to one item, as far as its answers tell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact {
+    /// Reported applied with one of these counts (more than one when the request named the
+    /// item more than once).
+    Applied(Vec<i64>),
+    /// Refused (why); `auth` when the request was refused for its apiKey.
+    Refused {
+        /// Why, e.g. "reported failed" or "sent without an apiKey".
+        why: String,
+        /// Refused for its apiKey (missing or wrong).
+        auth: bool,
+    },
+    /// Not named by the case: a neighbor of an item that was.
+    NotNamed,
+}
+
+/// One item read back after a case: what the case did to it, what it held before (when known)
+/// and what it holds now.
+#[derive(Debug, Clone, Copy)]
+pub struct Stored<'a> {
+    /// The item, as `productId/variantId`.
+    pub key: &'a str,
+    /// What the case did to it.
+    pub fact: &'a Fact,
+    /// What it held before the case: `None` when not known, `Some(None)` when never set.
+    pub before: Option<Option<i64>>,
+    /// What it holds now (`None`: never set).
+    pub after: Option<i64>,
+    /// How long the read-back waited for the value to settle, as words for a message.
+    pub settle: &'a str,
+}
+
+impl Stored<'_> {
+    /// A stock value in words.
+    pub fn shown(v: Option<i64>) -> String {
+        v.map_or("nothing (never set)".to_string(), |n| n.to_string())
+    }
+
+    /// The verdict of `check` on an item that must hold what it held before: `None` when the
+    /// before is not known.
+    pub fn unchanged(&self, check: &'static str, what: &str) -> Option<Verdict> {
+        let before = self.before?;
+        Some(if before == self.after {
+            Verdict::pass(check)
+        } else {
+            Verdict::fail(
+                check,
+                format!(
+                    "item {} ({what}) changed from {} to {}",
+                    self.key,
+                    Self::shown(before),
+                    Self::shown(self.after)
+                ),
+            )
+        })
+    }
+}
+
+/// Every state check with its judge, in registry order.
+pub fn state_judges() -> impl Iterator<Item = (&'static Check, StateJudge)> {
+    registry().iter().filter_map(|c| match c.kind {
+        Kind::State(j) => Some((c, j)),
+        _ => None,
+    })
 }
 
 /// A check's identity: stable id, severity, category, kind, a one-line rationale, and what it

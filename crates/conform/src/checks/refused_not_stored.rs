@@ -6,14 +6,14 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Kind, Loss, Need, Resource};
+use super::{Category, Check, Fact, Kind, Loss, Need, Resource, Stored, Verdict};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "refused-not-stored",
     severity: Severity::Must,
     category: Category::State,
-    kind: Kind::State,
+    kind: Kind::State(judge),
     needs: &[Need {
         resource: Resource::StockProbe,
         loss: Loss::Skipped,
@@ -21,3 +21,12 @@ pub const CHECK: Check = Check {
     }],
     rationale: "A caller that reads FAILED or a 4xx sends the item again or gives up; a refusal that still stores a value leaves stock nobody meant.",
 };
+
+/// An item refused (reported failed, invalid, unknown, or in a request refused as a whole)
+/// keeps what it held before. Refusals for the apiKey are `auth-no-effect`'s.
+pub fn judge(item: &Stored<'_>) -> Option<Verdict> {
+    match item.fact {
+        Fact::Refused { why, auth: false } => item.unchanged(CHECK.id, why),
+        _ => None,
+    }
+}

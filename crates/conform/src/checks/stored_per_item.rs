@@ -3,14 +3,14 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Kind, Loss, Need, Resource, Verdict};
+use super::{Category, Check, Fact, Kind, Loss, Need, Resource, Stored, Verdict};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "stored-per-item",
     severity: Severity::Must,
     category: Category::State,
-    kind: Kind::State,
+    kind: Kind::State(judge),
     needs: &[
         Need {
             resource: Resource::Catalog,
@@ -26,10 +26,23 @@ pub const CHECK: Check = Check {
     rationale: "A push names each item it sets; an update that spills onto a sibling variant or another product corrupts stock nobody sent.",
 };
 
-/// The failure for item `key`, not in the request, that changed from `before` to `after`.
-pub fn fail(key: &str, before: &str, after: &str) -> Verdict {
-    Verdict::fail(
-        CHECK.id,
-        format!("item {key} was not in the request but changed from {before} to {after}"),
-    )
+/// An item the case did not name keeps what it held before.
+pub fn judge(item: &Stored<'_>) -> Option<Verdict> {
+    if *item.fact != Fact::NotNamed {
+        return None;
+    }
+    let before = item.before?;
+    Some(if before == item.after {
+        Verdict::pass(CHECK.id)
+    } else {
+        Verdict::fail(
+            CHECK.id,
+            format!(
+                "item {} was not in the request but changed from {} to {}",
+                item.key,
+                Stored::shown(before),
+                Stored::shown(item.after)
+            ),
+        )
+    })
 }

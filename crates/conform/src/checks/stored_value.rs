@@ -3,14 +3,14 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Kind, Loss, Need, Resource, Verdict};
+use super::{Category, Check, Fact, Kind, Loss, Need, Resource, Stored, Verdict};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "stored-value",
     severity: Severity::Must,
     category: Category::State,
-    kind: Kind::State,
+    kind: Kind::State(judge),
     needs: &[
         Need {
             resource: Resource::Catalog,
@@ -26,12 +26,34 @@ pub const CHECK: Check = Check {
     rationale: "The contract is about the number the marketplace holds; a SUCCESS that stores another number oversells.",
 };
 
-/// The failure for item `key` reported applied with `sent` but holding `got`.
-pub fn fail(key: &str, sent: i64, got: &str, settle: &str) -> Verdict {
-    Verdict::fail(
-        CHECK.id,
-        format!(
-            "item {key} was reported applied with inventory {sent}, but the partner holds {got} ({settle})"
+/// An item reported applied must hold the value sent (one of them, when sent more than once).
+pub fn judge(item: &Stored<'_>) -> Option<Verdict> {
+    let Fact::Applied(sent) = item.fact else {
+        return None;
+    };
+    if item.after.is_some_and(|v| sent.contains(&v)) {
+        return Some(Verdict::pass(CHECK.id));
+    }
+    let got = Stored::shown(item.after);
+    Some(match sent.as_slice() {
+        [one] => Verdict::fail(
+            CHECK.id,
+            format!(
+                "item {} was reported applied with inventory {one}, but the partner holds {got} ({})",
+                item.key, item.settle
+            ),
         ),
-    )
+        many => {
+            let sent: Vec<String> = many.iter().map(i64::to_string).collect();
+            Verdict::fail(
+                CHECK.id,
+                format!(
+                    "item {}, sent more than once with inventory {} and reported applied, holds {got} ({})",
+                    item.key,
+                    sent.join(" / "),
+                    item.settle
+                ),
+            )
+        }
+    })
 }
