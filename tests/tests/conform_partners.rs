@@ -343,6 +343,9 @@ fn options(url: String, seed: u64) -> RunOptions {
     o.concurrency = 2;
     o.timeout = Duration::from_secs(10);
     o.shrink_requests = 24;
+    // These partners apply synchronously: a short settle keeps a scripted wrong value from
+    // being re-read for the default 2 s in every case.
+    o.stock_settle = Duration::from_millis(200);
     // Speed is not asserted in tests, except by the latency partner's own budget.
     o.policies.latency_budget = Dur(Duration::from_secs(60));
     o
