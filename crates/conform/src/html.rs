@@ -1,7 +1,7 @@
 //! The HTML report: one self-contained page (inline CSS, inline SVG, one small inline script for
 //! the copy buttons; no CDN, no web fonts) meant to be opened as a CI artifact. Verdict and exit
 //! code first, then causes, the checks table, each failure with its minimal exchange and curl
-//! reproducer, the partner's choices, a latency chart, and what repeats the run.
+//! reproducer, the partner's choices, a latency chart, the read-back, and what repeats the run.
 //!
 //! Everything that comes from the partner or the run is escaped with [`escape`]: a response body
 //! holding `<script>` shows as text.
@@ -285,6 +285,43 @@ pub fn to_html(report: &Report) -> String {
                 l.max_ms,
                 l.budget_ms
             );
+        }
+        s.push_str("</tbody></table>\n");
+    }
+
+    if let Some(b) = &report.read_back {
+        s.push_str("<h2>Read-back</h2>\n<table id=\"read-back\"><tbody>\n");
+        let rows = [
+            ("read through", b.reader.clone()),
+            (
+                "cases read back",
+                format!(
+                    "{} of {} ({})",
+                    b.cases_read,
+                    report.summary.cases,
+                    if b.sample == "all" {
+                        "every case".to_string()
+                    } else {
+                        format!(
+                            "up to {} per kind; --stock-sample all reads every case",
+                            b.sample
+                        )
+                    }
+                ),
+            ),
+            ("kinds read back", b.kinds.join(", ")),
+            ("reads", b.reads.to_string()),
+            (
+                "longest settle",
+                format!(
+                    "{:.0} ms (--stock-settle {} ms)",
+                    b.settle_max_ms, b.settle_ms
+                ),
+            ),
+            ("probe errors", b.errors.to_string()),
+        ];
+        for (k, v) in rows.iter().filter(|(_, v)| !v.is_empty()) {
+            let _ = writeln!(s, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v));
         }
         s.push_str("</tbody></table>\n");
     }
