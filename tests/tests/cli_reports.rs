@@ -69,7 +69,10 @@ fn the_html_report_is_self_contained_and_shows_partner_text_as_text() {
     assert!(chart.contains("<svg") && chart.contains("p99 budget"));
     // The read-back (the embedded mock's ledger): what was read and how much.
     let rb = &html[html.find("id=\"read-back\"").expect("read-back table")..];
-    assert!(rb.contains("cases read back") && rb.contains("every case"), "{rb}");
+    assert!(
+        rb.contains("cases read back") && rb.contains("every case"),
+        "{rb}"
+    );
     assert!(rb.contains("ledger at http://127.0.0.1:"), "{rb}");
     assert!(html.contains("--seed 5"), "repeat command");
     assert!(html.contains("stockwire-conform 0."), "versions");
