@@ -103,6 +103,9 @@ pub(crate) struct BodyBudget {
     total: u32,
 }
 
+/// Bodies smaller than this take no room in a [`BodyBudget`].
+pub(crate) const SMALL_BODY: usize = 64 * 1024;
+
 /// Room taken in a [`BodyBudget`], given back when dropped.
 pub(crate) type BudgetHeld = OwnedSemaphorePermit;
 
@@ -172,9 +175,14 @@ pub(crate) async fn read_body_within(
             true,
         ));
     }
-    let mut held = None;
-    if let Some(b) = budget {
-        let want = b.units(declared.unwrap_or(0) as usize);
+    let mut held: Option<BudgetHeld> = None;
+    // Small bodies take no room: a small request never queues behind a large one (the budget
+    // is first come, first served).
+    let budget = budget.filter(|_| declared.is_none_or(|n| n >= SMALL_BODY as u64));
+    if let Some(b) = budget
+        && let Some(n) = declared
+    {
+        let want = b.units(n as usize);
         match tokio::time::timeout(limits.body_read_timeout, b.take(want)).await {
             Ok(Some(p)) => held = Some(p),
             _ => {
@@ -202,13 +210,18 @@ pub(crate) async fn read_body_within(
                 }
                 buf.extend_from_slice(&data);
                 // A body without a declared length takes its room as it arrives.
-                if let (Some(b), Some(h)) = (budget, held.as_mut()) {
+                if let Some(b) = budget
+                    && buf.len() >= SMALL_BODY
+                {
                     let need = b.units(buf.len());
-                    let have = h.num_permits() as u32;
+                    let have = held.as_ref().map_or(0, |h| h.num_permits() as u32);
                     if need > have
                         && let Some(more) = b.take(need - have).await
                     {
-                        h.merge(more);
+                        match held.as_mut() {
+                            Some(h) => h.merge(more),
+                            None => held = Some(more),
+                        }
                     }
                 }
             }
@@ -406,11 +419,17 @@ mod tests {
         a.write_all(&body[..1024]).await.unwrap();
         until(|| budget.available_bytes() == 0).await;
 
-        // B's body finds no room: B is not read until A is answered.
+        // B's 64 KiB body finds no room: B is not read until A is answered.
         let mut b = connect(&m).await;
-        b.write_all(head(ONE.len()).as_bytes()).await.unwrap();
-        b.write_all(ONE.as_bytes()).await.unwrap();
+        b.write_all(head(body.len()).as_bytes()).await.unwrap();
+        b.write_all(&body).await.unwrap();
         let b = tokio::spawn(status_of(b));
+
+        // A small body takes no room: it is answered while A holds the budget and B waits.
+        let mut c = connect(&m).await;
+        c.write_all(head(ONE.len()).as_bytes()).await.unwrap();
+        c.write_all(ONE.as_bytes()).await.unwrap();
+        assert!(status_of(c).await.contains(" 200 "));
 
         // A new client of another endpoint is still served meanwhile.
         let mut h = connect(&m).await;
@@ -419,20 +438,20 @@ mod tests {
             .unwrap();
         assert!(status_of(h).await.contains(" 200 "));
         assert_eq!(budget.available_bytes(), 0, "the budget is still held by A");
-        until(|| m.request_count() == 2).await;
+        until(|| m.request_count() == 3).await;
         assert_eq!(
             budget.available_bytes(),
             0,
             "B has arrived and waits for room"
         );
-        assert!(m.journal().is_empty(), "nothing answered yet");
+        assert_eq!(m.journal().len(), 1, "only the small request was answered");
 
         // A's body completes: A is answered, then B, and the whole budget is free again.
         a.write_all(&body[1024..]).await.unwrap();
         assert!(status_of(a).await.contains(" 200 "));
         assert!(b.await.unwrap().contains(" 200 "));
         until(|| budget.available_bytes() == 64 * 1024).await;
-        assert_eq!(m.journal().len(), 2);
+        assert_eq!(m.journal().len(), 3);
         m.shutdown().await;
     }
 

@@ -97,7 +97,8 @@ pub struct Limits {
     /// Most `/updateInventory` body bytes held at once, from reading until the answer is
     /// rendered (default 4 MiB). A body waits for room before it is read (TCP holds its
     /// sender back meanwhile); one larger than the budget waits for all of it. A body that
-    /// finds no room within `body_read_timeout` is answered 503.
+    /// finds no room within `body_read_timeout` is answered 503. Bodies under 64 KiB take no
+    /// room, so a small request never queues behind large ones.
     pub body_bytes_in_flight: usize,
 }
 
