@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderV
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 use stockwire_schema::InventoryResponse;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::state::Limits;
 
@@ -93,10 +95,68 @@ pub(crate) struct Refused {
     pub close: bool,
 }
 
+/// The budget of request body bytes held at once ([`Limits::body_bytes_in_flight`]), counted
+/// in KiB: a body takes room before it is read and gives it back when its answer is rendered.
+#[derive(Debug)]
+pub(crate) struct BodyBudget {
+    sem: Arc<Semaphore>,
+    total: u32,
+}
+
+/// Bodies smaller than this take no room in a [`BodyBudget`].
+pub(crate) const SMALL_BODY: usize = 64 * 1024;
+
+/// Room taken in a [`BodyBudget`], given back when dropped.
+pub(crate) type BudgetHeld = OwnedSemaphorePermit;
+
+impl BodyBudget {
+    /// A budget of about `bytes` (at least 1 KiB).
+    pub(crate) fn new(bytes: usize) -> Self {
+        let total = (bytes.div_ceil(1024) as u64).clamp(1, u64::from(u32::MAX >> 3)) as u32;
+        BodyBudget {
+            sem: Arc::new(Semaphore::new(total as usize)),
+            total,
+        }
+    }
+
+    /// The room `bytes` take, in KiB: at least 1, at most the whole budget.
+    fn units(&self, bytes: usize) -> u32 {
+        (bytes.div_ceil(1024).max(1) as u64).min(u64::from(self.total)) as u32
+    }
+
+    /// Waits for `units` KiB of room.
+    async fn take(&self, units: u32) -> Option<BudgetHeld> {
+        self.sem.clone().acquire_many_owned(units).await.ok()
+    }
+
+    /// Bytes of room left now.
+    #[cfg(test)]
+    pub(crate) fn available_bytes(&self) -> usize {
+        self.sem.available_permits() * 1024
+    }
+
+    /// The whole budget in bytes.
+    pub(crate) fn total_bytes(&self) -> usize {
+        self.total as usize * 1024
+    }
+}
+
 /// Reads a body within the size and time limits. When the body is too large the rest of it is
 /// read and discarded in the background for a bounded time and size (see [`linger`]), so a
 /// client that writes its whole body before reading still reads the 413.
 pub(crate) async fn read_body(limits: &Limits, req: Request<Incoming>) -> Result<Bytes, Refused> {
+    read_body_within(limits, req, None).await.map(|(b, _)| b)
+}
+
+/// [`read_body`], holding room in `budget` for the body: the room a declared length needs is
+/// taken before anything is read (a body that finds none within the read time-out is answered
+/// 503); a body without a declared length takes it as it arrives. The room is held until the
+/// returned permit is dropped.
+pub(crate) async fn read_body_within(
+    limits: &Limits,
+    req: Request<Incoming>,
+    budget: Option<&BodyBudget>,
+) -> Result<(Bytes, Option<BudgetHeld>), Refused> {
     let max = limits.max_body_bytes;
     let declared = req
         .headers()
@@ -115,6 +175,31 @@ pub(crate) async fn read_body(limits: &Limits, req: Request<Incoming>) -> Result
             true,
         ));
     }
+    let mut held: Option<BudgetHeld> = None;
+    // Small bodies take no room: a small request never queues behind a large one (the budget
+    // is first come, first served).
+    let budget = budget.filter(|_| declared.is_none_or(|n| n >= SMALL_BODY as u64));
+    if let Some(b) = budget
+        && let Some(n) = declared
+    {
+        let want = b.units(n as usize);
+        match tokio::time::timeout(limits.body_read_timeout, b.take(want)).await {
+            Ok(Some(p)) => held = Some(p),
+            _ => {
+                tokio::spawn(linger(body, limits.linger, limits.linger_bytes));
+                return Err(refused(
+                    503,
+                    "busy",
+                    format!(
+                        "other request bodies held the whole budget of {} bytes for {}; try again shortly",
+                        b.total_bytes(),
+                        humantime::format_duration(limits.body_read_timeout)
+                    ),
+                    true,
+                ));
+            }
+        }
+    }
     let mut buf = BytesMut::with_capacity(declared.map_or(8 * 1024, |n| n as usize));
     let read = async {
         while let Some(frame) = body.frame().await {
@@ -124,6 +209,21 @@ pub(crate) async fn read_body(limits: &Limits, req: Request<Incoming>) -> Result
                     return Ok(false);
                 }
                 buf.extend_from_slice(&data);
+                // A body without a declared length takes its room as it arrives.
+                if let Some(b) = budget
+                    && buf.len() >= SMALL_BODY
+                {
+                    let need = b.units(buf.len());
+                    let have = held.as_ref().map_or(0, |h| h.num_permits() as u32);
+                    if need > have
+                        && let Some(more) = b.take(need - have).await
+                    {
+                        match held.as_mut() {
+                            Some(h) => h.merge(more),
+                            None => held = Some(more),
+                        }
+                    }
+                }
             }
         }
         Ok::<bool, String>(true)
@@ -138,7 +238,7 @@ pub(crate) async fn read_body(limits: &Limits, req: Request<Incoming>) -> Result
             ),
             true,
         )),
-        Ok(Ok(true)) => Ok(buf.freeze()),
+        Ok(Ok(true)) => Ok((buf.freeze(), held)),
         Ok(Ok(false)) => {
             drop(buf);
             tokio::spawn(linger(body, limits.linger, limits.linger_bytes));
@@ -246,5 +346,133 @@ impl HttpBody for DripBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.rest.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use crate::{Limits, MockMarketplace};
+
+    const ONE: &str = r#"{"inventoryList":[{"productId":"P1","variantId":"V1","inventory":1}]}"#;
+
+    async fn connect(m: &MockMarketplace) -> TcpStream {
+        TcpStream::connect(m.addr()).await.unwrap()
+    }
+
+    fn head(len: usize) -> String {
+        format!(
+            "POST /updateInventory HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {len}\r\n\r\n"
+        )
+    }
+
+    async fn status_of(mut s: TcpStream) -> String {
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out).await;
+        String::from_utf8_lossy(&out)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Waits until `f` holds (the 10 s guard only turns a regression into a failure instead
+    /// of a hang; nothing here depends on timing).
+    async fn until(f: impl Fn() -> bool) {
+        let wait = async {
+            while !f() {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        };
+        assert!(
+            tokio::time::timeout(Duration::from_secs(10), wait)
+                .await
+                .is_ok(),
+            "the condition never held"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bodies_in_flight_stay_within_the_budget_and_others_are_still_served() {
+        let m = MockMarketplace::builder()
+            .no_auth()
+            .limits(Limits {
+                body_bytes_in_flight: 64 * 1024,
+                ..Limits::default()
+            })
+            .start()
+            .await
+            .unwrap();
+        let budget = &m.shared.body_budget;
+        assert_eq!(budget.available_bytes(), 64 * 1024);
+
+        // A declares a 64 KiB body (spaces after the JSON) and sends only its start: it holds
+        // the whole budget while its body is arriving.
+        let mut body = ONE.as_bytes().to_vec();
+        body.resize(64 * 1024, b' ');
+        let mut a = connect(&m).await;
+        a.write_all(head(body.len()).as_bytes()).await.unwrap();
+        a.write_all(&body[..1024]).await.unwrap();
+        until(|| budget.available_bytes() == 0).await;
+
+        // B's 64 KiB body finds no room: B is not read until A is answered.
+        let mut b = connect(&m).await;
+        b.write_all(head(body.len()).as_bytes()).await.unwrap();
+        b.write_all(&body).await.unwrap();
+        let b = tokio::spawn(status_of(b));
+
+        // A small body takes no room: it is answered while A holds the budget and B waits.
+        let mut c = connect(&m).await;
+        c.write_all(head(ONE.len()).as_bytes()).await.unwrap();
+        c.write_all(ONE.as_bytes()).await.unwrap();
+        assert!(status_of(c).await.contains(" 200 "));
+
+        // A new client of another endpoint is still served meanwhile.
+        let mut h = connect(&m).await;
+        h.write_all(b"GET /__admin/health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        assert!(status_of(h).await.contains(" 200 "));
+        assert_eq!(budget.available_bytes(), 0, "the budget is still held by A");
+        until(|| m.request_count() == 3).await;
+        assert_eq!(
+            budget.available_bytes(),
+            0,
+            "B has arrived and waits for room"
+        );
+        assert_eq!(m.journal().len(), 1, "only the small request was answered");
+
+        // A's body completes: A is answered, then B, and the whole budget is free again.
+        a.write_all(&body[1024..]).await.unwrap();
+        assert!(status_of(a).await.contains(" 200 "));
+        assert!(b.await.unwrap().contains(" 200 "));
+        until(|| budget.available_bytes() == 64 * 1024).await;
+        assert_eq!(m.journal().len(), 3);
+        m.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_larger_than_the_budget_takes_all_of_it_and_is_served() {
+        let m = MockMarketplace::builder()
+            .no_auth()
+            .limits(Limits {
+                body_bytes_in_flight: 4 * 1024,
+                ..Limits::default()
+            })
+            .start()
+            .await
+            .unwrap();
+        let mut body = ONE.as_bytes().to_vec();
+        body.resize(100 * 1024, b' ');
+        let mut a = connect(&m).await;
+        a.write_all(head(body.len()).as_bytes()).await.unwrap();
+        a.write_all(&body).await.unwrap();
+        assert!(status_of(a).await.contains(" 200 "));
+        until(|| m.shared.body_budget.available_bytes() == 4 * 1024).await;
+        m.shutdown().await;
     }
 }

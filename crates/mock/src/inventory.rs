@@ -10,7 +10,6 @@
 //! ones of the async workers.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -30,12 +29,14 @@ use stockwire_schema::borrowed::{
 use stockwire_schema::exchange::field;
 
 use crate::body::{
-    Body, CloseConnection, closing, failed_body, json_content_type, read_body, violation,
+    Body, CloseConnection, closing, failed_body, json_content_type, read_body_within, violation,
 };
 use crate::record::Record;
 use crate::render::{Rendered, deliver, distort};
 use crate::scenario::{AnswerEffects, Engine, Fired, ItemFacts, RequestFacts};
 use crate::state::{Limits, Shared, pair_key};
+
+type HashSet<T> = foldhash::HashSet<T>;
 use crate::tokens::TokenRefusal;
 
 /// Unknown items per response whose message names the nearest catalog item.
@@ -72,7 +73,8 @@ pub(crate) async fn update_inventory(
         );
         return Ok(reject(&sh, rec, 400, vec![v], false));
     }
-    let body = match read_body(&sh.limits, req).await {
+    // The body's room in the budget of bytes in flight is held until the answer is rendered.
+    let (body, room) = match read_body_within(&sh.limits, req, Some(&sh.body_budget)).await {
         Ok(b) => b,
         Err(r) => return Ok(reject(&sh, rec, r.code, vec![r.violation], r.close)),
     };
@@ -84,6 +86,7 @@ pub(crate) async fn update_inventory(
         let (sh2, seller2) = (sh.clone(), seller.clone());
         let job = tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            let _room = room;
             process(&sh2, &engine, &seller2, n, now, &body)
         });
         match job.await {
@@ -94,7 +97,9 @@ pub(crate) async fn update_inventory(
             ),
         }
     } else {
-        process(&sh, &engine, &seller, n, now, &body)
+        let o = process(&sh, &engine, &seller, n, now, &body);
+        drop(room);
+        o
     };
     finish(&sh, rec, outcome).await
 }
@@ -406,6 +411,8 @@ pub(crate) enum Failure {
 pub(crate) struct Checked {
     count: Option<u32>,
     failure: Option<Failure>,
+    /// The catalog entry the item was found as (its ledger slot), when there is a catalog.
+    entry: Option<u32>,
 }
 
 /// Step 4b, validate each item: duplicate keys, the compiled item rules, the stock count, the
@@ -425,6 +432,7 @@ fn validate(
         .enumerate()
         .map(|(i, it)| {
             let count = it.count();
+            let mut entry = None;
             let failure = if let Some(k) = it.duplicate_keys.first() {
                 Some(Failure::Invalid(format!(
                     "Invalid item: /{LIST}/{i}/{} [{}] member `{k}` appears more than once; parsers disagree on which value wins",
@@ -449,7 +457,10 @@ fn validate(
                 )))
             } else if let Some(cat) = &sh.catalog
                 && let (Some(p), Some(v)) = (it.product(), it.variant())
-                && cat.find_ids(seller, p, v, &mut buf).is_none()
+                && {
+                    entry = cat.find_index(seller, p, v, &mut buf);
+                    entry.is_none()
+                }
             {
                 unknown += 1;
                 let near = if unknown <= SUGGESTIONS_PER_RESPONSE {
@@ -467,7 +478,11 @@ fn validate(
             } else {
                 None
             };
-            Checked { count, failure }
+            Checked {
+                count,
+                failure,
+                entry,
+            }
         })
         .collect();
     if unknown > NOTES_PER_REQUEST {
@@ -544,7 +559,7 @@ fn failed_keys<'k>(
     keys: &'k [(Cow<'_, str>, Cow<'_, str>)],
     checked: &[Checked],
 ) -> (HashSet<(&'k str, &'k str)>, Vec<bool>) {
-    let mut set = HashSet::new();
+    let mut set = HashSet::default();
     let listed = keys
         .iter()
         .zip(checked)
@@ -577,12 +592,9 @@ fn apply(
         if c.failure.is_some() || (!failed.is_empty() && failed.contains(&pair(k))) {
             continue;
         }
-        let key = pair_key(&mut buf, &k.0, &k.1);
-        match stock.get_mut(key) {
-            Some(v) => *v = n,
-            None => {
-                stock.insert(key.into(), n);
-            }
+        match c.entry {
+            Some(i) => stock.set_entry(i, n),
+            None => stock.set_key(pair_key(&mut buf, &k.0, &k.1), n),
         }
         applied += 1;
     }

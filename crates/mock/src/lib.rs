@@ -46,7 +46,6 @@ mod state;
 pub mod tokens;
 pub mod verify;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
@@ -291,6 +290,7 @@ impl Builder {
                 "listening on {addr} without an admin token: anyone who reaches this port can read the journal and rewrite the scenario (set --admin-token or STOCKWIRE_ADMIN_TOKEN)"
             );
         }
+        let body_budget = body::BodyBudget::new(self.limits.body_bytes_in_flight);
         let shared = Arc::new(Shared {
             profile: self.profile,
             catalog: self.catalog.map(CatalogIndex::new),
@@ -300,7 +300,7 @@ impl Builder {
             retry_watch: RetryWatch::default(),
             recorder,
             auth: !self.no_auth,
-            ledger: Mutex::new(HashMap::new()),
+            ledger: Mutex::new(Default::default()),
             journal: Journal::new(
                 self.journal_cap.unwrap_or(journal::DEFAULT_CAP),
                 self.journal_bytes.unwrap_or(journal::DEFAULT_BYTE_BUDGET),
@@ -313,9 +313,11 @@ impl Builder {
             heavy: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
+            body_budget,
             admin_token: self.admin_token,
             conn_stats: Default::default(),
         });
+        state::tune_allocator();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server::serve(listener, shared.clone(), async move {
             let _ = stopped.await;

@@ -2,7 +2,6 @@
 //! scenario engine and counters. Everything here is behind cheap locks; the ledger applies one
 //! request under one lock.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -12,6 +11,10 @@ use stockwire_schema::{Catalog, CatalogEntry, ItemKey, Profile};
 
 use crate::journal::Journal;
 use crate::scenario::Engine;
+
+/// The maps looked up per item of a request (catalog index, ledger): foldhash, seeded per
+/// map, instead of SipHash, which was about a tenth of the CPU at 1,000-item requests.
+pub(crate) type HashMap<K, V> = foldhash::HashMap<K, V>;
 
 /// A seller's login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,8 +83,10 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long shutdown waits for in-flight requests (default 10 s).
     pub drain_timeout: Duration,
-    /// Bodies at least this large (default 64 KiB) are processed on the blocking pool, at most
-    /// one per core at a time, so that large requests do not starve small ones.
+    /// Bodies at least this large (default 256 KiB, about 3,000 items) are processed on the
+    /// blocking pool, at most one per core at a time, so that large requests do not starve
+    /// small ones. Smaller bodies are processed in place (about a millisecond at most): the
+    /// hand-off to another thread cost more than that saved.
     pub inline_body_bytes: usize,
     /// After refusing a body (413) or a connection (503 at the cap), how long the rest of what
     /// the client sends is read and discarded before closing (default 2 s), so that a client
@@ -89,6 +94,12 @@ pub struct Limits {
     pub linger: Duration,
     /// The most bytes read and discarded while lingering (default 32 MiB).
     pub linger_bytes: u64,
+    /// Most `/updateInventory` body bytes held at once, from reading until the answer is
+    /// rendered (default 4 MiB). A body waits for room before it is read (TCP holds its
+    /// sender back meanwhile); one larger than the budget waits for all of it. A body that
+    /// finds no room within `body_read_timeout` is answered 503. Bodies under 64 KiB take no
+    /// room, so a small request never queues behind large ones.
+    pub body_bytes_in_flight: usize,
 }
 
 impl Default for Limits {
@@ -101,9 +112,10 @@ impl Default for Limits {
             max_depth: 64,
             max_connections: 1024,
             drain_timeout: Duration::from_secs(10),
-            inline_body_bytes: 64 * 1024,
+            inline_body_bytes: 256 * 1024,
             linger: Duration::from_secs(2),
             linger_bytes: 32 * 1024 * 1024,
+            body_bytes_in_flight: 4 * 1024 * 1024,
         }
     }
 }
@@ -112,9 +124,23 @@ impl Default for Limits {
 /// `:`, then both ids. Unambiguous for any ids, and a lookup reuses one buffer instead of
 /// allocating an [`ItemKey`] per item.
 pub(crate) fn pair_key<'b>(buf: &'b mut String, product: &str, variant: &str) -> &'b str {
-    use std::fmt::Write;
     buf.clear();
-    let _ = write!(buf, "{}:", product.len());
+    // The length's digits without the formatting machinery (this runs twice per item).
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = product.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        buf.push(char::from(d));
+    }
+    buf.push(':');
     buf.push_str(product);
     buf.push_str(variant);
     buf
@@ -137,7 +163,7 @@ const SAME_PRODUCT: usize = 64;
 #[derive(Debug)]
 pub(crate) struct CatalogIndex {
     pub catalog: Catalog,
-    index: HashMap<Box<str>, Vec<u32>>,
+    index: HashMap<Box<str>, Holders>,
     /// `product/variant` of every entry, sorted (neighbours in spelling order).
     sorted: Vec<(Box<str>, u32)>,
     /// Entries by productId (other variants of a product).
@@ -148,17 +174,18 @@ pub(crate) struct CatalogIndex {
 
 impl CatalogIndex {
     pub fn new(catalog: Catalog) -> Self {
-        let mut index: HashMap<Box<str>, Vec<u32>> = HashMap::new();
-        let mut by_product: HashMap<Box<str>, Vec<u32>> = HashMap::new();
-        let mut folded: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        let mut index: HashMap<Box<str>, Holders> = HashMap::default();
+        let mut by_product: HashMap<Box<str>, Vec<u32>> = HashMap::default();
+        let mut folded: HashMap<Box<str>, Vec<u32>> = HashMap::default();
         let mut sorted = Vec::with_capacity(catalog.entries.len());
         let mut buf = String::new();
         for (i, e) in catalog.entries.iter().enumerate() {
             let i = i as u32;
+            let all = e.seller.is_none();
             index
                 .entry(pair_key(&mut buf, &e.product_id, &e.variant_id).into())
-                .or_default()
-                .push(i);
+                .and_modify(|h| h.add(i))
+                .or_insert(Holders::One { entry: i, all });
             by_product
                 .entry(e.product_id.as_str().into())
                 .or_default()
@@ -184,27 +211,33 @@ impl CatalogIndex {
         &self.catalog.entries[i as usize]
     }
 
-    /// The entry for (product, variant) that belongs to `seller` (the shared format's rule);
-    /// `buf` is scratch space for the key.
-    pub fn find_ids(
+    /// The index of the entry for (product, variant) that belongs to `seller` (the shared
+    /// format's rule: the first in file order); `buf` is scratch space for the key. One hash
+    /// probe; the entry itself is only read when the key has an entry of a named seller.
+    pub fn find_index(
         &self,
         seller: &str,
         product: &str,
         variant: &str,
         buf: &mut String,
-    ) -> Option<&CatalogEntry> {
-        self.index
-            .get(pair_key(buf, product, variant))
-            .and_then(|ix| {
-                ix.iter()
-                    .map(|&i| self.entry(i))
-                    .find(|e| e.belongs_to(seller))
-            })
+    ) -> Option<u32> {
+        match self.index.get(pair_key(buf, product, variant))? {
+            Holders::One { entry, all: true } => Some(*entry),
+            Holders::One { entry, all: false } => {
+                self.entry(*entry).belongs_to(seller).then_some(*entry)
+            }
+            Holders::Many(ix) => ix
+                .iter()
+                .copied()
+                .find(|&i| self.entry(i).belongs_to(seller)),
+        }
     }
 
     /// The entry for `key` that belongs to `seller`.
+    #[cfg(test)]
     pub fn find(&self, seller: &str, key: &ItemKey) -> Option<&CatalogEntry> {
-        self.find_ids(seller, &key.product_id, &key.variant_id, &mut String::new())
+        self.find_index(seller, &key.product_id, &key.variant_id, &mut String::new())
+            .map(|i| self.entry(i))
     }
 
     /// The seller's catalog item whose `productId/variantId` is closest to the given ids, among
@@ -257,9 +290,67 @@ fn distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Current stock by seller, then item (keys written by [`pair_key`]). Holds only values set by
-/// requests; reads fall back to the catalog's `stock`.
-pub(crate) type Ledger = HashMap<String, HashMap<Box<str>, u32>>;
+/// The catalog entries one item key has, in file order: most keys have one, held inline with
+/// whether it belongs to every seller, so a lookup reads neither a list nor the entry.
+#[derive(Debug)]
+enum Holders {
+    One { entry: u32, all: bool },
+    Many(Vec<u32>),
+}
+
+impl Holders {
+    fn add(&mut self, i: u32) {
+        match self {
+            Holders::One { entry, .. } => *self = Holders::Many(vec![*entry, i]),
+            Holders::Many(v) => v.push(i),
+        }
+    }
+}
+
+/// What a ledger slot holds when no request set the item.
+const UNSET: u32 = u32::MAX;
+
+/// One seller's stock set by requests.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct SellerStock {
+    /// By catalog entry index ([`UNSET`] where nothing was set): an item found in the catalog
+    /// is set without a second hash lookup. Grows to the highest entry set, once per seller.
+    by_entry: Vec<u32>,
+    /// Items without a catalog (every item exists then), by [`pair_key`].
+    by_key: HashMap<Box<str>, u32>,
+}
+
+impl SellerStock {
+    /// Sets the stock of catalog entry `i`.
+    pub fn set_entry(&mut self, i: u32, n: u32) {
+        let i = i as usize;
+        if i >= self.by_entry.len() {
+            self.by_entry.resize(i + 1, UNSET);
+        }
+        self.by_entry[i] = n;
+    }
+
+    /// Sets the stock of an item without a catalog entry (`key` from [`pair_key`]).
+    pub fn set_key(&mut self, key: &str, n: u32) {
+        match self.by_key.get_mut(key) {
+            Some(v) => *v = n,
+            None => {
+                self.by_key.insert(key.into(), n);
+            }
+        }
+    }
+
+    fn entry(&self, i: u32) -> Option<u32> {
+        self.by_entry
+            .get(i as usize)
+            .copied()
+            .filter(|&v| v != UNSET)
+    }
+}
+
+/// Current stock by seller, then item. Holds only values set by requests; reads fall back to
+/// the catalog's `stock`.
+pub(crate) type Ledger = HashMap<String, SellerStock>;
 
 /// One row of the ledger as the admin API and [`crate::MockMarketplace::ledger`] show it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -308,6 +399,8 @@ pub(crate) struct Shared {
     pub log_requests: bool,
     /// Permits to process a large body on the blocking pool (one per core).
     pub heavy: Arc<tokio::sync::Semaphore>,
+    /// Body bytes in flight, in KiB ([`Limits::body_bytes_in_flight`]).
+    pub body_budget: crate::body::BodyBudget,
     /// Connections closed or refused at the cap.
     pub conn_stats: ConnStats,
     /// The token `/__admin/*` requires (`GET /__admin/health` excepted), if any.
@@ -340,14 +433,22 @@ impl Shared {
     /// Current stock of an item for a seller: the last value set, else the catalog's.
     pub fn stock(&self, seller: &str, key: &ItemKey) -> Option<u32> {
         let mut buf = String::new();
-        let k = pair_key(&mut buf, &key.product_id, &key.variant_id);
-        if let Some(v) = self.ledger().get(seller).and_then(|m| m.get(k)) {
-            return Some(*v);
+        let found = self.catalog.as_ref().and_then(|c| {
+            c.find_index(seller, &key.product_id, &key.variant_id, &mut buf)
+                .map(|i| (c, i))
+        });
+        match found {
+            Some((c, i)) => {
+                let set = self.ledger().get(seller).and_then(|m| m.entry(i));
+                set.or(c.entry(i).stock)
+            }
+            None => {
+                let k = pair_key(&mut buf, &key.product_id, &key.variant_id);
+                self.ledger()
+                    .get(seller)
+                    .and_then(|m| m.by_key.get(k).copied())
+            }
         }
-        self.catalog
-            .as_ref()
-            .and_then(|c| c.find(seller, key))
-            .and_then(|e| e.stock)
     }
 
     /// Every known stock, sorted.
@@ -370,7 +471,16 @@ impl Shared {
             if seller.is_some_and(|x| x != s) {
                 continue;
             }
-            for (k, v) in items {
+            if let Some(c) = &self.catalog {
+                for (i, &v) in items.by_entry.iter().enumerate() {
+                    if v != UNSET
+                        && let Some(e) = c.catalog.entries.get(i)
+                    {
+                        rows.insert((s.clone(), e.key()), v);
+                    }
+                }
+            }
+            for (k, v) in items.by_key {
                 if let Some((p, var)) = split_pair_key(&k) {
                     rows.insert((s.clone(), ItemKey::new(p, var)), v);
                 }
@@ -409,6 +519,21 @@ impl Shared {
     /// The index of a seller by name.
     pub fn seller_index(&self, seller: &str) -> Option<usize> {
         self.sellers.iter().position(|c| c.seller == seller)
+    }
+}
+
+/// glibc keeps memory freed by a thread in that thread's arena (up to eight per core) and
+/// rarely gives it back: with large bodies processed on several threads, the peak resident
+/// memory was several times what was live. Two arenas bound that; `malloc_trim` returns what
+/// start-up (reading the catalog) freed. Process-wide and harmless to repeat; a no-op off
+/// glibc.
+pub(crate) fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt and malloc_trim only change and walk glibc's own allocator state; they
+    // take no pointers and are thread-safe.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::malloc_trim(0);
     }
 }
 
