@@ -234,16 +234,18 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
 /// left out when only one seller holds the item.
 fn stock(sh: &Shared, q: &[(String, String)]) -> Response<Body> {
     let get = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    // The item's query parameters are named as the exchange names its members.
+    use stockwire_schema::exchange::field::{PRODUCT_ID, VARIANT_ID};
     if let Some((other, _)) = q
         .iter()
-        .find(|(k, _)| !matches!(k.as_str(), "seller" | "productId" | "variantId"))
+        .find(|(k, _)| k != "seller" && k != PRODUCT_ID && k != VARIANT_ID)
     {
         return answer(
             StatusCode::BAD_REQUEST,
             json!({"error": format!("unknown parameter `{other}` (known: seller, productId, variantId)")}),
         );
     }
-    let (Some(product), Some(variant)) = (get("productId"), get("variantId")) else {
+    let (Some(product), Some(variant)) = (get(PRODUCT_ID), get(VARIANT_ID)) else {
         return answer(
             StatusCode::BAD_REQUEST,
             json!({"error": "name the item: GET /__admin/stock?seller=NAME&productId=P&variantId=V"}),
