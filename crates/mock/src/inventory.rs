@@ -425,7 +425,6 @@ fn validate(
     notes: &mut Vec<String>,
 ) -> Vec<Checked> {
     let rules = request_rules(sh.profile);
-    let mut buf = String::new();
     let mut unknown = 0usize;
     let out: Vec<Checked> = items
         .iter()
@@ -458,7 +457,7 @@ fn validate(
             } else if let Some(cat) = &sh.catalog
                 && let (Some(p), Some(v)) = (it.product(), it.variant())
                 && {
-                    entry = cat.find_index(seller, p, v, &mut buf);
+                    entry = cat.find_index(seller, p, v);
                     entry.is_none()
                 }
             {
