@@ -96,7 +96,8 @@ pub struct Limits {
     /// The most bytes read and discarded while lingering (default 32 MiB).
     pub linger_bytes: u64,
     /// Most `/updateInventory` body bytes held at once, from reading until the answer is
-    /// rendered (default 4 MiB). A body waits for room before it is read (TCP holds its
+    /// rendered (default 2 MiB: two 10,000-item bodies, one per core, as many as are processed
+    /// at once; more would only wait in memory). A body waits for room before it is read (TCP holds its
     /// sender back meanwhile); one larger than the budget waits for all of it. A body that
     /// finds no room within `body_read_timeout` is answered 503. Bodies under 64 KiB take no
     /// room, so a small request never queues behind large ones.
@@ -116,7 +117,7 @@ impl Default for Limits {
             inline_body_bytes: 256 * 1024,
             linger: Duration::from_secs(2),
             linger_bytes: 32 * 1024 * 1024,
-            body_bytes_in_flight: 4 * 1024 * 1024,
+            body_bytes_in_flight: 2 * 1024 * 1024,
         }
     }
 }
