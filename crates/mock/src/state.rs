@@ -710,17 +710,15 @@ impl Shared {
     }
 }
 
-/// glibc keeps memory freed by a thread in that thread's arena (up to eight per core) and
-/// rarely gives it back: with large bodies processed on several threads, the peak resident
-/// memory was several times what was live. Two arenas bound that; `malloc_trim` returns what
-/// start-up (reading the catalog) freed. Process-wide and harmless to repeat; a no-op off
+/// Returns to the system what start-up (reading and indexing the catalog) freed: glibc keeps
+/// freed memory below the top of its heap otherwise. Changes no allocator setting (the
+/// `stockwire` binary chooses those for its own process); harmless to repeat; a no-op off
 /// glibc.
-pub(crate) fn tune_allocator() {
+pub(crate) fn return_startup_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt and malloc_trim only change and walk glibc's own allocator state; they
-    // take no pointers and are thread-safe.
+    // SAFETY: malloc_trim only walks glibc's own allocator state; it takes no pointers and is
+    // thread-safe.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
         libc::malloc_trim(0);
     }
 }
