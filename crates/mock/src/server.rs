@@ -312,7 +312,7 @@ impl AsyncRead for Watched {
 }
 
 /// Most bytes one read from a client socket asks for (see [`Watched`]'s `poll_read`).
-const READ_CHUNK: usize = 32 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
 
 impl AsyncWrite for Watched {
     fn poll_write(
