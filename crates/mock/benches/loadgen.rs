@@ -275,6 +275,15 @@ async fn drive(addr: &str, token: &str, body: Bytes, dur: Duration) -> (usize, V
 
 fn serve(mock: bool) {
     let t0 = Instant::now();
+    // The allocator setting the `stockwire` binary makes for its own process (one glibc arena,
+    // crates/cli/src/main.rs), so the mock's memory here is what `stockwire mock` uses.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if mock {
+        // SAFETY: mallopt only changes glibc's allocator settings; no other thread exists yet.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -89,7 +89,7 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                     "journal": sh.journal.stats(),
                     "auth": sh.auth,
                     "sellers": sh.sellers.iter().map(|s| &s.seller).collect::<Vec<_>>(),
-                    "catalogItems": sh.catalog.as_ref().map(|c| c.catalog.len()),
+                    "catalogItems": sh.catalog.as_ref().map(|c| c.len()),
                     "rules": engine.fire_counts().len(),
                     "connections": {
                         "cap": sh.limits.max_connections,

@@ -296,20 +296,21 @@ pub(crate) fn process(
             failed_items: Vec::new(),
         };
     }
-    let keys: Vec<(Cow<'_, str>, Cow<'_, str>)> =
-        items.iter().map(BorrowedItem::id_texts).collect();
-    let (failed, listed) = failed_keys(&keys, &checked);
-    let applied = apply(sh, seller, items, &keys, &checked, &failed);
+    // No per-item list of keys: an item's ids are read from the parsed item where needed (a
+    // borrow for string ids), and only the failed keys are held.
+    let (failed, listed) = failed_keys(items, &checked);
+    let applied = apply(sh, seller, items, &checked, &failed);
     let failed_items: Vec<usize> = (0..items.len())
         .filter(|&i| {
-            checked[i].failure.is_some() || (!failed.is_empty() && failed.contains(&pair(&keys[i])))
+            checked[i].failure.is_some()
+                || (!failed.is_empty() && failed.contains(&items[i].id_texts()))
         })
         .collect();
     drop(failed);
     let rendered = render(
         body,
         seller,
-        &keys,
+        items,
         &checked,
         &listed,
         failed_items.len(),
@@ -410,7 +411,8 @@ pub(crate) enum Failure {
 #[derive(Debug)]
 pub(crate) struct Checked {
     count: Option<u32>,
-    failure: Option<Failure>,
+    /// Boxed: few items fail, and the list holds one of these per item (24 bytes, not 48).
+    failure: Option<Box<Failure>>,
     /// The catalog entry the item was found as (its ledger slot), when there is a catalog.
     entry: Option<u32>,
 }
@@ -425,7 +427,6 @@ fn validate(
     notes: &mut Vec<String>,
 ) -> Vec<Checked> {
     let rules = request_rules(sh.profile);
-    let mut buf = String::new();
     let mut unknown = 0usize;
     let out: Vec<Checked> = items
         .iter()
@@ -458,7 +459,7 @@ fn validate(
             } else if let Some(cat) = &sh.catalog
                 && let (Some(p), Some(v)) = (it.product(), it.variant())
                 && {
-                    entry = cat.find_index(seller, p, v, &mut buf);
+                    entry = cat.find_index(seller, p, v);
                     entry.is_none()
                 }
             {
@@ -480,7 +481,7 @@ fn validate(
             };
             Checked {
                 count,
-                failure,
+                failure: failure.map(Box::new),
                 entry,
             }
         })
@@ -539,7 +540,7 @@ fn script(
         if c.failure.is_none()
             && let Some(msg) = f
         {
-            c.failure = Some(Failure::Scripted(msg));
+            c.failure = Some(Box::new(Failure::Scripted(msg)));
         }
     }
     Scripted {
@@ -549,21 +550,20 @@ fn script(
     }
 }
 
-fn pair<'k>(k: &'k (Cow<'_, str>, Cow<'_, str>)) -> (&'k str, &'k str) {
-    (&k.0, &k.1)
-}
+/// An item's (productId, variantId) as a failed entry gives them.
+type Key<'k> = (Cow<'k, str>, Cow<'k, str>);
 
 /// The keys with a failed occurrence (a key fails as a whole), and for each item whether it is
 /// the first failed occurrence of its key (the one the answer lists).
 fn failed_keys<'k>(
-    keys: &'k [(Cow<'_, str>, Cow<'_, str>)],
+    items: &'k [BorrowedItem<'_>],
     checked: &[Checked],
-) -> (HashSet<(&'k str, &'k str)>, Vec<bool>) {
+) -> (HashSet<Key<'k>>, Vec<bool>) {
     let mut set = HashSet::default();
-    let listed = keys
+    let listed = items
         .iter()
         .zip(checked)
-        .map(|(k, c)| c.failure.is_some() && set.insert(pair(k)))
+        .map(|(it, c)| c.failure.is_some() && set.insert(it.id_texts()))
         .collect();
     (set, listed)
 }
@@ -574,9 +574,8 @@ fn apply(
     sh: &Shared,
     seller: &str,
     items: &[BorrowedItem<'_>],
-    keys: &[(Cow<'_, str>, Cow<'_, str>)],
     checked: &[Checked],
-    failed: &HashSet<(&str, &str)>,
+    failed: &HashSet<Key<'_>>,
 ) -> usize {
     let mut buf = String::new();
     let mut applied = 0usize;
@@ -587,14 +586,17 @@ fn apply(
     let Some(stock) = ledger.get_mut(seller) else {
         return 0;
     };
-    for ((_, k), c) in items.iter().zip(keys).zip(checked) {
+    for (it, c) in items.iter().zip(checked) {
         let Some(n) = c.count else { continue };
-        if c.failure.is_some() || (!failed.is_empty() && failed.contains(&pair(k))) {
+        if c.failure.is_some() || (!failed.is_empty() && failed.contains(&it.id_texts())) {
             continue;
         }
         match c.entry {
             Some(i) => stock.set_entry(i, n),
-            None => stock.set_key(pair_key(&mut buf, &k.0, &k.1), n),
+            None => {
+                let (p, v) = it.id_texts();
+                stock.set_key(pair_key(&mut buf, &p, &v), n)
+            }
         }
         applied += 1;
     }
@@ -641,37 +643,44 @@ impl fmt::Display for Msg<'_> {
 /// The failed entries, written one by one while the response is serialized (none is held).
 struct FailedList<'a> {
     seller: &'a str,
-    keys: &'a [(Cow<'a, str>, Cow<'a, str>)],
+    items: &'a [BorrowedItem<'a>],
     checked: &'a [Checked],
     listed: &'a [bool],
+    /// How many are listed.
+    len: usize,
 }
 
 impl serde::Serialize for FailedList<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(
-            self.keys
-                .iter()
-                .zip(self.checked)
-                .zip(self.listed)
-                .filter(|(_, l)| **l)
-                .filter_map(|((k, c), _)| {
-                    let (p, v) = pair(k);
-                    let message = match c.failure.as_ref()? {
-                        Failure::Invalid(m) | Failure::Scripted(m) => Msg::Text(m),
-                        Failure::NotFound(near) => Msg::NotFound(NotFoundMsg {
-                            product: p,
-                            variant: v,
-                            seller: self.seller,
-                            near: near.as_deref(),
-                        }),
-                    };
-                    Some(FailedRef {
-                        product_id: p,
-                        variant_id: v,
-                        message,
-                    })
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len))?;
+        let listed = self
+            .items
+            .iter()
+            .zip(self.checked)
+            .zip(self.listed)
+            .filter(|(_, l)| **l);
+        for ((it, c), _) in listed {
+            let Some(failure) = c.failure.as_deref() else {
+                continue;
+            };
+            let (p, v) = it.id_texts();
+            let message = match failure {
+                Failure::Invalid(m) | Failure::Scripted(m) => Msg::Text(m),
+                Failure::NotFound(near) => Msg::NotFound(NotFoundMsg {
+                    product: &p,
+                    variant: &v,
+                    seller: self.seller,
+                    near: near.as_deref(),
                 }),
-        )
+            };
+            seq.serialize_element(&FailedRef {
+                product_id: &p,
+                variant_id: &v,
+                message,
+            })?;
+        }
+        seq.end()
     }
 }
 
@@ -682,7 +691,7 @@ impl serde::Serialize for FailedList<'_> {
 fn render(
     request: &[u8],
     seller: &str,
-    keys: &[(Cow<'_, str>, Cow<'_, str>)],
+    items: &[BorrowedItem<'_>],
     checked: &[Checked],
     listed: &[bool],
     failed_items: usize,
@@ -692,18 +701,20 @@ fn render(
     // Sized once for the usual entry (ids twice, the seller and the message's words).
     let mut size = 64usize;
     let mut n_listed = 0usize;
-    for (k, _) in keys.iter().zip(listed).filter(|(_, l)| **l) {
-        size += 2 * (k.0.len() + k.1.len()) + seller.len() + 128;
+    for (it, _) in items.iter().zip(listed).filter(|(_, l)| **l) {
+        let (p, v) = it.id_texts();
+        size += 2 * (p.len() + v.len()) + seller.len() + 128;
         n_listed += 1;
     }
     let list = FailedList {
         seller,
-        keys,
+        items,
         checked,
         listed,
+        len: n_listed,
     };
-    let resp = ResponseRef::for_outcome(keys.len(), failed_items, list);
+    let resp = ResponseRef::for_outcome(items.len(), failed_items, list);
     let mut out = Vec::with_capacity(size);
     let _ = serde_json::to_writer(&mut out, &resp);
-    distort(request, Bytes::from(out), keys, n_listed, answer, notes)
+    distort(request, Bytes::from(out), items, n_listed, answer, notes)
 }

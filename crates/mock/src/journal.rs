@@ -15,8 +15,11 @@ use crate::scenario::Fired;
 
 /// Default number of journal entries kept.
 pub const DEFAULT_CAP: usize = 1000;
-/// Default budget of request and response body bytes the journal keeps.
-pub const DEFAULT_BYTE_BUDGET: usize = 4 * 1024 * 1024;
+/// Default budget of request and response body bytes the journal keeps: 1 MiB, the newest
+/// entries (a thousand ordinary requests, or the last one of 10,000 items; the oldest go first
+/// and `stats.dropped` counts them). The journal's bodies are most of what an idle mock holds
+/// after large requests; `Builder::journal_bytes` raises it.
+pub const DEFAULT_BYTE_BUDGET: usize = 1024 * 1024;
 /// Most body bytes one page of the journal carries (what one reader of
 /// `GET /__admin/journal` can make the mock hold); `next` in the answer continues.
 pub const PAGE_BYTES: usize = 256 * 1024;

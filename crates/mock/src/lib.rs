@@ -317,7 +317,7 @@ impl Builder {
             admin_token: self.admin_token,
             conn_stats: Default::default(),
         });
-        state::tune_allocator();
+        state::return_startup_memory();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server::serve(listener, shared.clone(), async move {
             let _ = stopped.await;

@@ -9,6 +9,7 @@ use http_body_util::BodyExt;
 use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde_json::{Value, json};
+use stockwire_schema::borrowed::BorrowedItem;
 use stockwire_schema::exchange::{failed_entry_raw, field};
 
 use crate::body::{Body, DripBody, failed_body, full};
@@ -52,7 +53,7 @@ pub(crate) fn scripted_status((code, custom, rule): (u16, Option<Value>, String)
 pub(crate) fn distort(
     request: &[u8],
     body: Bytes,
-    keys: &[(Cow<'_, str>, Cow<'_, str>)],
+    items: &[BorrowedItem<'_>],
     list_len: usize,
     answer: &AnswerEffects,
     notes: &mut Vec<String>,
@@ -62,7 +63,9 @@ pub(crate) fn distort(
         Some(b) => match serde_json::from_slice::<Value>(&body) {
             Ok(v) => {
                 let req: Value = serde_json::from_slice(request).unwrap_or(Value::Null);
-                Bytes::from(breach(b, v, keys, list_len, &req).to_string())
+                let keys: Vec<(Cow<'_, str>, Cow<'_, str>)> =
+                    items.iter().map(BorrowedItem::id_texts).collect();
+                Bytes::from(breach(b, v, &keys, list_len, &req).to_string())
             }
             Err(_) => body,
         },

@@ -14,7 +14,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
@@ -293,9 +293,26 @@ impl AsyncRead for Watched {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        if buf.remaining() <= READ_CHUNK {
+            return Pin::new(&mut self.inner).poll_read(cx, buf);
+        }
+        // hyper sizes its next read by the last one: reads of at most READ_CHUNK keep its
+        // buffer near 2 × READ_CHUNK instead of growing towards `max_buf_size` (256 KiB, then
+        // doubled by `BytesMut::reserve`) on every connection that once carried a large body.
+        // The bound on the request head is unchanged: it still accumulates over several reads.
+        let mut part = buf.take(READ_CHUNK);
+        ready!(Pin::new(&mut self.inner).poll_read(cx, &mut part))?;
+        let n = part.filled().len();
+        // SAFETY: `part` is the start of `buf`'s unfilled region, and the reader initialised
+        // (filled) its first `n` bytes.
+        unsafe { buf.assume_init(n) };
+        buf.advance(n);
+        Poll::Ready(Ok(()))
     }
 }
+
+/// Most bytes one read from a client socket asks for (see [`Watched`]'s `poll_read`).
+const READ_CHUNK: usize = 16 * 1024;
 
 impl AsyncWrite for Watched {
     fn poll_write(
