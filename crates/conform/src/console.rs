@@ -297,15 +297,7 @@ pub fn summary(report: &Report) -> String {
             "\nRead-back: {} of {} cases ({}), {} reads through {}; longest settle {:.0} ms (--stock-settle {} ms){}",
             b.cases_read,
             report.summary.cases,
-            if b.sample == "all" {
-                "every case".to_string()
-            } else {
-                format!(
-                    "sampled: up to {} per kind, about one probe call per {} cases; --stock-sample all reads every case",
-                    b.sample,
-                    crate::state::CASES_PER_READ
-                )
-            },
+            b.selection(),
             b.reads,
             escape(&b.reader),
             b.settle_max_ms,

@@ -299,14 +299,7 @@ pub fn to_html(report: &Report) -> String {
                     "{} of {} ({})",
                     b.cases_read,
                     report.summary.cases,
-                    if b.sample == "all" {
-                        "every case".to_string()
-                    } else {
-                        format!(
-                            "up to {} per kind; --stock-sample all reads every case",
-                            b.sample
-                        )
-                    }
+                    b.selection()
                 ),
             ),
             ("kinds read back", b.kinds.join(", ")),

@@ -331,6 +331,21 @@ pub struct ReadBackSummary {
     pub stopped: bool,
 }
 
+impl ReadBackSummary {
+    /// Which cases were read back, in words (console and HTML report).
+    pub fn selection(&self) -> String {
+        if self.sample == "all" {
+            "every case".to_string()
+        } else {
+            format!(
+                "sampled: up to {} per kind, about one probe call per {} cases; --stock-sample all reads every case",
+                self.sample,
+                crate::state::CASES_PER_READ
+            )
+        }
+    }
+}
+
 /// The result of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(title = "stockwire conform report")]
