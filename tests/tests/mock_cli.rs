@@ -20,11 +20,21 @@ fn help_lists_the_flags_and_the_recipe() {
         "--log-requests",
         "--watch",
         "--seller",
+        "--threads",
         "verify",
     ] {
         assert!(r.stdout.contains(flag), "missing {flag}");
     }
     assert!(r.stdout.contains("every = 3"));
+}
+
+#[test]
+fn a_thread_count_outside_1_to_256_is_refused_naming_the_flag() {
+    for bad in ["0", "257", "two"] {
+        let r = stockwire(&["mock", "--port", "0", "--threads", bad]);
+        assert_eq!(r.code, 2, "--threads {bad}: {}", r.stderr);
+        assert!(r.stderr.contains("--threads"), "{}", r.stderr);
+    }
 }
 
 #[test]

@@ -284,10 +284,13 @@ fn serve(mock: bool) {
             libc::mallopt(libc::M_ARENA_MAX, 1);
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    // The mock runs as `stockwire mock` does: one thread serves the connections (large
+    // batches go to the blocking pool); the baseline keeps tokio's default, one per core.
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if mock {
+        rt.worker_threads(1);
+    }
+    let rt = rt.enable_all().build().expect("runtime");
     rt.block_on(async move {
         let (addr, token, _keep) = if mock {
             let scenario = stockwire_mock::Scenario::parse(

@@ -183,7 +183,9 @@ pub(crate) async fn read_body_within(
         && let Some(n) = declared
     {
         let want = b.units(n as usize);
-        match tokio::time::timeout(limits.body_read_timeout, b.take(want)).await {
+        // Boxed, as is every wait only large bodies reach: the future of a small request
+        // stays small, and hyper moves it around whole.
+        match Box::pin(tokio::time::timeout(limits.body_read_timeout, b.take(want))).await {
             Ok(Some(p)) => held = Some(p),
             _ => {
                 tokio::spawn(linger(body, limits.linger, limits.linger_bytes));
@@ -216,7 +218,7 @@ pub(crate) async fn read_body_within(
                     let need = b.units(buf.len());
                     let have = held.as_ref().map_or(0, |h| h.num_permits() as u32);
                     if need > have
-                        && let Some(more) = b.take(need - have).await
+                        && let Some(more) = Box::pin(b.take(need - have)).await
                     {
                         match held.as_mut() {
                             Some(h) => h.merge(more),
@@ -282,13 +284,13 @@ pub(crate) fn json_content_type(h: &HeaderMap) -> Result<(), String> {
         None => Ok(()),
         Some(v) => {
             let t = v.to_str().unwrap_or("");
-            let essence = t
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            if essence == "application/json" || essence.ends_with("+json") {
+            let essence = t.split(';').next().unwrap_or("").trim();
+            let json_suffix = essence
+                .len()
+                .checked_sub(5)
+                .and_then(|at| essence.get(at..))
+                .is_some_and(|end| end.eq_ignore_ascii_case("+json"));
+            if essence.eq_ignore_ascii_case("application/json") || json_suffix {
                 Ok(())
             } else {
                 Err(t.to_string())

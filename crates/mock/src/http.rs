@@ -2,6 +2,7 @@
 //! `/updateInventory` pipeline is in [`crate::inventory`], the admin API in [`crate::admin`];
 //! every contract decision is delegated to `stockwire-schema`.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -25,12 +26,13 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
     peer: Option<IpAddr>,
 ) -> Result<Response<Body>, CloseConnection> {
-    let path = req.uri().path().to_string();
+    let path = req.uri().path();
     if let Some(rest) = path.strip_prefix("/__admin") {
-        return Ok(crate::admin::handle(&sh, rest, req).await);
+        let rest = rest.to_string();
+        return Ok(Box::pin(crate::admin::handle(&sh, &rest, req)).await);
     }
     if let Some(r) = &sh.recorder {
-        return Ok(r.forward(&sh, req).await);
+        return Ok(Box::pin(r.forward(&sh, req)).await);
     }
     let c = contract(sh.profile);
     if path == c.inventory_path() {
@@ -41,11 +43,12 @@ pub(crate) async fn handle(
     }
     if path == c.auth_path() {
         if req.method() == Method::GET || req.method() == Method::POST {
-            return Ok(auth_token(&sh, req).await);
+            return Ok(Box::pin(auth_token(&sh, req)).await);
         }
         return Ok(not_allowed(&sh, req, "GET, POST"));
     }
-    let rec = Record::new(&sh, req.method(), &path, None, req.headers());
+    let path = path.to_string();
+    let rec = Record::new(&sh, req.method(), path.clone().into(), None, req.headers());
     let body = failed_body(vec![(
         field::MESSAGE,
         json!(format!(
@@ -59,7 +62,8 @@ pub(crate) async fn handle(
 }
 
 fn not_allowed(sh: &Shared, req: Request<Incoming>, allow: &'static str) -> Response<Body> {
-    let rec = Record::new(sh, req.method(), req.uri().path(), None, req.headers());
+    let path = req.uri().path().to_string().into();
+    let rec = Record::new(sh, req.method(), path, None, req.headers());
     let body = failed_body(vec![(
         field::MESSAGE,
         json!(format!(
@@ -81,7 +85,7 @@ async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
     let mut rec = Record::new(
         sh,
         req.method(),
-        req.uri().path(),
+        Cow::Borrowed(contract(sh.profile).auth_path()),
         query.as_deref().map(redacted_query),
         req.headers(),
     );
@@ -161,7 +165,7 @@ async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
     let (user, pass) = (asked.username.as_str(), asked.password.as_str());
     match sh.login(user, pass) {
         Some(idx) => {
-            rec.e.seller = Some(sh.sellers[idx].seller.clone());
+            rec.e.seller = sh.seller_names.get(idx).cloned();
             let engine = sh.engine();
             let token = sh
                 .tokens

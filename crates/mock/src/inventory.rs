@@ -6,12 +6,14 @@
 //! with the schema crate's compiled request rules; nothing a request does scales with the
 //! catalog (lookups are hashed, suggestions come from an index and are capped per response),
 //! and the ledger is locked once. Bodies of at least [`Limits::inline_body_bytes`] are processed
-//! on the blocking pool, at most one per core at a time, so large requests cannot starve small
+//! on the blocking pool, at most `Limits::heavy_jobs` at a time, so large requests cannot starve small
 //! ones of the async workers.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -21,12 +23,12 @@ use hyper::body::Incoming;
 use hyper::header::HeaderMap;
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
-use stockwire_schema::ItemKey;
 use stockwire_schema::borrowed::{
     BorrowedItem, BorrowedRequest, DUPLICATE_KEY, FailedRef, LIST, ParseError, ResponseRef,
     parse_request, request_rules,
 };
 use stockwire_schema::exchange::field;
+use stockwire_schema::{ItemKey, contract};
 
 use crate::body::{
     Body, CloseConnection, closing, failed_body, json_content_type, read_body_within, violation,
@@ -50,9 +52,10 @@ pub(crate) async fn update_inventory(
     req: Request<Incoming>,
     peer: Option<IpAddr>,
 ) -> Result<Response<Body>, CloseConnection> {
-    let now = sh.clock.now();
     let engine = sh.engine();
-    let mut rec = Record::new(&sh, req.method(), req.uri().path(), None, req.headers());
+    let path = Cow::Borrowed(contract(sh.profile).inventory_path());
+    let mut rec = Record::new(&sh, req.method(), path, None, req.headers());
+    let now = rec.now;
     let n = sh.counter.fetch_add(1, Ordering::SeqCst) + 1;
     rec.e.request_number = Some(n);
 
@@ -81,13 +84,56 @@ pub(crate) async fn update_inventory(
     rec.e.body = body.clone();
 
     let outcome = if body.len() >= sh.limits.inline_body_bytes {
-        // Large bodies: off the async workers, at most one per core at a time.
-        let permit = sh.heavy.clone().acquire_owned().await;
-        let (sh2, seller2) = (sh.clone(), seller.clone());
+        // Large bodies: off the async workers, at most `heavy_jobs` at a time. Boxed: the
+        // future every small request carries (and hyper moves) stays small.
+        let job = Heavy {
+            sh: sh.clone(),
+            engine,
+            seller: seller.clone(),
+            n,
+            now,
+            body,
+            room,
+        };
+        Box::pin(job.run()).await
+    } else {
+        let o = process(&sh, &engine, &seller, n, now, &body);
+        drop(room);
+        o
+    };
+    match finish(&sh, rec, outcome) {
+        Finished::Now(r) => r,
+        Finished::Later(wait) => wait.await,
+    }
+}
+
+/// A large body, processed on the blocking pool.
+struct Heavy {
+    sh: Arc<Shared>,
+    engine: Arc<Engine>,
+    seller: Arc<str>,
+    n: u64,
+    now: Duration,
+    body: Bytes,
+    room: Option<crate::body::BudgetHeld>,
+}
+
+impl Heavy {
+    async fn run(self) -> Outcome {
+        let permit = self.sh.heavy.clone().acquire_owned().await;
         let job = tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            let Heavy {
+                sh,
+                engine,
+                seller,
+                n,
+                now,
+                body,
+                room,
+            } = self;
             let _room = room;
-            process(&sh2, &engine, &seller2, n, now, &body)
+            process(&sh, &engine, &seller, n, now, &body)
         });
         match job.await {
             Ok(o) => o,
@@ -96,12 +142,7 @@ pub(crate) async fn update_inventory(
                 violation("", "internal", format!("processing failed: {e}")),
             ),
         }
-    } else {
-        let o = process(&sh, &engine, &seller, n, now, &body);
-        drop(room);
-        o
-    };
-    finish(&sh, rec, outcome).await
+    }
 }
 
 /// Why a request was not authenticated.
@@ -118,10 +159,10 @@ impl AuthRefusal {
         // A stale token still says whose it was: journaled under that seller, and a request
         // before the advised Retry-After counts as early even when its token is also stale.
         if let AuthRefusal::Token(r) = &self
-            && let Some(s) = r.seller().and_then(|i| sh.sellers.get(i))
+            && let Some(s) = r.seller().and_then(|i| sh.seller_names.get(i))
         {
-            sh.retry_watch.arrived(&s.seller, now, n);
-            rec.e.seller = Some(s.seller.clone());
+            sh.retry_watch.arrived(s, now, n);
+            rec.e.seller = Some(s.clone());
         }
         let (rule, msg): (&str, Cow<'_, str>) = match &self {
             AuthRefusal::Missing => (
@@ -153,7 +194,7 @@ pub(crate) fn authenticate(
     engine: &Engine,
     now: Duration,
     h: &HeaderMap,
-) -> Result<String, AuthRefusal> {
+) -> Result<Arc<str>, AuthRefusal> {
     let key = h
         .get("apikey")
         .map(|v| String::from_utf8_lossy(v.as_bytes()));
@@ -161,12 +202,12 @@ pub(crate) fn authenticate(
         .as_deref()
         .map(|k| sh.tokens.check(k, now, &engine.token_rules, &sh.sellers));
     match checked {
-        Some(Ok(i)) => Ok(sh.sellers[i].seller.clone()),
+        Some(Ok(i)) => Ok(sh.seller_names[i].clone()),
         _ if !sh.auth => Ok(sh
-            .sellers
+            .seller_names
             .first()
-            .map(|s| s.seller.clone())
-            .unwrap_or_default()),
+            .cloned()
+            .unwrap_or_else(|| Arc::from(""))),
         None => Err(AuthRefusal::Missing),
         Some(Err(r)) => Err(AuthRefusal::Token(r)),
     }
@@ -222,26 +263,45 @@ impl Outcome {
     }
 }
 
-/// Journals and sends an outcome.
-async fn finish(
-    sh: &Shared,
-    mut rec: Record,
-    o: Outcome,
-) -> Result<Response<Body>, CloseConnection> {
+/// What [`finish`] leaves to do: nothing, or wait out a scripted delay first.
+enum Finished {
+    /// The answer (or the order to close).
+    Now(Result<Response<Body>, CloseConnection>),
+    /// A scripted delay to wait before answering (boxed: rare, and the future every request
+    /// carries stays small).
+    Later(Pin<Box<dyn Future<Output = Result<Response<Body>, CloseConnection>> + Send>>),
+}
+
+/// Journals and sends an outcome; an answer with a scripted delay is journaled and sent
+/// after it.
+fn finish(sh: &Arc<Shared>, mut rec: Record, o: Outcome) -> Finished {
     rec.e.notes.extend(o.notes);
     rec.e.effects = o.fired;
     rec.e.applied = o.applied;
     rec.e.failed_items = o.failed_items;
-    match o.answer {
+    let delay = match &o.answer {
+        Answer::Rejected { .. } => Duration::ZERO,
+        Answer::Close(e) | Answer::Send(_, e) => e.delay,
+    };
+    if delay.is_zero() {
+        return Finished::Now(answer(sh, rec, o.answer));
+    }
+    let sh = sh.clone();
+    Finished::Later(Box::pin(async move {
+        tokio::time::sleep(delay).await;
+        answer(&sh, rec, o.answer)
+    }))
+}
+
+/// Journals and sends an answer.
+fn answer(sh: &Shared, rec: Record, a: Answer) -> Result<Response<Body>, CloseConnection> {
+    match a {
         Answer::Rejected { code, violations } => Ok(reject(sh, rec, code, violations, false)),
-        Answer::Close(effects) => {
-            if !effects.delay.is_zero() {
-                tokio::time::sleep(effects.delay).await;
-            }
+        Answer::Close(_) => {
             rec.finish(sh, 0, &Bytes::new());
             Err(CloseConnection)
         }
-        Answer::Send(r, effects) => Ok(deliver(sh, rec, r, &effects).await),
+        Answer::Send(r, effects) => Ok(deliver(sh, rec, r, &effects)),
     }
 }
 
@@ -298,7 +358,7 @@ pub(crate) fn process(
     }
     // No per-item list of keys: an item's ids are read from the parsed item where needed (a
     // borrow for string ids), and only the failed keys are held.
-    let (failed, listed) = failed_keys(items, &checked);
+    let failed = failed_keys(items, &mut checked);
     let applied = apply(sh, seller, items, &checked, &failed);
     let failed_items: Vec<usize> = (0..items.len())
         .filter(|&i| {
@@ -312,7 +372,6 @@ pub(crate) fn process(
         seller,
         items,
         &checked,
-        &listed,
         failed_items.len(),
         &mut answer,
         &mut notes,
@@ -415,6 +474,8 @@ pub(crate) struct Checked {
     failure: Option<Box<Failure>>,
     /// The catalog entry the item was found as (its ledger slot), when there is a catalog.
     entry: Option<u32>,
+    /// The first failed occurrence of its key: the one the answer lists.
+    listed: bool,
 }
 
 /// Step 4b, validate each item: duplicate keys, the compiled item rules, the stock count, the
@@ -483,6 +544,7 @@ fn validate(
                 count,
                 failure: failure.map(Box::new),
                 entry,
+                listed: false,
             }
         })
         .collect();
@@ -553,19 +615,14 @@ fn script(
 /// An item's (productId, variantId) as a failed entry gives them.
 type Key<'k> = (Cow<'k, str>, Cow<'k, str>);
 
-/// The keys with a failed occurrence (a key fails as a whole), and for each item whether it is
-/// the first failed occurrence of its key (the one the answer lists).
-fn failed_keys<'k>(
-    items: &'k [BorrowedItem<'_>],
-    checked: &[Checked],
-) -> (HashSet<Key<'k>>, Vec<bool>) {
+/// The keys with a failed occurrence (a key fails as a whole); marks in `checked` the first
+/// failed occurrence of each key (the one the answer lists).
+fn failed_keys<'k>(items: &'k [BorrowedItem<'_>], checked: &mut [Checked]) -> HashSet<Key<'k>> {
     let mut set = HashSet::default();
-    let listed = items
-        .iter()
-        .zip(checked)
-        .map(|(it, c)| c.failure.is_some() && set.insert(it.id_texts()))
-        .collect();
-    (set, listed)
+    for (it, c) in items.iter().zip(checked) {
+        c.listed = c.failure.is_some() && set.insert(it.id_texts());
+    }
+    set
 }
 
 /// Step 6, apply: sets the stock of every item whose key did not fail, atomically (one lock
@@ -645,7 +702,6 @@ struct FailedList<'a> {
     seller: &'a str,
     items: &'a [BorrowedItem<'a>],
     checked: &'a [Checked],
-    listed: &'a [bool],
     /// How many are listed.
     len: usize,
 }
@@ -658,9 +714,8 @@ impl serde::Serialize for FailedList<'_> {
             .items
             .iter()
             .zip(self.checked)
-            .zip(self.listed)
-            .filter(|(_, l)| **l);
-        for ((it, c), _) in listed {
+            .filter(|(_, c)| c.listed);
+        for (it, c) in listed {
             let Some(failure) = c.failure.as_deref() else {
                 continue;
             };
@@ -693,7 +748,6 @@ fn render(
     seller: &str,
     items: &[BorrowedItem<'_>],
     checked: &[Checked],
-    listed: &[bool],
     failed_items: usize,
     answer: &mut AnswerEffects,
     notes: &mut Vec<String>,
@@ -701,7 +755,7 @@ fn render(
     // Sized once for the usual entry (ids twice, the seller and the message's words).
     let mut size = 64usize;
     let mut n_listed = 0usize;
-    for (it, _) in items.iter().zip(listed).filter(|(_, l)| **l) {
+    for (it, _) in items.iter().zip(checked).filter(|(_, c)| c.listed) {
         let (p, v) = it.id_texts();
         size += 2 * (p.len() + v.len()) + seller.len() + 128;
         n_listed += 1;
@@ -710,7 +764,6 @@ fn render(
         seller,
         items,
         checked,
-        listed,
         len: n_listed,
     };
     let resp = ResponseRef::for_outcome(items.len(), failed_items, list);

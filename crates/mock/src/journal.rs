@@ -3,8 +3,9 @@
 //! Bounded two ways: a number of entries and a budget of stored body bytes; whichever is
 //! exceeded first drops the oldest entries, and `dropped` counts them.
 
+use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use serde::{Serialize, Serializer};
@@ -28,13 +29,78 @@ fn lossy<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&String::from_utf8_lossy(b))
 }
 
-/// One request header as journaled (`apiKey` redacted).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Header {
+/// One request header as journaled (credentials redacted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Header<'a> {
     /// Lower-case name.
-    pub name: String,
-    /// Value (lossy UTF-8; `***` for apiKey).
-    pub value: String,
+    pub name: &'a str,
+    /// Value (lossy UTF-8; `***` for a credential).
+    pub value: &'a str,
+}
+
+/// Request headers as journaled, credentials redacted, kept in one buffer of `name: value`
+/// lines (one allocation per request, not two per header); serialized as a list of
+/// [`Header`]s.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    text: Box<str>,
+}
+
+impl Headers {
+    /// Builds the buffer from `(name, value)` pairs. Names never hold `:` (HTTP tokens) and
+    /// values never hold a line break (hyper refuses both), so the lines split back exactly.
+    /// `pairs` is called twice: once to size the buffer, once to fill it.
+    pub fn from_pairs<K, V, I>(pairs: impl Fn() -> I) -> Headers
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+        I: Iterator<Item = (K, V)>,
+    {
+        let len: usize = pairs()
+            .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 3)
+            .sum();
+        let mut text = String::with_capacity(len);
+        for (k, v) in pairs() {
+            text.push_str(k.as_ref());
+            text.push_str(": ");
+            text.push_str(v.as_ref());
+            text.push('\n');
+        }
+        Headers {
+            text: text.into_boxed_str(),
+        }
+    }
+
+    /// The headers in the order they were sent.
+    pub fn iter(&self) -> impl Iterator<Item = Header<'_>> {
+        self.text.lines().map(|l| {
+            let (name, value) = l.split_once(": ").unwrap_or((l, ""));
+            Header { name, value }
+        })
+    }
+
+    /// The value of the first header named `name` (any case).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    }
+
+    /// Number of headers.
+    pub fn len(&self) -> usize {
+        self.text.lines().count()
+    }
+
+    /// No headers at all.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+impl Serialize for Headers {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
 }
 
 /// One request and its answer.
@@ -48,19 +114,19 @@ pub struct JournalEntry {
     /// Milliseconds since start or reset.
     pub elapsed_ms: u64,
     /// HTTP method.
-    pub method: String,
+    pub method: Cow<'static, str>,
     /// Path.
-    pub path: String,
+    pub path: Cow<'static, str>,
     /// Query string (password redacted), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     /// The seller the apiKey (or credentials) belong to, if known.
-    pub seller: Option<String>,
+    pub seller: Option<Arc<str>>,
     /// The 1-based number of this `/updateInventory` request (what `request` rules match on).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_number: Option<u64>,
-    /// Request headers, apiKey redacted.
-    pub headers: Vec<Header>,
+    /// Request headers, credentials redacted.
+    pub headers: Headers,
     /// Request body as received (lossy UTF-8).
     #[serde(serialize_with = "lossy")]
     pub body: Bytes,
@@ -239,7 +305,8 @@ impl Journal {
     /// Appends an entry (its id is assigned here) and returns the id.
     pub fn push(&self, mut e: JournalEntry) -> u64 {
         // Entries pushed out are freed after the lock is released, so concurrent requests do
-        // not wait on each other's deallocations.
+        // not wait on each other's deallocations. Usually one entry goes: no list for it.
+        let mut first: Option<JournalEntry> = None;
         let mut evicted: Vec<JournalEntry> = Vec::new();
         let id = {
             let mut r = self.lock();
@@ -257,12 +324,15 @@ impl Journal {
                 if let Some(old) = r.entries.pop_front() {
                     r.bytes -= old.weight();
                     r.dropped += 1;
-                    evicted.push(old);
+                    match first {
+                        None => first = Some(old),
+                        Some(_) => evicted.push(old),
+                    }
                 }
             }
             id
         };
-        drop(evicted);
+        drop((first, evicted));
         id
     }
 
@@ -348,7 +418,7 @@ mod tests {
             query: None,
             seller: Some("demo".into()),
             request_number: Some(1),
-            headers: vec![],
+            headers: Headers::default(),
             body: Bytes::from(body.to_string()),
             status: 200,
             response_body: Bytes::new(),
@@ -393,6 +463,39 @@ mod tests {
         assert_eq!(seen.len(), 11);
         assert_eq!(seen.last(), Some(&(11, true)), "the 1 MB entry is clipped");
         assert!(seen[..10].iter().all(|(_, c)| !c));
+    }
+
+    #[test]
+    fn headers_keep_order_and_values_in_one_buffer_and_serialize_as_a_list() {
+        let h = Headers::from_pairs(|| {
+            [
+                ("content-type", "application/json"),
+                ("x-note", "a: b"),
+                ("x-empty", ""),
+            ]
+            .into_iter()
+        });
+        let pairs: Vec<(&str, &str)> = h.iter().map(|x| (x.name, x.value)).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("content-type", "application/json"),
+                ("x-note", "a: b"),
+                ("x-empty", "")
+            ]
+        );
+        assert_eq!(h.get("X-Note"), Some("a: b"));
+        assert_eq!(h.get("missing"), None);
+        assert_eq!(h.len(), 3);
+        assert_eq!(
+            serde_json::to_value(&h).unwrap(),
+            serde_json::json!([
+                {"name": "content-type", "value": "application/json"},
+                {"name": "x-note", "value": "a: b"},
+                {"name": "x-empty", "value": ""}
+            ])
+        );
+        assert!(Headers::default().is_empty());
     }
 
     #[test]

@@ -291,9 +291,14 @@ impl Builder {
             );
         }
         let body_budget = body::BodyBudget::new(self.limits.body_bytes_in_flight);
+        let heavy_jobs = self.limits.heavy_jobs.max(1);
         let shared = Arc::new(Shared {
             profile: self.profile,
             catalog: self.catalog.map(CatalogIndex::new),
+            seller_names: sellers
+                .iter()
+                .map(|c| Arc::from(c.seller.as_str()))
+                .collect(),
             sellers,
             tokens,
             clock,
@@ -307,12 +312,11 @@ impl Builder {
             ),
             engine: RwLock::new(Arc::new(engine)),
             counter: AtomicU64::new(0),
-            started: Mutex::new(Instant::now()),
+            base: Instant::now(),
+            restarted: AtomicU64::new(0),
             limits: self.limits,
             log_requests: self.log_requests,
-            heavy: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(1, |n| n.get()),
-            )),
+            heavy: Arc::new(tokio::sync::Semaphore::new(heavy_jobs)),
             body_budget,
             admin_token: self.admin_token,
             conn_stats: Default::default(),

@@ -2,40 +2,59 @@
 //! keeps or `--log-requests` prints shows a password, an apiKey, a bearer token or an issued
 //! access token in clear.
 
-use std::time::Instant;
+use std::borrow::Cow;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::Method;
-use hyper::header::HeaderMap;
+use hyper::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
 use stockwire_schema::borrowed::is_credential_name;
 
-use crate::journal::{Header, JournalEntry};
+use crate::journal::{Headers, JournalEntry};
 use crate::state::Shared;
 
 /// What a redacted value reads.
 pub(crate) const REDACTED: &str = "***";
 
 /// Headers as journaled: credentials redacted (an `Authorization` value keeps its scheme).
-pub(crate) fn redacted_headers(h: &HeaderMap) -> Vec<Header> {
-    h.iter()
-        .map(|(k, v)| {
-            let value = if is_credential_name(k.as_str()) {
-                match v.to_str().ok().and_then(|s| s.split_once(' ')) {
-                    Some((scheme, _)) if k.as_str().ends_with("authorization") => {
-                        format!("{scheme} {REDACTED}")
-                    }
-                    _ => REDACTED.to_string(),
-                }
-            } else {
-                String::from_utf8_lossy(v.as_bytes()).into_owned()
-            };
-            Header {
-                name: k.as_str().to_string(),
-                value,
+pub(crate) fn redacted_headers(h: &HeaderMap) -> Headers {
+    Headers::from_pairs(|| {
+        h.iter()
+            .map(|(k, v)| (k.as_str(), shown_value(k.as_str(), v)))
+    })
+}
+
+/// A header's value as journaled.
+fn shown_value<'v>(name: &str, v: &'v HeaderValue) -> Cow<'v, str> {
+    if is_credential_name(name) {
+        match v.to_str().ok().and_then(|s| s.split_once(' ')) {
+            Some((scheme, _)) if name.ends_with("authorization") => {
+                Cow::Owned(format!("{scheme} {REDACTED}"))
             }
-        })
-        .collect()
+            _ => Cow::Borrowed(REDACTED),
+        }
+    } else {
+        String::from_utf8_lossy(v.as_bytes())
+    }
+}
+
+/// A method's name, without an allocation for the standard ones.
+fn method_name(m: &Method) -> Cow<'static, str> {
+    let known = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::HEAD,
+        Method::OPTIONS,
+    ];
+    const NAMES: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+    match known.iter().position(|k| k == m) {
+        Some(i) => Cow::Borrowed(NAMES[i]),
+        None => Cow::Owned(m.as_str().to_string()),
+    }
 }
 
 /// A query string with the values of credential parameters redacted.
@@ -85,6 +104,8 @@ pub(crate) fn redacted_body(b: &Bytes) -> Bytes {
 /// A journal entry under construction.
 pub(crate) struct Record {
     t0: Instant,
+    /// The wall-clock time the request arrived (the injectable clock's).
+    pub now: Duration,
     /// The entry.
     pub e: JournalEntry,
 }
@@ -94,18 +115,21 @@ impl Record {
     pub fn new(
         sh: &Shared,
         method: &Method,
-        path: &str,
+        path: Cow<'static, str>,
         query: Option<String>,
         h: &HeaderMap,
     ) -> Self {
+        let t0 = Instant::now();
+        let now = sh.clock.now();
         Record {
-            t0: Instant::now(),
+            t0,
+            now,
             e: JournalEntry {
                 id: 0,
-                at_ms: sh.clock.now().as_millis() as u64,
-                elapsed_ms: sh.elapsed().as_millis() as u64,
-                method: method.as_str().to_string(),
-                path: path.to_string(),
+                at_ms: now.as_millis() as u64,
+                elapsed_ms: sh.elapsed_at(t0).as_millis() as u64,
+                method: method_name(method),
+                path,
                 query,
                 seller: None,
                 request_number: None,
@@ -176,9 +200,10 @@ mod tests {
         h.insert("apikey", HeaderValue::from_static("swk-demo-1"));
         h.insert("authorization", HeaderValue::from_static("Bearer abc.def"));
         h.insert("x-trace", HeaderValue::from_static("t1"));
-        let shown: Vec<(String, String)> = redacted_headers(&h)
-            .into_iter()
-            .map(|x| (x.name, x.value))
+        let journaled = redacted_headers(&h);
+        let shown: Vec<(String, String)> = journaled
+            .iter()
+            .map(|x| (x.name.to_string(), x.value.to_string()))
             .collect();
         assert_eq!(
             shown,

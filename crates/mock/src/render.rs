@@ -179,16 +179,9 @@ fn breach(
     v
 }
 
-/// Sends an answer with the scripted delay, headers, content type and drip.
-pub(crate) async fn deliver(
-    sh: &Shared,
-    rec: Record,
-    r: Rendered,
-    a: &AnswerEffects,
-) -> Response<Body> {
-    if !a.delay.is_zero() {
-        tokio::time::sleep(a.delay).await;
-    }
+/// Sends an answer with the scripted headers, content type and drip (the caller has waited
+/// out the scripted delay).
+pub(crate) fn deliver(sh: &Shared, rec: Record, r: Rendered, a: &AnswerEffects) -> Response<Body> {
     if let (Some(s), Some(seller)) = (a.retry_after, rec.e.seller.as_deref()) {
         sh.retry_watch.advise(seller, sh.clock.now(), s);
     }
@@ -199,8 +192,11 @@ pub(crate) async fn deliver(
     };
     let mut resp = Response::new(b);
     *resp.status_mut() = StatusCode::from_u16(r.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let ct = a.content_type.as_deref().unwrap_or(r.content_type);
-    if let Ok(v) = HeaderValue::from_str(ct) {
+    let ct = match a.content_type.as_deref() {
+        Some(scripted) => HeaderValue::from_str(scripted).ok(),
+        None => Some(HeaderValue::from_static(r.content_type)),
+    };
+    if let Some(v) = ct {
         resp.headers_mut().insert(CONTENT_TYPE, v);
     }
     if let Some(s) = a.retry_after {

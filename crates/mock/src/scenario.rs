@@ -997,7 +997,7 @@ pub(crate) struct AnswerEffects {
 /// The outcome of evaluating the scenario for one request.
 #[derive(Debug, Default)]
 pub(crate) struct Verdict {
-    /// Per item: the failure message a rule gave it.
+    /// Per item: the failure message a rule gave it; empty when no rule failed an item.
     pub item_failures: Vec<Option<String>>,
     pub answer: AnswerEffects,
     pub fired: Vec<Fired>,
@@ -1198,10 +1198,8 @@ impl Engine {
 
     /// Evaluates every rule against a request.
     pub(crate) fn evaluate(&self, req: &RequestFacts<'_>) -> Verdict {
-        let mut v = Verdict {
-            item_failures: vec![None; req.items.len()],
-            ..Verdict::default()
-        };
+        // `item_failures` stays empty (no allocation) until an item rule fails an item.
+        let mut v = Verdict::default();
         if self.rules.is_empty() {
             return v;
         }
@@ -1244,7 +1242,7 @@ impl Engine {
             if let Some(msg) = rule.fail_message() {
                 let mut hits = 0usize;
                 for (i, item) in req.items.iter().enumerate() {
-                    if !item.eligible || v.item_failures[i].is_some() {
+                    if !item.eligible || v.item_failures.get(i).is_some_and(Option::is_some) {
                         continue;
                     }
                     let drawn = || {
@@ -1254,6 +1252,9 @@ impl Engine {
                     if item_conditions(&rule.when, item)
                         && rule.when.probability.is_none_or(|p| drawn() < p)
                     {
+                        if v.item_failures.is_empty() {
+                            v.item_failures = vec![None; req.items.len()];
+                        }
                         v.item_failures[i] = Some(msg.to_string());
                         hits += 1;
                     }
@@ -1305,34 +1306,34 @@ impl Engine {
 
     /// Why no rule fired: the rule with the most conditions met and the first one it missed.
     fn explain(&self, req: &RequestFacts<'_>) -> String {
-        let mut best: Option<(usize, &CRule, String)> = None;
+        // Every rule is scored without writing anything; only the nearest one's reason is
+        // written (this runs on every request that fires nothing).
+        let mut best: Option<(usize, usize, &CRule, bool)> = None;
         for (idx, rule) in self.rules.iter().enumerate() {
-            let (met, missed) = audit(rule, req);
-            let missed = match missed {
-                Some(m) => m,
-                None => match rule.times {
-                    Some(t) if self.fired_counts[idx].load(Ordering::SeqCst) >= t => {
-                        format!("it already fired {t} time(s) (times = {t})")
-                    }
-                    _ => match rule.when.probability {
-                        Some(p) => format!("its probability draw ({p}) missed"),
-                        None => "the items it matches had already failed".into(),
-                    },
+            let a = audit(rule, req, false);
+            if best.as_ref().is_none_or(|(_, m, _, _)| a.met > *m) {
+                best = Some((idx, a.met, rule, a.failed));
+            }
+        }
+        let Some((idx, _, rule, failed)) = best else {
+            return "no rule fired".into();
+        };
+        let why = match audit(rule, req, true).missed {
+            Some(m) if failed => m,
+            _ => match rule.times {
+                Some(t) if self.fired_counts[idx].load(Ordering::SeqCst) >= t => {
+                    format!("it already fired {t} time(s) (times = {t})")
+                }
+                _ => match rule.when.probability {
+                    Some(p) => format!("its probability draw ({p}) missed"),
+                    None => "the items it matches had already failed".into(),
                 },
-            };
-            if best.as_ref().is_none_or(|(m, _, _)| met > *m) {
-                best = Some((met, rule, missed));
-            }
-        }
-        match best {
-            Some((_, rule, why)) => {
-                format!(
-                    "no rule fired; nearest: `{}`, not fired because {why}",
-                    rule.name
-                )
-            }
-            None => "no rule fired".into(),
-        }
+            },
+        };
+        format!(
+            "no rule fired; nearest: `{}`, not fired because {why}",
+            rule.name
+        )
     }
 }
 /// The kebab-case name of a serializable unit enum value.
@@ -1390,9 +1391,12 @@ fn item_conditions(m: &CMatch, i: &ItemFacts<'_>) -> bool {
 }
 
 /// Counts the conditions a rule meets for a request and names the first it misses.
-fn audit(rule: &CRule, r: &RequestFacts<'_>) -> (usize, Option<String>) {
+fn audit(rule: &CRule, r: &RequestFacts<'_>, render: bool) -> Audit {
     let m = &rule.when;
-    let mut a = Audit::default();
+    let mut a = Audit {
+        render,
+        ..Audit::default()
+    };
     let mut check = |ok: bool, why: &dyn Fn() -> String| a.check(ok, why);
     let sellers = r.seller;
     if let Some(p) = &m.seller {
@@ -1477,17 +1481,23 @@ fn audit(rule: &CRule, r: &RequestFacts<'_>) -> (usize, Option<String>) {
             },
         );
     }
-    if rule.has_item_conditions() && a.missed.is_none() {
+    if rule.has_item_conditions() && !a.failed {
         a.check(any(&|i| item_conditions(m, i)), &|| {
             "no single item meets all its item conditions".into()
         });
     }
-    (a.met, a.missed)
+    a
 }
 
+/// How near a rule came to firing: conditions met, and the first one missed.
 #[derive(Default)]
 struct Audit {
     met: usize,
+    /// A condition was missed.
+    failed: bool,
+    /// Write why (only for the rule an explanation names).
+    render: bool,
+    /// The first condition missed, written when `render`.
     missed: Option<String>,
 }
 
@@ -1495,8 +1505,11 @@ impl Audit {
     fn check(&mut self, ok: bool, why: &dyn Fn() -> String) {
         if ok {
             self.met += 1;
-        } else if self.missed.is_none() {
-            self.missed = Some(why());
+        } else if !self.failed {
+            self.failed = true;
+            if self.render {
+                self.missed = Some(why());
+            }
         }
     }
 }
@@ -1729,7 +1742,10 @@ mod tests {
                 let v = run(&e, 1, &[item(&ids[i], "V", 1)]);
                 let k = sends.entry(i).or_insert(0);
                 *k += 1;
-                seen.insert((i, *k), v.item_failures[0].is_some());
+                seen.insert(
+                    (i, *k),
+                    v.item_failures.first().is_some_and(Option::is_some),
+                );
             }
             seen
         };

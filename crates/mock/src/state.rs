@@ -84,11 +84,14 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long shutdown waits for in-flight requests (default 10 s).
     pub drain_timeout: Duration,
-    /// Bodies at least this large (default 256 KiB, about 3,000 items) are processed on the
-    /// blocking pool, at most one per core at a time, so that large requests do not starve
-    /// small ones. Smaller bodies are processed in place (about a millisecond at most): the
-    /// hand-off to another thread cost more than that saved.
+    /// Bodies at least this large (default 32 KiB, about 400 items) are processed on the
+    /// blocking pool, at most [`Limits::heavy_jobs`] at a time, so that large requests never
+    /// hold up the thread that serves every connection. Smaller bodies are processed in place
+    /// (about 50 µs at most): handing them to another thread would cost more than it saves.
     pub inline_body_bytes: usize,
+    /// Most large bodies processed at once on the blocking pool (default: twice the cores,
+    /// so that the cores stay busy while the next bodies are read).
+    pub heavy_jobs: usize,
     /// After refusing a body (413) or a connection (503 at the cap), how long the rest of what
     /// the client sends is read and discarded before closing (default 2 s), so that a client
     /// that writes its whole request before reading still reads the status.
@@ -96,9 +99,9 @@ pub struct Limits {
     /// The most bytes read and discarded while lingering (default 32 MiB).
     pub linger_bytes: u64,
     /// Most `/updateInventory` body bytes held at once, from reading until the answer is
-    /// rendered (default 2 MiB: two 10,000-item bodies, one per core, as many as are processed
-    /// at once; more would only wait in memory). A body waits for room before it is read (TCP holds its
-    /// sender back meanwhile); one larger than the budget waits for all of it. A body that
+    /// rendered (default 3 MiB: three 10,000-item bodies, two processed on two cores while
+    /// the next is read; more would only wait in memory). A body waits for room before it is read (TCP
+    /// holds its sender back meanwhile); one larger than the budget waits for all of it. A body that
     /// finds no room within `body_read_timeout` is answered 503. Bodies under 64 KiB take no
     /// room, so a small request never queues behind large ones.
     pub body_bytes_in_flight: usize,
@@ -114,10 +117,11 @@ impl Default for Limits {
             max_depth: 64,
             max_connections: 1024,
             drain_timeout: Duration::from_secs(10),
-            inline_body_bytes: 256 * 1024,
+            inline_body_bytes: 32 * 1024,
+            heavy_jobs: 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
             linger: Duration::from_secs(2),
             linger_bytes: 32 * 1024 * 1024,
-            body_bytes_in_flight: 2 * 1024 * 1024,
+            body_bytes_in_flight: 3 * 1024 * 1024,
         }
     }
 }
@@ -567,6 +571,8 @@ pub(crate) struct Shared {
     pub profile: Profile,
     pub catalog: Option<CatalogIndex>,
     pub sellers: Vec<Credentials>,
+    /// Each seller's name, shared (a journal entry holds one without copying it).
+    pub seller_names: Vec<Arc<str>>,
     /// Stable and issued tokens, lifetimes and revocations (`crate::tokens`).
     pub tokens: crate::tokens::Tokens,
     /// The wall clock (injectable for tests).
@@ -580,10 +586,13 @@ pub(crate) struct Shared {
     pub journal: Journal,
     pub engine: RwLock<Arc<Engine>>,
     pub counter: AtomicU64,
-    pub started: Mutex<Instant>,
+    /// When the process's mock started; `restarted` counts from it.
+    pub base: Instant,
+    /// Nanoseconds from `base` to the start or the last reset (read without a lock).
+    pub restarted: AtomicU64,
     pub limits: Limits,
     pub log_requests: bool,
-    /// Permits to process a large body on the blocking pool (one per core).
+    /// Permits to process a large body on the blocking pool ([`Limits::heavy_jobs`]).
     pub heavy: Arc<tokio::sync::Semaphore>,
     /// Body bytes in flight, in KiB ([`Limits::body_bytes_in_flight`]).
     pub body_budget: crate::body::BodyBudget,
@@ -612,8 +621,15 @@ impl Shared {
         self.ledger.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Time since start or reset.
     pub fn elapsed(&self) -> Duration {
-        self.started.lock().map(|s| s.elapsed()).unwrap_or_default()
+        self.elapsed_at(Instant::now())
+    }
+
+    /// Time from start or reset to `t`.
+    pub fn elapsed_at(&self, t: Instant) -> Duration {
+        let since_base = t.saturating_duration_since(self.base);
+        since_base.saturating_sub(Duration::from_nanos(self.restarted.load(Ordering::Relaxed)))
     }
 
     /// Current stock of an item for a seller: the last value set, else the catalog's.
@@ -692,9 +708,11 @@ impl Shared {
         self.engine().reset();
         self.tokens.reset(self.clock.now());
         self.retry_watch.reset();
-        if let Ok(mut s) = self.started.lock() {
-            *s = Instant::now();
-        }
+        let since_base = self.base.elapsed().as_nanos();
+        self.restarted.store(
+            u64::try_from(since_base).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
 
     /// The seller (index) with these credentials.
