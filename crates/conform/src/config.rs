@@ -152,7 +152,7 @@ impl JsonSchema for StockSample {
 /// A known item given without a catalog file (`--item`, or `items` in `stockwire.toml`): one
 /// catalog entry, `{"productId", "variantId", "stock"?, "seller"?}`, read and checked by the
 /// schema crate's catalog format. Such items add to the catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KnownItem(pub CatalogEntry);
 
 impl std::str::FromStr for KnownItem {

@@ -166,7 +166,7 @@ pub async fn replay(report: &Report, opts: &RunOptions) -> Result<Vec<ReplayResu
             product_id: c.product_id.clone(),
             variant_id: c.variant_id.clone(),
             stock: c.stock,
-            seller: None,
+            ..CatalogEntry::default()
         })
         .collect();
     let mut o = opts.clone();

@@ -448,7 +448,7 @@ impl Recorder {
                     product_id: scrub(p),
                     variant_id: scrub(v),
                     stock: agg.last_accepted,
-                    seller: None,
+                    ..CatalogEntry::default()
                 })
                 .collect(),
         };

@@ -1,11 +1,14 @@
 //! The catalog format shared by the mock marketplace and the conformance runner: which items
-//! exist (for a seller), and the stock each should hold.
+//! exist (for a seller), the stock each should hold, and how each is listed.
 //!
 //! Two spellings of one format: a JSON array of objects with `productId`, `variantId` and
-//! optional `stock` and `seller`, or CSV with a header row of the same names. Its JSON Schema is
-//! published as `schemas/catalog.schema.json`.
+//! optional `stock`, `seller` and listing members (`sku`, `title`, `brand`, `listingPrice`,
+//! `mrp`, `blocked`, `published`), or CSV with a header row of the same names. Absent listing
+//! members have defaults ([`Catalog::skus`]: a SKU code unique within the catalog). Its JSON
+//! Schema is published as `schemas/catalog.schema.json`.
 
-use std::collections::HashSet;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -13,7 +16,7 @@ use serde_json::Value;
 use crate::model::ItemKey;
 
 /// One item of a catalog.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CatalogEntry {
     /// Product ID.
@@ -26,9 +29,44 @@ pub struct CatalogEntry {
     /// The seller that owns the item; `None` means every seller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seller: Option<String>,
+    /// The seller's SKU code, as the listing shows it (default: [`Catalog::skus`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// The variant's title in the listing (default: the product and variant ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The product's brand in the listing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    /// The price the listing shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing_price: Option<f64>,
+    /// The maximum retail price the listing shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mrp: Option<f64>,
+    /// Units held back for orders not yet shipped (the listing's `blockedInventory`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<u32>,
+    /// Whether the item is published (listed); default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<bool>,
 }
 
 impl CatalogEntry {
+    /// An entry of `product_id`/`variant_id` with nothing else set.
+    pub fn new(product_id: impl Into<String>, variant_id: impl Into<String>) -> Self {
+        CatalogEntry {
+            product_id: product_id.into(),
+            variant_id: variant_id.into(),
+            ..CatalogEntry::default()
+        }
+    }
+
+    /// Whether the item is listed (published), the default.
+    pub fn is_published(&self) -> bool {
+        self.published.unwrap_or(true)
+    }
+
     /// The entry's (productId, variantId) pair.
     pub fn key(&self) -> ItemKey {
         ItemKey::new(&self.product_id, &self.variant_id)
@@ -41,7 +79,7 @@ impl CatalogEntry {
 }
 
 /// A list of catalog entries, in file order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Catalog {
     /// The entries.
@@ -82,7 +120,120 @@ pub enum CatalogError {
     },
 }
 
-const FIELDS: [&str; 4] = ["productId", "variantId", "stock", "seller"];
+/// What kind of value a catalog member holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A non-empty string.
+    Text,
+    /// A whole number from 0 to 2^31 - 1.
+    Count,
+    /// A number, never negative.
+    Price,
+    /// `true` or `false`.
+    Flag,
+}
+
+/// Every member of an entry, in column order, with its kind. `productId` and `variantId` are
+/// required.
+const MEMBERS: [(&str, Kind); 11] = [
+    ("productId", Kind::Text),
+    ("variantId", Kind::Text),
+    ("stock", Kind::Count),
+    ("seller", Kind::Text),
+    ("sku", Kind::Text),
+    ("title", Kind::Text),
+    ("brand", Kind::Text),
+    ("listingPrice", Kind::Price),
+    ("mrp", Kind::Price),
+    ("blocked", Kind::Count),
+    ("published", Kind::Flag),
+];
+
+/// One member's value, read from JSON or CSV.
+#[derive(Debug, Clone, PartialEq)]
+enum Read {
+    Text(String),
+    Count(u32),
+    Price(f64),
+    Flag(bool),
+}
+
+impl Kind {
+    fn rule(self) -> &'static str {
+        match self {
+            Kind::Text => "must be a non-empty string",
+            Kind::Count => "must be an integer from 0 to 2147483647",
+            Kind::Price => "must be a number, 0 or more",
+            Kind::Flag => "must be true or false",
+        }
+    }
+
+    fn read_json(self, v: &Value) -> Option<Read> {
+        match self {
+            Kind::Text => v
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(|s| Read::Text(s.into())),
+            Kind::Count => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|&n| n <= i32::MAX as u32)
+                .map(Read::Count),
+            Kind::Price => v
+                .as_f64()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .map(Read::Price),
+            Kind::Flag => v.as_bool().map(Read::Flag),
+        }
+    }
+
+    fn read_cell(self, cell: &str) -> Option<Read> {
+        match self {
+            Kind::Text => Some(Read::Text(cell.into())),
+            Kind::Count => cell
+                .parse::<u32>()
+                .ok()
+                .filter(|&n| n <= i32::MAX as u32)
+                .map(Read::Count),
+            Kind::Price => cell
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .map(Read::Price),
+            Kind::Flag if cell.eq_ignore_ascii_case("true") => Some(Read::Flag(true)),
+            Kind::Flag if cell.eq_ignore_ascii_case("false") => Some(Read::Flag(false)),
+            Kind::Flag => None,
+        }
+    }
+}
+
+impl CatalogEntry {
+    /// Sets the member `name` from what was read.
+    fn set(&mut self, name: &str, value: Read) {
+        let text = |v: Read| match v {
+            Read::Text(s) => Some(s),
+            _ => None,
+        };
+        match (name, value) {
+            ("productId", v) => self.product_id = text(v).unwrap_or_default(),
+            ("variantId", v) => self.variant_id = text(v).unwrap_or_default(),
+            ("stock", Read::Count(n)) => self.stock = Some(n),
+            ("seller", v) => self.seller = text(v),
+            ("sku", v) => self.sku = text(v),
+            ("title", v) => self.title = text(v),
+            ("brand", v) => self.brand = text(v),
+            ("listingPrice", Read::Price(x)) => self.listing_price = Some(x),
+            ("mrp", Read::Price(x)) => self.mrp = Some(x),
+            ("blocked", Read::Count(n)) => self.blocked = Some(n),
+            ("published", Read::Flag(b)) => self.published = Some(b),
+            _ => {}
+        }
+    }
+}
+
+fn member_names() -> String {
+    MEMBERS.map(|(n, _)| n).join(", ")
+}
 
 /// The published catalog schema (`schemas/catalog.schema.json`), tested against the parser.
 const SCHEMA: &str = include_str!("../../../schemas/catalog.schema.json");
@@ -123,7 +274,7 @@ pub struct DuplicateItem {
 }
 
 impl CatalogEntry {
-    /// Reads one entry from JSON, `{"productId", "variantId", "stock"?, "seller"?}` (what
+    /// Reads one entry from JSON, `{"productId", "variantId", "stock"?, "seller"?, …}` (what
     /// `stockwire conform --item` takes). Errors point into the entry.
     pub fn from_json_value(value: &Value) -> Result<CatalogEntry, EntryError> {
         let err = |at: String, message: String| EntryError { at, message };
@@ -131,47 +282,38 @@ impl CatalogEntry {
             return Err(err(
                 String::new(),
                 format!(
-                    "each entry must be an object {{productId, variantId, stock?, seller?}}, got {}",
+                    "each entry must be an object {{productId, variantId, stock?, seller?, …}}, got {}",
                     kind(value)
                 ),
             ));
         };
-        if let Some(k) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        if let Some(k) = map.keys().find(|k| !MEMBERS.iter().any(|(n, _)| n == k)) {
             return Err(err(
                 format!("/{}", pointer_token(k)),
-                format!("unknown field (known: {})", FIELDS.join(", ")),
+                format!("unknown field (known: {})", member_names()),
             ));
         }
-        let text_field = |name: &str, required: bool| -> Result<Option<String>, EntryError> {
-            match map.get(name) {
-                None | Some(Value::Null) if !required => Ok(None),
-                None | Some(Value::Null) => {
-                    Err(err(String::new(), format!("`{name}` is required")))
+        let mut entry = CatalogEntry::default();
+        for (i, (name, kind)) in MEMBERS.iter().enumerate() {
+            match map.get(*name) {
+                None | Some(Value::Null) if i < 2 => {
+                    return Err(err(String::new(), format!("`{name}` is required")));
                 }
-                Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-                Some(_) => Err(err(format!("/{name}"), "must be a non-empty string".into())),
+                None | Some(Value::Null) => {}
+                Some(v) => {
+                    let read = kind.read_json(v).ok_or_else(|| {
+                        let got = if *kind == Kind::Text {
+                            String::new()
+                        } else {
+                            format!(", got {v}")
+                        };
+                        err(format!("/{name}"), format!("{}{got}", kind.rule()))
+                    })?;
+                    entry.set(name, read);
+                }
             }
-        };
-        let stock = match map.get("stock") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_u64()
-                    .and_then(|n| u32::try_from(n).ok())
-                    .filter(|&n| n <= i32::MAX as u32)
-                    .ok_or_else(|| {
-                        err(
-                            "/stock".into(),
-                            format!("must be an integer from 0 to 2147483647, got {v}"),
-                        )
-                    })?,
-            ),
-        };
-        Ok(CatalogEntry {
-            product_id: text_field("productId", true)?.unwrap_or_default(),
-            variant_id: text_field("variantId", true)?.unwrap_or_default(),
-            stock,
-            seller: text_field("seller", false)?,
-        })
+        }
+        Ok(entry)
     }
 
     /// [`CatalogEntry::from_json_value`] for JSON text.
@@ -207,127 +349,43 @@ fn pointer_token(k: &str) -> String {
 impl Catalog {
     /// Reads a catalog; `.csv` files are CSV, anything else is JSON.
     pub fn read(path: &Path) -> Result<Catalog, CatalogError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Io {
-            file: path.to_path_buf(),
-            source,
+        let mut entries = Vec::new();
+        let mut at = Vec::new();
+        for_each_entry(path, |e, pos| {
+            entries.push(e);
+            at.push(pos);
+            Ok(())
         })?;
-        let is_csv = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-        if is_csv {
-            Catalog::from_csv(path, &text)
-        } else {
-            Catalog::from_json(path, &text)
-        }
+        let c = Catalog { entries };
+        c.check_unique(path, |i| at.get(i).map_or_else(String::new, Position::at))?;
+        Ok(c)
     }
 
     /// Parses the JSON spelling; `file` only names it in errors.
     pub fn from_json(file: &Path, text: &str) -> Result<Catalog, CatalogError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| CatalogError::Syntax {
-            file: file.to_path_buf(),
-            line: e.line(),
-            message: format!(
-                "not valid JSON: {}",
-                crate::error::strip_position(&e.to_string())
-            ),
+        let mut entries = Vec::new();
+        json_entries(file, text.as_bytes(), |e, _| {
+            entries.push(e);
+            Ok(())
         })?;
-        let entry_err = |at: String, message: String| CatalogError::Entry {
-            file: file.to_path_buf(),
-            at,
-            message,
-        };
-        let Value::Array(items) = value else {
-            return Err(entry_err(
-                "(document)".into(),
-                "a catalog is a JSON array of {productId, variantId, stock?, seller?}".into(),
-            ));
-        };
-        let mut entries = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let entry = CatalogEntry::from_json_value(item)
-                .map_err(|e| entry_err(format!("/{i}{}", e.at), e.message))?;
-            entries.push(entry);
-        }
         let c = Catalog { entries };
         c.check_unique(file, |i| format!("/{i}"))?;
         Ok(c)
     }
 
-    /// Parses the CSV spelling (header row `productId,variantId[,stock][,seller]`).
+    /// Parses the CSV spelling (a header row naming `productId`, `variantId` and any of the
+    /// optional members, in any order).
     pub fn from_csv(file: &Path, text: &str) -> Result<Catalog, CatalogError> {
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .flexible(false)
-            .from_reader(text.as_bytes());
-        let syntax = |e: csv::Error| CatalogError::Syntax {
-            file: file.to_path_buf(),
-            line: e.position().map_or(1, |p| p.line() as usize),
-            message: format!("not valid CSV: {e}"),
-        };
-        let headers = reader.headers().map_err(syntax)?.clone();
-        let mut col = [None; 4];
-        for (i, h) in headers.iter().enumerate() {
-            match FIELDS.iter().position(|f| f.eq_ignore_ascii_case(h)) {
-                Some(k) => col[k] = Some(i),
-                None => {
-                    return Err(CatalogError::Entry {
-                        file: file.to_path_buf(),
-                        at: "line 1".into(),
-                        message: format!("unknown column `{h}` (known: {})", FIELDS.join(", ")),
-                    });
-                }
-            }
-        }
-        for (k, name) in FIELDS.iter().enumerate().take(2) {
-            if col[k].is_none() {
-                return Err(CatalogError::Entry {
-                    file: file.to_path_buf(),
-                    at: "line 1".into(),
-                    message: format!("the header row has no `{name}` column"),
-                });
-            }
-        }
         let mut entries = Vec::new();
         let mut lines = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(syntax)?;
-            let line = record.position().map_or(0, |p| p.line() as usize);
-            let cell = |k: usize| col[k].and_then(|c| record.get(c)).unwrap_or("");
-            let err = |name: &str, message: String| CatalogError::Entry {
-                file: file.to_path_buf(),
-                at: format!("line {line}, column {name}"),
-                message,
-            };
-            for (k, name) in FIELDS.iter().enumerate().take(2) {
-                if cell(k).is_empty() {
-                    return Err(err(name, "must not be empty".into()));
-                }
-            }
-            let stock = match cell(2) {
-                "" => None,
-                s => Some(
-                    s.parse::<u32>()
-                        .ok()
-                        .filter(|&n| n <= i32::MAX as u32)
-                        .ok_or_else(|| {
-                            err(
-                                "stock",
-                                format!("must be an integer from 0 to 2147483647, got `{s}`"),
-                            )
-                        })?,
-                ),
-            };
-            entries.push(CatalogEntry {
-                product_id: cell(0).to_string(),
-                variant_id: cell(1).to_string(),
-                stock,
-                seller: Some(cell(3).to_string()).filter(|s| !s.is_empty()),
-            });
-            lines.push(line);
-        }
+        csv_entries(file, text.as_bytes(), |e, pos| {
+            entries.push(e);
+            lines.push(pos);
+            Ok(())
+        })?;
         let c = Catalog { entries };
         c.check_unique(file, |i| {
-            format!("line {}", lines.get(i).copied().unwrap_or(0))
+            lines.get(i).map_or_else(String::new, Position::at)
         })?;
         Ok(c)
     }
@@ -343,7 +401,86 @@ impl Catalog {
                 });
             }
         }
+        if let Some((i, sku, seller)) = self.repeated_sku() {
+            return Err(CatalogError::Entry {
+                file: file.to_path_buf(),
+                at: at(i),
+                message: format!(
+                    "sku `{sku}` is given to two items {}(a SKU code names one item of a seller)",
+                    seller.map_or("of every seller ".to_string(), |s| format!(
+                        "of seller `{s}` "
+                    ))
+                ),
+            });
+        }
         Ok(())
+    }
+
+    /// The first explicit `sku` that two items one seller can see share: (entry, sku, seller).
+    fn repeated_sku(&self) -> Option<(usize, &str, Option<&str>)> {
+        // Entries of every seller clash with any entry; a named seller's only with its own.
+        let mut every: HashMap<&str, usize> = HashMap::new();
+        let mut named: HashMap<(&str, &str), usize> = HashMap::new();
+        for e in &self.entries {
+            if let (Some(sku), None) = (e.sku.as_deref(), &e.seller) {
+                *every.entry(sku).or_default() += 1;
+            }
+        }
+        for (i, e) in self.entries.iter().enumerate() {
+            let Some(sku) = e.sku.as_deref() else {
+                continue;
+            };
+            match e.seller.as_deref() {
+                None if every.get(sku).copied().unwrap_or(0) > 1 => return Some((i, sku, None)),
+                None => {}
+                Some(s) => {
+                    let n = named.entry((s, sku)).or_default();
+                    *n += 1;
+                    if *n > 1 || every.contains_key(sku) {
+                        return Some((i, sku, Some(s)));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Each entry's SKU code, in entry order: its `sku`, or a default that no other entry of
+    /// the catalog has. The default is the variantId when that is unique in the catalog (and
+    /// no entry gives it as its `sku`), else `{productId}-{variantId}`, with `-2`, `-3`, … added
+    /// until it is unique. The same catalog always gives the same codes.
+    pub fn skus(&self) -> Vec<Cow<'_, str>> {
+        let mut variants: HashMap<&str, u32> = HashMap::new();
+        let mut taken: HashSet<Cow<'_, str>> = HashSet::new();
+        for e in &self.entries {
+            *variants.entry(e.variant_id.as_str()).or_default() += 1;
+            if let Some(s) = e.sku.as_deref() {
+                taken.insert(Cow::Borrowed(s));
+            }
+        }
+        let mut out = Vec::with_capacity(self.entries.len());
+        for e in &self.entries {
+            if let Some(s) = e.sku.as_deref() {
+                out.push(Cow::Borrowed(s));
+                continue;
+            }
+            let v = e.variant_id.as_str();
+            let code: Cow<'_, str> = if variants.get(v) == Some(&1) && !taken.contains(v) {
+                Cow::Borrowed(v)
+            } else {
+                let base = format!("{}-{v}", e.product_id);
+                let mut code = base.clone();
+                let mut n = 1;
+                while taken.contains(code.as_str()) {
+                    n += 1;
+                    code = format!("{base}-{n}");
+                }
+                Cow::Owned(code)
+            };
+            taken.insert(code.clone());
+            out.push(code);
+        }
+        out
     }
 
     /// Adds an entry given apart from a file (e.g. `stockwire conform --item`). An entry whose
@@ -389,6 +526,201 @@ impl Catalog {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// Where an entry is in its file: its index in a JSON array, or its CSV line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// The entry's index in the JSON array.
+    Index(usize),
+    /// The entry's 1-based line in the CSV file.
+    Line(usize),
+}
+
+impl Position {
+    /// How an error names the entry: `/12` (a JSON pointer) or `line 13`.
+    pub fn at(&self) -> String {
+        match self {
+            Position::Index(i) => format!("/{i}"),
+            Position::Line(l) => format!("line {l}"),
+        }
+    }
+}
+
+/// Reads a catalog file entry by entry (`.csv` as CSV, anything else as JSON), holding one
+/// entry at a time, so that a catalog of millions of items reads in memory of its own size
+/// in the caller's structures and not more. `f` gets each entry with where it is, and may
+/// refuse it with a message (a duplicate, say), which ends the reading with an error at that
+/// entry. Entries are checked one by one; whether two repeat each other is `f`'s to tell.
+/// Returns the number of entries.
+pub fn for_each_entry(
+    path: &Path,
+    f: impl FnMut(CatalogEntry, Position) -> Result<(), String>,
+) -> Result<usize, CatalogError> {
+    let file = std::fs::File::open(path).map_err(|source| CatalogError::Io {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    let reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if is_csv {
+        csv_entries(path, reader, f)
+    } else {
+        json_entries(path, reader, f)
+    }
+}
+
+/// The JSON spelling, entry by entry.
+fn json_entries(
+    file: &Path,
+    reader: impl std::io::Read,
+    mut f: impl FnMut(CatalogEntry, Position) -> Result<(), String>,
+) -> Result<usize, CatalogError> {
+    use serde::de::{DeserializeSeed, Error as _, SeqAccess, Visitor};
+
+    /// The first entry error, kept apart from serde's own errors.
+    struct Sink<'f, F> {
+        f: &'f mut F,
+        refused: Option<(String, String)>,
+        count: usize,
+    }
+    impl<'de, F: FnMut(CatalogEntry, Position) -> Result<(), String>> Visitor<'de>
+        for &mut Sink<'_, F>
+    {
+        type Value = ();
+        fn expecting(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            out.write_str("a JSON array of {productId, variantId, stock?, seller?, …}")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(v) = seq.next_element::<Value>()? {
+                let i = self.count;
+                self.count += 1;
+                let outcome = CatalogEntry::from_json_value(&v)
+                    .map_err(|e| (format!("/{i}{}", e.at), e.message))
+                    .and_then(|entry| {
+                        (self.f)(entry, Position::Index(i)).map_err(|m| (format!("/{i}"), m))
+                    });
+                if let Err(e) = outcome {
+                    self.refused = Some(e);
+                    return Err(A::Error::custom("entry refused"));
+                }
+            }
+            Ok(())
+        }
+    }
+    impl<'de, F: FnMut(CatalogEntry, Position) -> Result<(), String>> DeserializeSeed<'de>
+        for &mut Sink<'_, F>
+    {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    let mut sink = Sink {
+        f: &mut f,
+        refused: None,
+        count: 0,
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let r = (&mut sink).deserialize(&mut de).and_then(|()| de.end());
+    if let Some((at, message)) = sink.refused {
+        return Err(CatalogError::Entry {
+            file: file.to_path_buf(),
+            at,
+            message,
+        });
+    }
+    match r {
+        Ok(()) => Ok(sink.count),
+        Err(e) if e.is_data() && sink.count == 0 => Err(CatalogError::Entry {
+            file: file.to_path_buf(),
+            at: "(document)".into(),
+            message: "a catalog is a JSON array of {productId, variantId, stock?, seller?, …}"
+                .into(),
+        }),
+        Err(e) => Err(CatalogError::Syntax {
+            file: file.to_path_buf(),
+            line: e.line(),
+            message: format!(
+                "not valid JSON: {}",
+                crate::error::strip_position(&e.to_string())
+            ),
+        }),
+    }
+}
+
+/// The CSV spelling, entry by entry.
+fn csv_entries(
+    file: &Path,
+    reader: impl std::io::Read,
+    mut f: impl FnMut(CatalogEntry, Position) -> Result<(), String>,
+) -> Result<usize, CatalogError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(reader);
+    let syntax = |e: csv::Error| CatalogError::Syntax {
+        file: file.to_path_buf(),
+        line: e.position().map_or(1, |p| p.line() as usize),
+        message: format!("not valid CSV: {e}"),
+    };
+    let headers = reader.headers().map_err(syntax)?.clone();
+    let mut col = [None; MEMBERS.len()];
+    for (i, h) in headers.iter().enumerate() {
+        match MEMBERS.iter().position(|(f, _)| f.eq_ignore_ascii_case(h)) {
+            Some(k) => col[k] = Some(i),
+            None => {
+                return Err(CatalogError::Entry {
+                    file: file.to_path_buf(),
+                    at: "line 1".into(),
+                    message: format!("unknown column `{h}` (known: {})", member_names()),
+                });
+            }
+        }
+    }
+    for (k, (name, _)) in MEMBERS.iter().enumerate().take(2) {
+        if col[k].is_none() {
+            return Err(CatalogError::Entry {
+                file: file.to_path_buf(),
+                at: "line 1".into(),
+                message: format!("the header row has no `{name}` column"),
+            });
+        }
+    }
+    let mut record = csv::StringRecord::new();
+    let mut count = 0;
+    while reader.read_record(&mut record).map_err(syntax)? {
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let mut entry = CatalogEntry::default();
+        for (k, (name, kind)) in MEMBERS.iter().enumerate() {
+            let cell = col[k].and_then(|c| record.get(c)).unwrap_or("");
+            let err = |message: String| CatalogError::Entry {
+                file: file.to_path_buf(),
+                at: format!("line {line}, column {name}"),
+                message,
+            };
+            if cell.is_empty() {
+                if k < 2 {
+                    return Err(err("must not be empty".into()));
+                }
+                continue;
+            }
+            let read = kind
+                .read_cell(cell)
+                .ok_or_else(|| err(format!("{}, got `{cell}`", kind.rule())))?;
+            entry.set(name, read);
+        }
+        f(entry, Position::Line(line)).map_err(|message| CatalogError::Entry {
+            file: file.to_path_buf(),
+            at: format!("line {line}"),
+            message,
+        })?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 #[cfg(test)]
@@ -445,7 +777,7 @@ mod tests {
             c("productId,variantId,stock\nP,V,x\n"),
             "c.csv: line 2, column stock: must be an integer from 0 to 2147483647, got `x`"
         );
-        assert!(c("productId,sku\n").contains("unknown column `sku`"));
+        assert!(c("productId,colour\n").contains("unknown column `colour`"));
         assert!(c("productId,variantId\nP\n").starts_with("c.csv:2: not valid CSV"));
     }
 
@@ -530,10 +862,156 @@ mod tests {
             r#"[{"productId":"P","variantId":"V","extra":1}]"#,
             r#"{"productId":"P","variantId":"V"}"#,
             r#"[{"productId":"P","variantId":"V","seller":""}]"#,
+            r#"[{"productId":"P","variantId":"V","sku":"S","title":"T","brand":"B","listingPrice":1.5,"mrp":2,"blocked":0,"published":true}]"#,
+            r#"[{"productId":"P","variantId":"V","published":"true"}]"#,
+            r#"[{"productId":"P","variantId":"V","listingPrice":-0.5}]"#,
+            r#"[{"productId":"P","variantId":"V","blocked":1.5}]"#,
+            r#"[{"productId":"P","variantId":"V","title":""}]"#,
         ] {
             let doc: Value = serde_json::from_str(text).unwrap();
             let parsed = Catalog::from_json(Path::new("c.json"), text).is_ok();
             assert_eq!(v.is_valid(&doc), parsed, "{text}");
         }
+    }
+
+    #[test]
+    fn listing_members_read_from_json_and_csv_alike() {
+        let j = Catalog::from_json(
+            Path::new("c.json"),
+            r#"[{"productId":"P","variantId":"V","sku":"SKU-1","title":"Red shirt","brand":"Acme","listingPrice":499.5,"mrp":599,"blocked":2,"published":false}]"#,
+        )
+        .unwrap();
+        let c = Catalog::from_csv(
+            Path::new("c.csv"),
+            "productId,variantId,sku,title,brand,listingPrice,mrp,blocked,published\nP,V,SKU-1,Red shirt,Acme,499.5,599,2,FALSE\n",
+        )
+        .unwrap();
+        assert_eq!(j, c);
+        let e = &c.entries[0];
+        assert_eq!(
+            (e.sku.as_deref(), e.blocked, e.is_published()),
+            (Some("SKU-1"), Some(2), false)
+        );
+        assert_eq!((e.listing_price, e.mrp), (Some(499.5), Some(599.0)));
+        let err = |t: &str| CatalogEntry::from_json_text(t).unwrap_err().to_string();
+        assert_eq!(
+            err(r#"{"productId":"P","variantId":"V","published":"yes"}"#),
+            "/published: must be true or false, got \"yes\""
+        );
+        assert_eq!(
+            err(r#"{"productId":"P","variantId":"V","mrp":-1}"#),
+            "/mrp: must be a number, 0 or more, got -1"
+        );
+        assert_eq!(
+            err(r#"{"productId":"P","variantId":"V","sku":""}"#),
+            "/sku: must be a non-empty string"
+        );
+        let csv_err = Catalog::from_csv(
+            Path::new("c.csv"),
+            "productId,variantId,published\nP,V,maybe\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            csv_err,
+            "c.csv: line 2, column published: must be true or false, got `maybe`"
+        );
+        // Catalogs written before the listing members still read the same.
+        assert_eq!(
+            Catalog::from_csv(Path::new("c.csv"), "productId,variantId,stock\nP,V,3\n").unwrap(),
+            Catalog {
+                entries: vec![CatalogEntry {
+                    stock: Some(3),
+                    ..CatalogEntry::new("P", "V")
+                }]
+            }
+        );
+    }
+
+    #[test]
+    fn default_skus_are_unique_in_the_catalog() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/catalogs");
+        // One variantId (V1) under two products: neither can take it as its code.
+        let c = Catalog::read(&root.join("two-sellers.csv")).unwrap();
+        let skus = c.skus();
+        assert_eq!(skus, ["P1-V1", "V2", "P2-V1", "P3-V1"]);
+        let c = Catalog::from_json(
+            Path::new("c.json"),
+            r#"[{"productId":"A","variantId":"X"},{"productId":"B","variantId":"X","sku":"A-X"},{"productId":"C","variantId":"Y"},{"productId":"D","variantId":"Z","sku":"Y"}]"#,
+        )
+        .unwrap();
+        assert_eq!(c.skus(), ["A-X-2", "A-X", "C-Y", "Y"]);
+        let set: HashSet<_> = c.skus().into_iter().collect();
+        assert_eq!(set.len(), 4);
+    }
+
+    #[test]
+    fn a_sku_names_one_item_of_a_seller() {
+        let e = |t: &str| {
+            Catalog::from_json(Path::new("c.json"), t)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            e(r#"[{"productId":"A","variantId":"1","sku":"S","seller":"s1"},{"productId":"B","variantId":"2","sku":"S","seller":"s1"}]"#),
+            Err("c.json: /1: sku `S` is given to two items of seller `s1` (a SKU code names one item of a seller)".into())
+        );
+        // Two sellers may use the same code; an item of every seller clashes with anyone's.
+        assert!(e(r#"[{"productId":"A","variantId":"1","sku":"S","seller":"s1"},{"productId":"B","variantId":"2","sku":"S","seller":"s2"}]"#).is_ok());
+        assert!(e(r#"[{"productId":"A","variantId":"1","sku":"S"},{"productId":"B","variantId":"2","sku":"S","seller":"s2"}]"#).is_err());
+    }
+
+    #[test]
+    fn entries_stream_one_at_a_time_and_errors_say_where() {
+        let dir = std::env::temp_dir().join(format!("sw-cat-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let json = dir.join("c.json");
+        std::fs::write(
+            &json,
+            r#"[{"productId":"P","variantId":"1"},{"productId":"P","variantId":"2","stock":-4}]"#,
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        let err = for_each_entry(&json, |e, at| {
+            seen.push((e.variant_id, at));
+            Ok(())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.ends_with("/1/stock: must be an integer from 0 to 2147483647, got -4"),
+            "{err}"
+        );
+        assert_eq!(seen, [("1".to_string(), Position::Index(0))]);
+        let csv = dir.join("c.csv");
+        std::fs::write(&csv, "productId,variantId\nP,1\nP,2\nP,3\n").unwrap();
+        let err = for_each_entry(&csv, |e, _| {
+            if e.variant_id == "2" {
+                Err("refused by the caller".into())
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.ends_with("c.csv: line 3: refused by the caller"),
+            "{err}"
+        );
+        assert_eq!(for_each_entry(&csv, |_, _| Ok(())).unwrap(), 3);
+        std::fs::write(&json, r#"{"productId":"P"}"#).unwrap();
+        let err = for_each_entry(&json, |_, _| Ok(()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("(document): a catalog is a JSON array"),
+            "{err}"
+        );
+        std::fs::write(&json, r#"[{"productId":"P","variantId":"1"},"#).unwrap();
+        let err = for_each_entry(&json, |_, _| Ok(()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(":1: not valid JSON"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
