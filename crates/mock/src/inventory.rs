@@ -730,6 +730,7 @@ impl serde::Serialize for FailedList<'_> {
                 }),
             };
             seq.serialize_element(&FailedRef {
+                members: &stockwire_schema::call::INVENTORY_MEMBERS,
                 product_id: &p,
                 variant_id: &v,
                 message,
@@ -766,7 +767,12 @@ fn render(
         checked,
         len: n_listed,
     };
-    let resp = ResponseRef::for_outcome(items.len(), failed_items, list);
+    let resp = ResponseRef::for_outcome(
+        &stockwire_schema::call::INVENTORY_MEMBERS,
+        items.len(),
+        failed_items,
+        list,
+    );
     let mut out = Vec::with_capacity(size);
     let _ = serde_json::to_writer(&mut out, &resp);
     distort(request, Bytes::from(out), items, n_listed, answer, notes)

@@ -191,7 +191,7 @@ impl JournalEntry {
                 Some((
                     it.product()?.to_string(),
                     it.variant()?.to_string(),
-                    it.inventory.as_ref()?.to_value(),
+                    it.value.as_ref()?.to_value(),
                 ))
             })
             .collect()

@@ -36,8 +36,10 @@ use serde::Serialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::contract::{SchemaViolation, contract};
+use crate::call::UpdateMembers;
+use crate::contract::{Call, SchemaViolation, contract};
 use crate::model::{Inventory, ItemKey, Status};
+use crate::page::Part;
 use crate::profile::Profile;
 use crate::rules::{Rule, Severity};
 
@@ -195,65 +197,41 @@ impl fmt::Display for Scalar<'_> {
     }
 }
 
-/// The members of an item the contract names.
+/// The role of an item member: what the call's definition names it for, or another member
+/// its item schema names (by position in [`RequestRules::others`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
-    /// `productId`.
+    /// The product id (`productId`).
     ProductId,
-    /// `variantId`.
+    /// The variant id (`variantId`).
     VariantId,
-    /// `inventory`.
-    Inventory,
-    /// `hsnCode`.
-    HsnCode,
-    /// `facilityCode`.
-    FacilityCode,
+    /// The value the update sets (`inventory`).
+    Value,
+    /// The place (`facilityCode`), for calls that have one.
+    Place,
+    /// Another member the item schema names (`hsnCode`).
+    Other(u8),
 }
 
-impl Field {
-    /// Every field, in wire order.
-    pub const ALL: [Field; 5] = [
-        Field::ProductId,
-        Field::VariantId,
-        Field::Inventory,
-        Field::HsnCode,
-        Field::FacilityCode,
-    ];
+/// The name of the list member of `/updateInventory`.
+pub const LIST: &str = crate::call::INVENTORY_MEMBERS.list;
 
-    /// The wire name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Field::ProductId => "productId",
-            Field::VariantId => "variantId",
-            Field::Inventory => "inventory",
-            Field::HsnCode => "hsnCode",
-            Field::FacilityCode => "facilityCode",
-        }
-    }
-
-    fn from_name(s: &str) -> Option<Field> {
-        Field::ALL.into_iter().find(|f| f.name() == s)
-    }
-}
-
-/// The name of the list member of the request.
-pub const LIST: &str = "inventoryList";
-
-/// One element of `inventoryList`, read.
+/// One element of an update's list, read.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BorrowedItem<'a> {
     /// The element's kind; the fields below are only read from an object.
     pub kind: Option<Kind>,
-    /// `productId`, if present.
+    /// The product id, if present.
     pub product_id: Option<Scalar<'a>>,
-    /// `variantId`, if present.
+    /// The variant id, if present.
     pub variant_id: Option<Scalar<'a>>,
-    /// `inventory`, if present.
-    pub inventory: Option<Scalar<'a>>,
-    /// `hsnCode`, if present.
-    pub hsn_code: Option<Scalar<'a>>,
-    /// `facilityCode`, if present.
-    pub facility_code: Option<Scalar<'a>>,
+    /// The value (`inventory`), if present.
+    pub value: Option<Scalar<'a>>,
+    /// The place (`facilityCode`), if present.
+    pub place: Option<Scalar<'a>>,
+    /// Other members the item schema names, by their position in [`RequestRules::others`]
+    /// (empty, with no allocation, when the item has none).
+    pub others: Vec<(u8, Scalar<'a>)>,
     /// Member names that appear more than once (each once, in order of their repetition).
     pub duplicate_keys: Vec<Cow<'a, str>>,
 }
@@ -264,20 +242,33 @@ impl<'a> BorrowedItem<'a> {
         match f {
             Field::ProductId => self.product_id.as_ref(),
             Field::VariantId => self.variant_id.as_ref(),
-            Field::Inventory => self.inventory.as_ref(),
-            Field::HsnCode => self.hsn_code.as_ref(),
-            Field::FacilityCode => self.facility_code.as_ref(),
+            Field::Value => self.value.as_ref(),
+            Field::Place => self.place.as_ref(),
+            Field::Other(i) => self.others.iter().find(|(k, _)| *k == i).map(|(_, v)| v),
         }
     }
 
-    fn slot(&mut self, f: Field) -> &mut Option<Scalar<'a>> {
-        match f {
+    /// Stores `v` as field `f`; true when the field was already there (a repeated name).
+    fn put(&mut self, f: Field, v: Scalar<'a>) -> bool {
+        let slot = match f {
             Field::ProductId => &mut self.product_id,
             Field::VariantId => &mut self.variant_id,
-            Field::Inventory => &mut self.inventory,
-            Field::HsnCode => &mut self.hsn_code,
-            Field::FacilityCode => &mut self.facility_code,
-        }
+            Field::Value => &mut self.value,
+            Field::Place => &mut self.place,
+            Field::Other(i) => {
+                return match self.others.iter_mut().find(|(k, _)| *k == i) {
+                    Some(old) => {
+                        old.1 = v;
+                        true
+                    }
+                    None => {
+                        self.others.push((i, v));
+                        false
+                    }
+                };
+            }
+        };
+        slot.replace(v).is_some()
     }
 
     /// Whether the element is a JSON object.
@@ -285,24 +276,24 @@ impl<'a> BorrowedItem<'a> {
         self.kind == Some(Kind::Object)
     }
 
-    /// The productId as a string (`None` when absent or not a string).
+    /// The product id as a string (`None` when absent or not a string).
     pub fn product(&self) -> Option<&str> {
         self.product_id.as_ref().and_then(Scalar::as_str)
     }
 
-    /// The variantId as a string (`None` when absent or not a string).
+    /// The variant id as a string (`None` when absent or not a string).
     pub fn variant(&self) -> Option<&str> {
         self.variant_id.as_ref().and_then(Scalar::as_str)
     }
 
-    /// The facilityCode as a string.
+    /// The place (`facilityCode`) as a string.
     pub fn facility(&self) -> Option<&str> {
-        self.facility_code.as_ref().and_then(Scalar::as_str)
+        self.place.as_ref().and_then(Scalar::as_str)
     }
 
-    /// The stock count, when `inventory` is a whole number in 0..2^31.
+    /// The value as a stock count, when it is a whole number in 0..2^31.
     pub fn count(&self) -> Option<u32> {
-        self.inventory.as_ref().and_then(Scalar::count)
+        self.value.as_ref().and_then(Scalar::count)
     }
 
     /// The (productId, variantId) texts a failed entry names this item by (ids that are not
@@ -321,7 +312,7 @@ impl<'a> BorrowedItem<'a> {
     }
 }
 
-/// The `inventoryList` member as read.
+/// The list member as read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum List<'a> {
     /// An array: its elements.
@@ -335,14 +326,14 @@ pub enum List<'a> {
 pub struct BorrowedRequest<'a> {
     /// The kind of the whole document.
     pub kind: Kind,
-    /// `inventoryList`, when the document is an object that has it.
+    /// The list, when the document is an object that has it.
     pub list: Option<List<'a>>,
     /// Top-level member names that appear more than once.
     pub duplicate_keys: Vec<Cow<'a, str>>,
 }
 
 impl<'a> BorrowedRequest<'a> {
-    /// The items, when `inventoryList` is an array.
+    /// The items, when the list is an array.
     pub fn items(&self) -> Option<&[BorrowedItem<'a>]> {
         match &self.list {
             Some(List::Array(v)) => Some(v),
@@ -365,37 +356,44 @@ pub enum ParseError {
     Syntax(#[source] serde_json::Error),
 }
 
-/// Reads a request body in one pass. `max_depth` bounds the nesting of arrays and objects (the
+/// Reads an `/updateInventory` request body in one pass (see [`RequestRules::parse`], which
+/// reads the body of any update call). `max_depth` bounds the nesting of arrays and objects (the
 /// document itself is level 1; the items are level 3).
 pub fn parse_request(body: &[u8], max_depth: usize) -> Result<BorrowedRequest<'_>, ParseError> {
-    let ctx = Ctx {
-        max_depth,
-        too_deep: Cell::new(false),
-        // Items are rarely shorter than 64 bytes: reserving for that many up front (within a
-        // bound) saves growing the list by doubling, which copied more than the body's size.
-        items_hint: (body.len() / 64).min(ITEMS_HINT_MAX),
-    };
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let r = (TopSeed { ctx: &ctx })
-        .deserialize(&mut de)
-        .and_then(|r| de.end().map(|_| r));
-    match r {
-        Ok(r) => Ok(r),
-        Err(_) if ctx.too_deep.get() => Err(ParseError::TooDeep { max: max_depth }),
-        Err(e) => Err(ParseError::Syntax(e)),
-    }
+    request_rules(Profile::V1).parse(body, max_depth)
 }
 
 /// The most items reserved before any is read.
 const ITEMS_HINT_MAX: usize = 16 * 1024;
 
-struct Ctx {
+struct Ctx<'r> {
     max_depth: usize,
     too_deep: Cell<bool>,
     items_hint: usize,
+    rules: &'r RequestRules,
 }
 
-impl Ctx {
+impl Ctx<'_> {
+    /// The role of item member `k`, if the call names it.
+    fn field(&self, k: &str) -> Option<Field> {
+        let m = &self.rules.members;
+        if k == m.product_id {
+            Some(Field::ProductId)
+        } else if k == m.variant_id {
+            Some(Field::VariantId)
+        } else if k == m.value {
+            Some(Field::Value)
+        } else if m.place == Some(k) {
+            Some(Field::Place)
+        } else {
+            self.rules
+                .others
+                .iter()
+                .position(|o| o == k)
+                .map(|i| Field::Other(i as u8))
+        }
+    }
+
     fn enter<E: de::Error>(&self, depth: usize) -> Result<(), E> {
         if depth > self.max_depth {
             self.too_deep.set(true);
@@ -460,7 +458,7 @@ impl<'de> Visitor<'de> for KeySeed {
 
 /// Skips any value, within the nesting budget.
 struct Skip<'c> {
-    ctx: &'c Ctx,
+    ctx: &'c Ctx<'c>,
     depth: usize,
 }
 
@@ -519,7 +517,7 @@ impl<'de> Visitor<'de> for Skip<'_> {
 
 /// A member value of an item: scalars kept, containers skipped.
 struct ScalarSeed<'c> {
-    ctx: &'c Ctx,
+    ctx: &'c Ctx<'c>,
     depth: usize,
 }
 
@@ -580,7 +578,7 @@ impl<'de> Visitor<'de> for ScalarSeed<'_> {
 
 /// One element of the list (at nesting level 3 when it is an object).
 struct ItemSeed<'c> {
-    ctx: &'c Ctx,
+    ctx: &'c Ctx<'c>,
     depth: usize,
 }
 
@@ -594,7 +592,7 @@ impl<'de> DeserializeSeed<'de> for ItemSeed<'_> {
 impl<'de> Visitor<'de> for ItemSeed<'_> {
     type Value = BorrowedItem<'de>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an inventory item")
+        f.write_str("an item")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         self.ctx.enter(self.depth + 1)?;
@@ -608,10 +606,10 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
                 ctx: self.ctx,
                 depth: self.depth + 1,
             };
-            match Field::from_name(&k) {
+            match self.ctx.field(&k) {
                 Some(f) => {
                     let v = map.next_value_seed(seed)?;
-                    if item.slot(f).replace(v).is_some() {
+                    if item.put(f, v) {
                         note_duplicate(&mut item.duplicate_keys, k);
                     }
                 }
@@ -668,7 +666,7 @@ fn not_object<'a>(kind: Kind) -> BorrowedItem<'a> {
 
 /// The value of `inventoryList` (level 2 when an array).
 struct ListSeed<'c> {
-    ctx: &'c Ctx,
+    ctx: &'c Ctx<'c>,
 }
 
 impl<'de> DeserializeSeed<'de> for ListSeed<'_> {
@@ -681,7 +679,7 @@ impl<'de> DeserializeSeed<'de> for ListSeed<'_> {
 impl<'de> Visitor<'de> for ListSeed<'_> {
     type Value = List<'de>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the inventory list")
+        f.write_str("the list of items")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         self.ctx.enter(2)?;
@@ -730,7 +728,7 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
 
 /// The whole document (level 1).
 struct TopSeed<'c> {
-    ctx: &'c Ctx,
+    ctx: &'c Ctx<'c>,
 }
 
 impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
@@ -758,7 +756,7 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
         let mut r = top(Kind::Object);
         let mut others: Option<Names<'de>> = None;
         while let Some(k) = map.next_key_seed(KeySeed)? {
-            if k == LIST {
+            if k == self.ctx.rules.members.list {
                 let l = map.next_value_seed(ListSeed { ctx: self.ctx })?;
                 if r.list.replace(l).is_some() {
                     note_duplicate(&mut r.duplicate_keys, k);
@@ -804,12 +802,13 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
 }
 
 /// Why the request schema could not be compiled into [`RequestRules`]: a keyword the typed
-/// rules do not implement (a build defect, caught by this crate's tests).
+/// rules do not implement (a build defect for built-in calls, caught by this crate's tests).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the request schema of profile {profile} uses {what}, which the typed rules do not implement"
+    "the request schema of `{call}` (profile {profile}) uses {what}, which the typed rules do not implement"
 )]
 pub struct Unsupported {
+    call: String,
     profile: Profile,
     what: String,
 }
@@ -819,37 +818,76 @@ pub struct Unsupported {
 enum Type {
     String,
     Integer,
+    Number,
+}
+
+impl Type {
+    fn name(self) -> &'static str {
+        match self {
+            Type::String => "string",
+            Type::Integer => "integer",
+            Type::Number => "number",
+        }
+    }
 }
 
 /// The rules of one item field, from its schema.
 #[derive(Debug, Clone)]
 struct FieldRule {
     field: Field,
+    name: String,
     ty: Option<Type>,
     min_length: Option<u64>,
     minimum: Option<(f64, Value)>,
     maximum: Option<(f64, Value)>,
     pattern: Option<(regex::Regex, String)>,
+    /// `enum` (or `const`, as a one-value list): the values allowed.
+    allowed: Option<Vec<Value>>,
 }
 
-/// The request schema of a profile, compiled for [`BorrowedRequest`]s.
+/// The request schema of an update call, compiled for [`BorrowedRequest`]s: how the body is
+/// read ([`RequestRules::parse`]) and checked.
 #[derive(Debug, Clone)]
 pub struct RequestRules {
     profile: Profile,
+    members: UpdateMembers,
+    others: Vec<String>,
     list_required: bool,
     min_items: Option<u64>,
     fields: Vec<FieldRule>,
-    required: Vec<Field>,
+    required: Vec<(Field, String)>,
 }
 
-const ANNOTATIONS: [&str; 5] = ["description", "$comment", "examples", "title", "$schema"];
+const ANNOTATIONS: [&str; 6] = [
+    "description",
+    "$comment",
+    "examples",
+    "title",
+    "$schema",
+    "default",
+];
 
 impl RequestRules {
-    /// Compiles the committed request schema of `profile`.
+    /// Compiles the committed `/updateInventory` request schema of `profile`.
     pub fn compile(profile: Profile) -> Result<RequestRules, Unsupported> {
-        let c = contract(profile);
-        let unsupported = |what: String| Unsupported { profile, what };
-        let req = c.request_schema();
+        RequestRules::for_call(contract(profile).inventory())
+    }
+
+    /// Compiles the request schema of an update call.
+    pub fn for_call(call: &Call) -> Result<RequestRules, Unsupported> {
+        let profile = call.profile();
+        let unsupported = |what: String| Unsupported {
+            call: call.id().to_string(),
+            profile,
+            what,
+        };
+        let members = *call
+            .update()
+            .ok_or_else(|| unsupported("a shape other than an update".into()))?;
+        let list_name = members.list;
+        let req = call
+            .schema(Part::Request)
+            .ok_or_else(|| unsupported("no request schema".into()))?;
         let known = |obj: &Value, allowed: &[&str], at: &str| -> Result<(), Unsupported> {
             if let Some(m) = obj.as_object() {
                 for k in m.keys() {
@@ -872,26 +910,52 @@ impl RequestRules {
             .get("properties")
             .and_then(Value::as_object)
             .ok_or_else(|| unsupported("no properties".into()))?;
-        if props.keys().any(|k| k != LIST) {
+        if props.keys().any(|k| k != list_name) {
             return Err(unsupported("members other than the list".into()));
         }
         let list_required = req
             .get("required")
             .and_then(Value::as_array)
-            .is_some_and(|r| r.iter().any(|n| n.as_str() == Some(LIST)));
+            .is_some_and(|r| r.iter().any(|n| n.as_str() == Some(list_name)));
         let list = props
-            .get(LIST)
+            .get(list_name)
             .ok_or_else(|| unsupported("no list".into()))?;
         known(list, &["type", "items", "minItems"], "the list")?;
         if list.get("type").and_then(Value::as_str) != Some("array") {
             return Err(unsupported("a list that is not an array".into()));
         }
         let min_items = list.get("minItems").and_then(Value::as_u64);
-        let item = c.item_schema();
+        let item = call
+            .item_schema()
+            .ok_or_else(|| unsupported("no item schema".into()))?;
         known(item, &["type", "properties", "required"], "the item")?;
         if item.get("type").and_then(Value::as_str) != Some("object") {
             return Err(unsupported("an item that is not an object".into()));
         }
+        let mut others: Vec<String> = Vec::new();
+        let role = |name: &str, others: &mut Vec<String>| -> Result<Field, Unsupported> {
+            Ok(if name == members.product_id {
+                Field::ProductId
+            } else if name == members.variant_id {
+                Field::VariantId
+            } else if name == members.value {
+                Field::Value
+            } else if members.place == Some(name) {
+                Field::Place
+            } else {
+                let i = match others.iter().position(|o| o == name) {
+                    Some(i) => i,
+                    None => {
+                        others.push(name.to_string());
+                        others.len() - 1
+                    }
+                };
+                Field::Other(
+                    u8::try_from(i)
+                        .map_err(|_| unsupported("more than 255 item members".into()))?,
+                )
+            })
+        };
         let mut fields = Vec::new();
         for (name, s) in item
             .get("properties")
@@ -899,17 +963,25 @@ impl RequestRules {
             .into_iter()
             .flatten()
         {
-            let field = Field::from_name(name)
-                .ok_or_else(|| unsupported(format!("item member `{name}`")))?;
+            let field = role(name, &mut others)?;
             known(
                 s,
-                &["type", "minLength", "minimum", "maximum", "pattern"],
+                &[
+                    "type",
+                    "minLength",
+                    "minimum",
+                    "maximum",
+                    "pattern",
+                    "enum",
+                    "const",
+                ],
                 name,
             )?;
             let ty = match s.get("type").and_then(Value::as_str) {
                 None => None,
                 Some("string") => Some(Type::String),
                 Some("integer") => Some(Type::Integer),
+                Some("number") => Some(Type::Number),
                 Some(t) => return Err(unsupported(format!("type `{t}` for `{name}`"))),
             };
             let pattern = match s.get("pattern").and_then(Value::as_str) {
@@ -922,11 +994,22 @@ impl RequestRules {
             };
             fields.push(FieldRule {
                 field,
+                name: name.clone(),
                 ty,
                 min_length: s.get("minLength").and_then(Value::as_u64),
                 minimum: bound(s, "minimum"),
                 maximum: bound(s, "maximum"),
                 pattern,
+                allowed: match (s.get("enum"), s.get("const")) {
+                    (Some(Value::Array(e)), _) => Some(e.clone()),
+                    (None, Some(c)) => Some(vec![c.clone()]),
+                    (None, None) => None,
+                    (Some(_), _) => {
+                        return Err(unsupported(format!(
+                            "an `enum` of `{name}` that is not a list"
+                        )));
+                    }
+                },
             });
         }
         let mut required = Vec::new();
@@ -937,13 +1020,12 @@ impl RequestRules {
             .flatten()
         {
             let name = n.as_str().unwrap_or_default();
-            required.push(
-                Field::from_name(name)
-                    .ok_or_else(|| unsupported(format!("required member `{name}`")))?,
-            );
+            required.push((role(name, &mut others)?, name.to_string()));
         }
         Ok(RequestRules {
             profile,
+            members,
+            others,
             list_required,
             min_items,
             fields,
@@ -954,6 +1036,56 @@ impl RequestRules {
     /// The profile the rules belong to.
     pub fn profile(&self) -> Profile {
         self.profile
+    }
+
+    /// The members of the call the rules read.
+    pub fn members(&self) -> &UpdateMembers {
+        &self.members
+    }
+
+    /// The item members the schema names besides the call's own (ids, value, place), in the
+    /// order [`Field::Other`] numbers them.
+    pub fn others(&self) -> &[String] {
+        &self.others
+    }
+
+    /// The name of a field.
+    pub fn name(&self, f: Field) -> &str {
+        match f {
+            Field::ProductId => self.members.product_id,
+            Field::VariantId => self.members.variant_id,
+            Field::Value => self.members.value,
+            Field::Place => self.members.place.unwrap_or_default(),
+            Field::Other(i) => self.others.get(usize::from(i)).map_or("", String::as_str),
+        }
+    }
+
+    /// Reads a request body in one pass. Every JSON document gives a [`BorrowedRequest`];
+    /// `max_depth` bounds the nesting of arrays and objects (the document itself is level 1;
+    /// the items are level 3).
+    pub fn parse<'b>(
+        &self,
+        body: &'b [u8],
+        max_depth: usize,
+    ) -> Result<BorrowedRequest<'b>, ParseError> {
+        let ctx = Ctx {
+            max_depth,
+            too_deep: Cell::new(false),
+            // Items are rarely shorter than 64 bytes: reserving for that many up front (within
+            // a bound) saves growing the list by doubling, which copied more than the body's
+            // size.
+            items_hint: (body.len() / 64).min(ITEMS_HINT_MAX),
+            rules: self,
+        };
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let r = (TopSeed { ctx: &ctx })
+            .deserialize(&mut de)
+            .and_then(|r| de.end().map(|_| r));
+        match r {
+            Ok(r) => Ok(r),
+            Err(_) if ctx.too_deep.get() => Err(ParseError::TooDeep { max: max_depth }),
+            Err(e) => Err(ParseError::Syntax(e)),
+        }
     }
 
     /// Every way the request breaks the schema outside its items (sorted like
@@ -968,15 +1100,16 @@ impl RequestRules {
             ));
             return out;
         }
+        let list = self.members.list;
         match &r.list {
             None if self.list_required => out.push(sv(
                 "",
                 "required",
-                format!("\"{LIST}\" is a required property"),
+                format!("\"{list}\" is a required property"),
             )),
             None => {}
             Some(List::Other(k)) => out.push(sv(
-                &format!("/{LIST}"),
+                &format!("/{list}"),
                 "type",
                 format!("{} is not of type \"array\"", kind_text(*k)),
             )),
@@ -985,7 +1118,7 @@ impl RequestRules {
                     && (items.len() as u64) < min
                 {
                     out.push(sv(
-                        &format!("/{LIST}"),
+                        &format!("/{list}"),
                         "minItems",
                         format!("the list has {} item(s), fewer than {min}", items.len()),
                     ));
@@ -1000,7 +1133,7 @@ impl RequestRules {
         if !item.is_object() {
             return false;
         }
-        self.required.iter().all(|f| item.get(*f).is_some())
+        self.required.iter().all(|(f, _)| item.get(*f).is_some())
             && self.fields.iter().all(|r| match item.get(r.field) {
                 None => true,
                 Some(v) => field_ok(r, v),
@@ -1008,9 +1141,9 @@ impl RequestRules {
     }
 
     /// Every way one item breaks the item schema, with pointers into the whole request
-    /// (`/inventoryList/{index}/…`), sorted like [`crate::Contract::validate_item`].
+    /// (`/inventoryList/{index}/…`), sorted like [`crate::Call::validate_item`].
     pub fn check_item(&self, index: usize, item: &BorrowedItem<'_>) -> Vec<SchemaViolation> {
-        let at = format!("/{LIST}/{index}");
+        let at = format!("/{}/{index}", self.members.list);
         let mut out = Vec::new();
         if !item.is_object() {
             out.push(sv(
@@ -1023,26 +1156,26 @@ impl RequestRules {
             ));
             return out;
         }
-        for f in &self.required {
+        for (f, name) in &self.required {
             if item.get(*f).is_none() {
                 out.push(sv(
                     &at,
                     "required",
-                    format!("\"{}\" is a required property", f.name()),
+                    format!("\"{name}\" is a required property"),
                 ));
             }
         }
         for r in &self.fields {
             let Some(v) = item.get(r.field) else { continue };
-            let p = format!("{at}/{}", r.field.name());
+            let p = format!("{at}/{}", crate::exchange::pointer::escape(&r.name));
             if let Some(t) = r.ty
                 && !type_ok(t, v)
             {
-                let name = match t {
-                    Type::String => "string",
-                    Type::Integer => "integer",
-                };
-                out.push(sv(&p, "type", format!("{v} is not of type \"{name}\"")));
+                out.push(sv(
+                    &p,
+                    "type",
+                    format!("{v} is not of type \"{}\"", t.name()),
+                ));
             }
             if let Some(x) = number(v) {
                 if let Some((m, text)) = &r.minimum
@@ -1082,6 +1215,18 @@ impl RequestRules {
                 {
                     out.push(sv(&p, "pattern", format!("{v} does not match \"{text}\"")));
                 }
+            }
+            if let Some(allowed) = &r.allowed
+                && !allowed_ok(allowed, v)
+            {
+                let (keyword, message) = match allowed.as_slice() {
+                    [one] => ("const", format!("{one} was expected")),
+                    _ => (
+                        "enum",
+                        format!("{v} is not one of {}", Value::Array(allowed.clone())),
+                    ),
+                };
+                out.push(sv(&p, keyword, message));
             }
         }
         out.sort_by(|a, b| a.pointer.cmp(&b.pointer).then(a.keyword.cmp(&b.keyword)));
@@ -1129,11 +1274,30 @@ fn type_ok(t: Type, v: &Scalar<'_>) -> bool {
         (Type::String, Scalar::Str(_)) => true,
         (Type::Integer, Scalar::UInt(_) | Scalar::Int(_)) => true,
         (Type::Integer, Scalar::Float(x)) => x.fract() == 0.0,
+        (Type::Number, Scalar::UInt(_) | Scalar::Int(_) | Scalar::Float(_)) => true,
         _ => false,
     }
 }
 
+/// Whether `v` is one of `allowed` (JSON equality; containers never are).
+fn allowed_ok(allowed: &[Value], v: &Scalar<'_>) -> bool {
+    allowed.iter().any(|a| match (a, v) {
+        (Value::String(a), Scalar::Str(s)) => a == s.as_ref(),
+        (Value::Number(_), Scalar::UInt(_) | Scalar::Int(_) | Scalar::Float(_)) => {
+            a.as_f64() == number(v)
+        }
+        (Value::Bool(a), Scalar::Bool(b)) => a == b,
+        (Value::Null, Scalar::Null) => true,
+        _ => false,
+    })
+}
+
 fn field_ok(r: &FieldRule, v: &Scalar<'_>) -> bool {
+    if let Some(allowed) = &r.allowed
+        && !allowed_ok(allowed, v)
+    {
+        return false;
+    }
     if let Some(t) = r.ty
         && !type_ok(t, v)
     {
@@ -1178,42 +1342,77 @@ pub fn request_rules(profile: Profile) -> &'static RequestRules {
     })
 }
 
-/// One entry of `failedProductList`, borrowed, for writing a response without owning every
-/// id and message (`M` is rendered with `Display` while serializing).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase", bound(serialize = "M: fmt::Display"))]
+/// One entry of an update's list of failed items, borrowed, for writing a response without
+/// owning every id and message (`M` is rendered with `Display` while serializing). The member
+/// names are the call's.
+#[derive(Debug, Clone)]
 pub struct FailedRef<'a, M: fmt::Display> {
+    /// The call's members (`productId`, `variantId`, `message`).
+    pub members: &'a UpdateMembers,
     /// Product ID as sent.
     pub product_id: &'a str,
     /// Variant ID as sent.
     pub variant_id: &'a str,
     /// Why it failed.
-    #[serde(serialize_with = "display")]
     pub message: M,
 }
 
-fn display<M: fmt::Display, S: serde::Serializer>(m: &M, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(m)
+impl<M: fmt::Display> Serialize for FailedRef<'_, M> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry(self.members.product_id, self.product_id)?;
+        m.serialize_entry(self.members.variant_id, self.variant_id)?;
+        m.serialize_entry(self.members.message, &Shown(&self.message))?;
+        m.end()
+    }
 }
 
-/// The body of a processed `/updateInventory` request, borrowed (the wire form of
-/// [`crate::InventoryResponse`]); `L` serializes as the list of failed entries (a slice of
-/// [`FailedRef`], or a type that writes them one by one without collecting them).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ResponseRef<L: Serialize> {
+/// Serializes a `Display` value as a string, without collecting it first.
+struct Shown<'m, M: fmt::Display>(&'m M);
+
+impl<M: fmt::Display> Serialize for Shown<'_, M> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
+    }
+}
+
+/// The body of a processed update request, borrowed (the wire form of
+/// [`crate::InventoryResponse`], with the call's member names); `L` serializes as the list of
+/// failed entries (a slice of [`FailedRef`], or a type that writes them one by one without
+/// collecting them).
+#[derive(Debug, Clone)]
+pub struct ResponseRef<'a, L: Serialize> {
+    /// The call's members (`status`, `failedProductList`).
+    pub members: &'a UpdateMembers,
     /// Outcome.
     pub status: Status,
     /// The failed entries.
     pub failed_product_list: L,
 }
 
-impl<L: Serialize> ResponseRef<L> {
+impl<L: Serialize> Serialize for ResponseRef<'_, L> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry(self.members.status, &self.status)?;
+        m.serialize_entry(self.members.failures, &self.failed_product_list)?;
+        m.end()
+    }
+}
+
+impl<'a, L: Serialize> ResponseRef<'a, L> {
     /// The response when `failed` lists one entry per failed key and `failed_items` of the
     /// `sent_items` items sent belong to a failed key (a key fails as a whole): the status
     /// follows from how many distinct keys failed, as [`Status::for_outcome`] says.
-    pub fn for_outcome(sent_items: usize, failed_items: usize, failed: L) -> Self {
+    pub fn for_outcome(
+        members: &'a UpdateMembers,
+        sent_items: usize,
+        failed_items: usize,
+        failed: L,
+    ) -> Self {
         ResponseRef {
+            members,
             status: Status::for_outcome(sent_items, failed_items),
             failed_product_list: failed,
         }

@@ -85,6 +85,8 @@ pub struct DerivedPage {
     pub endpoint: Option<String>,
     /// HTTP methods from "Basic Information".
     pub methods: Vec<String>,
+    /// "Usage" from "Basic Information" (`Mandatory`, `Optional`), when the page states it.
+    pub usage: Option<String>,
     /// One schema per part, keyed by part.
     pub parts: BTreeMap<Part, Value>,
     /// What the deriver understood only partly (unknown annotation words…).
@@ -98,7 +100,7 @@ impl DerivedPage {
     }
 
     /// The whole derivation as one JSON document: `{"$comment", "id", "title", "endpoint",
-    /// "methods", "request"?, "response"?, "query"?}`.
+    /// "methods", "usage"?, "request"?, "response"?, "query"?}`.
     pub fn to_document(&self) -> Value {
         let mut doc = Map::new();
         doc.insert(
@@ -115,6 +117,9 @@ impl DerivedPage {
             doc.insert("endpoint".into(), json!(e));
         }
         doc.insert("methods".into(), json!(self.methods));
+        if let Some(u) = &self.usage {
+            doc.insert("usage".into(), json!(u));
+        }
         for (part, schema) in &self.parts {
             doc.insert(part.as_str().into(), schema.clone());
         }
@@ -122,21 +127,79 @@ impl DerivedPage {
     }
 }
 
-/// Derives JSON Schema for every parameter table of `page`.
+/// Derives JSON Schema for every parameter table of `page`, and for every part the page shows
+/// only by its payload example ([`derive_example`]).
 pub fn derive_page(page: &Page) -> Result<DerivedPage, SpecError> {
     let mut parts = BTreeMap::new();
     let mut warnings = Vec::new();
     for table in &page.tables {
         parts.insert(table.part, derive_table(page, table, &mut warnings)?);
     }
+    for example in &page.examples {
+        parts
+            .entry(example.part)
+            .or_insert_with(|| derive_example(page, example.part, &example.value));
+    }
     Ok(DerivedPage {
         id: page.id.clone(),
         title: page.title.clone(),
         endpoint: page.endpoint().map(str::to_string),
         methods: page.methods(),
+        usage: page.info("usage").map(str::to_string),
         parts,
         warnings,
     })
+}
+
+/// The schema of a part the page shows only by its payload example (its parameter table is
+/// missing): the nesting and the JSON type of each example value, and nothing more. No member
+/// is `required` (which are mandatory is unknown), members the example does not show are
+/// allowed, and a number is typed `number` (an example cannot tell an integer from a decimal).
+/// The schema's `$comment` says so; what the caller's flow needs goes in an overlay.
+pub fn derive_example(page: &Page, part: Part, example: &Value) -> Value {
+    let mut root = Map::new();
+    root.insert("$schema".into(), json!(DIALECT));
+    root.insert(
+        "$id".into(),
+        json!(format!("urn:stockwire:{}:{}", page.id, part)),
+    );
+    root.insert("title".into(), json!(format!("{}: {}", page.title, part)));
+    root.insert(
+        "$comment".into(),
+        json!(format!(
+            "The page has no {part} parameter table, only a {part} payload example: this schema \
+             is derived from the example. It states the nesting and the JSON type of each \
+             example value and nothing more: no member is required (which are mandatory is \
+             unknown), members the example does not show are allowed, and a number is typed \
+             `number` (an example cannot tell an integer from a decimal)."
+        )),
+    );
+    if let Value::Object(m) = example_schema(example) {
+        root.extend(m);
+    }
+    root.insert("examples".into(), json!([example]));
+    Value::Object(root)
+}
+
+/// The type and nesting of one example value.
+fn example_schema(v: &Value) -> Value {
+    match v {
+        Value::Null => json!({}),
+        Value::Bool(_) => json!({"type": "boolean"}),
+        Value::Number(_) => json!({"type": "number"}),
+        Value::String(_) => json!({"type": "string"}),
+        Value::Array(items) => match items.first() {
+            Some(first) => json!({"type": "array", "items": example_schema(first)}),
+            None => json!({"type": "array"}),
+        },
+        Value::Object(members) => {
+            let props: Map<String, Value> = members
+                .iter()
+                .map(|(k, v)| (k.clone(), example_schema(v)))
+                .collect();
+            json!({"type": "object", "properties": props})
+        }
+    }
 }
 
 /// The type words a TYPE cell may hold, and what they become.
@@ -791,6 +854,20 @@ fn marker_at(t: &str, lower: &str, i: usize) -> Option<(Word, usize)> {
             }
             continue;
         }
+        // `Allowable(Fixed): x`: a qualified word reads as its qualifier (an allowable set
+        // that is fixed to one value is that value).
+        if let Some(inner) = rest.trim_start_matches([' ', '\t']).strip_prefix('(')
+            && let Some(close) = inner.find(')')
+        {
+            let q = inner[..close].trim().to_ascii_lowercase();
+            if let Some((qw, _)) = Word::ALL.iter().find(|(_, text)| *text == q) {
+                let after = &inner[close + 1..];
+                let sp = after.len() - after.trim_start_matches([' ', '\t']).len();
+                if after[sp..].starts_with(':') {
+                    return Some((*qw, t.len() - after.len() + sp + 1));
+                }
+            }
+        }
         let spaces = rest.len() - rest.trim_start_matches([' ', '\t']).len();
         j += spaces;
         if t[j..].starts_with(':') {
@@ -1272,5 +1349,44 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(msg.contains("already defined"), "{msg}");
+    }
+
+    #[test]
+    fn a_part_shown_only_by_its_example_is_typed_from_it() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/spec");
+        let d = derive_page(&Page::read(&root.join("getproducts.md")).unwrap()).unwrap();
+        let r = d.part(Part::Response).unwrap();
+        assert!(
+            r["$comment"]
+                .as_str()
+                .unwrap()
+                .contains("derived from the example")
+        );
+        let variant = &r["properties"]["products"]["items"]["properties"]["variants"]["items"];
+        assert_eq!(variant["type"], "object");
+        assert_eq!(variant["properties"]["inventory"]["type"], "number");
+        assert_eq!(variant["properties"]["live"]["type"], "boolean");
+        assert_eq!(
+            variant["properties"]["itemPrice"]["properties"]["mrp"]["type"],
+            "number"
+        );
+        assert_eq!(variant["properties"]["sku"]["type"], "string");
+        // Nothing is required, and nothing forbids members the example does not show.
+        let text = r.to_string();
+        assert!(!text.contains("\"required\"") && !text.contains("additionalProperties"));
+        assert_eq!(d.usage.as_deref(), Some("Mandatory"));
+        // The page's query table is derived as any table: `Allowable(Fixed):` is a fixed value.
+        let q = d.part(Part::Query).unwrap();
+        assert_eq!(q["properties"]["publishedStatus"]["const"], "PUBLISHED");
+        assert_eq!(q["properties"]["pageSize"]["const"], "50");
+        assert_eq!(q["properties"]["pageNumber"]["default"], "1");
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+        let n = split_notes("Allowable (Fixed): PUBLISHED");
+        assert_eq!(
+            n.annotations,
+            [(Word::Fixed, "PUBLISHED".to_string())],
+            "{n:?}"
+        );
+        assert!(n.free.is_empty() && n.unknown.is_empty(), "{n:?}");
     }
 }

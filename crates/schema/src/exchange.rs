@@ -35,6 +35,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::call::{INVENTORY_MEMBERS, UpdateMembers};
 use crate::model::{
     AuthTokenRequest, AuthTokenResponse, FailedProduct, InventoryItem, InventoryRequest,
     InventoryResponse, ItemKey, Status,
@@ -42,31 +43,44 @@ use crate::model::{
 
 /// Member names of the exchange, as the documentation writes them. The typed models carry the
 /// same names through serde; a unit test holds both to the committed schemas.
+///
+/// The names come from the calls' definitions ([`crate::call`]); these constants spell the
+/// built-in `/updateInventory` and `/authToken` ones for code that handles only those.
 pub mod field {
+    use crate::call::{AUTH_TOKEN, INVENTORY_MEMBERS, Shape};
+
+    const AUTH: crate::call::AuthMembers = match AUTH_TOKEN.shape {
+        Shape::Auth(m) => m,
+        _ => panic!("authToken is a login"),
+    };
+
     /// Request: the list of items.
-    pub const INVENTORY_LIST: &str = "inventoryList";
+    pub const INVENTORY_LIST: &str = INVENTORY_MEMBERS.list;
     /// Request item and failed entry: product id.
-    pub const PRODUCT_ID: &str = "productId";
+    pub const PRODUCT_ID: &str = INVENTORY_MEMBERS.product_id;
     /// Request item and failed entry: variant id.
-    pub const VARIANT_ID: &str = "variantId";
+    pub const VARIANT_ID: &str = INVENTORY_MEMBERS.variant_id;
     /// Request item: the stock count.
-    pub const INVENTORY: &str = "inventory";
+    pub const INVENTORY: &str = INVENTORY_MEMBERS.value;
     /// Request item: Harmonized System code.
     pub const HSN_CODE: &str = "hsnCode";
     /// Request item (v2): the seller's warehouse code.
-    pub const FACILITY_CODE: &str = "facilityCode";
+    pub const FACILITY_CODE: &str = match INVENTORY_MEMBERS.place {
+        Some(p) => p,
+        None => panic!("updateInventory has a place member"),
+    };
     /// Response (both endpoints): the outcome.
-    pub const STATUS: &str = "status";
+    pub const STATUS: &str = INVENTORY_MEMBERS.status;
     /// Response: the items whose update failed.
-    pub const FAILED_PRODUCT_LIST: &str = "failedProductList";
+    pub const FAILED_PRODUCT_LIST: &str = INVENTORY_MEMBERS.failures;
     /// Failed entry (and a whole-request refusal): why it failed.
-    pub const MESSAGE: &str = "message";
+    pub const MESSAGE: &str = INVENTORY_MEMBERS.message;
     /// `/authToken` response: the token for the `apiKey` header.
-    pub const ACCESS_TOKEN: &str = "accessToken";
+    pub const ACCESS_TOKEN: &str = AUTH.token;
     /// `/authToken` request: seller username.
-    pub const USERNAME: &str = "username";
+    pub const USERNAME: &str = AUTH.username;
     /// `/authToken` request: seller password.
-    pub const PASSWORD: &str = "password";
+    pub const PASSWORD: &str = AUTH.password;
 }
 
 /// JSON pointers into the exchange (RFC 6901), for messages and for filtering violations.
@@ -163,13 +177,13 @@ pub struct FailedEntry {
 }
 
 impl FailedEntry {
-    fn parse(index: usize, raw: &Value) -> Self {
+    fn parse(m: &UpdateMembers, index: usize, raw: &Value) -> Self {
         let member = |name: &str| raw.get(name).cloned();
         FailedEntry {
             index,
-            product_id: member(field::PRODUCT_ID),
-            variant_id: member(field::VARIANT_ID),
-            message: member(field::MESSAGE),
+            product_id: member(m.product_id),
+            variant_id: member(m.variant_id),
+            message: member(m.message),
             raw: raw.clone(),
         }
     }
@@ -203,6 +217,7 @@ impl FailedEntry {
 /// however far from the contract, and never fails.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResponseView {
+    members: UpdateMembers,
     status_raw: Option<Value>,
     status: Option<Status>,
     failed_list: FailedList,
@@ -212,31 +227,37 @@ pub struct ResponseView {
 }
 
 impl ResponseView {
-    /// Reads a response body (any JSON value).
+    /// Reads an `/updateInventory` response body (any JSON value).
     pub fn parse(raw: &Value) -> Self {
-        let status_raw = raw.get(field::STATUS).cloned();
+        Self::parse_of(&INVENTORY_MEMBERS, raw)
+    }
+
+    /// Reads the response body of any update call, named by its members.
+    pub fn parse_of(m: &UpdateMembers, raw: &Value) -> Self {
+        let status_raw = raw.get(m.status).cloned();
         let status = status_raw
             .as_ref()
             .and_then(Value::as_str)
             .map(Status::parse);
-        let (failed_list, failed) = match raw.get(field::FAILED_PRODUCT_LIST) {
+        let (failed_list, failed) = match raw.get(m.failures) {
             None => (FailedList::Absent, Vec::new()),
             Some(Value::Array(a)) if a.is_empty() => (FailedList::Empty, Vec::new()),
             Some(Value::Array(a)) => (
                 FailedList::Entries,
                 a.iter()
                     .enumerate()
-                    .map(|(i, e)| FailedEntry::parse(i, e))
+                    .map(|(i, e)| FailedEntry::parse(m, i, e))
                     .collect(),
             ),
             Some(_) => (FailedList::NotArray, Vec::new()),
         };
         ResponseView {
+            members: *m,
             status_raw,
             status,
             failed_list,
             failed,
-            message: raw.get(field::MESSAGE).cloned(),
+            message: raw.get(m.message).cloned(),
             raw: raw.clone(),
         }
     }
@@ -301,7 +322,9 @@ impl ResponseView {
 
     /// Whether some failed entry names the request item `item` (raw JSON).
     pub fn names_item(&self, item: &Value) -> bool {
-        self.failed.iter().any(|e| e.names_item(item))
+        self.failed
+            .iter()
+            .any(|e| crate::rules::entry_names_item_of(&self.members, &e.raw, item))
     }
 
     /// A top-level `message`, exactly as sent (some partners explain a whole refusal there).
@@ -338,14 +361,14 @@ pub struct ItemView {
 }
 
 impl ItemView {
-    fn parse(index: usize, raw: &Value) -> Self {
+    fn parse(m: &UpdateMembers, index: usize, raw: &Value) -> Self {
         let member = |name: &str| raw.get(name).cloned();
         ItemView {
             index,
-            product_id: member(field::PRODUCT_ID),
-            variant_id: member(field::VARIANT_ID),
-            inventory: member(field::INVENTORY),
-            facility_code: member(field::FACILITY_CODE),
+            product_id: member(m.product_id),
+            variant_id: member(m.variant_id),
+            inventory: member(m.value),
+            facility_code: m.place.and_then(member),
             raw: raw.clone(),
         }
     }
@@ -392,14 +415,19 @@ pub struct RequestView {
 }
 
 impl RequestView {
-    /// Reads a request body (any JSON value).
+    /// Reads an `/updateInventory` request body (any JSON value).
     pub fn parse(raw: &Value) -> Self {
-        let list = raw.get(field::INVENTORY_LIST).cloned();
+        Self::parse_of(&INVENTORY_MEMBERS, raw)
+    }
+
+    /// Reads the request body of any update call, named by its members.
+    pub fn parse_of(m: &UpdateMembers, raw: &Value) -> Self {
+        let list = raw.get(m.list).cloned();
         let items = match &list {
             Some(Value::Array(a)) => a
                 .iter()
                 .enumerate()
-                .map(|(i, v)| ItemView::parse(i, v))
+                .map(|(i, v)| ItemView::parse(m, i, v))
                 .collect(),
             _ => Vec::new(),
         };
@@ -439,9 +467,30 @@ pub fn request_body(items: Vec<InventoryItem>) -> Value {
 /// A request body whose `inventoryList` is `list`, whatever it is (raw items, an empty array,
 /// a value of the wrong type): for generated cases that probe the envelope.
 pub fn request_with_list(list: Value) -> Value {
-    let mut m = Map::new();
-    m.insert(field::INVENTORY_LIST.to_string(), list);
-    Value::Object(m)
+    request_with_list_of(&INVENTORY_MEMBERS, list)
+}
+
+/// [`request_with_list`] for any update call, named by its members.
+pub fn request_with_list_of(m: &UpdateMembers, list: Value) -> Value {
+    let mut body = Map::new();
+    body.insert(m.list.to_string(), list);
+    Value::Object(body)
+}
+
+/// One item of any update call: its ids and its value, as JSON (`value` as the call's schema
+/// spells it).
+pub fn update_item_of(m: &UpdateMembers, key: &ItemKey, value: Value) -> Value {
+    let mut item = Map::new();
+    item.insert(
+        m.product_id.to_string(),
+        Value::String(key.product_id.clone()),
+    );
+    item.insert(
+        m.variant_id.to_string(),
+        Value::String(key.variant_id.clone()),
+    );
+    item.insert(m.value.to_string(), value);
+    Value::Object(item)
 }
 
 /// Sets member `name` of a raw item to `value` (an item that is not an object becomes one).
@@ -483,60 +532,93 @@ fn to_value<T: Serialize>(t: &T) -> Value {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResponseBuilder {
+    members: UpdateMembers,
     body: Map<String, Value>,
 }
 
 impl ResponseBuilder {
-    /// Starts from a typed response.
+    /// Starts from a typed `/updateInventory` response.
     pub fn from_model(response: &InventoryResponse) -> Self {
-        match to_value(response) {
-            Value::Object(body) => ResponseBuilder { body },
-            _ => ResponseBuilder { body: Map::new() },
+        Self::from_model_of(&INVENTORY_MEMBERS, response)
+    }
+
+    /// Starts from a typed response, written with the members of any update call.
+    pub fn from_model_of(m: &UpdateMembers, response: &InventoryResponse) -> Self {
+        let mut me = ResponseBuilder {
+            members: *m,
+            body: Map::new(),
         }
+        .status(&response.status);
+        if let Some(list) = &response.failed_product_list {
+            me = me.failed(list);
+        }
+        for (k, v) in &response.extra {
+            me.body.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        me
     }
 
     /// Sets `status` to any text (a value outside the contract included).
     pub fn status(mut self, status: &Status) -> Self {
-        self.body
-            .insert(field::STATUS.into(), Value::String(status.as_str().into()));
+        self.body.insert(
+            self.members.status.into(),
+            Value::String(status.as_str().into()),
+        );
         self
     }
 
     /// Sets `status` to any JSON value (a number, `null`…).
     pub fn status_raw(mut self, status: Value) -> Self {
-        self.body.insert(field::STATUS.into(), status);
+        self.body.insert(self.members.status.into(), status);
         self
     }
 
     /// Removes `status`.
     pub fn without_status(mut self) -> Self {
-        self.body.remove(field::STATUS);
+        self.body.remove(self.members.status);
         self
     }
 
     /// Replaces `failedProductList` with these entries.
     pub fn failed(mut self, entries: &[FailedProduct]) -> Self {
-        self.body
-            .insert(field::FAILED_PRODUCT_LIST.into(), to_value(&entries));
+        let m = self.members;
+        let list = entries
+            .iter()
+            .map(|e| {
+                let mut entry = failed_entry_raw_of(
+                    &m,
+                    Value::String(e.product_id.clone()),
+                    Value::String(e.variant_id.clone()),
+                    Value::String(e.message.clone()),
+                );
+                if let Value::Object(fields) = &mut entry {
+                    for (k, v) in &e.extra {
+                        fields.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+                entry
+            })
+            .collect();
+        self.body.insert(m.failures.into(), Value::Array(list));
         self
     }
 
     /// Replaces `failedProductList` with any JSON value (`{}`, `null`, raw entries…).
     pub fn failed_list_raw(mut self, list: Value) -> Self {
-        self.body.insert(field::FAILED_PRODUCT_LIST.into(), list);
+        self.body.insert(self.members.failures.into(), list);
         self
     }
 
     /// Removes `failedProductList`.
     pub fn without_failed_list(mut self) -> Self {
-        self.body.remove(field::FAILED_PRODUCT_LIST);
+        self.body.remove(self.members.failures);
         self
     }
 
     /// Adds a top-level `message` explaining a whole refusal.
     pub fn message(mut self, message: impl Into<String>) -> Self {
         self.body
-            .insert(field::MESSAGE.into(), Value::String(message.into()));
+            .insert(self.members.message.into(), Value::String(message.into()));
         self
     }
 
@@ -548,11 +630,21 @@ impl ResponseBuilder {
 
 /// A failed entry built from raw ids (for a breach that names ids of the wrong type).
 pub fn failed_entry_raw(product_id: Value, variant_id: Value, message: Value) -> Value {
-    let mut m = Map::new();
-    m.insert(field::PRODUCT_ID.into(), product_id);
-    m.insert(field::VARIANT_ID.into(), variant_id);
-    m.insert(field::MESSAGE.into(), message);
-    Value::Object(m)
+    failed_entry_raw_of(&INVENTORY_MEMBERS, product_id, variant_id, message)
+}
+
+/// [`failed_entry_raw`] for any update call, named by its members.
+pub fn failed_entry_raw_of(
+    m: &UpdateMembers,
+    product_id: Value,
+    variant_id: Value,
+    message: Value,
+) -> Value {
+    let mut e = Map::new();
+    e.insert(m.product_id.into(), product_id);
+    e.insert(m.variant_id.into(), variant_id);
+    e.insert(m.message.into(), message);
+    Value::Object(e)
 }
 
 impl AuthTokenRequest {

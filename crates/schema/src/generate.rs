@@ -3,19 +3,21 @@
 //!
 //! Layout written (relative to the schemas folder):
 //! - `derived/{page-id}.json`: what the tables alone say (`stockwire schema derive`).
-//! - `{profile}/{endpoint}.{part}.json`: derived + `overlays/common/{endpoint}.json` +
-//!   `overlays/{profile}/{endpoint}.json`; these are what validation uses.
+//! - `{profile}/{call}.{part}.json`, for every call of [`crate::call::FAMILY`] (`{call}` is
+//!   the call's lower-cased id): derived + `overlays/common/{call}.json` +
+//!   `overlays/{profile}/{call}.json`; these are what validation uses.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use crate::call::{self, CallDef};
 use crate::derive::{DerivedPage, derive_page};
 use crate::error::SpecError;
-use crate::overlay::{Overlay, merge_patch};
+use crate::overlay::{Overlay, apply_overlay};
 use crate::page::{Page, Part};
-use crate::profile::{Endpoint, Profile};
+use crate::profile::Profile;
 
 /// One file the generator would write.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,19 +76,18 @@ pub fn derive_dir(spec_dir: &Path) -> Result<BTreeMap<String, DerivedPage>, Spec
     Ok(out)
 }
 
-/// Applies the overlays that exist for `profile`/`endpoint` to a derived page.
+/// Applies the overlays that exist for `profile`/`call` to a derived page.
 pub fn merge(
     derived: &DerivedPage,
     profile: Profile,
-    endpoint: Endpoint,
+    call: &CallDef,
     overlay_dir: &Path,
 ) -> Result<BTreeMap<Part, Value>, SpecError> {
+    let stem = call.stem();
     let mut parts = derived.parts.clone();
     let mut used = Vec::new();
     for folder in ["common", profile.as_str()] {
-        let file = overlay_dir
-            .join(folder)
-            .join(format!("{}.json", endpoint.stem()));
+        let file = overlay_dir.join(folder).join(format!("{stem}.json"));
         if !file.exists() {
             continue;
         }
@@ -101,18 +102,15 @@ pub fn merge(
                     ),
                 });
             };
-            merge_patch(target, patch);
+            apply_overlay(target, patch);
         }
-        used.push(format!("overlays/{folder}/{}.json", endpoint.stem()));
+        used.push(format!("overlays/{folder}/{stem}.json"));
     }
     for (part, schema) in parts.iter_mut() {
         if let Value::Object(map) = schema {
             map.insert(
                 "$id".into(),
-                json!(format!(
-                    "urn:stockwire:{profile}:{}:{part}",
-                    endpoint.stem()
-                )),
+                json!(format!("urn:stockwire:{profile}:{stem}:{part}")),
             );
             map.insert(
                 "x-stockwire-source".into(),
@@ -138,8 +136,8 @@ pub fn generate(spec_dir: &Path, overlay_dir: &Path) -> Result<Vec<GeneratedFile
         });
     }
     for profile in Profile::ALL {
-        for endpoint in Endpoint::ALL {
-            let id = profile.page_id(endpoint);
+        for call in call::FAMILY {
+            let id = call.page_id(profile);
             let Some(derived) = pages.get(id) else {
                 return Err(SpecError::MissingPage {
                     dir: spec_dir.to_path_buf(),
@@ -147,9 +145,9 @@ pub fn generate(spec_dir: &Path, overlay_dir: &Path) -> Result<Vec<GeneratedFile
                     profile: profile.to_string(),
                 });
             };
-            for (part, schema) in merge(derived, profile, endpoint, overlay_dir)? {
+            for (part, schema) in merge(derived, profile, call, overlay_dir)? {
                 files.push(GeneratedFile {
-                    path: format!("{profile}/{}.{part}.json", endpoint.stem()),
+                    path: format!("{profile}/{}.{part}.json", call.stem()),
                     value: schema,
                 });
             }

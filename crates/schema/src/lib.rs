@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod borrowed;
+pub mod call;
 pub mod catalog;
 pub mod contract;
 pub mod derive;
@@ -49,9 +50,10 @@ pub mod page;
 pub mod profile;
 pub mod rules;
 
+pub use call::{CallDef, Method, Shape, Usage};
 pub use catalog::{Catalog, CatalogEntry, CatalogError, DuplicateItem, EntryError};
 pub use contract::{
-    Contract, FieldSpec, SchemaViolation, contract, validate_request, validate_response,
+    Call, Contract, FieldSpec, SchemaViolation, contract, validate_request, validate_response,
 };
 pub use derive::{DerivedPage, derive_page};
 pub use error::{JsonFileError, SpecError, read_json_file};
@@ -64,5 +66,5 @@ pub use model::{
 };
 pub use openapi::openapi;
 pub use page::{Page, Part};
-pub use profile::{Endpoint, Profile, UnknownProfile};
+pub use profile::{Profile, UnknownProfile};
 pub use rules::{RULES, Rule, Severity, Violation, check_exchange, check_models};

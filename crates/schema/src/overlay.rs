@@ -108,6 +108,34 @@ fn check_comments(v: &Value, pointer: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Applies an overlay's patch to a derived schema: JSON Merge Patch ([`merge_patch`]), except
+/// that a `$comment` the patch sets where the derived schema already has one is appended to it,
+/// so that the schema keeps both reasons (why it was derived as it was, and why the overlay adds
+/// what it adds).
+pub fn apply_overlay(target: &mut Value, patch: &Value) {
+    let (Value::Object(t), Value::Object(p)) = (&mut *target, patch) else {
+        merge_patch(target, patch);
+        return;
+    };
+    for (k, v) in p {
+        match (k.as_str(), t.get_mut(k), v) {
+            ("$comment", Some(Value::String(old)), Value::String(new)) => {
+                old.push(' ');
+                old.push_str(new);
+            }
+            (_, _, Value::Null) => {
+                t.remove(k);
+            }
+            (_, Some(existing), _) => apply_overlay(existing, v),
+            (_, None, _) => {
+                let mut fresh = Value::Null;
+                merge_patch(&mut fresh, v);
+                t.insert(k.clone(), fresh);
+            }
+        }
+    }
+}
+
 /// Applies a JSON Merge Patch (RFC 7386) to `target`.
 pub fn merge_patch(target: &mut Value, patch: &Value) {
     let Value::Object(patch_map) = patch else {
@@ -139,6 +167,20 @@ mod tests {
         let mut t = json!({"a": {"b": 1, "c": 2}, "d": [1, 2]});
         merge_patch(&mut t, &json!({"a": {"b": null, "e": 3}, "d": [9]}));
         assert_eq!(t, json!({"a": {"c": 2, "e": 3}, "d": [9]}));
+    }
+
+    #[test]
+    fn overlay_comments_add_to_derived_ones() {
+        let mut t = json!({"$comment": "derived", "type": "object", "properties": {"a": {"type": "string"}}});
+        apply_overlay(
+            &mut t,
+            &json!({"$comment": "needed", "required": ["a"], "properties": {"a": {"minLength": 1, "$comment": "why"}, "b": {"x": 1}}}),
+        );
+        assert_eq!(
+            t,
+            json!({"$comment": "derived needed", "type": "object", "required": ["a"],
+                   "properties": {"a": {"type": "string", "minLength": 1, "$comment": "why"}, "b": {"x": 1}}})
+        );
     }
 
     #[test]

@@ -15,28 +15,6 @@ pub enum Profile {
     V2,
 }
 
-/// An endpoint stockwire knows, by the role it plays in the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Endpoint {
-    /// `POST /updateInventory`.
-    UpdateInventory,
-    /// `GET|POST /authToken`.
-    AuthToken,
-}
-
-impl Endpoint {
-    /// Every endpoint, in a stable order.
-    pub const ALL: [Endpoint; 2] = [Endpoint::UpdateInventory, Endpoint::AuthToken];
-
-    /// File-name stem used under `schemas/` and `schemas/overlays/`.
-    pub fn stem(self) -> &'static str {
-        match self {
-            Endpoint::UpdateInventory => "updateinventory",
-            Endpoint::AuthToken => "authtoken",
-        }
-    }
-}
-
 impl Profile {
     /// Every profile, in a stable order.
     pub const ALL: [Profile; 2] = [Profile::V1, Profile::V2];
@@ -54,15 +32,6 @@ impl Profile {
         match self {
             Profile::V1 => "Integer inventory (`updateinventory.md`).",
             Profile::V2 => "Digit-string inventory, optional facilityCode (the current page).",
-        }
-    }
-
-    /// Front matter id of the page this profile reads for `endpoint`.
-    pub fn page_id(self, endpoint: Endpoint) -> &'static str {
-        match (self, endpoint) {
-            (Profile::V1, Endpoint::UpdateInventory) => "updateinventory",
-            (Profile::V2, Endpoint::UpdateInventory) => "updateinventory-current",
-            (_, Endpoint::AuthToken) => "authtoken",
         }
     }
 }

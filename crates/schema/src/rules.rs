@@ -10,6 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::call::{INVENTORY_MEMBERS, UpdateMembers};
 use crate::model::{InventoryRequest, InventoryResponse};
 
 /// How binding a rule is.
@@ -148,8 +149,8 @@ fn id_text(v: Option<&Value>) -> Option<String> {
     }
 }
 
-fn pair(v: &Value) -> Option<(String, String)> {
-    Some((id_text(v.get("productId"))?, id_text(v.get("variantId"))?))
+fn pair(m: &UpdateMembers, v: &Value) -> Option<(String, String)> {
+    Some((id_text(v.get(m.product_id))?, id_text(v.get(m.variant_id))?))
 }
 
 /// The names a failed entry may give a request item's id: a string id by itself; a number or
@@ -168,27 +169,37 @@ fn id_names(v: Option<&Value>) -> Vec<String> {
 /// Whether the failed entry `entry` names the request item `item` (see the id rules of
 /// [`check_exchange`]). Both are raw JSON; an entry without string ids names nothing.
 pub fn entry_names_item(entry: &Value, item: &Value) -> bool {
+    entry_names_item_of(&INVENTORY_MEMBERS, entry, item)
+}
+
+/// [`entry_names_item`] for an update call with members `m`.
+pub fn entry_names_item_of(m: &UpdateMembers, entry: &Value, item: &Value) -> bool {
     let (Some(ep), Some(ev)) = (
-        entry.get("productId").and_then(Value::as_str),
-        entry.get("variantId").and_then(Value::as_str),
+        entry.get(m.product_id).and_then(Value::as_str),
+        entry.get(m.variant_id).and_then(Value::as_str),
     ) else {
         return false;
     };
-    id_names(item.get("productId")).iter().any(|p| p == ep)
-        && id_names(item.get("variantId")).iter().any(|v| v == ev)
+    id_names(item.get(m.product_id)).iter().any(|p| p == ep)
+        && id_names(item.get(m.variant_id)).iter().any(|v| v == ev)
 }
 
 /// How many times a response may list `entry` as failed for `request`: once for each request
 /// item it names ([`entry_names_item`]), and at least once (an entry naming nothing the request
 /// contained is `failed-entry-was-sent`'s to report, not a duplicate).
 pub fn listings_allowed(request: &Value, entry: &Value) -> usize {
+    listings_allowed_of(&INVENTORY_MEMBERS, request, entry)
+}
+
+/// [`listings_allowed`] for an update call with members `m`.
+pub fn listings_allowed_of(m: &UpdateMembers, request: &Value, entry: &Value) -> usize {
     request
-        .get("inventoryList")
+        .get(m.list)
         .and_then(Value::as_array)
         .map_or(0, |items| {
             items
                 .iter()
-                .filter(|item| item.is_object() && entry_names_item(entry, item))
+                .filter(|item| item.is_object() && entry_names_item_of(m, entry, item))
                 .count()
         })
         .max(1)
@@ -206,6 +217,12 @@ pub fn listings_allowed(request: &Value, entry: &Value) -> usize {
 /// string (a number, `true`, nothing at all) cannot always be named back exactly, so such an id
 /// may be named by its JSON text or by `""` ([`entry_names_item`]).
 pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
+    check_update(&INVENTORY_MEMBERS, request, response)
+}
+
+/// [`check_exchange`] for any update call, named by its members: the rules are the update
+/// shape's, whatever the call.
+pub fn check_update(m: &UpdateMembers, request: &Value, response: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
     // Each item's canonical pair, and every name by which a failed entry may refer to it.
     let mut sent: Vec<(String, String)> = Vec::new();
@@ -213,7 +230,7 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
     // How many request items each name can refer to: how often it may be listed.
     let mut times_sent: HashMap<(String, String), usize> = HashMap::new();
     for item in request
-        .get("inventoryList")
+        .get(m.list)
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[])
@@ -221,11 +238,11 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
         .filter(|item| item.is_object())
     {
         let canonical = (
-            id_text(item.get("productId")).unwrap_or_default(),
-            id_text(item.get("variantId")).unwrap_or_default(),
+            id_text(item.get(m.product_id)).unwrap_or_default(),
+            id_text(item.get(m.variant_id)).unwrap_or_default(),
         );
-        for p in id_names(item.get("productId")) {
-            for v in id_names(item.get("variantId")) {
+        for p in id_names(item.get(m.product_id)) {
+            for v in id_names(item.get(m.variant_id)) {
                 *times_sent.entry((p.clone(), v.clone())).or_default() += 1;
                 names
                     .entry((p.clone(), v))
@@ -237,15 +254,15 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
     let sent_set: HashSet<&(String, String)> = sent.iter().collect();
 
     let failed: &[Value] = response
-        .get("failedProductList")
+        .get(m.failures)
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[]);
     let mut listed: HashMap<(String, String), usize> = HashMap::new();
     let mut failed_sent: HashSet<(String, String)> = HashSet::new();
     for (i, entry) in failed.iter().enumerate() {
-        let at = format!("/failedProductList/{i}");
-        if let Some(p) = pair(entry) {
+        let at = format!("/{}/{i}", m.failures);
+        if let Some(p) = pair(m, entry) {
             if let Some(item) = names.get(&p) {
                 failed_sent.insert(item.clone());
             } else {
@@ -253,8 +270,8 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
                     &FAILED_ENTRY_WAS_SENT,
                     &at,
                     format!(
-                        "failed entry for productId `{}` / variantId `{}`, which the request did not contain",
-                        p.0, p.1
+                        "failed entry for {} `{}` / {} `{}`, which the request did not contain",
+                        m.product_id, p.0, m.variant_id, p.1
                     ),
                 ));
             }
@@ -266,35 +283,36 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
             if *times > allowed.max(1) {
                 let message = if allowed <= 1 {
                     format!(
-                        "productId `{}` / variantId `{}` is listed more than once",
-                        p.0, p.1
+                        "{} `{}` / {} `{}` is listed more than once",
+                        m.product_id, p.0, m.variant_id, p.1
                     )
                 } else {
                     format!(
-                        "productId `{}` / variantId `{}` is listed {} times, but the request contained it only {allowed} times",
-                        p.0, p.1, *times
+                        "{} `{}` / {} `{}` is listed {} times, but the request contained it only {allowed} times",
+                        m.product_id, p.0, m.variant_id, p.1, *times
                     )
                 };
                 out.push(violation(&FAILED_ENTRY_UNIQUE, &at, message));
             }
         }
-        if let Some(Value::String(m)) = entry.get("message")
-            && m.trim().is_empty()
+        if let Some(Value::String(text)) = entry.get(m.message)
+            && text.trim().is_empty()
         {
             out.push(violation(
                 &FAILED_MESSAGE_NONEMPTY,
-                format!("{at}/message"),
+                format!("{at}/{}", m.message),
                 "failure message is empty",
             ));
         }
     }
 
-    let status = response.get("status");
+    let status_at = format!("/{}", m.status);
+    let status = response.get(m.status);
     let Some(status) = status.and_then(Value::as_str) else {
         let got = status.map_or("nothing".to_string(), |v| v.to_string());
         out.push(violation(
             &STATUS_ALLOWED,
-            "/status",
+            &status_at,
             format!("status must be SUCCESS, FAILED or PARTIAL_SUCCESS, got {got}"),
         ));
         return out;
@@ -304,9 +322,10 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
             if !failed.is_empty() {
                 out.push(violation(
                     &SUCCESS_WITHOUT_FAILURES,
-                    "/status",
+                    &status_at,
                     format!(
-                        "status SUCCESS but failedProductList has {} entr{} (PARTIAL_SUCCESS or FAILED expected)",
+                        "status SUCCESS but {} has {} entr{} (PARTIAL_SUCCESS or FAILED expected)",
+                        m.failures,
                         failed.len(),
                         if failed.len() == 1 { "y" } else { "ies" }
                     ),
@@ -317,13 +336,16 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
             if failed_sent.is_empty() {
                 out.push(violation(
                     &PARTIAL_SUCCESS_MIXED,
-                    "/status",
-                    "status PARTIAL_SUCCESS but failedProductList names no item of the request as failed",
+                    &status_at,
+                    format!(
+                        "status PARTIAL_SUCCESS but {} names no item of the request as failed",
+                        m.failures
+                    ),
                 ));
             } else if !sent_set.is_empty() && failed_sent.len() >= sent_set.len() {
                 out.push(violation(
                     &PARTIAL_SUCCESS_MIXED,
-                    "/status",
+                    &status_at,
                     format!(
                         "status PARTIAL_SUCCESS but all {} items sent are listed as failed (FAILED expected)",
                         sent_set.len()
@@ -335,7 +357,7 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
             if !failed.is_empty() && failed_sent.len() < sent_set.len() {
                 out.push(violation(
                     &FAILED_NOTHING_APPLIED,
-                    "/status",
+                    &status_at,
                     format!(
                         "status FAILED but only {} of the {} items sent are listed as failed, so the others were applied (PARTIAL_SUCCESS expected)",
                         failed_sent.len(),
@@ -346,7 +368,7 @@ pub fn check_exchange(request: &Value, response: &Value) -> Vec<Violation> {
         }
         other => out.push(violation(
             &STATUS_ALLOWED,
-            "/status",
+            &status_at,
             format!("status must be SUCCESS, FAILED or PARTIAL_SUCCESS, got `{other}`"),
         )),
     }
