@@ -15,8 +15,8 @@ fn committed_schemas_match_the_spec_pages() {
     let files = generate(&fixture("spec"), &root().join("schemas/overlays")).unwrap();
     assert_eq!(
         files.len(),
-        11,
-        "3 derived pages + 4 merged schemas per profile"
+        21,
+        "5 derived pages + 8 merged schemas per profile (2 parts for each of 4 calls)"
     );
     let drift = check_drift(&files, &root().join("schemas"));
     let report: String = drift.iter().map(|d| d.diff.clone()).collect();
@@ -471,8 +471,54 @@ fn openapi_export_loads_in_an_openapi_library() {
             [
                 ("/authToken".to_string(), "GET".to_string()),
                 ("/authToken".to_string(), "POST".to_string()),
+                ("/products".to_string(), "GET".to_string()),
+                ("/productsCount".to_string(), "GET".to_string()),
                 ("/updateInventory".to_string(), "POST".to_string()),
             ]
+        );
+        // Every call but the login carries the apiKey header; the catalog calls take their
+        // query parameters from the pages' tables, with the overlay's rules.
+        for (path, method, op) in spec.operations() {
+            let secured = op.security.iter().any(|s| s.0.contains_key("apiKey"));
+            assert_eq!(secured, path != "/authToken", "{profile}: {method} {path}");
+        }
+        let doc = parse(&text);
+        let params = |path: &str| -> Vec<(String, bool)> {
+            doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["name"].as_str().unwrap().to_string(),
+                        p["required"].as_bool().unwrap(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            params("/products"),
+            [
+                ("pageNumber".to_string(), false),
+                ("pageSize".to_string(), true),
+                ("skus".to_string(), false),
+                ("publishedStatus".to_string(), true)
+            ]
+        );
+        assert_eq!(
+            params("/productsCount"),
+            [("publishedStatus".to_string(), true)]
+        );
+        assert_eq!(
+            doc["paths"]["/products"]["get"]["responses"]["401"]["content"]["application/json"]["schema"]
+                ["$ref"],
+            "#/components/schemas/ErrorMessage"
+        );
+        let variant = &doc["components"]["schemas"]["ProductsResponse"]["properties"]["products"]["items"]
+            ["properties"]["variants"]["items"];
+        assert_eq!(
+            variant["required"],
+            serde_json::json!(["variantId", "sku", "inventory"])
         );
         let (_, _, op) = spec
             .operations()
@@ -500,6 +546,104 @@ fn openapi_export_loads_in_an_openapi_library() {
             if profile == "v1" { "integer" } else { "string" }
         );
     }
+}
+
+#[test]
+fn the_calls_of_the_family_are_listed_shown_and_validated() {
+    let r = stockwire(&["schema", "calls"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for line in [
+        "authToken        authentication  GET,POST   /authToken        mandatory  fixtures/spec/authtoken.md",
+        "products         listing         GET        /products         mandatory  fixtures/spec/getproducts.md",
+    ] {
+        assert!(r.stdout.contains(line), "{}", r.stdout);
+    }
+    let r = stockwire(&["schema", "calls", "--profile", "v2", "--format", "json"]);
+    let doc = parse(&r.stdout);
+    assert_eq!(doc["calls"][3]["page"], "updateinventory-current");
+    assert_eq!(doc["calls"][2]["methods"], serde_json::json!(["GET"]));
+
+    let r = stockwire(&[
+        "schema",
+        "show",
+        "--call",
+        "productsCount",
+        "--part",
+        "response",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(parse(&r.stdout)["properties"]["count"]["type"], "integer");
+    let r = stockwire(&["schema", "show", "--call", "products", "--part", "request"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("call `products` has no request schema (it has: response, query)"),
+        "{}",
+        r.stderr
+    );
+    let r = stockwire(&["schema", "show", "--call", "orders"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(
+            "unknown call `orders` (known: authToken, productsCount, products, updateInventory)"
+        ),
+        "{}",
+        r.stderr
+    );
+
+    // A query string is read as the server reads it and checked against the page's table.
+    let r = stockwire(&[
+        "schema",
+        "validate",
+        "--call",
+        "products",
+        "--query",
+        "pageNumber=abc&pageSize=51&publishedStatus=PUBLISHED",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("/pageNumber: [pattern]"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("/pageSize: [const] \"50\" was expected"),
+        "{}",
+        r.stdout
+    );
+    let r = stockwire(&[
+        "schema",
+        "validate",
+        "--call",
+        "products",
+        "--query",
+        "pageSize=50&publishedStatus=PUBLISHED&skus=A%2CB",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("page.json");
+    std::fs::write(
+        &page,
+        r#"{"products":[{"id":"P1","variants":[{"variantId":"V1","inventory":-2}]}]}"#,
+    )
+    .unwrap();
+    let r = stockwire(&[
+        "schema",
+        "validate",
+        "--call",
+        "products",
+        "--response",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout
+            .contains("/products/0/variants/0: [required] \"sku\" is a required property"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("/products/0/variants/0/inventory: [minimum]"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

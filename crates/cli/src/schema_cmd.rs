@@ -32,6 +32,19 @@ pub enum SchemaCommand {
     Validate(ValidateArgs),
     /// List the semantic rules with their id, severity and rationale.
     Rules,
+    /// List the calls of the API family stockwire knows: id, method, path, usage, role, page.
+    Calls(CallsArgs),
+}
+
+/// Arguments of `schema calls`.
+#[derive(Debug, Args)]
+pub struct CallsArgs {
+    /// Contract version: v1 or v2 (the inventory push reads another page under v2).
+    #[arg(long, default_value = "v1")]
+    pub profile: Profile,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
 }
 
 /// Arguments of `schema derive`.
@@ -88,7 +101,10 @@ pub struct ShowArgs {
     /// Contract version: v1 (integer inventory) or v2 (digit-string inventory).
     #[arg(long, default_value = "v1")]
     pub profile: Profile,
-    /// Which schema.
+    /// The call whose schema to print (see `stockwire schema calls`).
+    #[arg(long, default_value = "updateInventory", value_name = "ID")]
+    pub call: String,
+    /// Which schema of the call.
     #[arg(long, value_enum, default_value = "request")]
     pub part: ShowPart,
 }
@@ -96,15 +112,17 @@ pub struct ShowArgs {
 /// Which merged schema `schema show` prints.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ShowPart {
-    /// The /updateInventory request body.
+    /// The request body (POST calls).
     Request,
-    /// The /updateInventory response body.
+    /// The response body.
     Response,
-    /// One inventoryList item.
+    /// The query parameters (GET calls; the login's POST body too).
+    Query,
+    /// One item of an update's list (e.g. one inventoryList item).
     Item,
-    /// The /authToken query (and POST body).
+    /// Shorthand for --call authToken --part query.
     AuthQuery,
-    /// The /authToken response.
+    /// Shorthand for --call authToken --part response.
     AuthResponse,
 }
 
@@ -121,14 +139,20 @@ pub struct OpenapiArgs {
 
 /// Arguments of `schema validate`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("input").required(true).multiple(true).args(["request", "response"])))]
+#[command(group(clap::ArgGroup::new("input").required(true).multiple(true).args(["request", "response", "query"])))]
 pub struct ValidateArgs {
-    /// A /updateInventory request body to validate.
+    /// The call the files belong to (see `stockwire schema calls`).
+    #[arg(long, default_value = "updateInventory", value_name = "ID")]
+    pub call: String,
+    /// A request body to validate (a JSON file).
     #[arg(long)]
     pub request: Option<PathBuf>,
-    /// A /updateInventory response body to validate.
+    /// A response body to validate (a JSON file).
     #[arg(long)]
     pub response: Option<PathBuf>,
+    /// A query string to validate, e.g. 'pageNumber=1&pageSize=50&publishedStatus=PUBLISHED'.
+    #[arg(long, value_name = "QUERY")]
+    pub query: Option<String>,
     /// Contract version: v1 or v2.
     #[arg(long, default_value = "v1")]
     pub profile: Profile,
@@ -153,13 +177,28 @@ pub fn run(cmd: SchemaCommand) -> Result<u8> {
         SchemaCommand::Derive(a) => derive(&a, &mut out),
         SchemaCommand::Build(a) => build(&a, &mut out),
         SchemaCommand::Show(a) => {
-            let c = contract(a.profile);
-            let s = match a.part {
-                ShowPart::Request => c.request_schema(),
-                ShowPart::Response => c.response_schema(),
-                ShowPart::Item => c.item_schema(),
-                ShowPart::AuthQuery => c.auth_query_schema(),
-                ShowPart::AuthResponse => c.auth_response_schema(),
+            let (id, part) = match a.part {
+                ShowPart::AuthQuery => ("authToken", ShowPart::Query),
+                ShowPart::AuthResponse => ("authToken", ShowPart::Response),
+                p => (a.call.as_str(), p),
+            };
+            let call = find_call(a.profile, id)?;
+            let s = match part {
+                ShowPart::Item => call.item_schema(),
+                ShowPart::Request => call.schema(Part::Request),
+                ShowPart::Query | ShowPart::AuthQuery => call.schema(Part::Query),
+                ShowPart::Response | ShowPart::AuthResponse => call.schema(Part::Response),
+            };
+            let Some(s) = s else {
+                bail!(
+                    "call `{id}` has no {} schema (it has: {})",
+                    format!("{part:?}").to_lowercase(),
+                    call.parts()
+                        .map(|p| p.as_str())
+                        .chain(call.item_schema().map(|_| "item"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
             };
             out.write_all(to_pretty(s).as_bytes())?;
             Ok(exit_codes::OK)
@@ -186,7 +225,70 @@ pub fn run(cmd: SchemaCommand) -> Result<u8> {
             }
             Ok(exit_codes::OK)
         }
+        SchemaCommand::Calls(a) => calls(&a, &mut out),
     }
+}
+
+/// The call `id` of `profile`'s contract, or an error that lists the ids.
+fn find_call(profile: Profile, id: &str) -> Result<&'static stockwire_schema::Call> {
+    let c = contract(profile);
+    match c.call(id) {
+        Some(call) => Ok(call),
+        None => bail!(
+            "unknown call `{id}` (known: {})",
+            c.calls()
+                .iter()
+                .map(|x| x.id())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn calls(a: &CallsArgs, out: &mut impl Write) -> Result<u8> {
+    let c = contract(a.profile);
+    if a.format == Format::Json {
+        let list: Vec<Value> = c
+            .calls()
+            .iter()
+            .map(|x| {
+                json!({
+                    "id": x.id(),
+                    "role": x.shape().group(),
+                    "methods": x.methods(),
+                    "path": x.path(),
+                    "usage": x.usage(),
+                    "page": x.def().page_id(a.profile),
+                    "title": x.title(),
+                })
+            })
+            .collect();
+        out.write_all(to_pretty(&json!({"profile": a.profile, "calls": list})).as_bytes())?;
+        return Ok(exit_codes::OK);
+    }
+    writeln!(
+        out,
+        "{:<16} {:<15} {:<10} {:<17} {:<10} PAGE",
+        "CALL", "ROLE", "METHOD", "PATH", "USAGE"
+    )?;
+    for x in c.calls() {
+        let methods: Vec<&str> = x.methods().iter().map(|m| m.as_str()).collect();
+        let usage = match x.usage() {
+            stockwire_schema::Usage::Mandatory => "mandatory",
+            stockwire_schema::Usage::Optional => "optional",
+        };
+        writeln!(
+            out,
+            "{:<16} {:<15} {:<10} {:<17} {:<10} fixtures/spec/{}.md",
+            x.id(),
+            x.shape().group(),
+            methods.join(","),
+            x.path(),
+            usage,
+            x.def().page_id(a.profile)
+        )?;
+    }
+    Ok(exit_codes::OK)
 }
 
 fn derive(a: &DeriveArgs, out: &mut impl Write) -> Result<u8> {
@@ -283,21 +385,38 @@ impl Finding {
 }
 
 fn validate(a: &ValidateArgs, out: &mut impl Write) -> Result<u8> {
-    let c = contract(a.profile);
+    let call = find_call(a.profile, &a.call)?;
     let mut report: Vec<Finding> = Vec::new();
     let request = a.request.as_deref().map(load).transpose()?;
     let response = a.response.as_deref().map(load).transpose()?;
+    if let Some(q) = &a.query {
+        if call.schema(Part::Query).is_none() {
+            bail!("call `{}` takes no query parameters", call.id());
+        }
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(q.trim_start_matches('?').as_bytes())
+                .into_owned()
+                .collect();
+        for v in call.validate_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+            report.push(Finding::schema(Path::new("(query)"), v));
+        }
+    }
     if let (Some(path), Some(req)) = (&a.request, &request) {
-        for v in c.validate_request(req) {
+        let part = if call.schema(Part::Request).is_some() {
+            Part::Request
+        } else {
+            Part::Query
+        };
+        for v in call.validate(part, req) {
             report.push(Finding::schema(path, v));
         }
     }
     if let (Some(path), Some(resp)) = (&a.response, &response) {
-        for v in c.validate_response(resp) {
+        for v in call.validate(Part::Response, resp) {
             report.push(Finding::schema(path, v));
         }
-        if let Some(req) = &request {
-            for v in stockwire_schema::check_exchange(req, resp) {
+        if let (Some(req), Some(m)) = (&request, call.update()) {
+            for v in stockwire_schema::rules::check_update(m, req, resp) {
                 report.push(Finding {
                     file: path.clone(),
                     kind: "semantic",
@@ -320,6 +439,7 @@ fn validate(a: &ValidateArgs, out: &mut impl Write) -> Result<u8> {
             .into_iter()
             .flatten()
             .map(|p| p.display().to_string())
+            .chain(a.query.iter().map(|q| format!("query {q:?}")))
             .collect();
         writeln!(out, "valid ({}): {}", a.profile, what.join(", "))?;
     } else {
