@@ -446,41 +446,12 @@ impl Catalog {
     }
 
     /// Each entry's SKU code, in entry order: its `sku`, or a default that no other entry of
-    /// the catalog has. The default is the variantId when that is unique in the catalog (and
-    /// no entry gives it as its `sku`), else `{productId}-{variantId}`, with `-2`, `-3`, … added
-    /// until it is unique. The same catalog always gives the same codes.
+    /// the catalog has ([`default_skus`]).
     pub fn skus(&self) -> Vec<Cow<'_, str>> {
-        let mut variants: HashMap<&str, u32> = HashMap::new();
-        let mut taken: HashSet<Cow<'_, str>> = HashSet::new();
-        for e in &self.entries {
-            *variants.entry(e.variant_id.as_str()).or_default() += 1;
-            if let Some(s) = e.sku.as_deref() {
-                taken.insert(Cow::Borrowed(s));
-            }
-        }
-        let mut out = Vec::with_capacity(self.entries.len());
-        for e in &self.entries {
-            if let Some(s) = e.sku.as_deref() {
-                out.push(Cow::Borrowed(s));
-                continue;
-            }
-            let v = e.variant_id.as_str();
-            let code: Cow<'_, str> = if variants.get(v) == Some(&1) && !taken.contains(v) {
-                Cow::Borrowed(v)
-            } else {
-                let base = format!("{}-{v}", e.product_id);
-                let mut code = base.clone();
-                let mut n = 1;
-                while taken.contains(code.as_str()) {
-                    n += 1;
-                    code = format!("{base}-{n}");
-                }
-                Cow::Owned(code)
-            };
-            taken.insert(code.clone());
-            out.push(code);
-        }
-        out
+        default_skus(self.entries.len(), |i| {
+            let e = &self.entries[i];
+            (&e.product_id, &e.variant_id, e.sku.as_deref())
+        })
     }
 
     /// Adds an entry given apart from a file (e.g. `stockwire conform --item`). An entry whose
@@ -526,6 +497,49 @@ impl Catalog {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// The SKU codes of `n` entries, given by `entry(i)` as (productId, variantId, sku): an
+/// entry's `sku` as given, or a default that no other entry has. The default is the variantId
+/// when no other entry has that variantId (nor gives it as its `sku`), else
+/// `{productId}-{variantId}`, with `-2`, `-3`, … added until it is unique. The same entries in
+/// the same order always give the same codes; the mock and the runner both use this rule.
+pub fn default_skus<'a>(
+    n: usize,
+    entry: impl Fn(usize) -> (&'a str, &'a str, Option<&'a str>),
+) -> Vec<Cow<'a, str>> {
+    let mut variants: HashMap<&str, u32> = HashMap::with_capacity(n);
+    let mut taken: HashSet<Cow<'_, str>> = HashSet::with_capacity(n);
+    for i in 0..n {
+        let (_, v, sku) = entry(i);
+        *variants.entry(v).or_default() += 1;
+        if let Some(s) = sku {
+            taken.insert(Cow::Borrowed(s));
+        }
+    }
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let (p, v, sku) = entry(i);
+        if let Some(s) = sku {
+            out.push(Cow::Borrowed(s));
+            continue;
+        }
+        let code: Cow<'_, str> = if variants.get(v) == Some(&1) && !taken.contains(v) {
+            Cow::Borrowed(v)
+        } else {
+            let base = format!("{p}-{v}");
+            let mut code = base.clone();
+            let mut k = 1;
+            while taken.contains(code.as_str()) {
+                k += 1;
+                code = format!("{base}-{k}");
+            }
+            Cow::Owned(code)
+        };
+        taken.insert(code.clone());
+        out.push(code);
+    }
+    out
 }
 
 /// Where an entry is in its file: its index in a JSON array, or its CSV line.

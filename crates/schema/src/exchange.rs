@@ -35,7 +35,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::call::{INVENTORY_MEMBERS, UpdateMembers};
+use crate::call::{CountMembers, INVENTORY_MEMBERS, ListingMembers, UpdateMembers};
 use crate::model::{
     AuthTokenRequest, AuthTokenResponse, FailedProduct, InventoryItem, InventoryRequest,
     InventoryResponse, ItemKey, Status,
@@ -699,6 +699,188 @@ pub fn auth_response_body(status: &str, access_token: Option<&str>) -> Value {
     })
 }
 
+/// One variant of a listing page, as sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantView {
+    /// Position in its product's variants.
+    pub index: usize,
+    /// `variantId` exactly as sent.
+    pub variant_id: Option<Value>,
+    /// `sku` exactly as sent.
+    pub sku: Option<Value>,
+    /// The value shown (`inventory`), exactly as sent.
+    pub value: Option<Value>,
+    /// Units held back (`blockedInventory`), exactly as sent.
+    pub blocked: Option<Value>,
+    /// The whole variant.
+    pub raw: Value,
+}
+
+impl VariantView {
+    /// The variantId, when it is a non-empty string.
+    pub fn variant_id_text(&self) -> Option<&str> {
+        self.variant_id
+            .as_ref()
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The sku, when it is a non-empty string.
+    pub fn sku_text(&self) -> Option<&str> {
+        self.sku
+            .as_ref()
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The value shown, when it is a whole number in 0..2^31 (a stock count).
+    pub fn count(&self) -> Option<u32> {
+        count_of(self.value.as_ref())
+    }
+
+    /// Units held back, when they are a whole number in 0..2^31.
+    pub fn blocked_count(&self) -> Option<u32> {
+        count_of(self.blocked.as_ref())
+    }
+}
+
+/// A whole number in 0..2^31 written as a JSON number (`3`, or `3.0`).
+fn count_of(v: Option<&Value>) -> Option<u32> {
+    let v = v?;
+    let n = match v.as_u64() {
+        Some(n) => n,
+        None => {
+            let f = v.as_f64()?;
+            if f.fract() != 0.0 || !(0.0..=f64::from(i32::MAX)).contains(&f) {
+                return None;
+            }
+            f as u64
+        }
+    };
+    u32::try_from(n).ok().filter(|&n| n <= i32::MAX as u32)
+}
+
+/// One product of a listing page, as sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductView {
+    /// Position in the page.
+    pub index: usize,
+    /// The product's `id` exactly as sent.
+    pub id: Option<Value>,
+    /// Its variants (empty unless `variants` is an array).
+    pub variants: Vec<VariantView>,
+    /// Whether `variants` is an array.
+    pub has_variants: bool,
+    /// The whole product.
+    pub raw: Value,
+}
+
+impl ProductView {
+    /// The product id, when it is a non-empty string.
+    pub fn id_text(&self) -> Option<&str> {
+        self.id
+            .as_ref()
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// A lenient view of a listing page (`GET /products`): whatever the partner sent, read by the
+/// call's member names, never failing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListingView {
+    products: Option<Vec<ProductView>>,
+    message: Option<Value>,
+    raw: Value,
+}
+
+impl ListingView {
+    /// Reads a listing page with the members of the listing call.
+    pub fn parse_of(m: &ListingMembers, raw: &Value) -> Self {
+        let products = raw.get(m.products).and_then(Value::as_array).map(|list| {
+            list.iter()
+                .enumerate()
+                .map(|(index, p)| {
+                    let variants = p.get(m.variants).and_then(Value::as_array);
+                    ProductView {
+                        index,
+                        id: p.get(m.product_id).cloned(),
+                        has_variants: variants.is_some(),
+                        variants: variants
+                            .map(|vs| {
+                                vs.iter()
+                                    .enumerate()
+                                    .map(|(index, v)| VariantView {
+                                        index,
+                                        variant_id: v.get(m.variant_id).cloned(),
+                                        sku: v.get(m.sku).cloned(),
+                                        value: v.get(m.value).cloned(),
+                                        blocked: m.blocked.and_then(|b| v.get(b).cloned()),
+                                        raw: v.clone(),
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        raw: p.clone(),
+                    }
+                })
+                .collect()
+        });
+        ListingView {
+            products,
+            message: raw.get(m.message).cloned(),
+            raw: raw.clone(),
+        }
+    }
+
+    /// The products, when the list is an array.
+    pub fn products(&self) -> Option<&[ProductView]> {
+        self.products.as_deref()
+    }
+
+    /// Every (product, variant) of the page, in order.
+    pub fn variants(&self) -> impl Iterator<Item = (&ProductView, &VariantView)> {
+        self.products
+            .iter()
+            .flatten()
+            .flat_map(|p| p.variants.iter().map(move |v| (p, v)))
+    }
+
+    /// A top-level `message`, exactly as sent (a refused request's reason).
+    pub fn message(&self) -> Option<&Value> {
+        self.message.as_ref()
+    }
+
+    /// The body as sent.
+    pub fn raw(&self) -> &Value {
+        &self.raw
+    }
+}
+
+/// The count of a count answer (`{"count": n}`), when it is a whole number, never negative.
+pub fn count_of_answer(m: &CountMembers, body: &Value) -> Option<u64> {
+    let v = body.get(m.count)?;
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 9.0e15)
+            .map(|f| f as u64)
+    })
+}
+
+/// The body of a count answer.
+pub fn count_body(m: &CountMembers, count: u64) -> Value {
+    let mut body = Map::new();
+    body.insert(m.count.into(), Value::from(count));
+    Value::Object(body)
+}
+
+/// The error body of a refused catalog call: `{"message": …}` (the count page's error shape).
+pub fn error_body(message_member: &str, message: impl Into<String>) -> Value {
+    let mut body = Map::new();
+    body.insert(message_member.into(), Value::String(message.into()));
+    Value::Object(body)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -941,5 +1123,38 @@ mod tests {
                 .iter()
                 .any(|f| f.name == field::FACILITY_CODE)
         );
+    }
+
+    #[test]
+    fn listing_pages_read_leniently() {
+        let m = crate::call::PRODUCTS.listing().unwrap();
+        let page = json!({"products": [
+            {"id": "P1", "variants": [{"variantId": "V1", "sku": "S1", "inventory": 4, "blockedInventory": 1},
+                                      {"variantId": 7, "inventory": "3"}]},
+            {"id": "", "variants": {}},
+        ]});
+        let v = ListingView::parse_of(m, &page);
+        let all: Vec<(Option<&str>, Option<&str>, Option<u32>)> = v
+            .variants()
+            .map(|(_, x)| (x.variant_id_text(), x.sku_text(), x.count()))
+            .collect();
+        assert_eq!(all, [(Some("V1"), Some("S1"), Some(4)), (None, None, None)]);
+        let products = v.products().unwrap();
+        assert_eq!(
+            (products[0].id_text(), products[1].id_text()),
+            (Some("P1"), None)
+        );
+        assert!(!products[1].has_variants);
+        assert_eq!(products[0].variants[0].blocked_count(), Some(1));
+        assert!(
+            ListingView::parse_of(m, &json!({"message": "Invalid"}))
+                .products()
+                .is_none()
+        );
+        let c = crate::call::PRODUCTS_COUNT.count().unwrap();
+        assert_eq!(count_of_answer(c, &count_body(c, 30)), Some(30));
+        assert_eq!(count_of_answer(c, &json!({"count": "30"})), None);
+        assert_eq!(count_of_answer(c, &json!({"count": -1})), None);
+        assert_eq!(error_body(c.message, "x"), json!({"message": "x"}));
     }
 }
