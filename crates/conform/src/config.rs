@@ -392,7 +392,7 @@ pub struct RunOptions {
     pub insecure: bool,
     /// Without a probe, read stored stock from the target's `/__admin/ledger` when it has one.
     pub observe: bool,
-    /// A command (`sh -c`) that prints one item's stored stock ([`crate::probe`]).
+    /// A command (`sh -c`) that prints one item's stored stock ([`crate::readers::probe`]).
     pub stock_probe: Option<String>,
     /// The admin token of a stockwire mock started with `--admin-token`, sent on ledger reads.
     pub admin_token: Option<String>,
@@ -406,7 +406,7 @@ pub struct RunOptions {
     /// Requests the shrinker may spend on one failing case.
     pub shrink_requests: u32,
     /// Extra request headers sent with every request (`--header`).
-    pub extra_headers: Vec<crate::http::ExtraHeader>,
+    pub extra_headers: Vec<crate::client::http::ExtraHeader>,
     /// PEM file of CA certificates trusted in addition to the built-in roots (`--cacert`).
     pub cacert: Option<PathBuf>,
 }
@@ -438,7 +438,7 @@ impl RunOptions {
             observe: true,
             stock_probe: None,
             admin_token: None,
-            stock_probe_timeout: crate::probe::DEFAULT_TIMEOUT,
+            stock_probe_timeout: crate::readers::probe::DEFAULT_TIMEOUT,
             stock_settle: Duration::from_secs(2),
             stock_sample: None,
             shrink_requests: 48,

@@ -1,5 +1,5 @@
 //! `auth-no-effect`: a request refused for its apiKey (missing or wrong) changes nothing. Judged
-//! through the read-back ([`crate::state`]): the `--stock-probe`, or the mock's ledger.
+//! through the read-back ([`crate::readers::state`]): the `--stock-probe`, or the mock's ledger.
 
 use stockwire_schema::Severity;
 

@@ -3,7 +3,7 @@
 use stockwire_schema::{Severity, Status};
 
 use super::{Category, Check, Exchange, Kind, Observation, Verdict};
-use crate::classify::AuthUse;
+use crate::checks::classify::AuthUse;
 
 /// The check.
 pub const CHECK: Check = Check {

@@ -3,7 +3,7 @@
 use stockwire_schema::Severity;
 
 use super::{Category, Check, Exchange, Kind, Verdict};
-use crate::http::{FailureKind, Outcome};
+use crate::client::http::{FailureKind, Outcome};
 
 /// The check.
 pub const CHECK: Check = Check {

@@ -4,7 +4,7 @@
 use stockwire_schema::{Severity, Status, contract};
 
 use super::{Category, Check, Exchange, Kind, Observation, Verdict};
-use crate::classify::BodyClass;
+use crate::checks::classify::BodyClass;
 use crate::config::{Policies, RejectionStatus};
 
 /// The check.

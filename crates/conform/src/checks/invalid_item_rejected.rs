@@ -3,7 +3,7 @@
 use stockwire_schema::{Severity, Status, exchange};
 
 use super::{Category, Check, Exchange, Kind, Observation, Verdict};
-use crate::classify::{AuthUse, ItemVerdict};
+use crate::checks::classify::{AuthUse, ItemVerdict};
 
 /// The check.
 pub const CHECK: Check = Check {

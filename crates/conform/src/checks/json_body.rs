@@ -3,7 +3,7 @@
 use stockwire_schema::Severity;
 
 use super::{Category, Check, Exchange, Kind, Verdict};
-use crate::http::Outcome;
+use crate::client::http::Outcome;
 use stockwire_schema::is_json_media_type;
 
 /// The check.
@@ -51,9 +51,9 @@ mod tests {
     use stockwire_schema::{InventoryResponse, Profile, ResponseBuilder};
 
     use super::*;
-    use crate::classify::{ClassifyContext, classify};
+    use crate::checks::classify::{ClassifyContext, classify};
+    use crate::client::http::{HttpRequest, HttpResponse};
     use crate::config::Policies;
-    use crate::http::{HttpRequest, HttpResponse};
 
     fn judge(content_type: Option<&str>) -> Vec<Verdict> {
         let request = HttpRequest::post("http://x/updateInventory", vec![], String::new());

@@ -10,14 +10,15 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 use stockwire_schema::{ResponseView, Severity, Status};
 
-use crate::classify::Classified;
+use crate::checks::classify::Classified;
+use crate::client::http::{HttpRequest, Outcome};
 use crate::config::Policies;
-use crate::http::{HttpRequest, Outcome};
 
 pub mod auth_no_effect;
 pub mod auth_refused;
 pub mod auth_token_response;
 pub mod batch_independent;
+pub mod classify;
 pub mod connection_kept;
 pub mod extra_fields_tolerated;
 pub mod http_200;
@@ -96,7 +97,7 @@ pub enum Kind {
     Exchange,
     /// A relation between the exchanges of one case (order, batch, repetition).
     Relation,
-    /// What the partner stored, read back after a case ([`crate::state`]): the function judges
+    /// What the partner stored, read back after a case ([`crate::readers::state`]): the function judges
     /// one item read back, and returns nothing for an item outside the check's scope.
     State(StateJudge),
     /// The run as a whole (latency, the token call).

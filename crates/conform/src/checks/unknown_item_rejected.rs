@@ -3,7 +3,7 @@
 use stockwire_schema::Severity;
 
 use super::{Category, Check, Exchange, Kind, Verdict};
-use crate::classify::{AuthUse, ItemVerdict};
+use crate::checks::classify::{AuthUse, ItemVerdict};
 
 /// The check.
 pub const CHECK: Check = Check {

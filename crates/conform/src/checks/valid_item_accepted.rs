@@ -5,7 +5,7 @@
 use stockwire_schema::Severity;
 
 use super::{Category, Check, Exchange, Kind, Observation, Verdict};
-use crate::classify::{AuthUse, ItemVerdict};
+use crate::checks::classify::{AuthUse, ItemVerdict};
 use crate::config::{BatchLimit, BatchRejection, Policies};
 
 /// The check.

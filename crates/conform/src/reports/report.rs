@@ -9,9 +9,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{Category, Loss, Resource};
+use crate::client::http::{HttpRequest, Outcome};
 use crate::config::{FailOn, Policies};
 use crate::error::ConformError;
-use crate::http::{HttpRequest, Outcome};
 
 /// Version of the report format.
 pub const REPORT_FORMAT: u32 = 1;
@@ -77,7 +77,7 @@ pub struct Settings {
 
 impl Settings {
     /// The settings a run was given, as the report records them.
-    pub fn of(opts: &crate::RunOptions) -> Settings {
+    pub fn of(opts: &crate::config::RunOptions) -> Settings {
         Settings {
             cases: opts.cases,
             duration_ms: opts.duration.map(|d| d.as_millis() as u64),
@@ -340,7 +340,7 @@ impl ReadBackSummary {
             format!(
                 "sampled: up to {} per kind, about one probe call per {} cases; --stock-sample all reads every case",
                 self.sample,
-                crate::state::CASES_PER_READ
+                crate::readers::state::CASES_PER_READ
             )
         }
     }
@@ -447,7 +447,11 @@ pub struct Cause {
 impl Report {
     /// The report of a run that could not be carried out: every check skipped, the error recorded,
     /// `exit_code` the command's exit code (2 or 3).
-    pub fn errored(opts: &crate::RunOptions, error: &ConformError, exit_code: u8) -> Report {
+    pub fn errored(
+        opts: &crate::config::RunOptions,
+        error: &ConformError,
+        exit_code: u8,
+    ) -> Report {
         let reason = format!("not run: {error}");
         let checks = crate::checks::registry()
             .iter()
@@ -540,13 +544,13 @@ impl Report {
 
 /// Completes a report built by the engine: failures grouped by cause, extra headers added to the
 /// curl reproducers.
-pub fn finish(mut report: Report, opts: &crate::RunOptions) -> Report {
+pub fn finish(mut report: Report, opts: &crate::config::RunOptions) -> Report {
     for f in &mut report.failures {
         for c in &mut f.curl {
-            *c = crate::http::curl_with_headers(c, &opts.extra_headers);
+            *c = crate::client::http::curl_with_headers(c, &opts.extra_headers);
         }
     }
-    crate::causes::with_causes(report)
+    crate::reports::causes::with_causes(report)
 }
 
 pub(crate) fn write_file(path: &Path, text: &str) -> Result<(), ConformError> {

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use stockwire_schema::exchange::{field, request_with_list};
 use stockwire_schema::{CatalogEntry, FieldSpec, InventoryItem, Profile, contract};
 
-use crate::http::{API_KEY_HEADER, API_KEY_PLACEHOLDER, Header, HttpRequest};
+use crate::client::http::{API_KEY_HEADER, API_KEY_PLACEHOLDER, Header, HttpRequest};
 
 /// Prefix of every id the partner cannot know.
 pub const UNKNOWN_PREFIX: &str = "SW-UNKNOWN-";

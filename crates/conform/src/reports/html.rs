@@ -11,9 +11,9 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+use crate::client::http::Outcome;
 use crate::error::ConformError;
-use crate::http::Outcome;
-use crate::report::{CheckStatus, LatencyRow, Report};
+use crate::reports::report::{CheckStatus, LatencyRow, Report};
 
 /// `text` safe to place in HTML text or in a double- or single-quoted attribute.
 pub fn escape(text: &str) -> String {
@@ -458,7 +458,7 @@ fn draw_latency<'a>(
 
 /// Writes the HTML report.
 pub fn write_html(report: &Report, path: &Path) -> Result<(), ConformError> {
-    crate::report::write_file(path, &to_html(report))
+    crate::reports::report::write_file(path, &to_html(report))
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::checks::{Loss, Resource};
-use crate::events::{Event, EventSink};
-use crate::http::Outcome;
-use crate::report::{CheckStatus, CoverageGap, Report};
+use crate::client::http::Outcome;
+use crate::reports::events::{Event, EventSink};
+use crate::reports::report::{CheckStatus, CoverageGap, Report};
 
 /// Progress bar on standard error (hidden when it is not a terminal).
 #[derive(Debug, Default)]

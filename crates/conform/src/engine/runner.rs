@@ -14,18 +14,18 @@ use stockwire_schema::exchange;
 use stockwire_schema::{AuthTokenRequest, CatalogEntry, Inventory, ItemKey, contract};
 use tokio::task::JoinSet;
 
-use crate::cases::{Base, CaseSpec, CaseTree, Envelope, GenContext, Generator, Transport};
 use crate::checks::Fact;
+use crate::checks::classify::{AuthUse, ClassifyContext, ItemVerdict, classify};
 use crate::checks::{self, Exchange, Kind, Observation, Verdict};
-use crate::classify::{AuthUse, ClassifyContext, ItemVerdict, classify};
+use crate::client::http::{Client, ClientOptions, FailureKind, HttpRequest, Outcome, Redactor};
 use crate::config::{BatchRejection, Credentials, FailOn, RunOptions, StockSample};
+use crate::engine::cases::{Base, CaseSpec, CaseTree, Envelope, GenContext, Generator, Transport};
 use crate::error::ConformError;
-use crate::events::{Event, EventSink};
-use crate::http::{Client, ClientOptions, FailureKind, HttpRequest, Outcome, Redactor};
-use crate::observe::StockReader;
-use crate::probe::StockProbe;
-use crate::report::*;
-use crate::state::{NEIGHBOR_CASES, ReadPlan, Tracker};
+use crate::readers::observe::StockReader;
+use crate::readers::probe::StockProbe;
+use crate::readers::state::{NEIGHBOR_CASES, ReadPlan, Tracker};
+use crate::reports::events::{Event, EventSink};
+use crate::reports::report::*;
 
 /// One exchange judged for a probe: per-item outcomes, signature, whole-batch refusal tolerated.
 type Judged = (Option<BTreeMap<ItemKey, bool>>, String, bool);
@@ -48,7 +48,7 @@ pub(crate) struct Engine {
 struct CaseItems {
     /// Distinct keys in request order.
     order: Vec<ItemKey>,
-    /// Keys some request may refuse (see [`crate::state::may_refuse`]).
+    /// Keys some request may refuse (see [`crate::readers::state::may_refuse`]).
     refusable: HashSet<ItemKey>,
     /// Valid keys refused only if the partner rejects a whole batch for one bad item.
     batch_refusable: HashSet<ItemKey>,
@@ -87,8 +87,8 @@ impl CaseRun {
 }
 
 /// The relation checks of a case: what its probe relates between its exchanges.
-fn relation_verdicts(probe: &crate::cases::Probe, per: &[Judged]) -> Vec<Verdict> {
-    use crate::cases::Probe;
+fn relation_verdicts(probe: &crate::engine::cases::Probe, per: &[Judged]) -> Vec<Verdict> {
+    use crate::engine::cases::Probe;
     match probe {
         Probe::Repeat if per.len() == 2 && per[0].0.is_some() && per[1].0.is_some() => {
             vec![checks::idempotent::evaluate(&per[0].1, &per[1].1)]
@@ -206,7 +206,7 @@ impl Engine {
         }
         run.observations.extend(obs);
         if let Some(t) = &self.state {
-            t.learn(crate::state::expect_from(&x, &mut run.expect));
+            t.learn(crate::readers::state::expect_from(&x, &mut run.expect));
         }
         run.exchanges.push((req.clone(), outcome));
         (verdicts, outcomes, sig, refusable_whole)
@@ -225,7 +225,7 @@ impl Engine {
     pub(crate) async fn execute_requests(
         &self,
         requests: &[HttpRequest],
-        probe: &crate::cases::Probe,
+        probe: &crate::engine::cases::Probe,
         plan: ReadPlan,
     ) -> CaseRun {
         let mut run = CaseRun::default();
@@ -246,7 +246,7 @@ impl Engine {
                 // judged against what was sent); with --restore every first touch is read.
                 let batch = t.batch_may_be_refused();
                 let mut before: Vec<ItemKey> = if read {
-                    crate::state::plan(&items.order, &items.neighbors)
+                    crate::readers::state::plan(&items.order, &items.neighbors)
                         .into_iter()
                         .filter(|k| {
                             items.refusable.contains(k)
@@ -310,7 +310,7 @@ impl Engine {
                     .any(|i| matches!(i.verdict, ItemVerdict::Valid | ItemVerdict::Tolerated(_)));
             for item in class.items() {
                 if let Some(k) = &item.key {
-                    match crate::state::may_refuse(&class, item) {
+                    match crate::readers::state::may_refuse(&class, item) {
                         Some(true) => {
                             items.refusable.insert(k.clone());
                         }
@@ -326,7 +326,7 @@ impl Engine {
             }
         }
         if appliable && neighbor {
-            items.neighbors = crate::state::neighbors(&self.cls.catalog, &seen);
+            items.neighbors = crate::readers::state::neighbors(&self.cls.catalog, &seen);
         }
         items
     }
@@ -395,7 +395,7 @@ impl Engine {
             }
             let (cv, _) = self.judged(&control, &outcome, |x| {
                 if self.state.is_some() {
-                    crate::state::expect_from(x, &mut run.expect);
+                    crate::readers::state::expect_from(x, &mut run.expect);
                 }
                 checks::evaluate(x, &self.opts_policies)
             });
@@ -453,7 +453,7 @@ async fn login(
     let get = HttpRequest {
         method: "GET".into(),
         url: url.to_string(),
-        headers: vec![crate::http::Header {
+        headers: vec![crate::client::http::Header {
             name: "Accept".into(),
             value: "application/json".into(),
         }],
@@ -464,7 +464,7 @@ async fn login(
         let post = HttpRequest {
             method: "POST".into(),
             url: auth_url.clone(),
-            headers: vec![crate::http::Header {
+            headers: vec![crate::client::http::Header {
                 name: "Content-Type".into(),
                 value: "application/json".into(),
             }],
@@ -898,7 +898,7 @@ impl<'s> Session<'s> {
                             && sampled.get(&family).copied().unwrap_or(0) < n
                             && (core_state_case(&spec)
                                 || read_spent
-                                    < crate::state::read_budget(dispatched as u64)
+                                    < crate::readers::state::read_budget(dispatched as u64)
                                         .saturating_mul(u64::from(n)))
                     }
                 };
@@ -1105,9 +1105,9 @@ impl<'s> Session<'s> {
         // Only a probe reads the partner's own state; without one, the catalog's stock.
         let result = match &engine.state {
             Some(t) if self.opts.stock_probe.is_some() => {
-                crate::restore::from_read_back(&engine, t).await
+                crate::readers::restore::from_read_back(&engine, t).await
             }
-            _ => crate::restore::from_catalog(&engine, &self.catalog).await,
+            _ => crate::readers::restore::from_catalog(&engine, &self.catalog).await,
         };
         self.tally.requests += result.1;
         self.restore = Some(result.0);
@@ -1315,7 +1315,7 @@ impl<'s> Session<'s> {
             repeat_command: None,
             replay_of: None,
         };
-        let report = crate::report::finish(report, &opts);
+        let report = crate::reports::report::finish(report, &opts);
         sink.event(&Event::Finished(&report));
         report
     }
@@ -1343,7 +1343,7 @@ fn core_state_case(spec: &CaseSpec) -> bool {
     match spec.transport {
         Transport::NoKey | Transport::WrongKey => true,
         Transport::Normal => {
-            spec.items.len() > crate::state::READS_PER_CASE
+            spec.items.len() > crate::readers::state::READS_PER_CASE
                 || spec
                     .items
                     .iter()
@@ -1356,7 +1356,7 @@ fn core_state_case(spec: &CaseSpec) -> bool {
 /// The probe calls reading back `spec` will likely make: its items (a spread of a large
 /// batch), twice when some may be refused (read before and after), and a neighbor twice.
 fn estimated_reads(spec: &CaseSpec, neighbor: bool) -> u64 {
-    let read = spec.items.len().min(crate::state::READS_PER_CASE);
+    let read = spec.items.len().min(crate::readers::state::READS_PER_CASE);
     let refusable = spec.transport != Transport::Normal
         || spec
             .items
@@ -1364,7 +1364,7 @@ fn estimated_reads(spec: &CaseSpec, neighbor: bool) -> u64 {
             .any(|i| !matches!(i.base, Base::Catalog(_)) || !i.edits.is_empty());
     // Ids the generator invented are taken as never set: no read before.
     let before = if refusable {
-        crate::state::spread(&spec.items)
+        crate::readers::state::spread(&spec.items)
             .iter()
             .filter(|i| !matches!(i.base, Base::Unknown(_)))
             .count()

@@ -153,7 +153,7 @@ impl Outcome {
     }
 }
 
-pub use crate::redact::Redactor;
+pub use crate::client::redact::Redactor;
 
 /// An extra request header (`--header 'Name: value'`).
 #[derive(Clone, PartialEq, Eq)]
@@ -270,7 +270,7 @@ pub struct ClientOptions {
 
 impl ClientOptions {
     /// The transport settings of a run.
-    pub fn from_run(opts: &crate::RunOptions, max_idle: usize) -> Self {
+    pub fn from_run(opts: &crate::config::RunOptions, max_idle: usize) -> Self {
         ClientOptions {
             timeout: opts.timeout,
             connect_timeout: opts.connect_timeout,
@@ -302,7 +302,7 @@ impl RateLimiter {
     }
 }
 
-type Https = hyper_rustls::HttpsConnector<crate::proxy::ProxyConnector>;
+type Https = hyper_rustls::HttpsConnector<crate::client::proxy::ProxyConnector>;
 
 /// The HTTP client: keep-alive pool, rustls (ring, webpki roots), time-outs, size cap, rate
 /// ceiling. It substitutes the real apiKey for [`API_KEY_PLACEHOLDER`] when sending.
@@ -436,7 +436,7 @@ impl Client {
             .with_tls_config(tls_config(opts.insecure, opts.cacert.as_deref())?)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(crate::proxy::ProxyConnector::from_env(http));
+            .wrap_connector(crate::client::proxy::ProxyConnector::from_env(http));
         let mut redactor = redactor;
         for h in opts.extra_headers.iter().filter(|h| h.secret) {
             redactor.add(&h.value);

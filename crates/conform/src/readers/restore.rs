@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use stockwire_schema::{CatalogEntry, InventoryItem, InventoryRequest, ItemKey};
 
 use crate::checks;
-use crate::report::RestoreResult;
-use crate::runner::Engine;
-use crate::state::Tracker;
+use crate::engine::runner::Engine;
+use crate::readers::state::Tracker;
+use crate::reports::report::RestoreResult;
 
 /// Sends `items` (key, count) in batches of 100; returns the keys not applied and requests sent.
 async fn send(engine: &Engine, items: &[(ItemKey, u32)]) -> (Vec<(ItemKey, String)>, u64) {
@@ -43,7 +43,7 @@ async fn send(engine: &Engine, items: &[(ItemKey, u32)]) -> (Vec<(ItemKey, Strin
                 Some(false) => refused.push((k.clone(), "refused by the partner".into())),
                 None => refused.push((
                     k.clone(),
-                    crate::console::outcome_line(&outcome)
+                    crate::reports::console::outcome_line(&outcome)
                         .chars()
                         .take(120)
                         .collect(),
