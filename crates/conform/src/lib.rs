@@ -46,6 +46,7 @@ mod client;
 pub mod config;
 mod engine;
 pub mod error;
+mod model;
 mod readers;
 mod reports;
 

@@ -3,7 +3,7 @@
 use stockwire_schema::{Severity, Status};
 
 use super::{Category, Check, Exchange, Kind, Verdict};
-use crate::config::{BatchLimit, Policies};
+use crate::model::policies::{BatchLimit, Policies};
 
 /// The check.
 pub const CHECK: Check = Check {

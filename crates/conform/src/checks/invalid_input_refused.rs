@@ -5,7 +5,7 @@ use stockwire_schema::{Severity, Status, contract};
 
 use super::{Category, Check, Exchange, Kind, Observation, Verdict};
 use crate::checks::classify::BodyClass;
-use crate::config::{Policies, RejectionStatus};
+use crate::model::policies::{Policies, RejectionStatus};
 
 /// The check.
 pub const CHECK: Check = Check {

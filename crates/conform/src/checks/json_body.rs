@@ -53,7 +53,7 @@ mod tests {
     use super::*;
     use crate::checks::classify::{ClassifyContext, classify};
     use crate::client::http::{HttpRequest, HttpResponse};
-    use crate::config::Policies;
+    use crate::model::policies::Policies;
 
     fn judge(content_type: Option<&str>) -> Vec<Verdict> {
         let request = HttpRequest::post("http://x/updateInventory", vec![], String::new());

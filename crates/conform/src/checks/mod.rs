@@ -7,12 +7,12 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use serde::{Deserialize, Serialize};
 use stockwire_schema::{ResponseView, Severity, Status};
 
 use crate::checks::classify::Classified;
 use crate::client::http::{HttpRequest, Outcome};
-use crate::config::Policies;
+use crate::model::policies::Policies;
+pub use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 pub mod auth_no_effect;
 pub mod auth_refused;
@@ -38,56 +38,6 @@ pub mod stored_value;
 pub mod unknown_item_rejected;
 pub mod valid_item_accepted;
 pub mod zero_inventory_accepted;
-
-/// What part of the contract a check looks at.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Category {
-    /// The shape of one response.
-    Response,
-    /// The contract's semantic rules (from stockwire-schema).
-    Semantic,
-    /// Whether each item got the outcome its data calls for.
-    Outcome,
-    /// Time-outs, crashes, dropped connections, refusal of invalid input.
-    Robustness,
-    /// The apiKey and the token call.
-    Auth,
-    /// Relations between several requests (order, batch, repetition).
-    Metamorphic,
-    /// Latency.
-    Performance,
-    /// What the partner stored, read back after the answer.
-    State,
-}
-
-impl Category {
-    /// Lower-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Response => "response",
-            Category::Semantic => "semantic",
-            Category::Outcome => "outcome",
-            Category::Robustness => "robustness",
-            Category::Auth => "auth",
-            Category::Metamorphic => "metamorphic",
-            Category::Performance => "performance",
-            Category::State => "state",
-        }
-    }
-}
 
 /// What a check judges, which decides where the runner evaluates it. Two kinds are equal when
 /// they are the same kind (a state check's judge is not compared).
@@ -204,89 +154,6 @@ pub struct Check {
     pub rationale: &'static str,
     /// What the check loses when the run lacks something (empty: nothing).
     pub needs: &'static [Need],
-}
-
-/// Something a run may lack that some checks depend on.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Resource {
-    /// Items the test seller is known to hold (`--catalog`, `--item`).
-    Catalog,
-    /// A way to read the partner's stock before and after a request.
-    StockProbe,
-    /// An apiKey or seller credentials.
-    Credentials,
-    /// Seller credentials for `/authToken` (not just an apiKey).
-    Login,
-}
-
-impl Resource {
-    /// What is missing, for messages ("without a catalog").
-    pub fn missing(self) -> &'static str {
-        match self {
-            Resource::Catalog => "without a catalog",
-            Resource::StockProbe => "without a stock probe",
-            Resource::Credentials => "without credentials",
-            Resource::Login => "without seller credentials",
-        }
-    }
-
-    /// How a user provides it.
-    pub fn remedy(self) -> &'static str {
-        match self {
-            Resource::Catalog => "give known items with --catalog FILE or --item JSON, repeatable",
-            Resource::StockProbe => {
-                "give --stock-probe 'COMMAND' that prints an item's stored stock; a stockwire mock's GET /__admin/ledger is used when present"
-            }
-            Resource::Credentials => "give --api-key, or --username and --password",
-            Resource::Login => "give --username and --password instead of --api-key",
-        }
-    }
-}
-
-/// How much of a check is lost without a resource.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Loss {
-    /// It still runs, but proves less (e.g. only that refusals are consistent).
-    Weakened,
-    /// It cannot run at all.
-    Skipped,
-}
-
-/// One dependency of a check: the resource, what is lost without it, and why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Need {
-    /// What the check depends on.
-    pub resource: Resource,
-    /// What it loses without it.
-    pub loss: Loss,
-    /// Why, in one line (shown at the start of the run and in the report).
-    pub why: &'static str,
 }
 
 /// What the run has, to decide which [`Need`]s are unmet.

@@ -3,7 +3,7 @@
 use stockwire_schema::{FailedList, Severity, Status, contract, exchange};
 
 use super::{Category, Check, Exchange, Kind, Observation, Verdict};
-use crate::config::{ListOnSuccess, Policies};
+use crate::model::policies::{ListOnSuccess, Policies};
 
 /// The check.
 pub const CHECK: Check = Check {

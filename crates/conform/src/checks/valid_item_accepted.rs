@@ -6,7 +6,7 @@ use stockwire_schema::Severity;
 
 use super::{Category, Check, Exchange, Kind, Observation, Verdict};
 use crate::checks::classify::{AuthUse, ItemVerdict};
-use crate::config::{BatchLimit, BatchRejection, Policies};
+use crate::model::policies::{BatchLimit, BatchRejection, Policies};
 
 /// The check.
 pub const CHECK: Check = Check {

@@ -14,8 +14,7 @@ use stockwire_schema::{CatalogEntry, FieldSpec, InventoryItem, Profile, contract
 
 use crate::client::http::{API_KEY_HEADER, API_KEY_PLACEHOLDER, Header, HttpRequest};
 
-/// Prefix of every id the partner cannot know.
-pub const UNKNOWN_PREFIX: &str = "SW-UNKNOWN-";
+pub use crate::model::ids::UNKNOWN_PREFIX;
 
 /// The apiKey sent by "wrong key" cases (clearly not a real token).
 pub const WRONG_KEY: &str = "SW-WRONG-KEY-0000";

@@ -10,8 +10,8 @@ use stockwire_schema::{CatalogEntry, InventoryItem, InventoryRequest, ItemKey};
 
 use crate::checks;
 use crate::engine::runner::Engine;
+use crate::model::report::RestoreResult;
 use crate::readers::state::Tracker;
-use crate::reports::report::RestoreResult;
 
 /// Sends `items` (key, count) in batches of 100; returns the keys not applied and requests sent.
 async fn send(engine: &Engine, items: &[(ItemKey, u32)]) -> (Vec<(ItemKey, String)>, u64) {

@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 
 use crate::checks::classify::{AuthUse, ItemVerdict};
 use crate::checks::{self, Exchange, Fact, Stored, Verdict};
-use crate::engine::cases::UNKNOWN_PREFIX;
+use crate::model::ids::UNKNOWN_PREFIX;
 use crate::readers::observe::StockReader;
 
 /// Probe errors after which the state checks are skipped for the rest of the run.

@@ -11,7 +11,7 @@ use serde_json::Value;
 use stockwire_schema::exchange::{RequestView, ResponseView};
 use stockwire_schema::{FailedProduct, InventoryRequest, InventoryResponse, ItemKey};
 
-use crate::reports::report::{CatalogItem, Cause, Failure, RecordedExchange, Report};
+use crate::model::report::{CatalogItem, Cause, Failure, RecordedExchange, Report};
 
 /// Case kinds of the fixed large batches, which the runner shrinks by bisecting the batch size.
 const BISECTED_KIND: &str = "large-batch:";
@@ -397,7 +397,7 @@ fn largest_request(f: &Failure) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::client::http::{HttpRequest, HttpResponse, Outcome};
-    use crate::reports::report::ShrinkInfo;
+    use crate::model::report::ShrinkInfo;
     use serde_json::json;
 
     fn exchange(request: Value, response: Value) -> RecordedExchange {

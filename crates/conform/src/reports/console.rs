@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::checks::{Loss, Resource};
 use crate::client::http::Outcome;
+use crate::model::report::{CheckStatus, CoverageGap, Report};
+use crate::model::vocabulary::{Loss, Resource};
 use crate::reports::events::{Event, EventSink};
-use crate::reports::report::{CheckStatus, CoverageGap, Report};
 
 /// Progress bar on standard error (hidden when it is not a terminal).
 #[derive(Debug, Default)]

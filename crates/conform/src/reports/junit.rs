@@ -8,7 +8,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use crate::error::ConformError;
-use crate::reports::report::{CheckStatus, Report};
+use crate::model::report::{CheckStatus, Report};
 
 /// The JUnit XML text of a report.
 pub fn to_junit(report: &Report) -> String {
