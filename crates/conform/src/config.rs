@@ -12,6 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use stockwire_schema::{Catalog, CatalogEntry, Profile};
 
+use crate::client::http::{ClientOptions, ExtraHeader};
 use crate::error::ConformError;
 pub use crate::model::policies::{
     BatchLimit, BatchRejection, Dur, FailOn, InventorySpelling, ListOnSuccess, Policies,
@@ -253,7 +254,7 @@ pub struct RunOptions {
     /// Requests the shrinker may spend on one failing case.
     pub shrink_requests: u32,
     /// Extra request headers sent with every request (`--header`).
-    pub extra_headers: Vec<crate::client::http::ExtraHeader>,
+    pub extra_headers: Vec<ExtraHeader>,
     /// PEM file of CA certificates trusted in addition to the built-in roots (`--cacert`).
     pub cacert: Option<PathBuf>,
 }
@@ -291,6 +292,22 @@ impl RunOptions {
             shrink_requests: 48,
             extra_headers: Vec::new(),
             cacert: None,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The transport settings of a run.
+    pub fn from_run(opts: &RunOptions, max_idle: usize) -> Self {
+        ClientOptions {
+            timeout: opts.timeout,
+            connect_timeout: opts.connect_timeout,
+            max_response_bytes: opts.max_response_bytes,
+            insecure: opts.insecure,
+            rate: opts.rate,
+            max_idle,
+            extra_headers: opts.extra_headers.clone(),
+            cacert: opts.cacert.clone(),
         }
     }
 }

@@ -247,7 +247,8 @@ pub fn looks_secret(name: &str) -> bool {
         || CREDENTIAL_WORDS.split(' ').any(|w| n.contains(w))
 }
 
-/// Transport settings.
+/// Transport settings. A run's come from `ClientOptions::from_run`, defined beside the run
+/// settings in `config` so that the client does not depend on them.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// Per-request time-out (send to last byte).
@@ -266,22 +267,6 @@ pub struct ClientOptions {
     pub extra_headers: Vec<ExtraHeader>,
     /// PEM file of extra trusted CA certificates.
     pub cacert: Option<std::path::PathBuf>,
-}
-
-impl ClientOptions {
-    /// The transport settings of a run.
-    pub fn from_run(opts: &crate::config::RunOptions, max_idle: usize) -> Self {
-        ClientOptions {
-            timeout: opts.timeout,
-            connect_timeout: opts.connect_timeout,
-            max_response_bytes: opts.max_response_bytes,
-            insecure: opts.insecure,
-            rate: opts.rate,
-            max_idle,
-            extra_headers: opts.extra_headers.clone(),
-            cacert: opts.cacert.clone(),
-        }
-    }
 }
 
 struct RateLimiter {
