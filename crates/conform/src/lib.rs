@@ -49,6 +49,7 @@ pub mod error;
 mod model;
 mod readers;
 mod reports;
+mod text;
 
 pub use checks::classify;
 pub use client::{http, proxy, redact};

@@ -43,7 +43,7 @@ async fn send(engine: &Engine, items: &[(ItemKey, u32)]) -> (Vec<(ItemKey, Strin
                 Some(false) => refused.push((k.clone(), "refused by the partner".into())),
                 None => refused.push((
                     k.clone(),
-                    crate::reports::console::outcome_line(&outcome)
+                    crate::text::outcome_line(&outcome)
                         .chars()
                         .take(120)
                         .collect(),

@@ -55,10 +55,7 @@ pub fn to_junit(report: &Report) -> String {
                     );
                     for (e, curl) in f.exchanges.iter().zip(&f.curl) {
                         d.push_str(&format!("\n{curl}\n"));
-                        d.push_str(&format!(
-                            "-> {}\n",
-                            crate::reports::console::outcome_line(&e.outcome)
-                        ));
+                        d.push_str(&format!("-> {}\n", crate::text::outcome_line(&e.outcome)));
                     }
                     s.set_description(d);
                 }
