@@ -11,7 +11,7 @@ use std::time::Instant;
 use proptest::strategy::ValueTree;
 use serde_json::Value;
 use stockwire_schema::exchange;
-use stockwire_schema::{AuthTokenRequest, CatalogEntry, Inventory, ItemKey, contract};
+use stockwire_schema::{AuthTokenRequest, CatalogEntry, Inventory, ItemKey, Profile, contract};
 use tokio::task::JoinSet;
 
 use crate::checks::Fact;
@@ -23,6 +23,7 @@ use crate::engine::cases::{Base, CaseSpec, CaseTree, Envelope, GenContext, Gener
 use crate::error::ConformError;
 use crate::readers::observe::StockReader;
 use crate::readers::probe::StockProbe;
+use crate::readers::restore::{self, StockWriter};
 use crate::readers::state::{NEIGHBOR_CASES, ReadPlan, Tracker};
 use crate::reports::events::{Event, EventSink};
 use crate::reports::report::*;
@@ -415,6 +416,27 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// Restoring sends through the engine's client and judges with its classification.
+impl StockWriter for Engine {
+    fn profile(&self) -> Profile {
+        self.cases_ctx.profile
+    }
+
+    fn request(&self, body: String) -> HttpRequest {
+        let mut req = self.cases_ctx.control(Value::Null);
+        req.body = body;
+        req
+    }
+
+    async fn send(&self, req: &HttpRequest) -> Outcome {
+        self.client.send(req).await
+    }
+
+    fn applied(&self, req: &HttpRequest, outcome: &Outcome) -> Option<BTreeMap<ItemKey, bool>> {
+        self.judged(req, outcome, checks::item_outcomes)
     }
 }
 
@@ -1105,9 +1127,9 @@ impl<'s> Session<'s> {
         // Only a probe reads the partner's own state; without one, the catalog's stock.
         let result = match &engine.state {
             Some(t) if self.opts.stock_probe.is_some() => {
-                crate::readers::restore::from_read_back(&engine, t).await
+                restore::from_read_back(&*engine, t).await
             }
-            _ => crate::readers::restore::from_catalog(&engine, &self.catalog).await,
+            _ => restore::from_catalog(&*engine, &self.catalog).await,
         };
         self.tally.requests += result.1;
         self.restore = Some(result.0);
