@@ -3,7 +3,8 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Fact, Kind, Stored, Verdict};
+use super::check::{Check, Fact, Kind, Stored, Verdict};
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -13,19 +14,19 @@ pub const CHECK: Check = Check {
     kind: Kind::State(judge),
     rationale: "Stock set by an unauthenticated call can be anyone's; a refusal that still applies the update is a breach.",
     needs: &[
-        super::Need {
-            resource: super::Resource::Credentials,
-            loss: super::Loss::Skipped,
+        Need {
+            resource: Resource::Credentials,
+            loss: Loss::Skipped,
             why: "a missing or wrong apiKey can only be sent when the run has a right one to compare with",
         },
-        super::Need {
-            resource: super::Resource::Catalog,
-            loss: super::Loss::Skipped,
+        Need {
+            resource: Resource::Catalog,
+            loss: Loss::Skipped,
             why: "the probe tries to set a known item's stock with a refused request",
         },
-        super::Need {
-            resource: super::Resource::StockProbe,
-            loss: super::Loss::Skipped,
+        Need {
+            resource: Resource::StockProbe,
+            loss: Loss::Skipped,
             why: "whether a refused request changed anything shows only by reading stock before and after it",
         },
     ],

@@ -2,8 +2,10 @@
 
 use stockwire_schema::{Severity, Status};
 
-use super::{Category, Check, Exchange, Kind, Observation, Verdict};
+use super::check::{Check, Kind, Observation, Verdict};
+use super::exchange::Exchange;
 use crate::checks::classify::AuthUse;
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -12,9 +14,9 @@ pub const CHECK: Check = Check {
     category: Category::Auth,
     kind: Kind::Exchange,
     rationale: "The token maps a call to its seller; a call without a valid one must be refused (401/403 or FAILED).",
-    needs: &[super::Need {
-        resource: super::Resource::Credentials,
-        loss: super::Loss::Skipped,
+    needs: &[Need {
+        resource: Resource::Credentials,
+        loss: Loss::Skipped,
         why: "a missing or wrong apiKey can only be sent when the run has a right one to compare with",
     }],
 };
@@ -48,7 +50,7 @@ pub(crate) fn evaluate(
             CHECK.id,
             format!(
                 "request {what} answered HTTP {status} ({}) instead of 401/403 or FAILED",
-                super::describe_body(x)
+                super::exchange::describe_body(x)
             ),
         ));
     }

@@ -3,7 +3,8 @@
 use serde_json::Value;
 use stockwire_schema::{Profile, Severity, contract};
 
-use super::{Category, Check, Kind, Verdict};
+use super::check::{Check, Kind, Verdict};
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -12,9 +13,9 @@ pub const CHECK: Check = Check {
     category: Category::Auth,
     kind: Kind::Run,
     rationale: "The caller reads accessToken from the documented body; any other shape stops every push.",
-    needs: &[super::Need {
-        resource: super::Resource::Login,
-        loss: super::Loss::Skipped,
+    needs: &[Need {
+        resource: Resource::Login,
+        loss: Loss::Skipped,
         why: "the token call is made only when the runner logs in itself",
     }],
 };

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use stockwire_schema::{ItemKey, Severity};
 
-use super::{Category, Check, Kind, Verdict};
+use super::check::{Check, Kind, Verdict};
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -13,21 +14,21 @@ pub const CHECK: Check = Check {
     category: Category::Metamorphic,
     kind: Kind::Relation,
     rationale: "Which other items changed in the same interval is chance; an item's outcome must not depend on them.",
-    needs: super::NEEDS_KNOWN_ITEM_TO_COMPARE,
+    needs: super::check::NEEDS_KNOWN_ITEM_TO_COMPARE,
 };
 
 /// Compares per-item outcomes (true = applied) in the batch with the outcomes sent alone.
 pub fn evaluate(batch: &BTreeMap<ItemKey, bool>, alone: &BTreeMap<ItemKey, bool>) -> Verdict {
-    match super::first_difference(batch, alone) {
+    match super::exchange::first_difference(batch, alone) {
         None => Verdict::pass(CHECK.id),
         Some((k, a, b)) => Verdict::fail(
             CHECK.id,
             format!(
                 "item {} was {} in a batch of {} but {} when sent alone",
-                super::short_key(k),
-                super::applied(a),
+                super::exchange::short_key(k),
+                super::exchange::applied(a),
                 batch.len(),
-                super::applied(b)
+                super::exchange::applied(b)
             ),
         ),
     }

@@ -4,7 +4,8 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Kind};
+use super::check::{Check, Kind};
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -13,5 +14,5 @@ pub const CHECK: Check = Check {
     category: Category::Outcome,
     kind: Kind::Exchange,
     rationale: "The page is edited in place (facilityCode was added later); a partner must not break when the caller sends a newer field.",
-    needs: super::NEEDS_KNOWN_ITEM,
+    needs: super::check::NEEDS_KNOWN_ITEM,
 };

@@ -2,8 +2,10 @@
 
 use stockwire_schema::{Severity, Status};
 
-use super::{Category, Check, Exchange, Kind, Verdict};
+use super::check::{Check, Kind, Verdict};
+use super::exchange::Exchange;
 use crate::model::policies::{BatchLimit, Policies};
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -12,9 +14,9 @@ pub const CHECK: Check = Check {
     category: Category::Response,
     kind: Kind::Exchange,
     rationale: "The caller reads the outcome of a processed push from a 200 response body; other codes mean it was not processed.",
-    needs: &[super::Need {
-        resource: super::Resource::Catalog,
-        loss: super::Loss::Skipped,
+    needs: &[Need {
+        resource: Resource::Catalog,
+        loss: Loss::Skipped,
         why: "only a request the partner processes must be answered 200, and with no known item none is",
     }],
 };
@@ -29,14 +31,14 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, p: &Policies) {
         return;
     }
     if x.class.all_valid() {
-        if super::batch_limited(x) && p.batch_limit == BatchLimit::Tolerate {
+        if super::exchange::batch_limited(x) && p.batch_limit == BatchLimit::Tolerate {
             return;
         }
         out.push(Verdict::fail(
             CHECK.id,
             format!(
                 "a fully valid request was answered HTTP {status} ({})",
-                super::describe_body(x)
+                super::exchange::describe_body(x)
             ),
         ));
     } else if processed && (200..400).contains(&status) {

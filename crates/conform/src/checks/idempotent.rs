@@ -2,7 +2,8 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Kind, Verdict};
+use super::check::{Check, Kind, Verdict};
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -11,9 +12,9 @@ pub const CHECK: Check = Check {
     category: Category::Metamorphic,
     kind: Kind::Relation,
     rationale: "Each push carries absolute counts and may be retried; a repeated push must be harmless and answered the same.",
-    needs: &[super::Need {
-        resource: super::Resource::Catalog,
-        loss: super::Loss::Weakened,
+    needs: &[Need {
+        resource: Resource::Catalog,
+        loss: Loss::Weakened,
         why: "every item sent is unknown to the partner, so only the repetition of refusals is compared",
     }],
 };

@@ -3,9 +3,11 @@
 
 use stockwire_schema::{Severity, Status, contract};
 
-use super::{Category, Check, Exchange, Kind, Observation, Verdict};
+use super::check::{Check, Kind, Observation, Verdict};
+use super::exchange::Exchange;
 use crate::checks::classify::BodyClass;
 use crate::model::policies::{Policies, RejectionStatus};
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -71,7 +73,7 @@ pub(crate) fn evaluate(
     } else {
         Some(format!(
             "{what} answered HTTP {status} ({}) instead of 4xx or a FAILED body",
-            super::describe_body(x)
+            super::exchange::describe_body(x)
         ))
     };
     out.push(Verdict {

@@ -2,8 +2,10 @@
 
 use stockwire_schema::{Severity, Status, exchange};
 
-use super::{Category, Check, Exchange, Kind, Observation, Verdict};
+use super::check::{Check, Kind, Observation, Verdict};
+use super::exchange::Exchange;
 use crate::checks::classify::{AuthUse, ItemVerdict};
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -12,9 +14,9 @@ pub const CHECK: Check = Check {
     category: Category::Outcome,
     kind: Kind::Exchange,
     rationale: "Negative, fractional, out-of-range or missing data cannot be real stock; applying it corrupts the listing.",
-    needs: &[super::Need {
-        resource: super::Resource::Catalog,
-        loss: super::Loss::Weakened,
+    needs: &[Need {
+        resource: Resource::Catalog,
+        loss: Loss::Weakened,
         why: "invalid data is sent only on items the partner does not hold, so a refusal does not show that the data was checked",
     }],
 };
@@ -44,7 +46,7 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, obs: &mut Vec<O
                         .map_or(String::new(), |v| v.pointer.clone()),
                 )
             })
-            .map(|v| super::snippet(&v.to_string()))
+            .map(|v| super::exchange::snippet(&v.to_string()))
             .unwrap_or_else(|| "(missing)".into());
         match &item.key {
             Some(key) => {
@@ -64,9 +66,9 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, obs: &mut Vec<O
                         CHECK.id,
                         format!(
                             "item {} with invalid data ({why}: {value}) was reported applied (HTTP {}, {})",
-                            super::short_key(key),
+                            super::exchange::short_key(key),
                             x.status().unwrap_or(0),
-                            super::describe_body(x)
+                            super::exchange::describe_body(x)
                         ),
                     ));
                 }

@@ -2,8 +2,10 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Kind, Verdict};
+use super::check::{Check, Kind, Verdict};
+use super::exchange::Exchange;
 use crate::client::http::Outcome;
+use crate::model::vocabulary::Category;
 use stockwire_schema::is_json_media_type;
 
 /// The check.
@@ -27,7 +29,10 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
     if x.json.is_none() {
         out.push(Verdict::fail(
             CHECK.id,
-            format!("HTTP 200 body is not JSON: {}", super::snippet(&r.body)),
+            format!(
+                "HTTP 200 body is not JSON: {}",
+                super::exchange::snippet(&r.body)
+            ),
         ));
     } else if !is_json_media_type(ct) {
         out.push(Verdict::fail(

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Kind, Verdict};
+use super::check::{Check, Kind, Verdict};
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -13,9 +14,9 @@ pub const CHECK: Check = Check {
     category: Category::Performance,
     kind: Kind::Run,
     rationale: "Pushes run every 2 to 10 minutes for every seller; a slow endpoint delays stock for all of them.",
-    needs: &[super::Need {
-        resource: super::Resource::Catalog,
-        loss: super::Loss::Weakened,
+    needs: &[Need {
+        resource: Resource::Catalog,
+        loss: Loss::Weakened,
         why: "only refusals are timed (no item sent is known to the partner), and a real update may be slower",
     }],
 };

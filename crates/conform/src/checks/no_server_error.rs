@@ -2,7 +2,9 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Kind, Verdict};
+use super::check::{Check, Kind, Verdict};
+use super::exchange::Exchange;
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -18,7 +20,7 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
     match x.status() {
         Some(s @ 500..=599) => out.push(Verdict::fail(
             CHECK.id,
-            format!("HTTP {s} ({})", super::describe_body(x)),
+            format!("HTTP {s} ({})", super::exchange::describe_body(x)),
         )),
         Some(_) => out.push(Verdict::pass(CHECK.id)),
         None => {}

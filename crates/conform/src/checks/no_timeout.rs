@@ -2,8 +2,10 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Kind, Verdict};
+use super::check::{Check, Kind, Verdict};
+use super::exchange::Exchange;
 use crate::client::http::{FailureKind, Outcome};
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use stockwire_schema::{ItemKey, Severity};
 
-use super::{Category, Check, Kind, Verdict};
+use super::check::{Check, Kind, Verdict};
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -13,20 +14,20 @@ pub const CHECK: Check = Check {
     category: Category::Metamorphic,
     kind: Kind::Relation,
     rationale: "The caller batches changed items in no particular order; an outcome that depends on order is a latent defect.",
-    needs: super::NEEDS_KNOWN_ITEM_TO_COMPARE,
+    needs: super::check::NEEDS_KNOWN_ITEM_TO_COMPARE,
 };
 
 /// Compares per-item outcomes (true = applied) of the batch and of a reordering of it.
 pub fn evaluate(first: &BTreeMap<ItemKey, bool>, reordered: &BTreeMap<ItemKey, bool>) -> Verdict {
-    match super::first_difference(first, reordered) {
+    match super::exchange::first_difference(first, reordered) {
         None => Verdict::pass(CHECK.id),
         Some((k, a, b)) => Verdict::fail(
             CHECK.id,
             format!(
                 "item {} was {} in one order and {} in another",
-                super::short_key(k),
-                super::applied(a),
-                super::applied(b)
+                super::exchange::short_key(k),
+                super::exchange::applied(a),
+                super::exchange::applied(b)
             ),
         ),
     }

@@ -2,8 +2,10 @@
 
 use stockwire_schema::{FailedList, Severity, Status, contract, exchange};
 
-use super::{Category, Check, Exchange, Kind, Observation, Verdict};
+use super::check::{Check, Kind, Observation, Verdict};
+use super::exchange::Exchange;
 use crate::model::policies::{ListOnSuccess, Policies};
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {

@@ -4,7 +4,9 @@
 use serde_json::Value;
 use stockwire_schema::RULES;
 
-use super::{Category, Check, Exchange, Kind, Verdict};
+use super::check::{Check, Kind, Verdict};
+use super::exchange::Exchange;
+use crate::model::vocabulary::Category;
 
 /// One check per semantic rule.
 pub fn checks() -> impl Iterator<Item = Check> {

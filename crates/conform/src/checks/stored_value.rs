@@ -3,7 +3,8 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Fact, Kind, Loss, Need, Resource, Stored, Verdict};
+use super::check::{Check, Fact, Kind, Stored, Verdict};
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {

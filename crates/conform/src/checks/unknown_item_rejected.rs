@@ -2,8 +2,10 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Kind, Verdict};
+use super::check::{Check, Kind, Verdict};
+use super::exchange::Exchange;
 use crate::checks::classify::{AuthUse, ItemVerdict};
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -32,7 +34,7 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
                 CHECK.id,
                 format!(
                     "unknown item {} was answered with a redirect (HTTP {status}), not refused",
-                    super::short_key(key)
+                    super::exchange::short_key(key)
                 ),
             ));
         } else if rejected || failed.contains(key) {
@@ -42,9 +44,9 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
                 CHECK.id,
                 format!(
                     "unknown item {} was reported applied (HTTP {}, {}, not in failedProductList)",
-                    super::short_key(key),
+                    super::exchange::short_key(key),
                     x.status().unwrap_or(0),
-                    super::describe_body(x)
+                    super::exchange::describe_body(x)
                 ),
             ));
         }

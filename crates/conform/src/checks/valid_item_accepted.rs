@@ -4,9 +4,11 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Kind, Observation, Verdict};
+use super::check::{Check, Kind, Observation, Verdict};
+use super::exchange::Exchange;
 use crate::checks::classify::{AuthUse, ItemVerdict};
 use crate::model::policies::{BatchLimit, BatchRejection, Policies};
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {
@@ -15,7 +17,7 @@ pub const CHECK: Check = Check {
     category: Category::Outcome,
     kind: Kind::Exchange,
     rationale: "A known item with valid data must be applied; reporting it failed leaves stale stock and oversells.",
-    needs: super::NEEDS_KNOWN_ITEM,
+    needs: super::check::NEEDS_KNOWN_ITEM,
 };
 
 /// The topic of the partner's choice between per-item and whole-batch rejection.
@@ -69,7 +71,7 @@ pub(crate) fn evaluate_items(
     }
     let Some(status) = x.status() else { return };
     let n = x.class.batch_size();
-    if super::batch_limited(x) {
+    if super::exchange::batch_limited(x) {
         obs.push(Observation {
             topic: "batch-limit",
             choice: format!("refused a batch of {n} items with HTTP {status}"),
@@ -134,12 +136,12 @@ pub(crate) fn evaluate_items(
                     continue;
                 }
                 let why = if listed {
-                    let msg = super::failure_message(x, key).unwrap_or_default();
+                    let msg = super::exchange::failure_message(x, key).unwrap_or_default();
                     format!("listed in failedProductList with message {msg:?}")
                 } else {
                     format!(
                         "the whole request was refused (HTTP {status}, {})",
-                        super::describe_body(x)
+                        super::exchange::describe_body(x)
                     )
                 };
                 let count = item.count.map_or("?".to_string(), |c| c.to_string());
