@@ -3,7 +3,7 @@
 
 use stockwire_schema::Severity;
 
-use super::check::{Check, Fact, Kind, Stored, Verdict};
+use super::check::{Check, Eval, Fact, Stored, Verdict};
 use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
@@ -11,7 +11,7 @@ pub const CHECK: Check = Check {
     id: "auth-no-effect",
     severity: Severity::Must,
     category: Category::Auth,
-    kind: Kind::State(judge),
+    eval: Eval::State(judge),
     rationale: "Stock set by an unauthenticated call can be anyone's; a refusal that still applies the update is a breach.",
     needs: &[
         Need {

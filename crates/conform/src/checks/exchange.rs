@@ -2,9 +2,11 @@
 //! what came back, the body parsed once), what it tells about each item ([`item_outcomes`]),
 //! its signature, and the helpers the checks word their messages with.
 
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
-use stockwire_schema::{ResponseView, Status};
+use serde_json::Value;
+use stockwire_schema::{ResponseView, Status, Violation};
 
 use crate::checks::classify::Classified;
 use crate::client::http::{HttpRequest, Outcome};
@@ -26,6 +28,8 @@ pub struct Exchange<'a> {
     /// Whether the run knows any item of the seller (without, no item can be classified
     /// valid, so what the partner does with valid items cannot be told).
     pub has_catalog: bool,
+    /// The contract's semantic-rule violations, checked once when first asked for.
+    semantic: OnceCell<Vec<Violation>>,
 }
 
 impl<'a> Exchange<'a> {
@@ -48,6 +52,7 @@ impl<'a> Exchange<'a> {
             json,
             response,
             has_catalog: true,
+            semantic: OnceCell::new(),
         }
     }
 
@@ -79,6 +84,19 @@ impl<'a> Exchange<'a> {
     /// (FAILED tells the caller nothing was applied).
     pub fn rejected_whole(&self) -> bool {
         matches!(self.status(), Some(400..=499)) || self.body_status_is(&Status::Failed)
+    }
+
+    /// The semantic rules' violations of this exchange (the request as sent against the JSON
+    /// body; none without a JSON body), checked once however many rules' checks ask.
+    pub fn semantic_violations(&self) -> &[Violation] {
+        self.semantic.get_or_init(|| match &self.json {
+            Some(body) => {
+                let null = Value::Null;
+                let request = self.class.json.as_ref().unwrap_or(&null);
+                stockwire_schema::check_exchange(request, body)
+            }
+            None => Vec::new(),
+        })
     }
 
     /// The (productId, variantId) pairs the response lists as failed.

@@ -2,7 +2,7 @@
 
 use stockwire_schema::{Severity, Status, exchange};
 
-use super::check::{Check, Kind, Observation, Verdict};
+use super::check::{Check, Ctx, Eval, Out, Stage, Verdict};
 use super::exchange::Exchange;
 use crate::checks::classify::{AuthUse, ItemVerdict};
 use crate::model::vocabulary::{Category, Loss, Need, Resource};
@@ -12,7 +12,10 @@ pub const CHECK: Check = Check {
     id: "invalid-item-rejected",
     severity: Severity::Must,
     category: Category::Outcome,
-    kind: Kind::Exchange,
+    eval: Eval::Exchange {
+        stage: Stage::Authenticated,
+        judge: evaluate,
+    },
     rationale: "Negative, fractional, out-of-range or missing data cannot be real stock; applying it corrupts the listing.",
     needs: &[Need {
         resource: Resource::Catalog,
@@ -21,7 +24,7 @@ pub const CHECK: Check = Check {
     }],
 };
 
-pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, obs: &mut Vec<Observation>) {
+fn evaluate(x: &Exchange<'_>, _: &Ctx<'_>, out: &mut Out) {
     if x.class.auth != AuthUse::Valid || x.status().is_none() {
         return;
     }
@@ -60,9 +63,9 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, obs: &mut Vec<O
                     continue;
                 }
                 if rejected || failed.contains(key) {
-                    out.push(Verdict::pass(CHECK.id));
+                    out.verdicts.push(Verdict::pass(CHECK.id));
                 } else {
-                    out.push(Verdict::fail(
+                    out.verdicts.push(Verdict::fail(
                         CHECK.id,
                         format!(
                             "item {} with invalid data ({why}: {value}) was reported applied (HTTP {}, {})",
@@ -85,15 +88,14 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, obs: &mut Vec<O
                     _ => false,
                 };
                 if !rejected && !named && x.body_status_is(&Status::Success) {
-                    out.push(Verdict::fail(
+                    out.verdicts.push(Verdict::fail(
                         CHECK.id,
                         format!("item #{} with invalid data ({why}: {value}) was accepted: the response is SUCCESS", item.index),
                     ));
                 } else {
-                    out.push(Verdict::pass(CHECK.id));
+                    out.verdicts.push(Verdict::pass(CHECK.id));
                 }
             }
         }
     }
-    let _ = obs;
 }

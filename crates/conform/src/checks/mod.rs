@@ -1,7 +1,8 @@
-//! The checks: the classification of a request as sent ([`classify`]), what a check is
-//! ([`check`]), one exchange as the checks see it ([`exchange`]), the registry of every check
-//! with the evaluation of an exchange ([`registry`]), and one module per check, each with its
-//! stable id, severity, category and rationale. The contract's semantic rules come from
+//! The checks: the classification of a request as sent ([`classify`]), what a check is and
+//! what its judge is given ([`check`]), one exchange as the checks see it ([`exchange`]), the
+//! registry of every check with the dispatch of every evaluation ([`registry`]), and one module
+//! per check, each with its stable id, severity, category, rationale, needs and evaluation (a
+//! judge and when it applies). The contract's semantic rules come from
 //! [`stockwire_schema::rules`] and keep their ids and severities there ([`semantic`]).
 //!
 //! It does not send requests, read stored stock, decide which cases run or write reports: the
@@ -36,7 +37,13 @@ pub mod valid_item_accepted;
 pub mod zero_inventory_accepted;
 
 pub use crate::model::vocabulary::{Category, Loss, Need, Resource};
-pub use check::{Check, Fact, Kind, Observation, StateJudge, Stored, Verdict};
+pub use check::{
+    Answer, Case, Check, Ctx, Eval, ExchangeJudge, Fact, Kind, Observation, Out, Relation,
+    RelationJudge, RunFact, RunJudge, Stage, StateJudge, Stored, Verdict,
+};
 pub use exchange::{Exchange, item_outcomes, signature};
 pub(crate) use exchange::{describe_body, short_key, snippet};
-pub use registry::{Available, Gap, evaluate, find, gaps, registry, state_judges};
+pub use registry::{
+    Available, Gap, evaluate, find, gaps, judge_relation, judge_run, registry, shrinkable,
+    state_judges,
+};

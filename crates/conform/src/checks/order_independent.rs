@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use stockwire_schema::{ItemKey, Severity};
 
-use super::check::{Check, Kind, Verdict};
+use super::check::{Case, Check, Eval, Relation, Verdict};
 use crate::model::vocabulary::Category;
 
 /// The check.
@@ -12,10 +12,26 @@ pub const CHECK: Check = Check {
     id: "order-independent",
     severity: Severity::Should,
     category: Category::Metamorphic,
-    kind: Kind::Relation,
+    eval: Eval::Relation(judge),
     rationale: "The caller batches changed items in no particular order; an outcome that depends on order is a latent defect.",
     needs: super::check::NEEDS_KNOWN_ITEM_TO_COMPARE,
 };
+
+/// Judges a case that sent a batch and a reordering of it, when both exchanges tell per-item
+/// outcomes and neither was a whole-batch refusal the policies tolerate.
+pub fn judge(case: &Case<'_>) -> Option<Verdict> {
+    match (case.relation, case.answers) {
+        (Relation::Reorder, [a, b]) => match (&a.outcomes, &b.outcomes) {
+            (Some(first), Some(reordered))
+                if !(a.whole_refusal_tolerated || b.whole_refusal_tolerated) =>
+            {
+                Some(evaluate(first, reordered))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
 
 /// Compares per-item outcomes (true = applied) of the batch and of a reordering of it.
 pub fn evaluate(first: &BTreeMap<ItemKey, bool>, reordered: &BTreeMap<ItemKey, bool>) -> Verdict {

@@ -1,10 +1,14 @@
 //! The registry: every check in report order, lookup by id, the coverage a run loses for what
-//! it lacks, and the evaluation of one exchange against the checks that look at single
-//! exchanges.
+//! it lacks, and the dispatch of every evaluation: one exchange ([`evaluate`]), the exchanges of
+//! a case ([`judge_relation`]), an item read back ([`state_judges`]) and a fact about the whole
+//! run ([`judge_run`]). The dispatch reads each entry's [`Eval`]; it names no check.
 
 use std::sync::LazyLock;
 
-use super::check::{Check, Kind, Observation, StateJudge, Verdict};
+use super::check::{
+    Case, Check, Ctx, Eval, ExchangeJudge, Kind, Observation, Out, RunFact, Stage, StateJudge,
+    Verdict,
+};
 use super::exchange::Exchange;
 use super::{
     auth_no_effect, auth_refused, auth_token_response, batch_independent, connection_kept,
@@ -18,8 +22,8 @@ use crate::model::vocabulary::{Loss, Need, Resource};
 
 /// Every state check with its judge, in registry order.
 pub fn state_judges() -> impl Iterator<Item = (&'static Check, StateJudge)> {
-    registry().iter().filter_map(|c| match c.kind {
-        Kind::State(j) => Some((c, j)),
+    registry().iter().filter_map(|c| match c.eval {
+        Eval::State(j) => Some((c, j)),
         _ => None,
     })
 }
@@ -119,32 +123,94 @@ pub fn find(id: &str) -> Option<&'static Check> {
     registry().iter().find(|c| c.id == id)
 }
 
-/// Evaluates every single-exchange check that applies to `x`. Checks that do not apply give no
-/// verdict; the caller filters out disabled checks.
+/// Every single-exchange check with a judge of its own, in evaluation order: by stage, then in
+/// registry order.
+fn exchange_judges() -> &'static [(Stage, &'static Check, ExchangeJudge)] {
+    static ALL: LazyLock<Vec<(Stage, &'static Check, ExchangeJudge)>> = LazyLock::new(|| {
+        let mut v: Vec<(Stage, &'static Check, ExchangeJudge)> = registry()
+            .iter()
+            .filter_map(|c| match c.eval {
+                Eval::Exchange { stage, judge } => Some((stage, c, judge)),
+                _ => None,
+            })
+            .collect();
+        // A stable sort: registry order within a stage.
+        v.sort_by_key(|(stage, _, _)| *stage);
+        v
+    });
+    &ALL
+}
+
+/// Evaluates every single-exchange check that applies to `x`: the stages `x` reaches, in
+/// order, and in each the judges of its checks in registry order. Checks that do not apply give
+/// no verdict; the caller filters out disabled checks.
 pub fn evaluate(x: &Exchange<'_>, policies: &Policies) -> (Vec<Verdict>, Vec<Observation>) {
-    let mut v = Vec::new();
-    let mut obs = Vec::new();
-    no_timeout::evaluate(x, &mut v);
-    connection_kept::evaluate(x, &mut v);
-    if x.status().is_none() {
-        return (v, obs);
+    let mut out = Out::default();
+    for (stage, check, judge) in exchange_judges() {
+        if stage.admits(x) {
+            judge(x, &Ctx { check, policies }, &mut out);
+        }
     }
-    no_server_error::evaluate(x, &mut v);
-    if matches!(x.status(), Some(500..=599)) {
-        // A crash says nothing about the contract beyond itself.
-        return (v, obs);
+    (out.verdicts, out.observations)
+}
+
+/// The relation checks' verdicts on the exchanges of one case, in registry order.
+pub fn judge_relation(case: &Case<'_>) -> Vec<Verdict> {
+    registry()
+        .iter()
+        .filter_map(|c| match c.eval {
+            Eval::Relation(judge) => judge(case),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The whole-run checks' verdicts on one fact about the run, in registry order.
+pub fn judge_run(fact: &RunFact<'_>) -> Vec<Verdict> {
+    registry()
+        .iter()
+        .filter_map(|c| match c.eval {
+            Eval::Run(judge) => judge(fact),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether the runner shrinks a failing case of `c`: a whole-run check has no case to shrink,
+/// and a `no-timeout` failure is reported as found (every candidate would wait out the
+/// time-out).
+pub fn shrinkable(c: &Check) -> bool {
+    c.kind() != Kind::Run && c.id != no_timeout::CHECK.id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A check judged in another check's pass names an exchange check that has a judge.
+    #[test]
+    fn judged_by_names_an_exchange_check_with_a_judge() {
+        for c in registry() {
+            if let Eval::JudgedBy(id) = c.eval {
+                let by = find(id).map(|b| b.eval);
+                assert!(
+                    matches!(by, Some(Eval::Exchange { .. })),
+                    "{} is judged by {id}, which has no exchange judge",
+                    c.id
+                );
+            }
+        }
     }
-    if auth_refused::evaluate(x, &mut v, &mut obs) {
-        // An unauthenticated request is judged only on its refusal.
-        return (v, obs);
+
+    /// Ids are unique, and every kind is dispatched.
+    #[test]
+    fn ids_are_unique_and_every_kind_is_present() {
+        let mut ids: Vec<&str> = registry().iter().map(|c| c.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), registry().len());
+        for k in [Kind::Exchange, Kind::Relation, Kind::State, Kind::Run] {
+            assert!(registry().iter().any(|c| c.kind() == k), "{k:?}");
+        }
     }
-    http_200::evaluate(x, &mut v, policies);
-    json_body::evaluate(x, &mut v);
-    response_schema::evaluate(x, &mut v, policies, &mut obs);
-    semantic::evaluate(x, &mut v);
-    invalid_input_refused::evaluate(x, &mut v, policies, &mut obs);
-    valid_item_accepted::evaluate_items(x, &mut v, policies, &mut obs);
-    unknown_item_rejected::evaluate(x, &mut v);
-    invalid_item_rejected::evaluate(x, &mut v, &mut obs);
-    (v, obs)
 }

@@ -3,7 +3,7 @@
 
 use stockwire_schema::Severity;
 
-use super::check::{Check, Fact, Kind, Stored, Verdict};
+use super::check::{Check, Eval, Fact, Stored, Verdict};
 use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
@@ -11,7 +11,7 @@ pub const CHECK: Check = Check {
     id: "stored-per-item",
     severity: Severity::Must,
     category: Category::State,
-    kind: Kind::State(judge),
+    eval: Eval::State(judge),
     needs: &[
         Need {
             resource: Resource::Catalog,

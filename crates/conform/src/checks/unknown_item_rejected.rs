@@ -2,7 +2,7 @@
 
 use stockwire_schema::Severity;
 
-use super::check::{Check, Kind, Verdict};
+use super::check::{Check, Ctx, Eval, Out, Stage, Verdict};
 use super::exchange::Exchange;
 use crate::checks::classify::{AuthUse, ItemVerdict};
 use crate::model::vocabulary::Category;
@@ -12,12 +12,15 @@ pub const CHECK: Check = Check {
     id: "unknown-item-rejected",
     severity: Severity::Must,
     category: Category::Outcome,
-    kind: Kind::Exchange,
+    eval: Eval::Exchange {
+        stage: Stage::Authenticated,
+        judge: evaluate,
+    },
     rationale: "An item the marketplace does not have cannot be updated; reporting success hides a mapping error from the seller.",
     needs: &[],
 };
 
-pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
+fn evaluate(x: &Exchange<'_>, _: &Ctx<'_>, out: &mut Out) {
     if x.class.auth != AuthUse::Valid || x.status().is_none() {
         return;
     }
@@ -30,7 +33,7 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
         let Some(key) = &item.key else { continue };
         let status = x.status().unwrap_or(0);
         if (300..400).contains(&status) {
-            out.push(Verdict::fail(
+            out.verdicts.push(Verdict::fail(
                 CHECK.id,
                 format!(
                     "unknown item {} was answered with a redirect (HTTP {status}), not refused",
@@ -38,9 +41,9 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
                 ),
             ));
         } else if rejected || failed.contains(key) {
-            out.push(Verdict::pass(CHECK.id));
+            out.verdicts.push(Verdict::pass(CHECK.id));
         } else {
-            out.push(Verdict::fail(
+            out.verdicts.push(Verdict::fail(
                 CHECK.id,
                 format!(
                     "unknown item {} was reported applied (HTTP {}, {}, not in failedProductList)",

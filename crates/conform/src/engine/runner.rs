@@ -14,12 +14,15 @@ use stockwire_schema::exchange;
 use stockwire_schema::{AuthTokenRequest, CatalogEntry, Inventory, ItemKey, Profile, contract};
 use tokio::task::JoinSet;
 
-use crate::checks::Fact;
 use crate::checks::classify::{AuthUse, ClassifyContext, ItemVerdict, classify};
-use crate::checks::{self, Exchange, Kind, Observation, Verdict};
+use crate::checks::{
+    self, Answer, Case, Exchange, Fact, Kind, Observation, Relation, RunFact, Verdict,
+};
 use crate::client::http::{Client, ClientOptions, FailureKind, HttpRequest, Outcome, Redactor};
 use crate::config::{BatchRejection, Credentials, FailOn, RunOptions, StockSample};
-use crate::engine::cases::{Base, CaseSpec, CaseTree, Envelope, GenContext, Generator, Transport};
+use crate::engine::cases::{
+    Base, CaseSpec, CaseTree, Envelope, GenContext, Generator, Probe, Transport,
+};
 use crate::error::ConformError;
 use crate::readers::observe::StockReader;
 use crate::readers::probe::StockProbe;
@@ -27,9 +30,6 @@ use crate::readers::restore::{self, StockWriter};
 use crate::readers::state::{NEIGHBOR_CASES, ReadPlan, Tracker};
 use crate::reports::events::{Event, EventSink};
 use crate::reports::report::*;
-
-/// One exchange judged for a probe: per-item outcomes, signature, whole-batch refusal tolerated.
-type Judged = (Option<BTreeMap<ItemKey, bool>>, String, bool);
 
 /// Everything a case needs, shared by the tasks that send cases.
 pub(crate) struct Engine {
@@ -87,36 +87,13 @@ impl CaseRun {
     }
 }
 
-/// The relation checks of a case: what its probe relates between its exchanges.
-fn relation_verdicts(probe: &crate::engine::cases::Probe, per: &[Judged]) -> Vec<Verdict> {
-    use crate::engine::cases::Probe;
+/// What a case's probe relates between its exchanges, for the relation checks.
+fn relation(probe: &Probe) -> Relation {
     match probe {
-        Probe::Repeat if per.len() == 2 && per[0].0.is_some() && per[1].0.is_some() => {
-            vec![checks::idempotent::evaluate(&per[0].1, &per[1].1)]
-        }
-        Probe::Reorder(_) if per.len() == 2 => match (&per[0].0, &per[1].0) {
-            (Some(a), Some(b)) if !(per[0].2 || per[1].2) => {
-                vec![checks::order_independent::evaluate(a, b)]
-            }
-            _ => vec![],
-        },
-        Probe::Split if per.len() > 1 => {
-            let Some(batch) = &per[0].0 else {
-                return vec![];
-            };
-            let mut alone = BTreeMap::new();
-            for p in &per[1..] {
-                match &p.0 {
-                    Some(m) => alone.extend(m.clone()),
-                    None => return vec![],
-                }
-            }
-            if per[0].2 {
-                return vec![];
-            }
-            vec![checks::batch_independent::evaluate(batch, &alone)]
-        }
-        _ => vec![],
+        Probe::Single => Relation::Single,
+        Probe::Repeat => Relation::Repeat,
+        Probe::Reorder(_) => Relation::Reorder,
+        Probe::Split => Relation::Split,
     }
 }
 
@@ -168,12 +145,13 @@ impl Engine {
         )
     }
 
-    /// Sends one request and judges it on its own.
+    /// Sends one request and judges it on its own; returns its verdicts and what the relation
+    /// checks compare of it.
     pub(crate) async fn exchange(
         &self,
         req: &HttpRequest,
         run: &mut CaseRun,
-    ) -> (Vec<Verdict>, Option<BTreeMap<ItemKey, bool>>, String, bool) {
+    ) -> (Vec<Verdict>, Answer) {
         let outcome = self.client.send(req).await;
         run.requests += 1;
         let class = classify(req, &self.cls);
@@ -181,8 +159,8 @@ impl Engine {
             .with_catalog(!self.cls.catalog.is_empty());
         let (verdicts, obs) = checks::evaluate(&x, &self.opts_policies);
         let outcomes = checks::item_outcomes(&x);
-        let sig = checks::signature(&x);
-        let refusable_whole = x.rejected_whole()
+        let signature = checks::signature(&x);
+        let whole_refusal_tolerated = x.rejected_whole()
             && class.has_refusable()
             && self.opts_policies.batch_rejection == BatchRejection::Any;
         match &outcome {
@@ -210,7 +188,12 @@ impl Engine {
             t.learn(crate::readers::state::expect_from(&x, &mut run.expect));
         }
         run.exchanges.push((req.clone(), outcome));
-        (verdicts, outcomes, sig, refusable_whole)
+        let answer = Answer {
+            outcomes,
+            signature,
+            whole_refusal_tolerated,
+        };
+        (verdicts, answer)
     }
 
     /// Runs a case: its requests in order, the single-exchange checks on each, the relation
@@ -226,7 +209,7 @@ impl Engine {
     pub(crate) async fn execute_requests(
         &self,
         requests: &[HttpRequest],
-        probe: &crate::engine::cases::Probe,
+        probe: &Probe,
         plan: ReadPlan,
     ) -> CaseRun {
         let mut run = CaseRun::default();
@@ -266,19 +249,22 @@ impl Engine {
             }
             None => None,
         };
-        let mut per: Vec<Judged> = Vec::new();
+        let mut answers: Vec<Answer> = Vec::new();
         for (i, req) in requests.iter().enumerate() {
-            let (mut verdicts, outcomes, sig, tolerated) = self.exchange(req, &mut run).await;
+            let (mut verdicts, answer) = self.exchange(req, &mut run).await;
             self.confirm_item_failures(req, &mut verdicts, &mut run)
                 .await;
             run.verdicts.extend(verdicts);
-            per.push((outcomes, sig, tolerated));
+            answers.push(answer);
             // Stop a multi-request probe at the first transport failure.
             if i == 0 && run.exchanges[0].1.response().is_none() {
                 break;
             }
         }
-        run.verdicts.extend(relation_verdicts(probe, &per));
+        run.verdicts.extend(checks::judge_relation(&Case {
+            relation: relation(probe),
+            answers: &answers,
+        }));
         if let Some(t) = tracker {
             if read {
                 let rb = t
@@ -454,14 +440,14 @@ pub async fn fetch_token(
         .map(|(t, _)| t)
 }
 
-/// [`fetch_token`], also returning the verdict of `auth-token-response`.
+/// [`fetch_token`], also returning the whole-run checks' verdicts on the answer.
 async fn login(
     client: &Client,
     base: &str,
     opts: &RunOptions,
     username: &str,
     password: &str,
-) -> Result<(String, Verdict), ConformError> {
+) -> Result<(String, Vec<Verdict>), ConformError> {
     let path = contract(opts.profile).auth_path();
     let auth_url = format!("{}{path}", base.trim_end_matches('/'));
     let mut url = url::Url::parse(&auth_url).map_err(|e| ConformError::BadTarget {
@@ -514,10 +500,14 @@ async fn login(
         }
     };
     let body: Option<Value> = serde_json::from_str(&r.body).ok();
-    let verdict = checks::auth_token_response::evaluate(opts.profile, r.status, body.as_ref());
+    let verdicts = checks::judge_run(&RunFact::TokenAnswer {
+        profile: opts.profile,
+        status: r.status,
+        body: body.as_ref(),
+    });
     let token = body.as_ref().and_then(exchange::access_token);
     match token {
-        Some(t) => Ok((t, verdict)),
+        Some(t) => Ok((t, verdicts)),
         None => Err(ConformError::AuthFailed {
             url: auth_url,
             message: format!("HTTP {}: {}", r.status, checks::snippet(&r.body)),
@@ -727,11 +717,14 @@ impl<'s> Session<'s> {
                 self.auth = true;
             }
             Credentials::Login { username, password } => {
-                let (token, verdict) =
+                let (token, verdicts) =
                     login(&self.client, &self.base, &self.opts, &username, &password).await?;
                 self.tally.requests += 1;
-                if self.enabled(verdict.check) {
-                    self.tally.add_verdict(&verdict);
+                for verdict in &verdicts {
+                    if !self.enabled(verdict.check) {
+                        continue;
+                    }
+                    self.tally.add_verdict(verdict);
                     if let Some(m) = &verdict.failure {
                         let request = HttpRequest {
                             method: "GET".into(),
@@ -1030,8 +1023,7 @@ impl<'s> Session<'s> {
                     t
                 }
             };
-            let shrinkable = checks::find(check).is_some_and(|c| c.kind != Kind::Run)
-                && check != checks::no_timeout::CHECK.id;
+            let shrinkable = checks::find(check).is_some_and(checks::shrinkable);
             let (final_spec, final_run, info) = match tree {
                 Some(tree) if shrinkable => {
                     shrink(&engine, tree, check, spec, run, self.opts.shrink_requests).await
@@ -1072,7 +1064,6 @@ impl<'s> Session<'s> {
 
     /// The whole-run checks: latency per batch size.
     fn judge_run(&mut self) {
-        let per_thousand = self.opts.policies.latency_budget.0;
         for (lo, hi, label) in BUCKETS {
             let mut xs: Vec<f64> = self
                 .tally
@@ -1085,10 +1076,10 @@ impl<'s> Session<'s> {
                 continue;
             }
             xs.sort_by(|a, b| a.total_cmp(b));
-            let budget = checks::latency_budget::budget_for(
-                per_thousand,
-                if hi == usize::MAX { 10_000 } else { hi },
-            );
+            let budget =
+                self.opts
+                    .policies
+                    .latency_budget_for(if hi == usize::MAX { 10_000 } else { hi });
             let p99 = percentile(&xs, 99.0);
             self.latency.push(LatencyRow {
                 batch_sizes: label.into(),
@@ -1099,8 +1090,15 @@ impl<'s> Session<'s> {
                 max_ms: *xs.last().unwrap_or(&0.0),
                 budget_ms: budget.as_secs_f64() * 1000.0,
             });
-            if self.enabled(checks::latency_budget::CHECK.id) {
-                let v = checks::latency_budget::evaluate(label, p99, budget);
+            let fact = RunFact::Latency {
+                bucket: label,
+                p99_ms: p99,
+                budget,
+            };
+            for v in checks::judge_run(&fact) {
+                if !self.enabled(v.check) {
+                    continue;
+                }
                 if let Some(m) = &v.failure {
                     self.failures.push(plain_failure(
                         v.check,
@@ -1176,7 +1174,7 @@ impl<'s> Session<'s> {
             }
             if tr.disabled() {
                 for c in checks::registry() {
-                    if matches!(c.kind, Kind::State(_)) {
+                    if c.kind() == Kind::State {
                         self.skip_reasons.insert(
                             c.id,
                             format!("the stock probe failed {count} times (see the warning); not a partner violation"),
@@ -1423,7 +1421,7 @@ async fn shrink(
 ) -> (CaseSpec, CaseRun, ShrinkInfo) {
     let original_items = spec.items.len();
     // A state check's failure shows only when the candidates are read back too.
-    let plan = if checks::find(check).is_some_and(|c| matches!(c.kind, Kind::State(_))) {
+    let plan = if checks::find(check).is_some_and(|c| c.kind() == Kind::State) {
         ReadPlan::FULL
     } else {
         ReadPlan::NONE

@@ -156,6 +156,19 @@ pub struct Policies {
     pub latency_budget: Dur,
 }
 
+impl Policies {
+    /// The p99 latency budget for batches of up to `max_items`: the 1,000-item budget, scaled
+    /// up linearly beyond.
+    pub fn latency_budget_for(&self, max_items: usize) -> Duration {
+        let per_thousand = self.latency_budget.0;
+        if max_items <= 1000 {
+            per_thousand
+        } else {
+            per_thousand.mul_f64(max_items as f64 / 1000.0)
+        }
+    }
+}
+
 impl Default for Policies {
     fn default() -> Self {
         Policies {
