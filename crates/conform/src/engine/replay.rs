@@ -7,7 +7,7 @@ use stockwire_schema::{CatalogEntry, Profile};
 use crate::client::http::{Client, ClientOptions, HttpRequest, Outcome, Redactor};
 use crate::config::{Credentials, RunOptions};
 use crate::engine::cases::Probe;
-use crate::engine::runner::Engine;
+use crate::engine::execute::Engine;
 use crate::error::ConformError;
 use crate::reports::report::{CheckStatus, Failure, RecordedExchange, Report};
 
