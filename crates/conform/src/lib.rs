@@ -17,7 +17,13 @@
 //!   HTTP(S)_PROXY ([`proxy`]), secrets redacted ([`redact`]);
 //! - `reports/`: the event stream ([`events`]), the report ([`report`]), the grouping of
 //!   failures by cause ([`causes`]) and the report writers ([`console`], [`junit`], [`html`]);
-//! - run configuration ([`config`]) and errors ([`error`]) at the top.
+//! - `model/`: the plain data several layers share (the policies, the words a check is
+//!   described with, the report's data types);
+//! - single files: run configuration ([`config`]), errors ([`error`]) and `text` (a partner's
+//!   text shown safely).
+//!
+//! Layers, each using only layers after it in this order (never one before it): `engine`,
+//! `reports`, [`config`], `readers`, `checks`, `model`, `text`, `client`, [`error`].
 //!
 //! The folders are private; each module keeps its public path at the crate root
 //! (`stockwire_conform::runner`, `stockwire_conform::console`, …).

@@ -6,7 +6,11 @@
 //! [`stockwire_schema::rules`] and keep their ids and severities there ([`semantic`]).
 //!
 //! It does not send requests, read stored stock, decide which cases run or write reports: the
-//! engine, the readers and the reports use the checks, and the checks use none of them.
+//! engine, the readers, the settings and the reports use the checks, and the checks use none of
+//! them, only `model` (policies, vocabulary) and the client's request and outcome types.
+//! Inside: every check module uses `check` and `exchange` (which use `classify`), `registry`
+//! uses every check module, and this file only declares and re-exports, so no check reaches
+//! the registry that lists it.
 
 pub mod auth_no_effect;
 pub mod auth_refused;

@@ -4,7 +4,9 @@
 //! secrets kept out of every output ([`redact`]).
 //!
 //! It knows nothing of the contract, the checks or the run: it sends what it is given and says
-//! what came back.
+//! what came back. It uses only `error`, so every other layer may use it (a run's transport
+//! settings are built from the run options in `config`, which uses the client, not the
+//! reverse). Inside: `http` uses `proxy` and `redact`, which use nothing.
 
 pub mod http;
 pub mod proxy;

@@ -6,7 +6,12 @@
 //!
 //! It does not own the state checks' verdicts (each state check judges one item in `checks`),
 //! the choice of which cases are read back (the engine decides), nor how warnings are shown: a
-//! reader reports errors as values, and the report and console render them.
+//! reader reports errors as values (a probe's [`probe::ProbeError`], the read-back's error
+//! list), and the engine turns them into warnings that the report and console render.
+//!
+//! It uses `checks`, `model`, `text` and `client`, never the engine nor the reports: restoring
+//! sends through the [`restore::StockWriter`] it defines and the engine implements. Inside:
+//! `restore` uses `state`, `state` uses `observe`, `observe` uses `probe`.
 
 pub mod observe;
 pub mod probe;

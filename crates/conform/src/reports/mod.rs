@@ -3,7 +3,13 @@
 //! ([`causes`]), JUnit XML ([`junit`]) and the self-contained HTML page ([`html`]).
 //!
 //! It does not run or judge anything: it renders a finished report, or the events of a running
-//! one.
+//! one. The report's data types are plain data in `model::report`, re-exported by [`report`].
+//!
+//! It uses `config` (a report records the run's settings), `readers` (the read-back's sampling
+//! words), `checks` (the registry, for a run that could not be carried out), `model`, `text`,
+//! `client` and `error`; never the engine, which emits the events and hands over the report.
+//! Inside: `report` uses `causes`; `console`, `junit` and `html` use `report` (and the console
+//! `events`); `causes` and `events` use only the model.
 
 pub mod causes;
 pub mod console;
