@@ -1,7 +1,8 @@
 //! The registry: every check in report order, lookup by id, the coverage a run loses for what
 //! it lacks, and the dispatch of every evaluation: one exchange ([`evaluate`]), the exchanges of
 //! a case ([`judge_relation`]), an item read back ([`state_judges`]) and a fact about the whole
-//! run ([`judge_run`]). The dispatch reads each entry's [`Eval`]; it names no check.
+//! run ([`judge_run`]). The dispatch reads each entry's [`Eval`] and names no check; only the
+//! list itself, and [`shrinkable`]'s `no-timeout` exception, name one.
 
 use std::sync::LazyLock;
 
