@@ -1,5 +1,8 @@
-//! Run settings: policies (where real partners legitimately differ), the budget, check selection,
-//! and the `stockwire.toml` run-config file with its merge rules (flags override the file).
+//! Run settings: the options of one run ([`RunOptions`]: target, credentials, budget, check
+//! selection, read-back) and the `stockwire.toml` run-config file with its merge rules (flags
+//! override the file). The policies (where real partners legitimately differ) are plain data
+//! shared with the checks and the report: they are defined in `model::policies` and re-exported
+//! here, their public home.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -9,51 +12,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use stockwire_schema::{Catalog, CatalogEntry, Profile};
 
+use crate::client::http::{ClientOptions, ExtraHeader};
 use crate::error::ConformError;
-
-/// A duration written the humantime way (`500ms`, `2s`, `1m 30s`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dur(pub Duration);
-
-impl Serialize for Dur {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(self.0).to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for Dur {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_duration(&s)
-            .map(Dur)
-            .map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for Dur {
-    fn schema_name() -> Cow<'static, str> {
-        "Duration".into()
-    }
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "description": "A duration such as `500ms`, `2s` or `1m 30s`.",
-            "examples": ["2s", "500ms"]
-        })
-    }
-}
-
-/// Parses `500ms`, `2s`, `1m`… (a bare number is seconds).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if let Ok(n) = t.parse::<f64>() {
-        if n.is_finite() && n >= 0.0 {
-            return Ok(Duration::from_secs_f64(n));
-        }
-    }
-    humantime::parse_duration(t)
-        .map_err(|e| format!("`{s}` is not a duration ({e}); e.g. 500ms, 2s, 1m"))
-}
+pub use crate::model::policies::{
+    BatchLimit, BatchRejection, Dur, FailOn, InventorySpelling, ListOnSuccess, Policies,
+    RejectionStatus, parse_duration,
+};
 
 /// Which cases have their stored stock read back: up to N cases of each kind (`valid-batch`,
 /// `missing-apikey`, `negative`, …) within about N probe calls per 5 cases sent (auth refusals,
@@ -189,122 +153,6 @@ impl JsonSchema for KnownItem {
     }
 }
 
-/// How a request refused as a whole (invalid JSON, empty list, bad key) must be answered.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum RejectionStatus {
-    /// A 4xx, or 200 with a FAILED body (default: both are in use).
-    #[default]
-    Any,
-    /// Only a 4xx.
-    #[serde(rename = "http-4xx", alias = "http4xx")]
-    #[value(name = "http-4xx")]
-    Http4xx,
-    /// Only HTTP 200 with a FAILED body.
-    #[serde(rename = "http-200-failed", alias = "http200-failed")]
-    #[value(name = "http-200-failed")]
-    Http200Failed,
-}
-
-/// Whether `failedProductList` must be present (empty) on SUCCESS.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum ListOnSuccess {
-    /// Absent or empty (default).
-    #[default]
-    Any,
-    /// Present (and empty).
-    Required,
-}
-
-/// How one invalid item in a batch may be handled.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum BatchRejection {
-    /// Per item, or the whole batch refused (default).
-    #[default]
-    Any,
-    /// Only the invalid items may fail; the valid ones must be applied.
-    PerItem,
-}
-
-/// Which spellings of `inventory` an item may use.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum InventorySpelling {
-    /// The other version's spelling (integer vs digit string) may be accepted or refused (default).
-    #[default]
-    Both,
-    /// Only the profile's spelling is valid; the other must be refused.
-    Profile,
-}
-
-/// Whether a partner may refuse a large batch with 413 (or 400) as its own limit.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum BatchLimit {
-    /// Report the limit found, not a defect (default).
-    #[default]
-    Tolerate,
-    /// Every batch the runner sends must be processed.
-    Forbid,
-}
-
-/// Which violations make the exit code 1.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum FailOn {
-    /// Any violation, MUST or SHOULD (default).
-    #[default]
-    Any,
-    /// Only violations of MUST checks.
-    Must,
-}
-
-/// The expectations where real partners legitimately differ (FACTS.md): lenient defaults that
-/// a config file or flag can tighten. The report says which choice the partner made.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
-pub struct Policies {
-    /// How a request refused as a whole must be answered.
-    pub rejection_status: RejectionStatus,
-    /// Whether `failedProductList` must be present on SUCCESS.
-    pub failed_list_on_success: ListOnSuccess,
-    /// Whether one invalid item may fail the whole batch.
-    pub batch_rejection: BatchRejection,
-    /// Whether the other version's inventory spelling is tolerated.
-    pub inventory_spelling: InventorySpelling,
-    /// Whether a partner's own batch limit (413/400 on a large batch) is tolerated.
-    pub batch_limit: BatchLimit,
-    /// p99 latency budget for a batch of 1,000 items (scaled up for larger batches).
-    pub latency_budget: Dur,
-}
-
-impl Default for Policies {
-    fn default() -> Self {
-        Policies {
-            rejection_status: RejectionStatus::Any,
-            failed_list_on_success: ListOnSuccess::Any,
-            batch_rejection: BatchRejection::Any,
-            inventory_spelling: InventorySpelling::Both,
-            batch_limit: BatchLimit::Tolerate,
-            latency_budget: Dur(Duration::from_secs(2)),
-        }
-    }
-}
-
 /// Who the runner is when it calls the partner.
 #[derive(Clone, Default)]
 pub enum Credentials {
@@ -392,7 +240,7 @@ pub struct RunOptions {
     pub insecure: bool,
     /// Without a probe, read stored stock from the target's `/__admin/ledger` when it has one.
     pub observe: bool,
-    /// A command (`sh -c`) that prints one item's stored stock ([`crate::probe`]).
+    /// A command (`sh -c`) that prints one item's stored stock ([`crate::readers::probe`]).
     pub stock_probe: Option<String>,
     /// The admin token of a stockwire mock started with `--admin-token`, sent on ledger reads.
     pub admin_token: Option<String>,
@@ -406,7 +254,7 @@ pub struct RunOptions {
     /// Requests the shrinker may spend on one failing case.
     pub shrink_requests: u32,
     /// Extra request headers sent with every request (`--header`).
-    pub extra_headers: Vec<crate::http::ExtraHeader>,
+    pub extra_headers: Vec<ExtraHeader>,
     /// PEM file of CA certificates trusted in addition to the built-in roots (`--cacert`).
     pub cacert: Option<PathBuf>,
 }
@@ -438,12 +286,28 @@ impl RunOptions {
             observe: true,
             stock_probe: None,
             admin_token: None,
-            stock_probe_timeout: crate::probe::DEFAULT_TIMEOUT,
+            stock_probe_timeout: crate::readers::probe::DEFAULT_TIMEOUT,
             stock_settle: Duration::from_secs(2),
             stock_sample: None,
             shrink_requests: 48,
             extra_headers: Vec::new(),
             cacert: None,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The transport settings of a run.
+    pub fn from_run(opts: &RunOptions, max_idle: usize) -> Self {
+        ClientOptions {
+            timeout: opts.timeout,
+            connect_timeout: opts.connect_timeout,
+            max_response_bytes: opts.max_response_bytes,
+            insecure: opts.insecure,
+            rate: opts.rate,
+            max_idle,
+            extra_headers: opts.extra_headers.clone(),
+            cacert: opts.cacert.clone(),
         }
     }
 }

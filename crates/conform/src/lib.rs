@@ -3,17 +3,30 @@
 //! The conformance runner: it tells a marketplace team whether its `POST /updateInventory`
 //! keeps the contract, and if not, exactly which minimal request breaks which check.
 //!
-//! It owns:
-//! - case generation from the contract of a profile and the partner's catalog ([`cases`]),
-//!   driven by one seeded proptest runner, with shrinking;
-//! - classification of a request as sent ([`classify`]) and the checks ([`checks`]), each in its
-//!   own module with a stable id, severity and rationale (the semantic rules come from
-//!   `stockwire-schema`);
-//! - the HTTP client (hyper + rustls, time-outs, size cap, rate ceiling, extra headers, CA
-//!   bundle) and curl reproducers ([`http`]), reaching partners through HTTP(S)_PROXY ([`proxy`]);
-//! - the engine ([`runner`]), its event stream ([`events`]), the report ([`report`]), the
-//!   grouping of failures by cause ([`causes`]) and the report writers ([`console`], [`junit`],
-//!   [`html`]), run configuration ([`config`]) and [`replay`].
+//! The source is grouped by role, each folder with a `mod.rs` that says what it owns:
+//! - `engine/`: case generation from the contract of a profile and the partner's catalog
+//!   ([`cases`]), driven by one seeded proptest runner, with shrinking; the run itself
+//!   ([`runner`]) and [`replay`];
+//! - `checks/`: the classification of a request as sent ([`classify`]) and the checks
+//!   ([`checks`]), each in its own module with a stable id, severity and rationale (the semantic
+//!   rules come from `stockwire-schema`);
+//! - `readers/`: what the partner stored, read back through the `--stock-probe` ([`probe`]) or
+//!   the mock's ledger ([`observe`]), judged per case ([`state`]), and `--restore` ([`restore`]);
+//! - `client/`: the HTTP client (hyper + rustls, time-outs, size cap, rate ceiling, extra
+//!   headers, CA bundle) and curl reproducers ([`http`]), reaching partners through
+//!   HTTP(S)_PROXY ([`proxy`]), secrets redacted ([`redact`]);
+//! - `reports/`: the event stream ([`events`]), the report ([`report`]), the grouping of
+//!   failures by cause ([`causes`]) and the report writers ([`console`], [`junit`], [`html`]);
+//! - `model/`: the plain data several layers share (the policies, the words a check is
+//!   described with, the report's data types);
+//! - single files: run configuration ([`config`]), errors ([`error`]) and `text` (a partner's
+//!   text shown safely).
+//!
+//! Layers, each using only layers after it in this order (never one before it): `engine`,
+//! `reports`, [`config`], `readers`, `checks`, `model`, `text`, `client`, [`error`].
+//!
+//! The folders are private; each module keeps its public path at the crate root
+//! (`stockwire_conform::runner`, `stockwire_conform::console`, …).
 //!
 //! It does not own the contract (that is `stockwire-schema`) nor a marketplace: it knows only
 //! URLs. The CLI starts the embedded `stockwire-mock` when no target is given.
@@ -34,26 +47,21 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod cases;
-pub mod causes;
 pub mod checks;
-pub mod classify;
+mod client;
 pub mod config;
-pub mod console;
+mod engine;
 pub mod error;
-pub mod events;
-pub mod html;
-pub mod http;
-pub mod junit;
-pub mod observe;
-pub mod probe;
-pub mod proxy;
-pub mod redact;
-pub mod replay;
-pub mod report;
-pub mod restore;
-pub mod runner;
-pub mod state;
+mod model;
+mod readers;
+mod reports;
+mod text;
+
+pub use checks::classify;
+pub use client::{http, proxy, redact};
+pub use engine::{cases, replay, runner};
+pub use readers::{observe, probe, restore, state};
+pub use reports::{causes, console, events, html, junit, report};
 
 pub use config::{ConfigFile, Credentials, FailOn, Policies, ReportSpec, RunOptions};
 pub use error::ConformError;

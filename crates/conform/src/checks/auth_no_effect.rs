@@ -1,31 +1,32 @@
 //! `auth-no-effect`: a request refused for its apiKey (missing or wrong) changes nothing. Judged
-//! through the read-back ([`crate::state`]): the `--stock-probe`, or the mock's ledger.
+//! through the read-back ([`crate::readers::state`]): the `--stock-probe`, or the mock's ledger.
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Fact, Kind, Stored, Verdict};
+use super::check::{Check, Eval, Fact, Stored, Verdict};
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "auth-no-effect",
     severity: Severity::Must,
     category: Category::Auth,
-    kind: Kind::State(judge),
+    eval: Eval::State(judge),
     rationale: "Stock set by an unauthenticated call can be anyone's; a refusal that still applies the update is a breach.",
     needs: &[
-        super::Need {
-            resource: super::Resource::Credentials,
-            loss: super::Loss::Skipped,
+        Need {
+            resource: Resource::Credentials,
+            loss: Loss::Skipped,
             why: "a missing or wrong apiKey can only be sent when the run has a right one to compare with",
         },
-        super::Need {
-            resource: super::Resource::Catalog,
-            loss: super::Loss::Skipped,
+        Need {
+            resource: Resource::Catalog,
+            loss: Loss::Skipped,
             why: "the probe tries to set a known item's stock with a refused request",
         },
-        super::Need {
-            resource: super::Resource::StockProbe,
-            loss: super::Loss::Skipped,
+        Need {
+            resource: Resource::StockProbe,
+            loss: Loss::Skipped,
             why: "whether a refused request changed anything shows only by reading stock before and after it",
         },
     ],

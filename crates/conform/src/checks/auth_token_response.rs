@@ -3,21 +3,34 @@
 use serde_json::Value;
 use stockwire_schema::{Profile, Severity, contract};
 
-use super::{Category, Check, Kind, Verdict};
+use super::check::{Check, Eval, RunFact, Verdict};
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "auth-token-response",
     severity: Severity::Must,
     category: Category::Auth,
-    kind: Kind::Run,
+    eval: Eval::Run(judge),
     rationale: "The caller reads accessToken from the documented body; any other shape stops every push.",
-    needs: &[super::Need {
-        resource: super::Resource::Login,
-        loss: super::Loss::Skipped,
+    needs: &[Need {
+        resource: Resource::Login,
+        loss: Loss::Skipped,
         why: "the token call is made only when the runner logs in itself",
     }],
 };
+
+/// Judges what `/authToken` answered to the run's credentials; nothing for other facts.
+pub fn judge(fact: &RunFact<'_>) -> Option<Verdict> {
+    match *fact {
+        RunFact::TokenAnswer {
+            profile,
+            status,
+            body,
+        } => Some(evaluate(profile, status, body)),
+        _ => None,
+    }
+}
 
 /// Judges the `/authToken` response body.
 pub fn evaluate(profile: Profile, status: u16, body: Option<&Value>) -> Verdict {

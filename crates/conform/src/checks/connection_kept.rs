@@ -2,26 +2,31 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Kind, Verdict};
-use crate::http::{FailureKind, Outcome};
+use super::check::{Check, Ctx, Eval, Out, Stage, Verdict};
+use super::exchange::Exchange;
+use crate::client::http::{FailureKind, Outcome};
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "connection-kept",
     severity: Severity::Must,
     category: Category::Robustness,
-    kind: Kind::Exchange,
+    eval: Eval::Exchange {
+        stage: Stage::Every,
+        judge: evaluate,
+    },
     rationale: "A connection closed without a response leaves the caller unable to tell whether the stock was set.",
     needs: &[],
 };
 
-pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
+fn evaluate(x: &Exchange<'_>, _: &Ctx<'_>, out: &mut Out) {
     match x.outcome {
         Outcome::Failure {
             failure: FailureKind::Dropped | FailureKind::Connect,
             message,
             ..
-        } => out.push(Verdict::fail(
+        } => out.verdicts.push(Verdict::fail(
             CHECK.id,
             format!("connection dropped without a complete response: {message}"),
         )),
@@ -30,9 +35,10 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
             message,
             ..
         } => {
-            out.push(Verdict::pass(CHECK.id));
-            out.push(Verdict::fail(super::json_body::CHECK.id, message.clone()));
+            out.verdicts.push(Verdict::pass(CHECK.id));
+            out.verdicts
+                .push(Verdict::fail(super::json_body::CHECK.id, message.clone()));
         }
-        _ => out.push(Verdict::pass(CHECK.id)),
+        _ => out.verdicts.push(Verdict::pass(CHECK.id)),
     }
 }

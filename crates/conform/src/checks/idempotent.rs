@@ -2,21 +2,32 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Kind, Verdict};
+use super::check::{Case, Check, Eval, Relation, Verdict};
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "idempotent",
     severity: Severity::Must,
     category: Category::Metamorphic,
-    kind: Kind::Relation,
+    eval: Eval::Relation(judge),
     rationale: "Each push carries absolute counts and may be retried; a repeated push must be harmless and answered the same.",
-    needs: &[super::Need {
-        resource: super::Resource::Catalog,
-        loss: super::Loss::Weakened,
+    needs: &[Need {
+        resource: Resource::Catalog,
+        loss: Loss::Weakened,
         why: "every item sent is unknown to the partner, so only the repetition of refusals is compared",
     }],
 };
+
+/// Judges a case that sent the same request twice, when both exchanges tell per-item outcomes.
+pub fn judge(case: &Case<'_>) -> Option<Verdict> {
+    match (case.relation, case.answers) {
+        (Relation::Repeat, [a, b]) if a.outcomes.is_some() && b.outcomes.is_some() => {
+            Some(evaluate(&a.signature, &b.signature))
+        }
+        _ => None,
+    }
+}
 
 /// Compares two outcome signatures of the same request.
 pub fn evaluate(first: &str, second: &str) -> Verdict {

@@ -3,26 +3,27 @@
 
 use stockwire_schema::{Severity, Status, contract};
 
-use super::{Category, Check, Exchange, Kind, Observation, Verdict};
-use crate::classify::BodyClass;
-use crate::config::{Policies, RejectionStatus};
+use super::check::{Check, Ctx, Eval, Observation, Out, Stage, Verdict};
+use super::exchange::Exchange;
+use crate::checks::classify::BodyClass;
+use crate::model::policies::RejectionStatus;
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "invalid-input-refused",
     severity: Severity::Must,
     category: Category::Robustness,
-    kind: Kind::Exchange,
+    eval: Eval::Exchange {
+        stage: Stage::Authenticated,
+        judge: evaluate,
+    },
     rationale: "A malformed push carries no stock; answering it as processed hides the caller's defect.",
     needs: &[],
 };
 
-pub(crate) fn evaluate(
-    x: &Exchange<'_>,
-    out: &mut Vec<Verdict>,
-    p: &Policies,
-    obs: &mut Vec<Observation>,
-) {
+fn evaluate(x: &Exchange<'_>, cx: &Ctx<'_>, out: &mut Out) {
+    let p = cx.policies;
     let what = match &x.class.body {
         BodyClass::NotJson => "a body that is not JSON".to_string(),
         BodyClass::InvalidEnvelope(v) => format!(
@@ -45,7 +46,7 @@ pub(crate) fn evaluate(
             .as_ref()
             .is_some_and(|j| contract(x.profile).validate_response(j).is_empty());
     let verdict = if (400..500).contains(&status) {
-        obs.push(Observation {
+        out.observations.push(Observation {
             topic: "rejection-style",
             choice: format!("HTTP {status}"),
         });
@@ -57,7 +58,7 @@ pub(crate) fn evaluate(
             None
         }
     } else if status == 200 && shaped_failed {
-        obs.push(Observation {
+        out.observations.push(Observation {
             topic: "rejection-style",
             choice: "HTTP 200 + FAILED".into(),
         });
@@ -71,10 +72,10 @@ pub(crate) fn evaluate(
     } else {
         Some(format!(
             "{what} answered HTTP {status} ({}) instead of 4xx or a FAILED body",
-            super::describe_body(x)
+            super::exchange::describe_body(x)
         ))
     };
-    out.push(Verdict {
+    out.verdicts.push(Verdict {
         check: CHECK.id,
         failure: verdict,
     });

@@ -2,24 +2,29 @@
 
 use stockwire_schema::{Severity, Status, exchange};
 
-use super::{Category, Check, Exchange, Kind, Observation, Verdict};
-use crate::classify::{AuthUse, ItemVerdict};
+use super::check::{Check, Ctx, Eval, Out, Stage, Verdict};
+use super::exchange::Exchange;
+use crate::checks::classify::{AuthUse, ItemVerdict};
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "invalid-item-rejected",
     severity: Severity::Must,
     category: Category::Outcome,
-    kind: Kind::Exchange,
+    eval: Eval::Exchange {
+        stage: Stage::Authenticated,
+        judge: evaluate,
+    },
     rationale: "Negative, fractional, out-of-range or missing data cannot be real stock; applying it corrupts the listing.",
-    needs: &[super::Need {
-        resource: super::Resource::Catalog,
-        loss: super::Loss::Weakened,
+    needs: &[Need {
+        resource: Resource::Catalog,
+        loss: Loss::Weakened,
         why: "invalid data is sent only on items the partner does not hold, so a refusal does not show that the data was checked",
     }],
 };
 
-pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, obs: &mut Vec<Observation>) {
+fn evaluate(x: &Exchange<'_>, _: &Ctx<'_>, out: &mut Out) {
     if x.class.auth != AuthUse::Valid || x.status().is_none() {
         return;
     }
@@ -44,7 +49,7 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, obs: &mut Vec<O
                         .map_or(String::new(), |v| v.pointer.clone()),
                 )
             })
-            .map(|v| super::snippet(&v.to_string()))
+            .map(|v| super::exchange::snippet(&v.to_string()))
             .unwrap_or_else(|| "(missing)".into());
         match &item.key {
             Some(key) => {
@@ -58,15 +63,15 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, obs: &mut Vec<O
                     continue;
                 }
                 if rejected || failed.contains(key) {
-                    out.push(Verdict::pass(CHECK.id));
+                    out.verdicts.push(Verdict::pass(CHECK.id));
                 } else {
-                    out.push(Verdict::fail(
+                    out.verdicts.push(Verdict::fail(
                         CHECK.id,
                         format!(
                             "item {} with invalid data ({why}: {value}) was reported applied (HTTP {}, {})",
-                            super::short_key(key),
+                            super::exchange::short_key(key),
                             x.status().unwrap_or(0),
-                            super::describe_body(x)
+                            super::exchange::describe_body(x)
                         ),
                     ));
                 }
@@ -83,15 +88,14 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>, obs: &mut Vec<O
                     _ => false,
                 };
                 if !rejected && !named && x.body_status_is(&Status::Success) {
-                    out.push(Verdict::fail(
+                    out.verdicts.push(Verdict::fail(
                         CHECK.id,
                         format!("item #{} with invalid data ({why}: {value}) was accepted: the response is SUCCESS", item.index),
                     ));
                 } else {
-                    out.push(Verdict::pass(CHECK.id));
+                    out.verdicts.push(Verdict::pass(CHECK.id));
                 }
             }
         }
     }
-    let _ = obs;
 }

@@ -2,8 +2,10 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Kind, Verdict};
-use crate::http::Outcome;
+use super::check::{Check, Ctx, Eval, Out, Stage, Verdict};
+use super::exchange::Exchange;
+use crate::client::http::Outcome;
+use crate::model::vocabulary::Category;
 use stockwire_schema::is_json_media_type;
 
 /// The check.
@@ -11,12 +13,15 @@ pub const CHECK: Check = Check {
     id: "json-body",
     severity: Severity::Must,
     category: Category::Response,
-    kind: Kind::Exchange,
+    eval: Eval::Exchange {
+        stage: Stage::Authenticated,
+        judge: evaluate,
+    },
     rationale: "The page defines the response as a JSON payload; a caller cannot read any other body.",
     needs: &[],
 };
 
-pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
+fn evaluate(x: &Exchange<'_>, _: &Ctx<'_>, out: &mut Out) {
     let Outcome::Response(r) = x.outcome else {
         return;
     };
@@ -25,12 +30,15 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
     }
     let ct = r.content_type.as_deref().unwrap_or("");
     if x.json.is_none() {
-        out.push(Verdict::fail(
+        out.verdicts.push(Verdict::fail(
             CHECK.id,
-            format!("HTTP 200 body is not JSON: {}", super::snippet(&r.body)),
+            format!(
+                "HTTP 200 body is not JSON: {}",
+                super::exchange::snippet(&r.body)
+            ),
         ));
     } else if !is_json_media_type(ct) {
-        out.push(Verdict::fail(
+        out.verdicts.push(Verdict::fail(
             CHECK.id,
             format!(
                 "HTTP 200 with a JSON body declared as `{}` instead of application/json (or a +json type)",
@@ -42,7 +50,7 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
             ),
         ));
     } else {
-        out.push(Verdict::pass(CHECK.id));
+        out.verdicts.push(Verdict::pass(CHECK.id));
     }
 }
 
@@ -51,9 +59,9 @@ mod tests {
     use stockwire_schema::{InventoryResponse, Profile, ResponseBuilder};
 
     use super::*;
-    use crate::classify::{ClassifyContext, classify};
-    use crate::config::Policies;
-    use crate::http::{HttpRequest, HttpResponse};
+    use crate::checks::classify::{ClassifyContext, classify};
+    use crate::client::http::{HttpRequest, HttpResponse};
+    use crate::model::policies::Policies;
 
     fn judge(content_type: Option<&str>) -> Vec<Verdict> {
         let request = HttpRequest::post("http://x/updateInventory", vec![], String::new());
@@ -75,9 +83,13 @@ mod tests {
             elapsed_ms: 1.0,
         });
         let x = Exchange::new(Profile::V1, &request, &class, &outcome);
-        let mut out = Vec::new();
-        evaluate(&x, &mut out);
-        out
+        let mut out = Out::default();
+        let cx = Ctx {
+            check: &CHECK,
+            policies: &Policies::default(),
+        };
+        evaluate(&x, &cx, &mut out);
+        out.verdicts
     }
 
     /// The runner takes the same media types for JSON as the mock does.

@@ -4,28 +4,33 @@ use std::time::Duration;
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Kind, Verdict};
+use super::check::{Check, Eval, RunFact, Verdict};
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "latency-budget",
     severity: Severity::Should,
     category: Category::Performance,
-    kind: Kind::Run,
+    eval: Eval::Run(judge),
     rationale: "Pushes run every 2 to 10 minutes for every seller; a slow endpoint delays stock for all of them.",
-    needs: &[super::Need {
-        resource: super::Resource::Catalog,
-        loss: super::Loss::Weakened,
+    needs: &[Need {
+        resource: Resource::Catalog,
+        loss: Loss::Weakened,
         why: "only refusals are timed (no item sent is known to the partner), and a real update may be slower",
     }],
 };
 
-/// The budget for batches up to `max_items`: the 1,000-item budget, scaled up linearly beyond.
-pub fn budget_for(per_thousand: Duration, max_items: usize) -> Duration {
-    if max_items <= 1000 {
-        per_thousand
-    } else {
-        per_thousand.mul_f64(max_items as f64 / 1000.0)
+/// Judges the latency of one batch-size bucket against its budget (the policy's, scaled to the
+/// bucket: `Policies::latency_budget_for`); nothing for other facts.
+pub fn judge(fact: &RunFact<'_>) -> Option<Verdict> {
+    match *fact {
+        RunFact::Latency {
+            bucket,
+            p99_ms,
+            budget,
+        } => Some(evaluate(bucket, p99_ms, budget)),
+        _ => None,
     }
 }
 

@@ -2,26 +2,31 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Kind, Verdict};
-use crate::http::{FailureKind, Outcome};
+use super::check::{Check, Ctx, Eval, Out, Stage, Verdict};
+use super::exchange::Exchange;
+use crate::client::http::{FailureKind, Outcome};
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "no-timeout",
     severity: Severity::Must,
     category: Category::Robustness,
-    kind: Kind::Exchange,
+    eval: Eval::Exchange {
+        stage: Stage::Every,
+        judge: evaluate,
+    },
     rationale: "The caller pushes every few minutes; a request left hanging blocks the next push for that seller.",
     needs: &[],
 };
 
-pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
+fn evaluate(x: &Exchange<'_>, _: &Ctx<'_>, out: &mut Out) {
     match x.outcome {
         Outcome::Failure {
             failure: FailureKind::Timeout,
             message,
             ..
-        } => out.push(Verdict::fail(CHECK.id, message.clone())),
-        _ => out.push(Verdict::pass(CHECK.id)),
+        } => out.verdicts.push(Verdict::fail(CHECK.id, message.clone())),
+        _ => out.verdicts.push(Verdict::pass(CHECK.id)),
     }
 }

@@ -6,14 +6,15 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Fact, Kind, Loss, Need, Resource, Stored, Verdict};
+use super::check::{Check, Eval, Fact, Stored, Verdict};
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "refused-not-stored",
     severity: Severity::Must,
     category: Category::State,
-    kind: Kind::State(judge),
+    eval: Eval::State(judge),
     needs: &[Need {
         resource: Resource::StockProbe,
         loss: Loss::Skipped,

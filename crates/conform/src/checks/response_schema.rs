@@ -2,25 +2,26 @@
 
 use stockwire_schema::{FailedList, Severity, Status, contract, exchange};
 
-use super::{Category, Check, Exchange, Kind, Observation, Verdict};
-use crate::config::{ListOnSuccess, Policies};
+use super::check::{Check, Ctx, Eval, Observation, Out, Stage, Verdict};
+use super::exchange::Exchange;
+use crate::model::policies::ListOnSuccess;
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "response-schema",
     severity: Severity::Must,
     category: Category::Response,
-    kind: Kind::Exchange,
+    eval: Eval::Exchange {
+        stage: Stage::Authenticated,
+        judge: evaluate,
+    },
     rationale: "The response table fixes the body's members and types; a caller parsing it by the page fails otherwise.",
     needs: &[],
 };
 
-pub(crate) fn evaluate(
-    x: &Exchange<'_>,
-    out: &mut Vec<Verdict>,
-    p: &Policies,
-    obs: &mut Vec<Observation>,
-) {
+fn evaluate(x: &Exchange<'_>, cx: &Ctx<'_>, out: &mut Out) {
+    let p = cx.policies;
     if x.status() != Some(200) {
         return;
     }
@@ -44,7 +45,7 @@ pub(crate) fn evaluate(
             .response
             .as_ref()
             .is_some_and(|r| r.failed_list() != FailedList::Absent);
-        obs.push(Observation {
+        out.observations.push(Observation {
             topic: "failed-list-on-success",
             choice: if present { "present (empty)" } else { "absent" }.into(),
         });
@@ -55,7 +56,7 @@ pub(crate) fn evaluate(
             );
         }
     }
-    out.push(Verdict {
+    out.verdicts.push(Verdict {
         check: CHECK.id,
         failure,
     });

@@ -3,14 +3,15 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Fact, Kind, Loss, Need, Resource, Stored, Verdict};
+use super::check::{Check, Eval, Fact, Stored, Verdict};
+use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "stored-value",
     severity: Severity::Must,
     category: Category::State,
-    kind: Kind::State(judge),
+    eval: Eval::State(judge),
     needs: &[
         Need {
             resource: Resource::Catalog,

@@ -2,20 +2,25 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Kind, Verdict};
-use crate::classify::{AuthUse, ItemVerdict};
+use super::check::{Check, Ctx, Eval, Out, Stage, Verdict};
+use super::exchange::Exchange;
+use crate::checks::classify::{AuthUse, ItemVerdict};
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "unknown-item-rejected",
     severity: Severity::Must,
     category: Category::Outcome,
-    kind: Kind::Exchange,
+    eval: Eval::Exchange {
+        stage: Stage::Authenticated,
+        judge: evaluate,
+    },
     rationale: "An item the marketplace does not have cannot be updated; reporting success hides a mapping error from the seller.",
     needs: &[],
 };
 
-pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
+fn evaluate(x: &Exchange<'_>, _: &Ctx<'_>, out: &mut Out) {
     if x.class.auth != AuthUse::Valid || x.status().is_none() {
         return;
     }
@@ -28,23 +33,23 @@ pub(crate) fn evaluate(x: &Exchange<'_>, out: &mut Vec<Verdict>) {
         let Some(key) = &item.key else { continue };
         let status = x.status().unwrap_or(0);
         if (300..400).contains(&status) {
-            out.push(Verdict::fail(
+            out.verdicts.push(Verdict::fail(
                 CHECK.id,
                 format!(
                     "unknown item {} was answered with a redirect (HTTP {status}), not refused",
-                    super::short_key(key)
+                    super::exchange::short_key(key)
                 ),
             ));
         } else if rejected || failed.contains(key) {
-            out.push(Verdict::pass(CHECK.id));
+            out.verdicts.push(Verdict::pass(CHECK.id));
         } else {
-            out.push(Verdict::fail(
+            out.verdicts.push(Verdict::fail(
                 CHECK.id,
                 format!(
                     "unknown item {} was reported applied (HTTP {}, {}, not in failedProductList)",
-                    super::short_key(key),
+                    super::exchange::short_key(key),
                     x.status().unwrap_or(0),
-                    super::describe_body(x)
+                    super::exchange::describe_body(x)
                 ),
             ));
         }

@@ -4,18 +4,23 @@
 
 use stockwire_schema::Severity;
 
-use super::{Category, Check, Exchange, Kind, Observation, Verdict};
-use crate::classify::{AuthUse, ItemVerdict};
-use crate::config::{BatchLimit, BatchRejection, Policies};
+use super::check::{Check, Ctx, Eval, Observation, Out, Stage, Verdict};
+use super::exchange::Exchange;
+use crate::checks::classify::{AuthUse, ItemVerdict};
+use crate::model::policies::{BatchLimit, BatchRejection};
+use crate::model::vocabulary::Category;
 
 /// The check.
 pub const CHECK: Check = Check {
     id: "valid-item-accepted",
     severity: Severity::Must,
     category: Category::Outcome,
-    kind: Kind::Exchange,
+    eval: Eval::Exchange {
+        stage: Stage::Authenticated,
+        judge: evaluate_items,
+    },
     rationale: "A known item with valid data must be applied; reporting it failed leaves stale stock and oversells.",
-    needs: super::NEEDS_KNOWN_ITEM,
+    needs: super::check::NEEDS_KNOWN_ITEM,
 };
 
 /// The topic of the partner's choice between per-item and whole-batch rejection.
@@ -57,20 +62,16 @@ fn batch_rejection_choice(x: &Exchange<'_>, rejected: bool) -> Option<&'static s
 }
 
 /// Judges every valid, tolerated item of the request (valid, zero and extra-field checks).
-pub(crate) fn evaluate_items(
-    x: &Exchange<'_>,
-    out: &mut Vec<Verdict>,
-    p: &Policies,
-    obs: &mut Vec<Observation>,
-) {
+fn evaluate_items(x: &Exchange<'_>, cx: &Ctx<'_>, out: &mut Out) {
+    let p = cx.policies;
     let items = x.class.items();
     if items.is_empty() || x.class.auth != AuthUse::Valid {
         return;
     }
     let Some(status) = x.status() else { return };
     let n = x.class.batch_size();
-    if super::batch_limited(x) {
-        obs.push(Observation {
+    if super::exchange::batch_limited(x) {
+        out.observations.push(Observation {
             topic: "batch-limit",
             choice: format!("refused a batch of {n} items with HTTP {status}"),
         });
@@ -90,7 +91,7 @@ pub(crate) fn evaluate_items(
     let failed = x.failed_keys();
     let refusable = x.class.has_refusable();
     if let Some(choice) = batch_rejection_choice(x, rejected) {
-        obs.push(Observation {
+        out.observations.push(Observation {
             topic: BATCH_REJECTION,
             choice: choice.into(),
         });
@@ -110,7 +111,7 @@ pub(crate) fn evaluate_items(
                     } else {
                         "both spellings accepted"
                     };
-                    obs.push(Observation {
+                    out.observations.push(Observation {
                         topic: "inventory-spelling",
                         choice: choice.into(),
                     });
@@ -130,16 +131,16 @@ pub(crate) fn evaluate_items(
                     continue;
                 }
                 if !listed && !rejected {
-                    out.push(Verdict::pass(check));
+                    out.verdicts.push(Verdict::pass(check));
                     continue;
                 }
                 let why = if listed {
-                    let msg = super::failure_message(x, key).unwrap_or_default();
+                    let msg = super::exchange::failure_message(x, key).unwrap_or_default();
                     format!("listed in failedProductList with message {msg:?}")
                 } else {
                     format!(
                         "the whole request was refused (HTTP {status}, {})",
-                        super::describe_body(x)
+                        super::exchange::describe_body(x)
                     )
                 };
                 let count = item.count.map_or("?".to_string(), |c| c.to_string());
@@ -148,7 +149,7 @@ pub(crate) fn evaluate_items(
                 } else {
                     ""
                 };
-                out.push(Verdict::fail(
+                out.verdicts.push(Verdict::fail(
                     check,
                     format!("catalog item {key} (inventory {count}){extra} was not applied: {why}"),
                 ));

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use stockwire_schema::{CatalogEntry, ItemKey};
 use tokio::sync::Notify;
 
-use crate::cases::UNKNOWN_PREFIX;
+use crate::checks::classify::{AuthUse, ItemVerdict};
 use crate::checks::{self, Exchange, Fact, Stored, Verdict};
-use crate::classify::{AuthUse, ItemVerdict};
-use crate::observe::StockReader;
+use crate::model::ids::UNKNOWN_PREFIX;
+use crate::readers::observe::StockReader;
 
 /// Probe errors after which the state checks are skipped for the rest of the run.
 pub const MAX_ERRORS: u64 = 3;
@@ -129,10 +129,10 @@ pub fn expect_from(x: &Exchange<'_>, out: &mut BTreeMap<ItemKey, Option<Fact>>) 
 /// `Some(false)` for the valid ones (refused only by a partner that rejects whole batches);
 /// `None` otherwise.
 pub fn may_refuse(
-    class: &crate::classify::Classified,
-    item: &crate::classify::ItemClass,
+    class: &crate::checks::classify::Classified,
+    item: &crate::checks::classify::ItemClass,
 ) -> Option<bool> {
-    let bad = |i: &crate::classify::ItemClass| {
+    let bad = |i: &crate::checks::classify::ItemClass| {
         matches!(i.verdict, ItemVerdict::Invalid(_) | ItemVerdict::Unknown)
     };
     if class.auth != AuthUse::Valid || bad(item) {

@@ -122,7 +122,7 @@ pub fn url_encode(s: &str) -> String {
 fn clip(s: &str) -> String {
     let t = s.trim();
     let shown: String = t.chars().take(200).collect();
-    let shown = crate::console::escape(&shown);
+    let shown = crate::text::escape(&shown);
     if shown.is_empty() {
         "nothing".into()
     } else if t.chars().count() > 200 {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use crate::error::ConformError;
-use crate::report::{CheckStatus, Report};
+use crate::model::report::{CheckStatus, Report};
 
 /// The JUnit XML text of a report.
 pub fn to_junit(report: &Report) -> String {
@@ -55,10 +55,7 @@ pub fn to_junit(report: &Report) -> String {
                     );
                     for (e, curl) in f.exchanges.iter().zip(&f.curl) {
                         d.push_str(&format!("\n{curl}\n"));
-                        d.push_str(&format!(
-                            "-> {}\n",
-                            crate::console::outcome_line(&e.outcome)
-                        ));
+                        d.push_str(&format!("-> {}\n", crate::text::outcome_line(&e.outcome)));
                     }
                     s.set_description(d);
                 }
@@ -76,5 +73,5 @@ pub fn to_junit(report: &Report) -> String {
 
 /// Writes the JUnit report.
 pub fn write_junit(report: &Report, path: &Path) -> Result<(), ConformError> {
-    crate::report::write_file(path, &to_junit(report))
+    crate::reports::report::write_file(path, &to_junit(report))
 }

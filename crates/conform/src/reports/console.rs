@@ -1,14 +1,17 @@
-//! The console: a live progress bar (an [`EventSink`]) and the end-of-run summary text.
+//! The console: a live progress bar (an [`EventSink`]) and the end-of-run summary text. The
+//! helpers that show a partner's text safely ([`escape`], [`outcome_line`]) are defined below the
+//! console, where the stock probe and the restore use them too, and re-exported here.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::checks::{Loss, Resource};
-use crate::events::{Event, EventSink};
-use crate::http::Outcome;
-use crate::report::{CheckStatus, CoverageGap, Report};
+use crate::model::report::{CheckStatus, CoverageGap, Report};
+use crate::model::vocabulary::{Loss, Resource};
+use crate::reports::events::{Event, EventSink};
+use crate::text::clip;
+pub use crate::text::{escape, outcome_line};
 
 /// Progress bar on standard error (hidden when it is not a terminal).
 #[derive(Debug, Default)]
@@ -108,59 +111,6 @@ pub fn coverage_lines(target: &str, coverage: &[CoverageGap]) -> String {
         }
     }
     s
-}
-
-/// `s` with every control character (C0, DEL, C1, and the bidirectional overrides) shown as
-/// an escape such as `\u{1b}`, so a partner's body or header cannot move the cursor, clear the
-/// screen or fake a line of the summary.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                _ => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// The first `n` characters of `s`, escaped (see [`escape`]).
-fn clip(s: &str, n: usize) -> String {
-    let count = s.chars().count();
-    if count <= n {
-        escape(s)
-    } else {
-        let t: String = s.chars().take(n).collect();
-        format!(
-            "{}… ({} more characters; full text in the JSON report)",
-            escape(&t),
-            count - n
-        )
-    }
-}
-
-/// One line describing an outcome.
-pub fn outcome_line(o: &Outcome) -> String {
-    match o {
-        Outcome::Response(r) => format!(
-            "HTTP {} {} {}",
-            r.status,
-            escape(r.content_type.as_deref().unwrap_or("(no content-type)")),
-            clip(&r.body, 600)
-        ),
-        Outcome::Failure {
-            failure,
-            message,
-            elapsed_ms,
-        } => format!("{failure:?} after {elapsed_ms:.0} ms: {}", escape(message)),
-    }
 }
 
 /// The end-of-run summary: per-check table, each failure with its minimal request, response and

@@ -6,27 +6,42 @@
 
 use std::collections::BTreeMap;
 
-use stockwire_schema::{CatalogEntry, InventoryItem, InventoryRequest, ItemKey};
+use stockwire_schema::{CatalogEntry, InventoryItem, InventoryRequest, ItemKey, Profile};
 
 use crate::checks;
-use crate::report::RestoreResult;
-use crate::runner::Engine;
-use crate::state::Tracker;
+use crate::client::http::{HttpRequest, Outcome};
+use crate::model::report::RestoreResult;
+use crate::readers::state::Tracker;
+
+/// What restoring needs from the engine that ran the cases, and no more: the engine implements
+/// it, so the restore does not depend on the engine.
+pub(crate) trait StockWriter {
+    /// The contract version requests are written for.
+    fn profile(&self) -> Profile;
+    /// An `/updateInventory` request as the run sends it (URL, headers, apiKey placeholder),
+    /// with `body`.
+    fn request(&self, body: String) -> HttpRequest;
+    /// Sends `req` through the run's client.
+    async fn send(&self, req: &HttpRequest) -> Outcome;
+    /// Per item of `req`, whether `outcome` reports it applied (`None`: it tells nothing about
+    /// items, e.g. no response or a 5xx).
+    fn applied(&self, req: &HttpRequest, outcome: &Outcome) -> Option<BTreeMap<ItemKey, bool>>;
+}
 
 /// Sends `items` (key, count) in batches of 100; returns the keys not applied and requests sent.
-async fn send(engine: &Engine, items: &[(ItemKey, u32)]) -> (Vec<(ItemKey, String)>, u64) {
+async fn send(
+    writer: &impl StockWriter,
+    items: &[(ItemKey, u32)],
+) -> (Vec<(ItemKey, String)>, u64) {
     let mut refused = Vec::new();
     let mut requests = 0;
     for chunk in items.chunks(100) {
         let list: Vec<InventoryItem> = chunk
             .iter()
-            .map(|(k, n)| {
-                InventoryItem::new(engine.cases_ctx.profile, &k.product_id, &k.variant_id, *n)
-            })
+            .map(|(k, n)| InventoryItem::new(writer.profile(), &k.product_id, &k.variant_id, *n))
             .collect();
-        let mut req = engine.cases_ctx.control(serde_json::Value::Null);
-        req.body = match serde_json::to_string(&InventoryRequest::new(list)) {
-            Ok(b) => b,
+        let req = match serde_json::to_string(&InventoryRequest::new(list)) {
+            Ok(b) => writer.request(b),
             Err(e) => {
                 for (k, _) in chunk {
                     refused.push((k.clone(), format!("cannot build the request: {e}")));
@@ -34,16 +49,16 @@ async fn send(engine: &Engine, items: &[(ItemKey, u32)]) -> (Vec<(ItemKey, Strin
                 continue;
             }
         };
-        let outcome = engine.client.send(&req).await;
+        let outcome = writer.send(&req).await;
         requests += 1;
-        let applied = engine.judged(&req, &outcome, checks::item_outcomes);
+        let applied = writer.applied(&req, &outcome);
         for (k, _) in chunk {
             match applied.as_ref().and_then(|m| m.get(k)) {
                 Some(true) => {}
                 Some(false) => refused.push((k.clone(), "refused by the partner".into())),
                 None => refused.push((
                     k.clone(),
-                    crate::console::outcome_line(&outcome)
+                    crate::text::outcome_line(&outcome)
                         .chars()
                         .take(120)
                         .collect(),
@@ -56,14 +71,14 @@ async fn send(engine: &Engine, items: &[(ItemKey, u32)]) -> (Vec<(ItemKey, Strin
 
 /// Restores the catalog's stated stock (no read-back). Returns the result and requests sent.
 pub(crate) async fn from_catalog(
-    engine: &Engine,
+    writer: &impl StockWriter,
     catalog: &[CatalogEntry],
 ) -> (RestoreResult, u64) {
     let items: Vec<(ItemKey, u32)> = catalog
         .iter()
         .filter_map(|e| e.stock.map(|s| (e.key(), s)))
         .collect();
-    let (refused, requests) = send(engine, &items).await;
+    let (refused, requests) = send(writer, &items).await;
     (
         RestoreResult {
             source: "catalog".into(),
@@ -81,7 +96,10 @@ pub(crate) async fn from_catalog(
 }
 
 /// Restores each item the run read to its first reading. Returns the result and requests sent.
-pub(crate) async fn from_read_back(engine: &Engine, tracker: &Tracker) -> (RestoreResult, u64) {
+pub(crate) async fn from_read_back(
+    writer: &impl StockWriter,
+    tracker: &Tracker,
+) -> (RestoreResult, u64) {
     let originals: BTreeMap<ItemKey, Option<i64>> = tracker.originals();
     let known = tracker.known();
     let mut items = Vec::new();
@@ -102,7 +120,7 @@ pub(crate) async fn from_read_back(engine: &Engine, tracker: &Tracker) -> (Resto
             None => never_set.push(checks::short_key(k)),
         }
     }
-    let (refused, requests) = send(engine, &items).await;
+    let (refused, requests) = send(writer, &items).await;
     not_restored.extend(
         refused
             .iter()

@@ -1,13 +1,13 @@
 //! Reading what the partner stored, one item at a time, through one interface: the user's
-//! `--stock-probe` command ([`crate::probe`]), or the stockwire-mock admin ledger
+//! `--stock-probe` command ([`crate::readers::probe`]), or the stockwire-mock admin ledger
 //! (`GET /__admin/ledger`) when the target exposes one (the embedded mock does).
 
 use std::sync::Arc;
 
 use stockwire_schema::ItemKey;
 
-use crate::http::{Client, HttpRequest, Outcome};
-use crate::probe::{ItemRef, StockProbe};
+use crate::client::http::{Client, HttpRequest, Outcome};
+use crate::readers::probe::{ItemRef, StockProbe};
 
 /// Where stored stock is read from.
 #[derive(Debug, Clone)]
@@ -146,7 +146,7 @@ async fn ledger_rows(
         method: "GET".into(),
         url: url.to_string(),
         headers: admin_token
-            .map(|t| crate::http::Header {
+            .map(|t| crate::client::http::Header {
                 name: "authorization".into(),
                 value: format!("Bearer {t}"),
             })

@@ -11,7 +11,7 @@ use serde_json::Value;
 use stockwire_schema::exchange::{RequestView, ResponseView};
 use stockwire_schema::{FailedProduct, InventoryRequest, InventoryResponse, ItemKey};
 
-use crate::report::{CatalogItem, Cause, Failure, RecordedExchange, Report};
+use crate::model::report::{CatalogItem, Cause, Failure, RecordedExchange, Report};
 
 /// Case kinds of the fixed large batches, which the runner shrinks by bisecting the batch size.
 const BISECTED_KIND: &str = "large-batch:";
@@ -396,8 +396,8 @@ fn largest_request(f: &Failure) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{HttpRequest, HttpResponse, Outcome};
-    use crate::report::ShrinkInfo;
+    use crate::client::http::{HttpRequest, HttpResponse, Outcome};
+    use crate::model::report::ShrinkInfo;
     use serde_json::json;
 
     fn exchange(request: Value, response: Value) -> RecordedExchange {

@@ -12,10 +12,9 @@ use serde_json::{Map, Value, json};
 use stockwire_schema::exchange::{field, request_with_list};
 use stockwire_schema::{CatalogEntry, FieldSpec, InventoryItem, Profile, contract};
 
-use crate::http::{API_KEY_HEADER, API_KEY_PLACEHOLDER, Header, HttpRequest};
+use crate::client::http::{API_KEY_HEADER, API_KEY_PLACEHOLDER, Header, HttpRequest};
 
-/// Prefix of every id the partner cannot know.
-pub const UNKNOWN_PREFIX: &str = "SW-UNKNOWN-";
+pub use crate::model::ids::UNKNOWN_PREFIX;
 
 /// The apiKey sent by "wrong key" cases (clearly not a real token).
 pub const WRONG_KEY: &str = "SW-WRONG-KEY-0000";

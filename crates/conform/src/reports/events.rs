@@ -1,7 +1,7 @@
 //! The runner's event stream. Sinks (the console progress bar, tests) consume it; the JSON and
 //! JUnit reports are written from the final [`crate::Report`] the stream ends with.
 
-use crate::report::Report;
+use crate::model::report::{CoverageGap, Report};
 
 /// Something that happened during a run.
 #[derive(Debug)]
@@ -15,7 +15,7 @@ pub enum Event<'a> {
         /// Case budget, when counted in cases.
         cases: Option<u64>,
         /// Checks skipped or weakened for lack of a catalog, credentials or a stock probe.
-        coverage: &'a [crate::report::CoverageGap],
+        coverage: &'a [CoverageGap],
     },
     /// A case finished.
     Progress {

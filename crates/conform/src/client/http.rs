@@ -153,7 +153,7 @@ impl Outcome {
     }
 }
 
-pub use crate::redact::Redactor;
+pub use crate::client::redact::Redactor;
 
 /// An extra request header (`--header 'Name: value'`).
 #[derive(Clone, PartialEq, Eq)]
@@ -247,7 +247,8 @@ pub fn looks_secret(name: &str) -> bool {
         || CREDENTIAL_WORDS.split(' ').any(|w| n.contains(w))
 }
 
-/// Transport settings.
+/// Transport settings. A run's come from `ClientOptions::from_run`, defined beside the run
+/// settings in `config` so that the client does not depend on them.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// Per-request time-out (send to last byte).
@@ -268,22 +269,6 @@ pub struct ClientOptions {
     pub cacert: Option<std::path::PathBuf>,
 }
 
-impl ClientOptions {
-    /// The transport settings of a run.
-    pub fn from_run(opts: &crate::RunOptions, max_idle: usize) -> Self {
-        ClientOptions {
-            timeout: opts.timeout,
-            connect_timeout: opts.connect_timeout,
-            max_response_bytes: opts.max_response_bytes,
-            insecure: opts.insecure,
-            rate: opts.rate,
-            max_idle,
-            extra_headers: opts.extra_headers.clone(),
-            cacert: opts.cacert.clone(),
-        }
-    }
-}
-
 struct RateLimiter {
     interval: Duration,
     next: tokio::sync::Mutex<Instant>,
@@ -302,7 +287,7 @@ impl RateLimiter {
     }
 }
 
-type Https = hyper_rustls::HttpsConnector<crate::proxy::ProxyConnector>;
+type Https = hyper_rustls::HttpsConnector<crate::client::proxy::ProxyConnector>;
 
 /// The HTTP client: keep-alive pool, rustls (ring, webpki roots), time-outs, size cap, rate
 /// ceiling. It substitutes the real apiKey for [`API_KEY_PLACEHOLDER`] when sending.
@@ -436,7 +421,7 @@ impl Client {
             .with_tls_config(tls_config(opts.insecure, opts.cacert.as_deref())?)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(crate::proxy::ProxyConnector::from_env(http));
+            .wrap_connector(crate::client::proxy::ProxyConnector::from_env(http));
         let mut redactor = redactor;
         for h in opts.extra_headers.iter().filter(|h| h.secret) {
             redactor.add(&h.value);

@@ -1,422 +1,31 @@
-//! The engine: authenticates, draws cases, sends them with bounded concurrency under a rate
-//! ceiling, judges every case through the check registry (each exchange, the relation between
-//! a case's exchanges, what the partner stored, then the run as a whole), shrinks each failed
-//! check's first failing case to a minimal one (re-judging every candidate from scratch),
-//! restores stock, and builds the [`Report`]. It emits [`Event`]s and knows only URLs.
+//! The run: authenticates, draws cases, sends them with bounded concurrency under a rate
+//! ceiling, each run and judged as one case by the engine (`execute`: each exchange, the
+//! relation between a case's exchanges, what the partner stored), shrinks each failed check's
+//! first failing case to a minimal one (`shrink`), judges the run as a whole, restores stock,
+//! and builds the [`Report`]. It emits [`Event`]s and knows only URLs.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use proptest::strategy::ValueTree;
 use serde_json::Value;
 use stockwire_schema::exchange;
-use stockwire_schema::{AuthTokenRequest, CatalogEntry, Inventory, ItemKey, contract};
+use stockwire_schema::{AuthTokenRequest, CatalogEntry, contract};
 use tokio::task::JoinSet;
 
-use crate::cases::{Base, CaseSpec, CaseTree, Envelope, GenContext, Generator, Transport};
-use crate::checks::Fact;
-use crate::checks::{self, Exchange, Kind, Observation, Verdict};
-use crate::classify::{AuthUse, ClassifyContext, ItemVerdict, classify};
-use crate::config::{BatchRejection, Credentials, FailOn, RunOptions, StockSample};
+use crate::checks::{self, Kind, RunFact, Verdict};
+use crate::client::http::{Client, ClientOptions, FailureKind, HttpRequest, Outcome, Redactor};
+use crate::config::{Credentials, FailOn, RunOptions, StockSample};
+use crate::engine::cases::{Base, CaseSpec, CaseTree, Envelope, Generator, Transport};
+use crate::engine::execute::{CaseRun, Engine};
+use crate::engine::shrink::shrink;
 use crate::error::ConformError;
-use crate::events::{Event, EventSink};
-use crate::http::{Client, ClientOptions, FailureKind, HttpRequest, Outcome, Redactor};
-use crate::observe::StockReader;
-use crate::probe::StockProbe;
-use crate::report::*;
-use crate::state::{NEIGHBOR_CASES, ReadPlan, Tracker};
-
-/// One exchange judged for a probe: per-item outcomes, signature, whole-batch refusal tolerated.
-type Judged = (Option<BTreeMap<ItemKey, bool>>, String, bool);
-
-/// Everything a case needs, shared by the tasks that send cases.
-pub(crate) struct Engine {
-    pub(crate) client: Client,
-    pub(crate) cases_ctx: GenContext,
-    pub(crate) cls: ClassifyContext,
-    pub(crate) opts_policies: crate::config::Policies,
-    pub(crate) enabled: HashSet<&'static str>,
-    /// The read-back, when stored stock can be read and a state check is enabled.
-    pub(crate) state: Option<Arc<Tracker>>,
-    /// `--restore` with a probe: every item's first value is read before the run touches it.
-    pub(crate) restore: bool,
-}
-
-/// The items of a case, as the read-back sees them.
-#[derive(Debug, Default)]
-struct CaseItems {
-    /// Distinct keys in request order.
-    order: Vec<ItemKey>,
-    /// Keys some request may refuse (see [`crate::state::may_refuse`]).
-    refusable: HashSet<ItemKey>,
-    /// Valid keys refused only if the partner rejects a whole batch for one bad item.
-    batch_refusable: HashSet<ItemKey>,
-    /// Catalog items the case does not name, read to see that nothing spilled onto them.
-    neighbors: Vec<ItemKey>,
-}
-
-/// One case's requests, verdicts and observations.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct CaseRun {
-    pub(crate) exchanges: Vec<(HttpRequest, Outcome)>,
-    pub(crate) verdicts: Vec<Verdict>,
-    pub(crate) observations: Vec<Observation>,
-    pub(crate) requests: u32,
-    pub(crate) latency: Vec<(usize, f64)>,
-    pub(crate) auth_401: u32,
-    pub(crate) authed: u32,
-    pub(crate) timeouts: u32,
-    pub(crate) connect_failures: u32,
-    /// What the case did to each item it names (read-back only; `None`: not certain).
-    pub(crate) expect: BTreeMap<ItemKey, Option<Fact>>,
-    /// Whether the case's stored stock was read back.
-    pub(crate) read_back: bool,
-    /// Read-back calls made.
-    pub(crate) reads: u64,
-    /// How long the read-back waited for values to settle, in ms.
-    pub(crate) settle_ms: f64,
-}
-
-impl CaseRun {
-    pub(crate) fn fails(&self, check: &str) -> bool {
-        self.verdicts
-            .iter()
-            .any(|v| v.check == check && v.failure.is_some())
-    }
-}
-
-/// The relation checks of a case: what its probe relates between its exchanges.
-fn relation_verdicts(probe: &crate::cases::Probe, per: &[Judged]) -> Vec<Verdict> {
-    use crate::cases::Probe;
-    match probe {
-        Probe::Repeat if per.len() == 2 && per[0].0.is_some() && per[1].0.is_some() => {
-            vec![checks::idempotent::evaluate(&per[0].1, &per[1].1)]
-        }
-        Probe::Reorder(_) if per.len() == 2 => match (&per[0].0, &per[1].0) {
-            (Some(a), Some(b)) if !(per[0].2 || per[1].2) => {
-                vec![checks::order_independent::evaluate(a, b)]
-            }
-            _ => vec![],
-        },
-        Probe::Split if per.len() > 1 => {
-            let Some(batch) = &per[0].0 else {
-                return vec![];
-            };
-            let mut alone = BTreeMap::new();
-            for p in &per[1..] {
-                match &p.0 {
-                    Some(m) => alone.extend(m.clone()),
-                    None => return vec![],
-                }
-            }
-            if per[0].2 {
-                return vec![];
-            }
-            vec![checks::batch_independent::evaluate(batch, &alone)]
-        }
-        _ => vec![],
-    }
-}
-
-impl Engine {
-    pub(crate) fn new(
-        client: Client,
-        opts: &RunOptions,
-        catalog: Vec<CatalogEntry>,
-        auth: bool,
-        url: String,
-    ) -> Engine {
-        let cases_ctx = GenContext::new(opts.profile, catalog.clone(), auth, url);
-        let cls = ClassifyContext {
-            profile: opts.profile,
-            catalog,
-            auth_configured: auth,
-            policies: opts.policies.clone(),
-        };
-        let enabled = checks::registry()
-            .iter()
-            .map(|c| c.id)
-            .filter(|id| {
-                (opts.checks.is_empty() || opts.checks.iter().any(|c| c == id))
-                    && !opts.skip_checks.iter().any(|c| c == id)
-            })
-            .collect();
-        Engine {
-            client,
-            cases_ctx,
-            cls,
-            opts_policies: opts.policies.clone(),
-            enabled,
-            state: None,
-            restore: false,
-        }
-    }
-
-    /// Classifies `req` as sent and hands the exchange with `outcome` to `judge`.
-    pub(crate) fn judged<R>(
-        &self,
-        req: &HttpRequest,
-        outcome: &Outcome,
-        judge: impl FnOnce(&Exchange<'_>) -> R,
-    ) -> R {
-        let class = classify(req, &self.cls);
-        judge(
-            &Exchange::new(self.cases_ctx.profile, req, &class, outcome)
-                .with_catalog(!self.cls.catalog.is_empty()),
-        )
-    }
-
-    /// Sends one request and judges it on its own.
-    pub(crate) async fn exchange(
-        &self,
-        req: &HttpRequest,
-        run: &mut CaseRun,
-    ) -> (Vec<Verdict>, Option<BTreeMap<ItemKey, bool>>, String, bool) {
-        let outcome = self.client.send(req).await;
-        run.requests += 1;
-        let class = classify(req, &self.cls);
-        let x = Exchange::new(self.cases_ctx.profile, req, &class, &outcome)
-            .with_catalog(!self.cls.catalog.is_empty());
-        let (verdicts, obs) = checks::evaluate(&x, &self.opts_policies);
-        let outcomes = checks::item_outcomes(&x);
-        let sig = checks::signature(&x);
-        let refusable_whole = x.rejected_whole()
-            && class.has_refusable()
-            && self.opts_policies.batch_rejection == BatchRejection::Any;
-        match &outcome {
-            Outcome::Response(r) => {
-                run.latency.push((class.batch_size(), r.elapsed_ms));
-                if class.auth == AuthUse::Valid {
-                    run.authed += 1;
-                    if matches!(r.status, 401 | 403) {
-                        run.auth_401 += 1;
-                    }
-                }
-            }
-            Outcome::Failure {
-                failure: FailureKind::Timeout,
-                ..
-            } => run.timeouts += 1,
-            Outcome::Failure {
-                failure: FailureKind::Connect,
-                ..
-            } => run.connect_failures += 1,
-            _ => {}
-        }
-        run.observations.extend(obs);
-        if let Some(t) = &self.state {
-            t.learn(crate::state::expect_from(&x, &mut run.expect));
-        }
-        run.exchanges.push((req.clone(), outcome));
-        (verdicts, outcomes, sig, refusable_whole)
-    }
-
-    /// Runs a case: its requests in order, the single-exchange checks on each, the relation
-    /// its probe tests, and controls that confirm zero/extra-field failures. With `read_back`
-    /// (and a stock reader), what the partner stored is read back and judged afterwards.
-    pub(crate) async fn execute(&self, spec: &CaseSpec, plan: ReadPlan) -> CaseRun {
-        let requests = self.cases_ctx.render(spec);
-        self.execute_requests(&requests, &spec.probe, plan).await
-    }
-
-    /// Runs already-rendered requests as one case with the relation `probe` tests (replay
-    /// uses this with the requests of a report).
-    pub(crate) async fn execute_requests(
-        &self,
-        requests: &[HttpRequest],
-        probe: &crate::cases::Probe,
-        plan: ReadPlan,
-    ) -> CaseRun {
-        let mut run = CaseRun::default();
-        // Every case holds the items it names until it is done (and a read-back case its
-        // neighbors too), so no case reads an item another one is changing.
-        let tracker = self.state.as_ref().filter(|t| !t.disabled());
-        let read = plan.read && tracker.is_some();
-        let items = match tracker {
-            Some(_) => self.case_items(requests, read && plan.neighbor),
-            None => CaseItems::default(),
-        };
-        let _held = match tracker {
-            Some(t) => {
-                let mut all = items.order.clone();
-                all.extend(items.neighbors.iter().cloned());
-                let held = t.hold(all).await;
-                // Before-values: only for what may be refused (a value reported applied is
-                // judged against what was sent); with --restore every first touch is read.
-                let batch = t.batch_may_be_refused();
-                let mut before: Vec<ItemKey> = if read {
-                    crate::state::plan(&items.order, &items.neighbors)
-                        .into_iter()
-                        .filter(|k| {
-                            items.refusable.contains(k)
-                                || items.neighbors.contains(k)
-                                || (batch && items.batch_refusable.contains(k))
-                        })
-                        .collect()
-                } else {
-                    vec![]
-                };
-                if self.restore {
-                    before.extend(items.order.iter().cloned());
-                }
-                run.reads += t.before(&before, self.restore).await;
-                Some(held)
-            }
-            None => None,
-        };
-        let mut per: Vec<Judged> = Vec::new();
-        for (i, req) in requests.iter().enumerate() {
-            let (mut verdicts, outcomes, sig, tolerated) = self.exchange(req, &mut run).await;
-            self.confirm_item_failures(req, &mut verdicts, &mut run)
-                .await;
-            run.verdicts.extend(verdicts);
-            per.push((outcomes, sig, tolerated));
-            // Stop a multi-request probe at the first transport failure.
-            if i == 0 && run.exchanges[0].1.response().is_none() {
-                break;
-            }
-        }
-        run.verdicts.extend(relation_verdicts(probe, &per));
-        if let Some(t) = tracker {
-            if read {
-                let rb = t
-                    .after(&items.order, &items.neighbors, &run.expect, &self.enabled)
-                    .await;
-                run.verdicts.extend(rb.verdicts);
-                run.reads += rb.reads;
-                run.settle_ms = rb.settle_ms;
-                run.read_back = true;
-            } else {
-                t.forget(&items.order, &run.expect);
-            }
-        }
-        run.verdicts.retain(|v| self.enabled.contains(v.check));
-        run
-    }
-
-    /// The distinct item keys the requests name, in order; those a request may refuse; and,
-    /// with `neighbor`, when some item may be applied, a catalog neighbor.
-    fn case_items(&self, requests: &[HttpRequest], neighbor: bool) -> CaseItems {
-        let mut items = CaseItems::default();
-        let mut seen = HashSet::new();
-        let mut appliable = false;
-        for req in requests {
-            let class = classify(req, &self.cls);
-            appliable |= class.auth == AuthUse::Valid
-                && class
-                    .items()
-                    .iter()
-                    .any(|i| matches!(i.verdict, ItemVerdict::Valid | ItemVerdict::Tolerated(_)));
-            for item in class.items() {
-                if let Some(k) = &item.key {
-                    match crate::state::may_refuse(&class, item) {
-                        Some(true) => {
-                            items.refusable.insert(k.clone());
-                        }
-                        Some(false) => {
-                            items.batch_refusable.insert(k.clone());
-                        }
-                        None => {}
-                    }
-                    if seen.insert(k.clone()) {
-                        items.order.push(k.clone());
-                    }
-                }
-            }
-        }
-        if appliable && neighbor {
-            items.neighbors = crate::state::neighbors(&self.cls.catalog, &seen);
-        }
-        items
-    }
-
-    /// A zero-inventory or extra-field failure is only that when the same item is applied at
-    /// inventory 1 / without the extra members; otherwise it is a plain valid-item failure.
-    async fn confirm_item_failures(
-        &self,
-        req: &HttpRequest,
-        verdicts: &mut [Verdict],
-        run: &mut CaseRun,
-    ) {
-        let zero = checks::zero_inventory_accepted::CHECK.id;
-        let extra = checks::extra_fields_tolerated::CHECK.id;
-        let valid = checks::valid_item_accepted::CHECK.id;
-        if !verdicts
-            .iter()
-            .any(|v| (v.check == zero || v.check == extra) && v.failure.is_some())
-        {
-            return;
-        }
-        let class = classify(req, &self.cls);
-        let names: Vec<String> = contract(self.cases_ctx.profile)
-            .item_fields()
-            .into_iter()
-            .map(|f| f.name)
-            .collect();
-        let Some(list) = class
-            .json
-            .as_ref()
-            .and_then(|j| j.get(exchange::field::INVENTORY_LIST))
-            .and_then(Value::as_array)
-        else {
-            return;
-        };
-        let mut generic = false;
-        for item in class.items() {
-            if item.verdict != ItemVerdict::Valid
-                || item.duplicate
-                || !(item.has_extra || item.count == Some(0))
-            {
-                continue;
-            }
-            let Some(Value::Object(m)) = list.get(item.index) else {
-                continue;
-            };
-            let mut m = m.clone();
-            m.retain(|k, _| names.iter().any(|n| n == k));
-            if item.count == Some(0) {
-                if let Ok(v) =
-                    serde_json::to_value(Inventory::for_profile(self.cases_ctx.profile, 1))
-                {
-                    m.insert(exchange::field::INVENTORY.into(), v);
-                }
-            }
-            let control = self.cases_ctx.control(Value::Object(m));
-            // A control that meets a 5xx or no response says nothing: try again (twice at most).
-            let mut outcome = self.client.send(&control).await;
-            run.requests += 1;
-            for _ in 0..2 {
-                if matches!(outcome.response().map(|r| r.status), Some(s) if s < 500) {
-                    break;
-                }
-                outcome = self.client.send(&control).await;
-                run.requests += 1;
-            }
-            let (cv, _) = self.judged(&control, &outcome, |x| {
-                if self.state.is_some() {
-                    crate::state::expect_from(x, &mut run.expect);
-                }
-                checks::evaluate(x, &self.opts_policies)
-            });
-            if cv.iter().any(|v| v.check == valid && v.failure.is_some()) {
-                generic = true;
-            }
-        }
-        if generic {
-            for v in verdicts.iter_mut() {
-                if (v.check == zero || v.check == extra) && v.failure.is_some() {
-                    v.check = valid;
-                    if let Some(m) = &mut v.failure {
-                        m.push_str(
-                            " (the same item is refused at inventory 1 without extra fields too)",
-                        );
-                    }
-                }
-            }
-        }
-    }
-}
+use crate::readers::observe::StockReader;
+use crate::readers::probe::StockProbe;
+use crate::readers::restore;
+use crate::readers::state::{NEIGHBOR_CASES, ReadPlan, Tracker};
+use crate::reports::events::{Event, EventSink};
+use crate::reports::report::*;
 
 /// Fetches a token from `/authToken` for the given credentials: GET with a query string, or
 /// POST with a JSON body when GET answers 404 or 405.
@@ -432,14 +41,14 @@ pub async fn fetch_token(
         .map(|(t, _)| t)
 }
 
-/// [`fetch_token`], also returning the verdict of `auth-token-response`.
+/// [`fetch_token`], also returning the whole-run checks' verdicts on the answer.
 async fn login(
     client: &Client,
     base: &str,
     opts: &RunOptions,
     username: &str,
     password: &str,
-) -> Result<(String, Verdict), ConformError> {
+) -> Result<(String, Vec<Verdict>), ConformError> {
     let path = contract(opts.profile).auth_path();
     let auth_url = format!("{}{path}", base.trim_end_matches('/'));
     let mut url = url::Url::parse(&auth_url).map_err(|e| ConformError::BadTarget {
@@ -453,7 +62,7 @@ async fn login(
     let get = HttpRequest {
         method: "GET".into(),
         url: url.to_string(),
-        headers: vec![crate::http::Header {
+        headers: vec![crate::client::http::Header {
             name: "Accept".into(),
             value: "application/json".into(),
         }],
@@ -464,7 +73,7 @@ async fn login(
         let post = HttpRequest {
             method: "POST".into(),
             url: auth_url.clone(),
-            headers: vec![crate::http::Header {
+            headers: vec![crate::client::http::Header {
                 name: "Content-Type".into(),
                 value: "application/json".into(),
             }],
@@ -492,10 +101,14 @@ async fn login(
         }
     };
     let body: Option<Value> = serde_json::from_str(&r.body).ok();
-    let verdict = checks::auth_token_response::evaluate(opts.profile, r.status, body.as_ref());
+    let verdicts = checks::judge_run(&RunFact::TokenAnswer {
+        profile: opts.profile,
+        status: r.status,
+        body: body.as_ref(),
+    });
     let token = body.as_ref().and_then(exchange::access_token);
     match token {
-        Some(t) => Ok((t, verdict)),
+        Some(t) => Ok((t, verdicts)),
         None => Err(ConformError::AuthFailed {
             url: auth_url,
             message: format!("HTTP {}: {}", r.status, checks::snippet(&r.body)),
@@ -705,11 +318,14 @@ impl<'s> Session<'s> {
                 self.auth = true;
             }
             Credentials::Login { username, password } => {
-                let (token, verdict) =
+                let (token, verdicts) =
                     login(&self.client, &self.base, &self.opts, &username, &password).await?;
                 self.tally.requests += 1;
-                if self.enabled(verdict.check) {
-                    self.tally.add_verdict(&verdict);
+                for verdict in &verdicts {
+                    if !self.enabled(verdict.check) {
+                        continue;
+                    }
+                    self.tally.add_verdict(verdict);
                     if let Some(m) = &verdict.failure {
                         let request = HttpRequest {
                             method: "GET".into(),
@@ -898,7 +514,7 @@ impl<'s> Session<'s> {
                             && sampled.get(&family).copied().unwrap_or(0) < n
                             && (core_state_case(&spec)
                                 || read_spent
-                                    < crate::state::read_budget(dispatched as u64)
+                                    < crate::readers::state::read_budget(dispatched as u64)
                                         .saturating_mul(u64::from(n)))
                     }
                 };
@@ -1008,8 +624,7 @@ impl<'s> Session<'s> {
                     t
                 }
             };
-            let shrinkable = checks::find(check).is_some_and(|c| c.kind != Kind::Run)
-                && check != checks::no_timeout::CHECK.id;
+            let shrinkable = checks::find(check).is_some_and(checks::shrinkable);
             let (final_spec, final_run, info) = match tree {
                 Some(tree) if shrinkable => {
                     shrink(&engine, tree, check, spec, run, self.opts.shrink_requests).await
@@ -1050,7 +665,6 @@ impl<'s> Session<'s> {
 
     /// The whole-run checks: latency per batch size.
     fn judge_run(&mut self) {
-        let per_thousand = self.opts.policies.latency_budget.0;
         for (lo, hi, label) in BUCKETS {
             let mut xs: Vec<f64> = self
                 .tally
@@ -1063,10 +677,10 @@ impl<'s> Session<'s> {
                 continue;
             }
             xs.sort_by(|a, b| a.total_cmp(b));
-            let budget = checks::latency_budget::budget_for(
-                per_thousand,
-                if hi == usize::MAX { 10_000 } else { hi },
-            );
+            let budget =
+                self.opts
+                    .policies
+                    .latency_budget_for(if hi == usize::MAX { 10_000 } else { hi });
             let p99 = percentile(&xs, 99.0);
             self.latency.push(LatencyRow {
                 batch_sizes: label.into(),
@@ -1077,8 +691,15 @@ impl<'s> Session<'s> {
                 max_ms: *xs.last().unwrap_or(&0.0),
                 budget_ms: budget.as_secs_f64() * 1000.0,
             });
-            if self.enabled(checks::latency_budget::CHECK.id) {
-                let v = checks::latency_budget::evaluate(label, p99, budget);
+            let fact = RunFact::Latency {
+                bucket: label,
+                p99_ms: p99,
+                budget,
+            };
+            for v in checks::judge_run(&fact) {
+                if !self.enabled(v.check) {
+                    continue;
+                }
                 if let Some(m) = &v.failure {
                     self.failures.push(plain_failure(
                         v.check,
@@ -1105,9 +726,9 @@ impl<'s> Session<'s> {
         // Only a probe reads the partner's own state; without one, the catalog's stock.
         let result = match &engine.state {
             Some(t) if self.opts.stock_probe.is_some() => {
-                crate::restore::from_read_back(&engine, t).await
+                restore::from_read_back(&*engine, t).await
             }
-            _ => crate::restore::from_catalog(&engine, &self.catalog).await,
+            _ => restore::from_catalog(&*engine, &self.catalog).await,
         };
         self.tally.requests += result.1;
         self.restore = Some(result.0);
@@ -1154,7 +775,7 @@ impl<'s> Session<'s> {
             }
             if tr.disabled() {
                 for c in checks::registry() {
-                    if matches!(c.kind, Kind::State(_)) {
+                    if c.kind() == Kind::State {
                         self.skip_reasons.insert(
                             c.id,
                             format!("the stock probe failed {count} times (see the warning); not a partner violation"),
@@ -1315,7 +936,7 @@ impl<'s> Session<'s> {
             repeat_command: None,
             replay_of: None,
         };
-        let report = crate::report::finish(report, &opts);
+        let report = crate::reports::report::finish(report, &opts);
         sink.event(&Event::Finished(&report));
         report
     }
@@ -1343,7 +964,7 @@ fn core_state_case(spec: &CaseSpec) -> bool {
     match spec.transport {
         Transport::NoKey | Transport::WrongKey => true,
         Transport::Normal => {
-            spec.items.len() > crate::state::READS_PER_CASE
+            spec.items.len() > crate::readers::state::READS_PER_CASE
                 || spec
                     .items
                     .iter()
@@ -1356,7 +977,7 @@ fn core_state_case(spec: &CaseSpec) -> bool {
 /// The probe calls reading back `spec` will likely make: its items (a spread of a large
 /// batch), twice when some may be refused (read before and after), and a neighbor twice.
 fn estimated_reads(spec: &CaseSpec, neighbor: bool) -> u64 {
-    let read = spec.items.len().min(crate::state::READS_PER_CASE);
+    let read = spec.items.len().min(crate::readers::state::READS_PER_CASE);
     let refusable = spec.transport != Transport::Normal
         || spec
             .items
@@ -1364,7 +985,7 @@ fn estimated_reads(spec: &CaseSpec, neighbor: bool) -> u64 {
             .any(|i| !matches!(i.base, Base::Catalog(_)) || !i.edits.is_empty());
     // Ids the generator invented are taken as never set: no read before.
     let before = if refusable {
-        crate::state::spread(&spec.items)
+        crate::readers::state::spread(&spec.items)
             .iter()
             .filter(|i| !matches!(i.base, Base::Unknown(_)))
             .count()
@@ -1389,70 +1010,3 @@ const BUCKETS: [(usize, usize, &str); 5] = [
     (101, 1000, "101-1000"),
     (1001, usize::MAX, "1001+"),
 ];
-
-/// Reduces a failing case while it still fails `check`, re-judging every candidate afresh.
-async fn shrink(
-    engine: &Engine,
-    mut tree: CaseTree,
-    check: &'static str,
-    spec: CaseSpec,
-    run: CaseRun,
-    budget: u32,
-) -> (CaseSpec, CaseRun, ShrinkInfo) {
-    let original_items = spec.items.len();
-    // A state check's failure shows only when the candidates are read back too.
-    let plan = if checks::find(check).is_some_and(|c| matches!(c.kind, Kind::State(_))) {
-        ReadPlan::FULL
-    } else {
-        ReadPlan::NONE
-    };
-    let mut best = (spec, run);
-    let mut steps = 0u32;
-    let mut spent = 0u32;
-    if tree.simplify() {
-        while spent < budget {
-            let cand = tree.current();
-            let r = engine.execute(&cand, plan).await;
-            spent += r.requests;
-            if r.fails(check) {
-                steps += 1;
-                best = (cand, r);
-                if !tree.simplify() {
-                    break;
-                }
-            } else if !tree.complicate() {
-                break;
-            }
-        }
-    } else if best.0.items.len() > 1 {
-        // Fixed cases (the 1,000- and 10,000-item batches) have no value tree: bisect on the
-        // batch size instead, keeping a prefix of the same items, to find the smallest batch
-        // that still fails (a partner that breaks from some size on is reported at that size).
-        let (mut passes, mut fails) = (0usize, best.0.items.len());
-        while fails - passes > 1 && spent < budget {
-            let mid = passes + (fails - passes) / 2;
-            let mut cand = best.0.clone();
-            cand.items.truncate(mid);
-            let r = engine.execute(&cand, plan).await;
-            spent += r.requests;
-            if r.fails(check) {
-                steps += 1;
-                fails = mid;
-                best = (cand, r);
-            } else {
-                passes = mid;
-            }
-        }
-    }
-    let final_items = best.0.items.len();
-    (
-        best.0,
-        best.1,
-        ShrinkInfo {
-            steps,
-            requests: spent,
-            original_items,
-            final_items,
-        },
-    )
-}

@@ -7,8 +7,8 @@ use serde_json::Value;
 use stockwire_schema::exchange::{self, ItemView, RequestView};
 use stockwire_schema::{CatalogEntry, ItemKey, Profile, SchemaViolation, contract};
 
-use crate::config::{InventorySpelling, Policies};
-use crate::http::{API_KEY_HEADER, API_KEY_PLACEHOLDER, HttpRequest};
+use crate::client::http::{API_KEY_HEADER, API_KEY_PLACEHOLDER, HttpRequest};
+use crate::model::policies::{InventorySpelling, Policies};
 
 /// How the request used the apiKey.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,9 +11,10 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+use crate::client::http::Outcome;
 use crate::error::ConformError;
-use crate::http::Outcome;
-use crate::report::{CheckStatus, LatencyRow, Report};
+use crate::model::report::{CheckStatus, LatencyRow, Report};
+use crate::model::vocabulary::Loss;
 
 /// `text` safe to place in HTML text or in a double- or single-quoted attribute.
 pub fn escape(text: &str) -> String {
@@ -343,10 +344,10 @@ pub fn to_html(report: &Report) -> String {
 /// The latency chart: p50, p90 and p99 per batch-size bucket with the p99 budget as a dashed
 /// line, drawn with plotters' SVG backend.
 /// "skipped" or "weakened", for the coverage table.
-fn loss_word(loss: crate::checks::Loss) -> &'static str {
+fn loss_word(loss: Loss) -> &'static str {
     match loss {
-        crate::checks::Loss::Skipped => "skipped",
-        crate::checks::Loss::Weakened => "weakened",
+        Loss::Skipped => "skipped",
+        Loss::Weakened => "weakened",
     }
 }
 
@@ -458,7 +459,7 @@ fn draw_latency<'a>(
 
 /// Writes the HTML report.
 pub fn write_html(report: &Report, path: &Path) -> Result<(), ConformError> {
-    crate::report::write_file(path, &to_html(report))
+    crate::reports::report::write_file(path, &to_html(report))
 }
 
 #[cfg(test)]

@@ -4,12 +4,12 @@
 use serde::{Deserialize, Serialize};
 use stockwire_schema::{CatalogEntry, Profile};
 
-use crate::cases::Probe;
+use crate::client::http::{Client, ClientOptions, HttpRequest, Outcome, Redactor};
 use crate::config::{Credentials, RunOptions};
+use crate::engine::cases::Probe;
+use crate::engine::execute::Engine;
 use crate::error::ConformError;
-use crate::http::{Client, ClientOptions, HttpRequest, Outcome, Redactor};
-use crate::report::{CheckStatus, Failure, RecordedExchange, Report};
-use crate::runner::Engine;
+use crate::reports::report::{CheckStatus, Failure, RecordedExchange, Report};
 
 /// The verdict on one replayed failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +46,7 @@ pub fn replay_report(
     original: &Report,
     results: &[ReplayResult],
     source: &str,
-    extra_headers: &[crate::http::ExtraHeader],
+    extra_headers: &[crate::client::http::ExtraHeader],
 ) -> Report {
     let mut r = original.clone();
     r.replay_of = Some(source.to_string());
@@ -68,7 +68,9 @@ pub fn replay_report(
                 curl: res
                     .exchanges
                     .iter()
-                    .map(|e| crate::http::curl_with_headers(&e.request.curl(), extra_headers))
+                    .map(|e| {
+                        crate::client::http::curl_with_headers(&e.request.curl(), extra_headers)
+                    })
                     .collect(),
                 exchanges: res.exchanges.clone(),
                 ..f.clone()
@@ -114,7 +116,7 @@ pub fn replay_report(
     r.summary.cases = results.len() as u64;
     r.summary.requests = results.iter().map(|x| x.exchanges.len() as u64).sum();
     r.summary.exit_code = u8::from(r.summary.failed_checks > 0);
-    crate::causes::with_causes(r)
+    crate::reports::causes::with_causes(r)
 }
 
 fn rebase(url: &str, old_base: &str, new_base: &str) -> String {
@@ -149,7 +151,8 @@ pub async fn replay(report: &Report, opts: &RunOptions) -> Result<Vec<ReplayResu
             let mut o = opts.clone();
             o.profile = profile;
             let token =
-                crate::runner::fetch_token(&client, &opts.target, &o, username, password).await?;
+                crate::engine::runner::fetch_token(&client, &opts.target, &o, username, password)
+                    .await?;
             client.set_api_key(Some(token));
         }
         Credentials::None => {}
@@ -212,7 +215,7 @@ pub async fn replay(report: &Report, opts: &RunOptions) -> Result<Vec<ReplayResu
             _ => Probe::Single,
         };
         let run = engine
-            .execute_requests(&requests, &probe, crate::state::ReadPlan::FULL)
+            .execute_requests(&requests, &probe, crate::readers::state::ReadPlan::FULL)
             .await;
         if run.connect_failures > 0 {
             let message = run

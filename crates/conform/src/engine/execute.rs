@@ -1,0 +1,415 @@
+//! One case: its requests sent in order, each exchange judged through the check registry, the
+//! relation its probe tests, controls that confirm a zero-inventory or extra-field failure, and
+//! (with a read-back) what the partner stored, held, read and judged. The [`Engine`] holds
+//! what every case needs and is shared by the tasks that send them; the runner, the shrinker,
+//! replay and restore run cases or requests through it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::Value;
+use stockwire_schema::exchange;
+use stockwire_schema::{CatalogEntry, Inventory, ItemKey, Profile, contract};
+
+use crate::checks::classify::{AuthUse, ClassifyContext, ItemVerdict, classify};
+use crate::checks::{self, Answer, Case, Exchange, Fact, Observation, Relation, Verdict};
+use crate::client::http::{Client, FailureKind, HttpRequest, Outcome};
+use crate::config::{BatchRejection, RunOptions};
+use crate::engine::cases::{CaseSpec, GenContext, Probe};
+use crate::readers::restore::StockWriter;
+use crate::readers::state::{ReadPlan, Tracker};
+
+/// Everything a case needs, shared by the tasks that send cases.
+pub(crate) struct Engine {
+    pub(crate) client: Client,
+    pub(crate) cases_ctx: GenContext,
+    pub(crate) cls: ClassifyContext,
+    pub(crate) opts_policies: crate::config::Policies,
+    pub(crate) enabled: HashSet<&'static str>,
+    /// The read-back, when stored stock can be read and a state check is enabled.
+    pub(crate) state: Option<Arc<Tracker>>,
+    /// `--restore` with a probe: every item's first value is read before the run touches it.
+    pub(crate) restore: bool,
+}
+
+/// The items of a case, as the read-back sees them.
+#[derive(Debug, Default)]
+struct CaseItems {
+    /// Distinct keys in request order.
+    order: Vec<ItemKey>,
+    /// Keys some request may refuse (see [`crate::readers::state::may_refuse`]).
+    refusable: HashSet<ItemKey>,
+    /// Valid keys refused only if the partner rejects a whole batch for one bad item.
+    batch_refusable: HashSet<ItemKey>,
+    /// Catalog items the case does not name, read to see that nothing spilled onto them.
+    neighbors: Vec<ItemKey>,
+}
+
+/// One case's requests, verdicts and observations.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CaseRun {
+    pub(crate) exchanges: Vec<(HttpRequest, Outcome)>,
+    pub(crate) verdicts: Vec<Verdict>,
+    pub(crate) observations: Vec<Observation>,
+    pub(crate) requests: u32,
+    pub(crate) latency: Vec<(usize, f64)>,
+    pub(crate) auth_401: u32,
+    pub(crate) authed: u32,
+    pub(crate) timeouts: u32,
+    pub(crate) connect_failures: u32,
+    /// What the case did to each item it names (read-back only; `None`: not certain).
+    pub(crate) expect: BTreeMap<ItemKey, Option<Fact>>,
+    /// Whether the case's stored stock was read back.
+    pub(crate) read_back: bool,
+    /// Read-back calls made.
+    pub(crate) reads: u64,
+    /// How long the read-back waited for values to settle, in ms.
+    pub(crate) settle_ms: f64,
+}
+
+impl CaseRun {
+    pub(crate) fn fails(&self, check: &str) -> bool {
+        self.verdicts
+            .iter()
+            .any(|v| v.check == check && v.failure.is_some())
+    }
+}
+
+/// What a case's probe relates between its exchanges, for the relation checks.
+fn relation(probe: &Probe) -> Relation {
+    match probe {
+        Probe::Single => Relation::Single,
+        Probe::Repeat => Relation::Repeat,
+        Probe::Reorder(_) => Relation::Reorder,
+        Probe::Split => Relation::Split,
+    }
+}
+
+impl Engine {
+    pub(crate) fn new(
+        client: Client,
+        opts: &RunOptions,
+        catalog: Vec<CatalogEntry>,
+        auth: bool,
+        url: String,
+    ) -> Engine {
+        let cases_ctx = GenContext::new(opts.profile, catalog.clone(), auth, url);
+        let cls = ClassifyContext {
+            profile: opts.profile,
+            catalog,
+            auth_configured: auth,
+            policies: opts.policies.clone(),
+        };
+        let enabled = checks::registry()
+            .iter()
+            .map(|c| c.id)
+            .filter(|id| {
+                (opts.checks.is_empty() || opts.checks.iter().any(|c| c == id))
+                    && !opts.skip_checks.iter().any(|c| c == id)
+            })
+            .collect();
+        Engine {
+            client,
+            cases_ctx,
+            cls,
+            opts_policies: opts.policies.clone(),
+            enabled,
+            state: None,
+            restore: false,
+        }
+    }
+
+    /// Classifies `req` as sent and hands the exchange with `outcome` to `judge`.
+    pub(crate) fn judged<R>(
+        &self,
+        req: &HttpRequest,
+        outcome: &Outcome,
+        judge: impl FnOnce(&Exchange<'_>) -> R,
+    ) -> R {
+        let class = classify(req, &self.cls);
+        judge(
+            &Exchange::new(self.cases_ctx.profile, req, &class, outcome)
+                .with_catalog(!self.cls.catalog.is_empty()),
+        )
+    }
+
+    /// Sends one request and judges it on its own; returns its verdicts and what the relation
+    /// checks compare of it.
+    pub(crate) async fn exchange(
+        &self,
+        req: &HttpRequest,
+        run: &mut CaseRun,
+    ) -> (Vec<Verdict>, Answer) {
+        let outcome = self.client.send(req).await;
+        run.requests += 1;
+        let class = classify(req, &self.cls);
+        let x = Exchange::new(self.cases_ctx.profile, req, &class, &outcome)
+            .with_catalog(!self.cls.catalog.is_empty());
+        let (verdicts, obs) = checks::evaluate(&x, &self.opts_policies);
+        let outcomes = checks::item_outcomes(&x);
+        let signature = checks::signature(&x);
+        let whole_refusal_tolerated = x.rejected_whole()
+            && class.has_refusable()
+            && self.opts_policies.batch_rejection == BatchRejection::Any;
+        match &outcome {
+            Outcome::Response(r) => {
+                run.latency.push((class.batch_size(), r.elapsed_ms));
+                if class.auth == AuthUse::Valid {
+                    run.authed += 1;
+                    if matches!(r.status, 401 | 403) {
+                        run.auth_401 += 1;
+                    }
+                }
+            }
+            Outcome::Failure {
+                failure: FailureKind::Timeout,
+                ..
+            } => run.timeouts += 1,
+            Outcome::Failure {
+                failure: FailureKind::Connect,
+                ..
+            } => run.connect_failures += 1,
+            _ => {}
+        }
+        run.observations.extend(obs);
+        if let Some(t) = &self.state {
+            t.learn(crate::readers::state::expect_from(&x, &mut run.expect));
+        }
+        run.exchanges.push((req.clone(), outcome));
+        let answer = Answer {
+            outcomes,
+            signature,
+            whole_refusal_tolerated,
+        };
+        (verdicts, answer)
+    }
+
+    /// Runs a case: its requests in order, the single-exchange checks on each, the relation
+    /// its probe tests, and controls that confirm zero/extra-field failures. With `read_back`
+    /// (and a stock reader), what the partner stored is read back and judged afterwards.
+    pub(crate) async fn execute(&self, spec: &CaseSpec, plan: ReadPlan) -> CaseRun {
+        let requests = self.cases_ctx.render(spec);
+        self.execute_requests(&requests, &spec.probe, plan).await
+    }
+
+    /// Runs already-rendered requests as one case with the relation `probe` tests (replay
+    /// uses this with the requests of a report).
+    pub(crate) async fn execute_requests(
+        &self,
+        requests: &[HttpRequest],
+        probe: &Probe,
+        plan: ReadPlan,
+    ) -> CaseRun {
+        let mut run = CaseRun::default();
+        // Every case holds the items it names until it is done (and a read-back case its
+        // neighbors too), so no case reads an item another one is changing.
+        let tracker = self.state.as_ref().filter(|t| !t.disabled());
+        let read = plan.read && tracker.is_some();
+        let items = match tracker {
+            Some(_) => self.case_items(requests, read && plan.neighbor),
+            None => CaseItems::default(),
+        };
+        let _held = match tracker {
+            Some(t) => {
+                let mut all = items.order.clone();
+                all.extend(items.neighbors.iter().cloned());
+                let held = t.hold(all).await;
+                // Before-values: only for what may be refused (a value reported applied is
+                // judged against what was sent); with --restore every first touch is read.
+                let batch = t.batch_may_be_refused();
+                let mut before: Vec<ItemKey> = if read {
+                    crate::readers::state::plan(&items.order, &items.neighbors)
+                        .into_iter()
+                        .filter(|k| {
+                            items.refusable.contains(k)
+                                || items.neighbors.contains(k)
+                                || (batch && items.batch_refusable.contains(k))
+                        })
+                        .collect()
+                } else {
+                    vec![]
+                };
+                if self.restore {
+                    before.extend(items.order.iter().cloned());
+                }
+                run.reads += t.before(&before, self.restore).await;
+                Some(held)
+            }
+            None => None,
+        };
+        let mut answers: Vec<Answer> = Vec::new();
+        for (i, req) in requests.iter().enumerate() {
+            let (mut verdicts, answer) = self.exchange(req, &mut run).await;
+            self.confirm_item_failures(req, &mut verdicts, &mut run)
+                .await;
+            run.verdicts.extend(verdicts);
+            answers.push(answer);
+            // Stop a multi-request probe at the first transport failure.
+            if i == 0 && run.exchanges[0].1.response().is_none() {
+                break;
+            }
+        }
+        run.verdicts.extend(checks::judge_relation(&Case {
+            relation: relation(probe),
+            answers: &answers,
+        }));
+        if let Some(t) = tracker {
+            if read {
+                let rb = t
+                    .after(&items.order, &items.neighbors, &run.expect, &self.enabled)
+                    .await;
+                run.verdicts.extend(rb.verdicts);
+                run.reads += rb.reads;
+                run.settle_ms = rb.settle_ms;
+                run.read_back = true;
+            } else {
+                t.forget(&items.order, &run.expect);
+            }
+        }
+        run.verdicts.retain(|v| self.enabled.contains(v.check));
+        run
+    }
+
+    /// The distinct item keys the requests name, in order; those a request may refuse; and,
+    /// with `neighbor`, when some item may be applied, a catalog neighbor.
+    fn case_items(&self, requests: &[HttpRequest], neighbor: bool) -> CaseItems {
+        let mut items = CaseItems::default();
+        let mut seen = HashSet::new();
+        let mut appliable = false;
+        for req in requests {
+            let class = classify(req, &self.cls);
+            appliable |= class.auth == AuthUse::Valid
+                && class
+                    .items()
+                    .iter()
+                    .any(|i| matches!(i.verdict, ItemVerdict::Valid | ItemVerdict::Tolerated(_)));
+            for item in class.items() {
+                if let Some(k) = &item.key {
+                    match crate::readers::state::may_refuse(&class, item) {
+                        Some(true) => {
+                            items.refusable.insert(k.clone());
+                        }
+                        Some(false) => {
+                            items.batch_refusable.insert(k.clone());
+                        }
+                        None => {}
+                    }
+                    if seen.insert(k.clone()) {
+                        items.order.push(k.clone());
+                    }
+                }
+            }
+        }
+        if appliable && neighbor {
+            items.neighbors = crate::readers::state::neighbors(&self.cls.catalog, &seen);
+        }
+        items
+    }
+
+    /// A zero-inventory or extra-field failure is only that when the same item is applied at
+    /// inventory 1 / without the extra members; otherwise it is a plain valid-item failure.
+    async fn confirm_item_failures(
+        &self,
+        req: &HttpRequest,
+        verdicts: &mut [Verdict],
+        run: &mut CaseRun,
+    ) {
+        let zero = checks::zero_inventory_accepted::CHECK.id;
+        let extra = checks::extra_fields_tolerated::CHECK.id;
+        let valid = checks::valid_item_accepted::CHECK.id;
+        if !verdicts
+            .iter()
+            .any(|v| (v.check == zero || v.check == extra) && v.failure.is_some())
+        {
+            return;
+        }
+        let class = classify(req, &self.cls);
+        let names: Vec<String> = contract(self.cases_ctx.profile)
+            .item_fields()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        let Some(list) = class
+            .json
+            .as_ref()
+            .and_then(|j| j.get(exchange::field::INVENTORY_LIST))
+            .and_then(Value::as_array)
+        else {
+            return;
+        };
+        let mut generic = false;
+        for item in class.items() {
+            if item.verdict != ItemVerdict::Valid
+                || item.duplicate
+                || !(item.has_extra || item.count == Some(0))
+            {
+                continue;
+            }
+            let Some(Value::Object(m)) = list.get(item.index) else {
+                continue;
+            };
+            let mut m = m.clone();
+            m.retain(|k, _| names.iter().any(|n| n == k));
+            if item.count == Some(0) {
+                if let Ok(v) =
+                    serde_json::to_value(Inventory::for_profile(self.cases_ctx.profile, 1))
+                {
+                    m.insert(exchange::field::INVENTORY.into(), v);
+                }
+            }
+            let control = self.cases_ctx.control(Value::Object(m));
+            // A control that meets a 5xx or no response says nothing: try again (twice at most).
+            let mut outcome = self.client.send(&control).await;
+            run.requests += 1;
+            for _ in 0..2 {
+                if matches!(outcome.response().map(|r| r.status), Some(s) if s < 500) {
+                    break;
+                }
+                outcome = self.client.send(&control).await;
+                run.requests += 1;
+            }
+            let (cv, _) = self.judged(&control, &outcome, |x| {
+                if self.state.is_some() {
+                    crate::readers::state::expect_from(x, &mut run.expect);
+                }
+                checks::evaluate(x, &self.opts_policies)
+            });
+            if cv.iter().any(|v| v.check == valid && v.failure.is_some()) {
+                generic = true;
+            }
+        }
+        if generic {
+            for v in verdicts.iter_mut() {
+                if (v.check == zero || v.check == extra) && v.failure.is_some() {
+                    v.check = valid;
+                    if let Some(m) = &mut v.failure {
+                        m.push_str(
+                            " (the same item is refused at inventory 1 without extra fields too)",
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Restoring sends through the engine's client and judges with its classification.
+impl StockWriter for Engine {
+    fn profile(&self) -> Profile {
+        self.cases_ctx.profile
+    }
+
+    fn request(&self, body: String) -> HttpRequest {
+        let mut req = self.cases_ctx.control(Value::Null);
+        req.body = body;
+        req
+    }
+
+    async fn send(&self, req: &HttpRequest) -> Outcome {
+        self.client.send(req).await
+    }
+
+    fn applied(&self, req: &HttpRequest, outcome: &Outcome) -> Option<BTreeMap<ItemKey, bool>> {
+        self.judged(req, outcome, checks::item_outcomes)
+    }
+}

@@ -1,0 +1,60 @@
+//! Showing text that comes from a partner or a user's command: control characters escaped (so a
+//! body, header or probe output cannot move the cursor, clear the screen or fake a line),
+//! long text clipped, and an HTTP outcome on one line. The console, the JUnit report, the stock
+//! probe's error messages and the restore's messages all show such text; this module uses only
+//! the HTTP outcome type, so each of them can use it without reaching another.
+
+use crate::client::http::Outcome;
+
+/// `s` with every control character (C0, DEL, C1, and the bidirectional overrides) shown as
+/// an escape such as `\u{1b}`, so a partner's body or header cannot move the cursor, clear the
+/// screen or fake a line of the summary.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                _ => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The first `n` characters of `s`, escaped (see [`escape`]).
+pub(crate) fn clip(s: &str, n: usize) -> String {
+    let count = s.chars().count();
+    if count <= n {
+        escape(s)
+    } else {
+        let t: String = s.chars().take(n).collect();
+        format!(
+            "{}… ({} more characters; full text in the JSON report)",
+            escape(&t),
+            count - n
+        )
+    }
+}
+
+/// One line describing an outcome.
+pub fn outcome_line(o: &Outcome) -> String {
+    match o {
+        Outcome::Response(r) => format!(
+            "HTTP {} {} {}",
+            r.status,
+            escape(r.content_type.as_deref().unwrap_or("(no content-type)")),
+            clip(&r.body, 600)
+        ),
+        Outcome::Failure {
+            failure,
+            message,
+            elapsed_ms,
+        } => format!("{failure:?} after {elapsed_ms:.0} ms: {}", escape(message)),
+    }
+}
