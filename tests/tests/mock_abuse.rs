@@ -336,7 +336,7 @@ fn catalog(n: usize) -> Catalog {
                 product_id: format!("P{i:05}"),
                 variant_id: format!("P{i:05}-V1"),
                 stock: Some(0),
-                seller: None,
+                ..Default::default()
             })
             .collect(),
     }

@@ -54,7 +54,7 @@ async fn a_large_body_of_unknown_items_costs_a_small_multiple_of_its_size() {
                 product_id: format!("K{i:05}"),
                 variant_id: "V1".into(),
                 stock: None,
-                seller: None,
+                ..Default::default()
             })
             .collect(),
     };

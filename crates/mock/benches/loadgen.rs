@@ -160,7 +160,7 @@ fn catalog() -> stockwire_schema::Catalog {
                 product_id: id(i),
                 variant_id: format!("{}-V1", id(i)),
                 stock: Some(0),
-                seller: None,
+                ..Default::default()
             })
             .collect(),
     }
