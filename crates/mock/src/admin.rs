@@ -84,7 +84,7 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                 json!({
                     "status": "ok",
                     "profile": sh.profile,
-                    "uptimeMs": sh.elapsed().as_millis() as u64,
+                    "uptimeMs": sh.uptime.elapsed().as_millis() as u64,
                     "requests": sh.counter.load(Ordering::SeqCst),
                     "journal": sh.journal.stats(),
                     "auth": sh.auth,

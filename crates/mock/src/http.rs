@@ -48,7 +48,14 @@ pub(crate) async fn handle(
         return Ok(not_allowed(&sh, req, "GET, POST"));
     }
     let path = path.to_string();
-    let rec = Record::new(&sh, req.method(), path.clone().into(), None, req.headers());
+    let rec = Record::new(
+        &*sh.clock,
+        &sh.uptime,
+        req.method(),
+        path.clone().into(),
+        None,
+        req.headers(),
+    );
     let body = failed_body(vec![(
         field::MESSAGE,
         json!(format!(
@@ -57,13 +64,20 @@ pub(crate) async fn handle(
             c.auth_path()
         )),
     )]);
-    rec.finish(&sh, 404, &body);
+    rec.finish(&sh.journal, sh.log_requests, 404, &body);
     Ok(json_response(StatusCode::NOT_FOUND, body))
 }
 
 fn not_allowed(sh: &Shared, req: Request<Incoming>, allow: &'static str) -> Response<Body> {
     let path = req.uri().path().to_string().into();
-    let rec = Record::new(sh, req.method(), path, None, req.headers());
+    let rec = Record::new(
+        &*sh.clock,
+        &sh.uptime,
+        req.method(),
+        path,
+        None,
+        req.headers(),
+    );
     let body = failed_body(vec![(
         field::MESSAGE,
         json!(format!(
@@ -71,7 +85,7 @@ fn not_allowed(sh: &Shared, req: Request<Incoming>, allow: &'static str) -> Resp
             req.method()
         )),
     )]);
-    rec.finish(sh, 405, &body);
+    rec.finish(&sh.journal, sh.log_requests, 405, &body);
     let mut r = json_response(StatusCode::METHOD_NOT_ALLOWED, body);
     r.headers_mut()
         .insert(hyper::header::ALLOW, HeaderValue::from_static(allow));
@@ -83,7 +97,8 @@ async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
     let is_post = req.method() == Method::POST;
     let query = req.uri().query().map(str::to_string);
     let mut rec = Record::new(
-        sh,
+        &*sh.clock,
+        &sh.uptime,
         req.method(),
         Cow::Borrowed(contract(sh.profile).auth_path()),
         query.as_deref().map(redacted_query),
@@ -100,7 +115,7 @@ async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
             r.extra.insert(k.to_string(), v);
         }
         let body = Bytes::from(serde_json::to_vec(&r).unwrap_or_default());
-        rec.finish(sh, code, &body);
+        rec.finish(&sh.journal, sh.log_requests, code, &body);
         json_response(
             StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
             body,
@@ -177,7 +192,7 @@ async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
             };
             let body = Bytes::from(serde_json::to_vec(&r).unwrap_or_default());
             // The journal and the request log keep the answer with the token redacted.
-            rec.finish(sh, 200, &redacted_body(&body));
+            rec.finish(&sh.journal, sh.log_requests, 200, &redacted_body(&body));
             json_response(StatusCode::OK, body)
         }
         None => {

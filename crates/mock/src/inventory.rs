@@ -54,7 +54,14 @@ pub(crate) async fn update_inventory(
 ) -> Result<Response<Body>, CloseConnection> {
     let engine = sh.engine();
     let path = Cow::Borrowed(contract(sh.profile).inventory_path());
-    let mut rec = Record::new(&sh, req.method(), path, None, req.headers());
+    let mut rec = Record::new(
+        &*sh.clock,
+        &sh.uptime,
+        req.method(),
+        path,
+        None,
+        req.headers(),
+    );
     let now = rec.now;
     let n = sh.counter.fetch_add(1, Ordering::SeqCst) + 1;
     rec.e.request_number = Some(n);
@@ -182,7 +189,7 @@ impl AuthRefusal {
             (field::MESSAGE, json!(msg)),
             ("violations", json!([violation("", rule, msg)])),
         ]);
-        rec.finish(sh, 401, &body);
+        rec.finish(&sh.journal, sh.log_requests, 401, &body);
         crate::body::json_response(StatusCode::UNAUTHORIZED, body)
     }
 }
@@ -222,7 +229,7 @@ fn reject(
     close: bool,
 ) -> Response<Body> {
     let body = failed_body(vec![("violations", Value::Array(violations))]);
-    rec.finish(sh, code, &body);
+    rec.finish(&sh.journal, sh.log_requests, code, &body);
     let r = crate::body::json_response(
         StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
         body,
@@ -298,7 +305,7 @@ fn answer(sh: &Shared, rec: Record, a: Answer) -> Result<Response<Body>, CloseCo
     match a {
         Answer::Rejected { code, violations } => Ok(reject(sh, rec, code, violations, false)),
         Answer::Close(_) => {
-            rec.finish(sh, 0, &Bytes::new());
+            rec.finish(&sh.journal, sh.log_requests, 0, &Bytes::new());
             Err(CloseConnection)
         }
         Answer::Send(r, effects) => Ok(deliver(sh, rec, r, &effects)),
@@ -594,7 +601,7 @@ fn script(
     let verdict = engine.evaluate(&RequestFacts {
         seller,
         n,
-        elapsed: sh.elapsed(),
+        elapsed: sh.uptime.elapsed(),
         wall: now,
         items: &facts,
     });

@@ -51,7 +51,7 @@ pub(crate) fn throttled(
     });
     rec.e.notes.push(t.message.clone());
     let body = crate::body::failed_body(vec![(MESSAGE, serde_json::Value::String(t.message))]);
-    rec.finish(sh, t.status, &body);
+    rec.finish(&sh.journal, sh.log_requests, t.status, &body);
     let code =
         hyper::StatusCode::from_u16(t.status).unwrap_or(hyper::StatusCode::TOO_MANY_REQUESTS);
     let mut r = crate::body::json_response(code, body);

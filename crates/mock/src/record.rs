@@ -11,8 +11,8 @@ use hyper::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
 use stockwire_schema::borrowed::is_credential_name;
 
-use crate::journal::{Headers, JournalEntry};
-use crate::state::Shared;
+use crate::clock::{Clock, Uptime};
+use crate::journal::{Headers, Journal, JournalEntry};
 
 /// What a redacted value reads.
 pub(crate) const REDACTED: &str = "***";
@@ -111,23 +111,25 @@ pub(crate) struct Record {
 }
 
 impl Record {
-    /// Starts an entry for a request (headers redacted).
+    /// Starts an entry for a request (headers redacted), at the time `clock` reads, `uptime`
+    /// after start or reset.
     pub fn new(
-        sh: &Shared,
+        clock: &dyn Clock,
+        uptime: &Uptime,
         method: &Method,
         path: Cow<'static, str>,
         query: Option<String>,
         h: &HeaderMap,
     ) -> Self {
         let t0 = Instant::now();
-        let now = sh.clock.now();
+        let now = clock.now();
         Record {
             t0,
             now,
             e: JournalEntry {
                 id: 0,
                 at_ms: now.as_millis() as u64,
-                elapsed_ms: sh.elapsed_at(t0).as_millis() as u64,
+                elapsed_ms: uptime.elapsed_at(t0).as_millis() as u64,
                 method: method_name(method),
                 path,
                 query,
@@ -148,13 +150,13 @@ impl Record {
     }
 
     /// Completes the entry with the status and the body answered (as journaled: callers pass
-    /// a redacted copy when the answer carries a credential), logs it when asked, and journals
-    /// it.
-    pub fn finish(mut self, sh: &Shared, status: u16, body: &Bytes) {
+    /// a redacted copy when the answer carries a credential), logs it when `log_requests`, and
+    /// pushes it to `journal`.
+    pub fn finish(mut self, journal: &Journal, log_requests: bool, status: u16, body: &Bytes) {
         self.e.status = status;
         self.e.response_body = body.clone();
         self.e.duration_us = self.t0.elapsed().as_micros() as u64;
-        if sh.log_requests {
+        if log_requests {
             tracing::info!(
                 target: "stockwire_mock::requests",
                 "{} {} seller={} → {} {}{}{}",
@@ -183,7 +185,7 @@ impl Record {
                 }
             );
         }
-        sh.journal.push(self.e);
+        journal.push(self.e);
     }
 }
 

@@ -185,7 +185,7 @@ pub(crate) fn deliver(sh: &Shared, rec: Record, r: Rendered, a: &AnswerEffects) 
     if let (Some(s), Some(seller)) = (a.retry_after, rec.e.seller.as_deref()) {
         sh.retry_watch.advise(seller, sh.clock.now(), s);
     }
-    rec.finish(sh, r.code, &r.body);
+    rec.finish(&sh.journal, sh.log_requests, r.code, &r.body);
     let b = match a.drip {
         Some((chunk, every)) => DripBody::new(r.body, chunk, every).boxed(),
         None => full(r.body),

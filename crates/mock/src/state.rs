@@ -5,7 +5,7 @@
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use stockwire_schema::{Catalog, ItemKey, Profile};
@@ -586,10 +586,8 @@ pub(crate) struct Shared {
     pub journal: Journal,
     pub engine: RwLock<Arc<Engine>>,
     pub counter: AtomicU64,
-    /// When the process's mock started; `restarted` counts from it.
-    pub base: Instant,
-    /// Nanoseconds from `base` to the start or the last reset (read without a lock).
-    pub restarted: AtomicU64,
+    /// Time since start or reset (read without a lock).
+    pub uptime: crate::clock::Uptime,
     pub limits: Limits,
     pub log_requests: bool,
     /// Permits to process a large body on the blocking pool ([`Limits::heavy_jobs`]).
@@ -619,17 +617,6 @@ impl Shared {
 
     pub fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
         self.ledger.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Time since start or reset.
-    pub fn elapsed(&self) -> Duration {
-        self.elapsed_at(Instant::now())
-    }
-
-    /// Time from start or reset to `t`.
-    pub fn elapsed_at(&self, t: Instant) -> Duration {
-        let since_base = t.saturating_duration_since(self.base);
-        since_base.saturating_sub(Duration::from_nanos(self.restarted.load(Ordering::Relaxed)))
     }
 
     /// Current stock of an item for a seller: the last value set, else the catalog's.
@@ -708,11 +695,7 @@ impl Shared {
         self.engine().reset();
         self.tokens.reset(self.clock.now());
         self.retry_watch.reset();
-        let since_base = self.base.elapsed().as_nanos();
-        self.restarted.store(
-            u64::try_from(since_base).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+        self.uptime.restart();
     }
 
     /// The seller (index) with these credentials.
