@@ -33,6 +33,7 @@ use stockwire_schema::{ItemKey, contract};
 use crate::body::{
     Body, CloseConnection, closing, failed_body, json_content_type, read_body_within, violation,
 };
+use crate::ratelimit::{RULE, Throttle, gate};
 use crate::record::Record;
 use crate::render::{Rendered, deliver, distort};
 use crate::scenario::{AnswerEffects, Engine, Fired, ItemFacts, RequestFacts};
@@ -72,8 +73,15 @@ pub(crate) async fn update_inventory(
     };
     rec.e.seller = Some(seller.clone());
     // Rate limits and the Retry-After watch (crate::ratelimit).
-    if let Some(t) = crate::ratelimit::gate(&sh, &engine, &seller, peer, now, n) {
-        return Ok(crate::ratelimit::throttled(&sh, rec, t));
+    if let Some(t) = gate(
+        &sh.retry_watch,
+        engine.limiter.as_ref(),
+        &seller,
+        peer,
+        now,
+        n,
+    ) {
+        return Ok(throttled(&sh, rec, t));
     }
     if let Err(ct) = json_content_type(req.headers()) {
         let v = violation(
@@ -192,6 +200,25 @@ impl AuthRefusal {
         rec.finish(&sh.journal, sh.log_requests, 401, &body);
         crate::body::json_response(StatusCode::UNAUTHORIZED, body)
     }
+}
+
+/// The answer to a request the rate limit refused: nothing is applied, and the journal names
+/// the throttling as the rule [`RULE`].
+fn throttled(sh: &Shared, mut rec: Record, t: Throttle) -> Response<Body> {
+    rec.e.effects.push(Fired {
+        rule: RULE.into(),
+        effect: format!("status {}, retry-after {}s", t.status, t.retry_after),
+    });
+    rec.e.notes.push(t.message.clone());
+    let body = failed_body(vec![(field::MESSAGE, Value::String(t.message))]);
+    rec.finish(&sh.journal, sh.log_requests, t.status, &body);
+    let code = StatusCode::from_u16(t.status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+    let mut r = crate::body::json_response(code, body);
+    r.headers_mut().insert(
+        hyper::header::RETRY_AFTER,
+        hyper::header::HeaderValue::from(t.retry_after),
+    );
+    r
 }
 
 /// Step 1, authenticate: the seller the apiKey belongs to (with `--no-auth`, the first
