@@ -32,7 +32,7 @@ pub(crate) async fn handle(
         return Ok(Box::pin(crate::admin::handle(&sh, &rest, req)).await);
     }
     if let Some(r) = &sh.recorder {
-        return Ok(Box::pin(r.forward(&sh, req)).await);
+        return Ok(Box::pin(r.forward(&sh.limits, sh.profile, req)).await);
     }
     let c = contract(sh.profile);
     if path == c.inventory_path() {
