@@ -33,14 +33,15 @@ use stockwire_schema::{ItemKey, contract};
 use crate::body::{
     Body, CloseConnection, closing, failed_body, json_content_type, read_body_within, violation,
 };
+use crate::ledger::stock::pair_key;
 use crate::ratelimit::{RULE, Throttle, gate};
 use crate::record::Record;
 use crate::render::{Rendered, deliver, distort};
 use crate::scenario::{AnswerEffects, Engine, Fired, ItemFacts, RequestFacts};
-use crate::state::{Limits, Shared, pair_key};
+use crate::state::{Limits, Shared};
 
 type HashSet<T> = foldhash::HashSet<T>;
-use crate::tokens::TokenRefusal;
+use crate::ledger::tokens::TokenRefusal;
 
 /// Unknown items per response whose message names the nearest catalog item.
 pub(crate) const SUGGESTIONS_PER_RESPONSE: usize = 16;

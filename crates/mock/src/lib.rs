@@ -36,6 +36,7 @@ pub mod demo;
 mod http;
 mod inventory;
 pub mod journal;
+mod ledger;
 pub mod ratelimit;
 mod record;
 pub mod recording;
@@ -57,16 +58,19 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use journal::{Filter, JournalEntry, JournalStats};
+pub use ledger::stock::StockRow;
+pub use ledger::tokens::Credentials;
 pub use scenario::{Fired, Scenario, ScenarioError};
-pub use state::{Credentials, Limits, StockRow};
+pub use state::Limits;
 pub use verify::{Expectation, VerifyReport};
 
 use crate::clock::{Clock, SystemClock};
 use crate::journal::Journal;
+use crate::ledger::catalog::CatalogIndex;
+use crate::ledger::tokens::Tokens;
 use crate::ratelimit::RetryWatch;
 use crate::scenario::Engine;
-use crate::state::{CatalogIndex, Shared};
-use crate::tokens::Tokens;
+use crate::state::Shared;
 
 /// Why a mock could not start or take a new scenario.
 #[derive(Debug, thiserror::Error)]

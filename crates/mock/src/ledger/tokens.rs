@@ -1,0 +1,426 @@
+//! The token store: each seller's credentials and stable token, the tokens `/authToken`
+//! issued under a lifetime, revocations, and how often each seller authenticated.
+//!
+//! Without a lifetime, a seller's token is derived from its credentials and never changes, so
+//! a pasted apiKey keeps working (the fast path: one hash-map lookup, no lock). With a
+//! lifetime, `/authToken` issues a fresh token on each call; every token lives until its own
+//! expiry (an overlap, as real platforms allow), counted in time or in requests. A revocation
+//! (`POST /__admin/tokens/revoke`) ends every token of a seller at once.
+//!
+//! How long tokens live is the scenario's `[[tokens]]` section, passed in as compiled rules;
+//! a refused token is answered by the call that checked it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::tokens::{Life, TokenRule, life_for};
+
+/// Most tokens remembered; beyond this, expired ones are forgotten (they then count as unknown).
+const MAX_ISSUED: usize = 100_000;
+
+/// A seller's login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    /// Seller name (what catalog entries' `seller` and scenario `seller` match).
+    pub seller: String,
+    /// Username for `/authToken`.
+    pub username: String,
+    /// Password for `/authToken`.
+    pub password: String,
+}
+
+impl Credentials {
+    /// Credentials from their three parts.
+    pub fn new(
+        seller: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        Credentials {
+            seller: seller.into(),
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// The token `/authToken` issues for these credentials: stable across restarts, so a
+    /// printed curl example keeps working.
+    pub fn token(&self) -> String {
+        // FNV-1a: a mock's token only has to be unique per seller and stable.
+        let mut h: u64 = 0xcbf29ce484222325;
+        for b in self
+            .seller
+            .bytes()
+            .chain([0])
+            .chain(self.username.bytes())
+            .chain([0])
+            .chain(self.password.bytes())
+        {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        let name: String = self
+            .seller
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        format!("swk-{name}-{h:016x}")
+    }
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TokenRefusal {
+    /// It matches no seller's token.
+    Unknown,
+    /// It outlived its lifetime (the seller it belonged to, and why).
+    Expired(usize, String),
+    /// It was revoked (the seller it belonged to, and why).
+    Revoked(usize, String),
+}
+
+impl TokenRefusal {
+    /// The seller a refused token belonged to, when it was known.
+    pub fn seller(&self) -> Option<usize> {
+        match self {
+            TokenRefusal::Unknown => None,
+            TokenRefusal::Expired(i, _) | TokenRefusal::Revoked(i, _) => Some(*i),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Issued {
+    seller: usize,
+    at: Duration,
+    life: Option<Life>,
+    uses: u64,
+    revoked: bool,
+}
+
+#[derive(Debug, Default)]
+struct TokenState {
+    issued: HashMap<String, Issued>,
+    revoked_stable: HashSet<usize>,
+    epoch: Duration,
+}
+
+/// Every token the mock knows, and how often each seller authenticated.
+#[derive(Debug)]
+pub(crate) struct Tokens {
+    stable: HashMap<String, usize>,
+    /// Set once a fresh token was issued or a token revoked: from then on every check takes
+    /// the lock. Never set in a run without lifetimes or revocations.
+    slow: AtomicBool,
+    state: Mutex<TokenState>,
+    auths: Vec<AtomicU64>,
+    next: AtomicU64,
+}
+
+impl Tokens {
+    /// The stable tokens of these sellers; `now` is when stable tokens count as issued.
+    pub fn new(sellers: &[Credentials], now: Duration) -> Tokens {
+        Tokens {
+            stable: sellers
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.token(), i))
+                .collect(),
+            slow: AtomicBool::new(false),
+            state: Mutex::new(TokenState {
+                epoch: now,
+                ..TokenState::default()
+            }),
+            auths: sellers.iter().map(|_| AtomicU64::new(0)).collect(),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, TokenState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The seller (index) a token belongs to, counting one use of it.
+    pub fn check(
+        &self,
+        token: &str,
+        now: Duration,
+        rules: &[TokenRule],
+        sellers: &[Credentials],
+    ) -> Result<usize, TokenRefusal> {
+        if rules.is_empty() && !self.slow.load(Ordering::Relaxed) {
+            return self.stable.get(token).copied().ok_or(TokenRefusal::Unknown);
+        }
+        let mut st = self.lock();
+        if !st.issued.contains_key(token) {
+            let Some(&idx) = self.stable.get(token) else {
+                return Err(TokenRefusal::Unknown);
+            };
+            let name = sellers.get(idx).map_or("", |s| s.seller.as_str());
+            if st.revoked_stable.contains(&idx) {
+                return Err(TokenRefusal::Revoked(idx, revoked_message(name)));
+            }
+            let Some(life) = life_for(rules, name) else {
+                return Ok(idx);
+            };
+            // A stable token under a lifetime counts as issued at start (or reset).
+            let at = st.epoch;
+            st.issued.insert(
+                token.to_string(),
+                Issued {
+                    seller: idx,
+                    at,
+                    life: Some(life),
+                    uses: 0,
+                    revoked: false,
+                },
+            );
+        }
+        let Some(t) = st.issued.get_mut(token) else {
+            return Err(TokenRefusal::Unknown);
+        };
+        let name = sellers.get(t.seller).map_or("", |s| s.seller.as_str());
+        if t.revoked {
+            return Err(TokenRefusal::Revoked(t.seller, revoked_message(name)));
+        }
+        if let Some(life) = t.life {
+            if let Some(d) = life.duration
+                && now >= t.at + d
+            {
+                return Err(TokenRefusal::Expired(
+                    t.seller,
+                    format!(
+                        "apiKey expired: it was issued {} ago and tokens of seller `{name}` live {}; get a new one from /authToken",
+                        humantime::format_duration(secs(now.saturating_sub(t.at))),
+                        life.describe()
+                    ),
+                ));
+            }
+            if let Some(n) = life.requests
+                && t.uses >= n
+            {
+                return Err(TokenRefusal::Expired(
+                    t.seller,
+                    format!(
+                        "apiKey expired: it was good for {n} request{} (tokens of seller `{name}` live {}); get a new one from /authToken",
+                        if n == 1 { "" } else { "s" },
+                        life.describe()
+                    ),
+                ));
+            }
+        }
+        t.uses += 1;
+        Ok(t.seller)
+    }
+
+    /// Issues a token to a seller after a successful `/authToken`: a fresh one while a
+    /// lifetime applies, else the stable one (which a new login un-revokes).
+    pub fn issue(
+        &self,
+        seller: usize,
+        now: Duration,
+        rules: &[TokenRule],
+        sellers: &[Credentials],
+    ) -> String {
+        if let Some(c) = self.auths.get(seller) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        let Some(cred) = sellers.get(seller) else {
+            return String::new();
+        };
+        let stable = cred.token();
+        let life = life_for(rules, &cred.seller);
+        if life.is_none() && !self.slow.load(Ordering::Relaxed) {
+            return stable;
+        }
+        let mut st = self.lock();
+        let Some(life) = life else {
+            st.revoked_stable.remove(&seller);
+            st.issued.remove(&stable);
+            return stable;
+        };
+        self.slow.store(true, Ordering::Relaxed);
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let token = format!(
+            "swk-{}-{:016x}",
+            cred.seller,
+            crate::scenario::mix(n ^ (now.as_nanos() as u64).rotate_left(17) ^ 0x5eed)
+        );
+        if st.issued.len() >= MAX_ISSUED {
+            st.issued.retain(|_, t| {
+                !t.revoked
+                    && t.life.is_none_or(|l| {
+                        l.duration.is_none_or(|d| now < t.at + d)
+                            && l.requests.is_none_or(|r| t.uses < r)
+                    })
+            });
+        }
+        st.issued.insert(
+            token.clone(),
+            Issued {
+                seller,
+                at: now,
+                life: Some(life),
+                uses: 0,
+                revoked: false,
+            },
+        );
+        token
+    }
+
+    /// Revokes every token of a seller; returns how many issued tokens it ended (the stable
+    /// token counts as one).
+    pub fn revoke(&self, seller: usize) -> usize {
+        self.slow.store(true, Ordering::Relaxed);
+        let mut st = self.lock();
+        let mut n = 0;
+        for t in st.issued.values_mut() {
+            if t.seller == seller && !t.revoked {
+                t.revoked = true;
+                n += 1;
+            }
+        }
+        if st.revoked_stable.insert(seller) {
+            n += 1;
+        }
+        n
+    }
+
+    /// How many times a seller obtained a token from `/authToken` since start or reset.
+    pub fn authentications(&self, seller: usize) -> u64 {
+        self.auths
+            .get(seller)
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    /// Forgets issued tokens, revocations and counts; stable tokens count as issued at `now`.
+    pub fn reset(&self, now: Duration) {
+        let mut st = self.lock();
+        st.issued.clear();
+        st.revoked_stable.clear();
+        st.epoch = now;
+        for c in &self.auths {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+fn revoked_message(seller: &str) -> String {
+    format!(
+        "apiKey revoked: the tokens of seller `{seller}` were revoked; get a new one from /authToken"
+    )
+}
+
+/// Whole seconds, for messages.
+fn secs(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::{TokenLifetime, TokenRule};
+
+    fn rules(toml: &str) -> Vec<TokenRule> {
+        #[derive(Deserialize)]
+        struct T {
+            tokens: Vec<TokenLifetime>,
+        }
+        let t: T = toml::from_str(toml).unwrap();
+        t.tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TokenRule::compile(i, t, "t").unwrap())
+            .collect()
+    }
+
+    fn sellers() -> Vec<Credentials> {
+        vec![
+            Credentials::new("demo", "u", "p"),
+            Credentials::new("other", "o", "q"),
+        ]
+    }
+
+    #[test]
+    fn tokens_are_stable_and_per_seller() {
+        let a = Credentials::new("demo", "u", "p");
+        assert_eq!(a.token(), Credentials::new("demo", "u", "p").token());
+        assert_ne!(a.token(), Credentials::new("other", "u", "p").token());
+        assert!(a.token().starts_with("swk-demo-"));
+    }
+
+    #[test]
+    fn without_a_lifetime_tokens_are_stable() {
+        let s = sellers();
+        let t = Tokens::new(&s, Duration::ZERO);
+        let a = t.issue(0, Duration::from_secs(5), &[], &s);
+        assert_eq!(a, s[0].token());
+        assert_eq!(t.check(&a, Duration::from_secs(99_999), &[], &s), Ok(0));
+        assert_eq!(
+            t.check("nope", Duration::ZERO, &[], &s),
+            Err(TokenRefusal::Unknown)
+        );
+        assert_eq!(t.authentications(0), 1);
+    }
+
+    #[test]
+    fn fresh_tokens_overlap_and_expire_on_their_own() {
+        let s = sellers();
+        let r = rules("[[tokens]]\nseller = 'demo'\nlifetime = '10m'\n");
+        let t = Tokens::new(&s, Duration::ZERO);
+        let min = |m: u64| Duration::from_secs(60 * m);
+        let a = t.issue(0, min(0), &r, &s);
+        let b = t.issue(0, min(5), &r, &s);
+        assert_ne!(a, b);
+        assert_eq!(t.check(&a, min(9), &r, &s), Ok(0));
+        assert_eq!(t.check(&b, min(9), &r, &s), Ok(0));
+        let Err(TokenRefusal::Expired(_, m)) = t.check(&a, min(10), &r, &s) else {
+            panic!("a should have expired");
+        };
+        assert!(m.contains("expired") && m.contains("10m"), "{m}");
+        assert_eq!(t.check(&b, min(14), &r, &s), Ok(0));
+        // The other seller has no lifetime: its stable token lives on.
+        assert_eq!(t.check(&s[1].token(), min(600), &r, &s), Ok(1));
+        // The stable token of `demo` counts as issued at start.
+        assert!(matches!(
+            t.check(&s[0].token(), min(11), &r, &s),
+            Err(TokenRefusal::Expired(..))
+        ));
+    }
+
+    #[test]
+    fn request_counted_lifetimes_and_revocation() {
+        let s = sellers();
+        let r = rules("[[tokens]]\nrequests = 2\n");
+        let t = Tokens::new(&s, Duration::ZERO);
+        let a = t.issue(0, Duration::ZERO, &r, &s);
+        assert!(t.check(&a, Duration::ZERO, &r, &s).is_ok());
+        assert!(t.check(&a, Duration::ZERO, &r, &s).is_ok());
+        assert!(matches!(
+            t.check(&a, Duration::ZERO, &r, &s),
+            Err(TokenRefusal::Expired(_, m)) if m.contains("2 requests")
+        ));
+        let b = t.issue(0, Duration::ZERO, &r, &s);
+        assert!(t.revoke(0) >= 1);
+        assert!(matches!(
+            t.check(&b, Duration::ZERO, &r, &s),
+            Err(TokenRefusal::Revoked(..))
+        ));
+        let c = t.issue(0, Duration::ZERO, &r, &s);
+        assert!(t.check(&c, Duration::ZERO, &r, &s).is_ok());
+        // Revoking a stable token; logging in again restores it.
+        let none: Vec<TokenRule> = Vec::new();
+        t.revoke(1);
+        assert!(matches!(
+            t.check(&s[1].token(), Duration::ZERO, &none, &s),
+            Err(TokenRefusal::Revoked(..))
+        ));
+        assert_eq!(t.issue(1, Duration::ZERO, &none, &s), s[1].token());
+        assert_eq!(t.check(&s[1].token(), Duration::ZERO, &none, &s), Ok(1));
+        assert_eq!(t.authentications(0), 3);
+    }
+}
