@@ -34,9 +34,9 @@ use crate::body::{
     Body, CloseConnection, closing, failed_body, json_content_type, read_body_within, violation,
 };
 use crate::ledger::stock::pair_key;
-use crate::ratelimit::{RULE, Throttle, gate};
 use crate::record::Record;
 use crate::render::{Rendered, deliver, distort};
+use crate::scenario::ratelimit::{RULE, Throttle, gate};
 use crate::scenario::{AnswerEffects, Engine, Fired, ItemFacts, RequestFacts};
 use crate::state::{Limits, Shared};
 
@@ -73,7 +73,7 @@ pub(crate) async fn update_inventory(
         Err(refusal) => return Ok(refusal.answer(&sh, rec, now, n)),
     };
     rec.e.seller = Some(seller.clone());
-    // Rate limits and the Retry-After watch (crate::ratelimit).
+    // Rate limits and the Retry-After watch (crate::scenario::ratelimit).
     if let Some(t) = gate(
         &sh.retry_watch,
         engine.limiter.as_ref(),
@@ -166,7 +166,7 @@ pub(crate) enum AuthRefusal {
     /// No apiKey header.
     Missing,
     /// An apiKey that is no seller's token, or one past its lifetime or revoked
-    /// (`crate::tokens`).
+    /// (`crate::ledger::tokens`).
     Token(TokenRefusal),
 }
 

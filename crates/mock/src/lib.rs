@@ -37,14 +37,12 @@ mod http;
 mod inventory;
 pub mod journal;
 mod ledger;
-pub mod ratelimit;
 mod record;
 pub mod recording;
 mod render;
 pub mod scenario;
 mod server;
 mod state;
-pub mod tokens;
 pub mod verify;
 
 use std::net::SocketAddr;
@@ -60,7 +58,7 @@ use tokio::task::JoinHandle;
 pub use journal::{Filter, JournalEntry, JournalStats};
 pub use ledger::stock::StockRow;
 pub use ledger::tokens::Credentials;
-pub use scenario::{Fired, Scenario, ScenarioError};
+pub use scenario::{Fired, Scenario, ScenarioError, ratelimit, tokens};
 pub use state::Limits;
 pub use verify::{Expectation, VerifyReport};
 
@@ -68,8 +66,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::journal::Journal;
 use crate::ledger::catalog::CatalogIndex;
 use crate::ledger::tokens::Tokens;
-use crate::ratelimit::RetryWatch;
 use crate::scenario::Engine;
+use crate::scenario::ratelimit::RetryWatch;
 use crate::state::Shared;
 
 /// Why a mock could not start or take a new scenario.

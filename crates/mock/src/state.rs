@@ -18,6 +18,7 @@ use crate::ledger::catalog::CatalogIndex;
 use crate::ledger::stock::{self, Ledger, StockRow, pair_key};
 use crate::ledger::tokens::{Credentials, Tokens};
 use crate::scenario::Engine;
+use crate::scenario::ratelimit::RetryWatch;
 
 /// Limits that protect the mock; each has a clear answer when exceeded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,8 +100,8 @@ pub(crate) struct Shared {
     pub tokens: Tokens,
     /// The wall clock (injectable for tests).
     pub clock: Arc<dyn crate::clock::Clock>,
-    /// Retry-After advice given and requests that came too soon (`crate::ratelimit`).
-    pub retry_watch: crate::ratelimit::RetryWatch,
+    /// Retry-After advice given and requests that came too soon (`crate::scenario::ratelimit`).
+    pub retry_watch: RetryWatch,
     /// Record mode: forward to a real partner (`crate::recording`).
     pub recorder: Option<crate::recording::Recorder>,
     pub auth: bool,

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::tokens::{Life, TokenRule, life_for};
+use crate::scenario::tokens::{Life, TokenRule, life_for};
 
 /// Most tokens remembered; beyond this, expired ones are forgotten (they then count as unknown).
 const MAX_ISSUED: usize = 100_000;
@@ -323,7 +323,7 @@ fn secs(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokens::{TokenLifetime, TokenRule};
+    use crate::scenario::tokens::{TokenLifetime, TokenRule};
 
     fn rules(toml: &str) -> Vec<TokenRule> {
         #[derive(Deserialize)]

@@ -14,7 +14,8 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{CPattern, Pattern, ScenarioError};
+use super::error::ScenarioError;
+use super::pattern::{CPattern, Pattern};
 
 /// The name the journal gives throttling (as the rule that fired): filter with `rule=rate-limit`.
 pub const RULE: &str = "rate-limit";

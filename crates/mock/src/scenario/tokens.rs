@@ -1,13 +1,14 @@
 //! Token lifetimes: the `[[tokens]]` section of a scenario and its compiled rules (how long
 //! the tokens of the matching sellers live). The store of issued tokens, which applies them, is
-//! `crate::ledger::tokens`.
+//! the ledger's.
 
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{CPattern, Pattern, ScenarioError};
+use super::error::ScenarioError;
+use super::pattern::{CPattern, Pattern};
 
 /// `[[tokens]]`: how long the tokens of the matching sellers live (the first entry whose
 /// `seller` matches applies). Set `lifetime`, `requests`, or both (whichever ends first).
