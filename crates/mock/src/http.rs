@@ -17,7 +17,7 @@ use stockwire_schema::{AuthTokenRequest, AuthTokenResponse, contract};
 use crate::body::{
     Body, CloseConnection, failed_body, json_content_type, json_response, read_body, violation,
 };
-use crate::record::{Record, redact_json, redacted_body, redacted_query};
+use crate::journal::{Record, redact_json, redacted_body, redacted_query};
 use crate::state::Shared;
 
 /// Routes one request.

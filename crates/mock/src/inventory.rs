@@ -33,8 +33,8 @@ use stockwire_schema::{ItemKey, contract};
 use crate::body::{
     Body, CloseConnection, closing, failed_body, json_content_type, read_body_within, violation,
 };
+use crate::journal::Record;
 use crate::ledger::stock::pair_key;
-use crate::record::Record;
 use crate::render::{Rendered, deliver, distort};
 use crate::scenario::ratelimit::{RULE, Throttle, gate};
 use crate::scenario::{AnswerEffects, Engine, Fired, ItemFacts, RequestFacts};

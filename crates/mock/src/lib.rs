@@ -37,7 +37,6 @@ mod http;
 mod inventory;
 pub mod journal;
 mod ledger;
-mod record;
 pub mod recording;
 mod render;
 pub mod scenario;

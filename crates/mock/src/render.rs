@@ -13,7 +13,7 @@ use stockwire_schema::borrowed::BorrowedItem;
 use stockwire_schema::exchange::{failed_entry_raw, field};
 
 use crate::body::{Body, DripBody, failed_body, full};
-use crate::record::Record;
+use crate::journal::Record;
 use crate::scenario::{AnswerEffects, Breach, Malformed, kebab};
 use crate::state::Shared;
 

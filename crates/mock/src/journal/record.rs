@@ -1,6 +1,6 @@
-//! A journal entry under construction, and the redaction of credentials: nothing the journal
-//! keeps or `--log-requests` prints shows a password, an apiKey, a bearer token or an issued
-//! access token in clear.
+//! Recording one exchange into the journal: an entry under construction, and the redaction of
+//! credentials: nothing the journal keeps or `--log-requests` prints shows a password, an
+//! apiKey, a bearer token or an issued access token in clear.
 
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
@@ -11,8 +11,9 @@ use hyper::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
 use stockwire_schema::borrowed::is_credential_name;
 
+use super::entry::{Headers, JournalEntry};
+use super::ring::Journal;
 use crate::clock::{Clock, Uptime};
-use crate::journal::{Headers, Journal, JournalEntry};
 
 /// What a redacted value reads.
 pub(crate) const REDACTED: &str = "***";
