@@ -30,19 +30,16 @@
 #![warn(missing_docs)]
 
 pub mod admin;
-mod body;
+mod calls;
 pub mod clock;
 pub mod demo;
 mod http;
-mod inventory;
 pub mod journal;
 mod ledger;
 pub mod recording;
-mod render;
 pub mod scenario;
 mod server;
 mod state;
-pub mod verify;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,11 +51,12 @@ use stockwire_schema::{Catalog, ItemKey, Profile, contract};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use admin::verify;
+pub use http::Limits;
 pub use journal::{Filter, JournalEntry, JournalStats};
 pub use ledger::stock::StockRow;
 pub use ledger::tokens::Credentials;
 pub use scenario::{Fired, Scenario, ScenarioError, ratelimit, tokens};
-pub use state::Limits;
 pub use verify::{Expectation, VerifyReport};
 
 use crate::clock::{Clock, SystemClock};
@@ -291,7 +289,7 @@ impl Builder {
                 "listening on {addr} without an admin token: anyone who reaches this port can read the journal and rewrite the scenario (set --admin-token or STOCKWIRE_ADMIN_TOKEN)"
             );
         }
-        let body_budget = body::BodyBudget::new(self.limits.body_bytes_in_flight);
+        let body_budget = http::BodyBudget::new(self.limits.body_bytes_in_flight);
         let heavy_jobs = self.limits.heavy_jobs.max(1);
         let shared = Arc::new(Shared {
             profile: self.profile,

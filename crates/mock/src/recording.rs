@@ -32,9 +32,8 @@ use stockwire_schema::{
 
 use stockwire_schema::exchange::field::MESSAGE;
 
-use crate::body::{Body, failed_body, full, json_response, read_body};
+use crate::http::{Body, Limits, failed_body, full, json_response, read_body};
 use crate::scenario::{Delay, DelayPercentiles, Effect, Match, Pattern, Rule, Scenario};
-use crate::state::Limits;
 
 /// Largest partner answer forwarded.
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;

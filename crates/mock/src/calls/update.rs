@@ -30,18 +30,19 @@ use stockwire_schema::borrowed::{
 use stockwire_schema::exchange::field;
 use stockwire_schema::{ItemKey, contract};
 
-use crate::body::{
-    Body, CloseConnection, closing, failed_body, json_content_type, read_body_within, violation,
+use super::render::{Rendered, deliver, distort, scripted_status};
+use crate::http::{
+    Body, BudgetHeld, CloseConnection, Limits, closing, failed_body, json_content_type,
+    json_response, read_body_within, violation,
 };
 use crate::journal::Record;
 use crate::ledger::stock::pair_key;
-use crate::render::{Rendered, deliver, distort};
+use crate::ledger::tokens::TokenRefusal;
 use crate::scenario::ratelimit::{RULE, Throttle, gate};
 use crate::scenario::{AnswerEffects, Engine, Fired, ItemFacts, RequestFacts};
-use crate::state::{Limits, Shared};
+use crate::state::Shared;
 
 type HashSet<T> = foldhash::HashSet<T>;
-use crate::ledger::tokens::TokenRefusal;
 
 /// Unknown items per response whose message names the nearest catalog item.
 pub(crate) const SUGGESTIONS_PER_RESPONSE: usize = 16;
@@ -131,7 +132,7 @@ struct Heavy {
     n: u64,
     now: Duration,
     body: Bytes,
-    room: Option<crate::body::BudgetHeld>,
+    room: Option<BudgetHeld>,
 }
 
 impl Heavy {
@@ -199,7 +200,7 @@ impl AuthRefusal {
             ("violations", json!([violation("", rule, msg)])),
         ]);
         rec.finish(&sh.journal, sh.log_requests, 401, &body);
-        crate::body::json_response(StatusCode::UNAUTHORIZED, body)
+        json_response(StatusCode::UNAUTHORIZED, body)
     }
 }
 
@@ -214,7 +215,7 @@ fn throttled(sh: &Shared, mut rec: Record, t: Throttle) -> Response<Body> {
     let body = failed_body(vec![(field::MESSAGE, Value::String(t.message))]);
     rec.finish(&sh.journal, sh.log_requests, t.status, &body);
     let code = StatusCode::from_u16(t.status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
-    let mut r = crate::body::json_response(code, body);
+    let mut r = json_response(code, body);
     r.headers_mut().insert(
         hyper::header::RETRY_AFTER,
         hyper::header::HeaderValue::from(t.retry_after),
@@ -258,7 +259,7 @@ fn reject(
 ) -> Response<Body> {
     let body = failed_body(vec![("violations", Value::Array(violations))]);
     rec.finish(&sh.journal, sh.log_requests, code, &body);
-    let r = crate::body::json_response(
+    let r = json_response(
         StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
         body,
     );
@@ -382,7 +383,7 @@ pub(crate) fn process(
         };
     }
     if let Some(status) = answer.status.take() {
-        let r = crate::render::scripted_status(status);
+        let r = scripted_status(status);
         return Outcome {
             answer: Answer::Send(r, answer),
             notes,

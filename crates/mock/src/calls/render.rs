@@ -1,5 +1,6 @@
-//! The last step of an answer: scripted statuses, scripted breaches of the contract and
-//! malformed bodies, then delivery with the scripted delay, headers, content type and drip.
+//! The last step of an `/updateInventory` answer: scripted statuses, scripted breaches of the
+//! contract and malformed bodies, then delivery with the scripted headers, content type and
+//! drip (the scenario engine decided them; this renders them).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -12,7 +13,7 @@ use serde_json::{Value, json};
 use stockwire_schema::borrowed::BorrowedItem;
 use stockwire_schema::exchange::{failed_entry_raw, field};
 
-use crate::body::{Body, DripBody, failed_body, full};
+use crate::http::{Body, DripBody, failed_body, full};
 use crate::journal::Record;
 use crate::scenario::{AnswerEffects, Breach, Malformed, kebab};
 use crate::state::Shared;
