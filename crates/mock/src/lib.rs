@@ -14,6 +14,20 @@
 //! answer is comes from `stockwire-schema` (`contract(profile)`, `InventoryResponse::for_outcome`,
 //! the shared `Catalog` format). Checking a *real* partner is `stockwire-conform`'s job.
 //!
+//! The source follows a request's way, top to bottom; a module uses only modules on lower
+//! lines (never one on its own line, never one above):
+//!
+//! | layer | modules |
+//! |---|---|
+//! | server | `server/` (accept loop, connection cap, routing) |
+//! | upper layer: the only code that takes `&Shared` | `calls/` (`/authToken`, `/updateInventory` and its rendering), [`admin`] (endpoints, [`verify`]) |
+//! | shared state | `state.rs` (`Shared`: what connections share) |
+//! | parts the state holds | [`recording`] (record mode), [`journal`] (entries, ring, recording an exchange), `ledger/` (catalog index, stock ledger, token store) |
+//! | the scenario engine | [`scenario`] (rules, matches, effects, token lifetimes, rate limits, the engine) |
+//! | leaves | [`clock`], `http/` (limits, body reading and its budget, answer building blocks) |
+//!
+//! [`demo`] (built-in catalog, seller and scenario) uses the scenario and the ledger.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
