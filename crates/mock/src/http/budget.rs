@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// The budget of request body bytes held at once ([`crate::http::Limits::body_bytes_in_flight`]), counted
-/// in KiB: a body takes room before it is read and gives it back when its answer is rendered.
+/// The budget of request body bytes held at once
+/// ([`crate::http::Limits::body_bytes_in_flight`]), counted in KiB: a body takes room before
+/// it is read and gives it back when its answer is rendered.
 #[derive(Debug)]
 pub(crate) struct BodyBudget {
     sem: Arc<Semaphore>,
