@@ -1,9 +1,10 @@
 //! The mock's wall clock, injectable so that tests of time-based behaviour (token lifetimes,
-//! rate limits, daily windows, the journal's timestamps) never depend on real time.
+//! rate limits, daily windows, the journal's timestamps) never depend on real time; and the
+//! time since start or reset (the journal's `elapsedMs`, `elapsed` rules).
 
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// A source of wall-clock time, as a duration since the Unix epoch.
 pub trait Clock: Send + Sync + Debug {
@@ -59,6 +60,45 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Duration {
         Duration::from_nanos(self.nanos.load(Ordering::SeqCst))
+    }
+}
+
+/// Time since the mock started or was last reset, read without a lock.
+#[derive(Debug)]
+pub(crate) struct Uptime {
+    /// When the process's mock started; `restarted` counts from it.
+    base: Instant,
+    /// Nanoseconds from `base` to the start or the last reset.
+    restarted: AtomicU64,
+}
+
+impl Uptime {
+    /// Starts counting now.
+    pub fn new() -> Uptime {
+        Uptime {
+            base: Instant::now(),
+            restarted: AtomicU64::new(0),
+        }
+    }
+
+    /// Time since start or reset.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed_at(Instant::now())
+    }
+
+    /// Time from start or reset to `t`.
+    pub fn elapsed_at(&self, t: Instant) -> Duration {
+        let since_base = t.saturating_duration_since(self.base);
+        since_base.saturating_sub(Duration::from_nanos(self.restarted.load(Ordering::Relaxed)))
+    }
+
+    /// Counts from now on (a reset).
+    pub fn restart(&self) {
+        let since_base = self.base.elapsed().as_nanos();
+        self.restarted.store(
+            u64::try_from(since_base).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
 }
 

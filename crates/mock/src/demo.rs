@@ -5,8 +5,8 @@ use std::path::Path;
 
 use stockwire_schema::Catalog;
 
+use crate::ledger::tokens::Credentials;
 use crate::scenario::{Format, Scenario};
-use crate::state::Credentials;
 
 const CATALOG: &str = include_str!("../../../fixtures/catalogs/demo.json");
 const SCENARIO: &str = include_str!("../../../fixtures/scenarios/demo.toml");

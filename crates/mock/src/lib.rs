@@ -14,6 +14,20 @@
 //! answer is comes from `stockwire-schema` (`contract(profile)`, `InventoryResponse::for_outcome`,
 //! the shared `Catalog` format). Checking a *real* partner is `stockwire-conform`'s job.
 //!
+//! The source follows a request's way, top to bottom; a module uses only modules on lower
+//! lines (never one on its own line, never one above):
+//!
+//! | layer | modules |
+//! |---|---|
+//! | server | `server/` (accept loop, connection cap, routing) |
+//! | upper layer: the only code that takes `&Shared` | `calls/` (`/authToken`, `/updateInventory` and its rendering), [`admin`] (endpoints, [`verify`]) |
+//! | shared state | `state.rs` (`Shared`: what connections share) |
+//! | parts the state holds | [`recording`] (record mode), [`journal`] (entries, ring, recording an exchange), `ledger/` (catalog index, stock ledger, token store) |
+//! | the scenario engine | [`scenario`] (rules, matches, effects, token lifetimes, rate limits, the engine) |
+//! | leaves | [`clock`], `http/` (limits, body reading and its budget, answer building blocks) |
+//!
+//! [`demo`] (built-in catalog, seller and scenario) uses the scenario and the ledger.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,21 +44,16 @@
 #![warn(missing_docs)]
 
 pub mod admin;
-mod body;
+mod calls;
 pub mod clock;
 pub mod demo;
 mod http;
-mod inventory;
 pub mod journal;
-pub mod ratelimit;
-mod record;
+mod ledger;
 pub mod recording;
-mod render;
 pub mod scenario;
 mod server;
 mod state;
-pub mod tokens;
-pub mod verify;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,17 +65,21 @@ use stockwire_schema::{Catalog, ItemKey, Profile, contract};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use admin::verify;
+pub use http::Limits;
 pub use journal::{Filter, JournalEntry, JournalStats};
-pub use scenario::{Fired, Scenario, ScenarioError};
-pub use state::{Credentials, Limits, StockRow};
+pub use ledger::stock::StockRow;
+pub use ledger::tokens::Credentials;
+pub use scenario::{Fired, Scenario, ScenarioError, ratelimit, tokens};
 pub use verify::{Expectation, VerifyReport};
 
 use crate::clock::{Clock, SystemClock};
 use crate::journal::Journal;
-use crate::ratelimit::RetryWatch;
+use crate::ledger::catalog::CatalogIndex;
+use crate::ledger::tokens::Tokens;
 use crate::scenario::Engine;
-use crate::state::{CatalogIndex, Shared};
-use crate::tokens::Tokens;
+use crate::scenario::ratelimit::RetryWatch;
+use crate::state::Shared;
 
 /// Why a mock could not start or take a new scenario.
 #[derive(Debug, thiserror::Error)]
@@ -290,7 +303,7 @@ impl Builder {
                 "listening on {addr} without an admin token: anyone who reaches this port can read the journal and rewrite the scenario (set --admin-token or STOCKWIRE_ADMIN_TOKEN)"
             );
         }
-        let body_budget = body::BodyBudget::new(self.limits.body_bytes_in_flight);
+        let body_budget = http::BodyBudget::new(self.limits.body_bytes_in_flight);
         let heavy_jobs = self.limits.heavy_jobs.max(1);
         let shared = Arc::new(Shared {
             profile: self.profile,
@@ -312,8 +325,7 @@ impl Builder {
             ),
             engine: RwLock::new(Arc::new(engine)),
             counter: AtomicU64::new(0),
-            base: Instant::now(),
-            restarted: AtomicU64::new(0),
+            uptime: clock::Uptime::new(),
             limits: self.limits,
             log_requests: self.log_requests,
             heavy: Arc::new(tokio::sync::Semaphore::new(heavy_jobs)),

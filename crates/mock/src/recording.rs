@@ -27,14 +27,13 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use stockwire_schema::{
     AuthTokenRequest, AuthTokenResponse, Catalog, CatalogEntry, InventoryRequest,
-    InventoryResponse, ItemKey, contract,
+    InventoryResponse, ItemKey, Profile, contract,
 };
 
 use stockwire_schema::exchange::field::MESSAGE;
 
-use crate::body::{Body, failed_body, full, json_response, read_body};
+use crate::http::{Body, Limits, failed_body, full, json_response, read_body};
 use crate::scenario::{Delay, DelayPercentiles, Effect, Match, Pattern, Rule, Scenario};
-use crate::state::Shared;
 
 /// Largest partner answer forwarded.
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
@@ -157,13 +156,19 @@ impl Recorder {
         self.tape.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Forwards one request and answers with the partner's reply.
-    pub async fn forward(&self, sh: &Shared, req: Request<Incoming>) -> Response<Body> {
+    /// Forwards one request (read within `limits`) and answers with the partner's reply;
+    /// `profile` names the paths whose exchanges are recorded.
+    pub async fn forward(
+        &self,
+        limits: &Limits,
+        profile: Profile,
+        req: Request<Incoming>,
+    ) -> Response<Body> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let query = req.uri().query().map(str::to_string);
         let headers = req.headers().clone();
-        let body = match read_body(&sh.limits, req).await {
+        let body = match read_body(limits, req).await {
             Ok(b) => b,
             Err(r) => {
                 return json_response(
@@ -215,7 +220,7 @@ impl Recorder {
             Ok(Ok(a)) => a,
         };
         let latency = t0.elapsed();
-        let c = contract(sh.profile);
+        let c = contract(profile);
         if path == c.auth_path() {
             if let Ok(t) = serde_json::from_slice::<AuthTokenResponse>(&answer)
                 && let Some(tok) = t.access_token

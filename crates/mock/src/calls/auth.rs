@@ -1,89 +1,28 @@
-//! Routing and the small endpoints: `/authToken`, wrong methods and unknown paths. The
-//! `/updateInventory` pipeline is in [`crate::inventory`], the admin API in [`crate::admin`];
-//! every contract decision is delegated to `stockwire-schema`.
+//! `/authToken`: `GET` with the credentials in the query, or `POST` with a JSON body. Checks
+//! them with the contract's rules, then issues the seller's token from the token store (a fresh
+//! one while a lifetime applies). The journal keeps the exchange with every credential
+//! redacted.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
-use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 use stockwire_schema::exchange::field;
 use stockwire_schema::{AuthTokenRequest, AuthTokenResponse, contract};
 
-use crate::body::{
-    Body, CloseConnection, failed_body, json_content_type, json_response, read_body, violation,
-};
-use crate::record::{Record, redact_json, redacted_body, redacted_query};
+use crate::http::{Body, closing, json_content_type, json_response, read_body, violation};
+use crate::journal::{Record, redact_json, redacted_body, redacted_query};
 use crate::state::Shared;
 
-/// Routes one request.
-pub(crate) async fn handle(
-    sh: Arc<Shared>,
-    req: Request<Incoming>,
-    peer: Option<IpAddr>,
-) -> Result<Response<Body>, CloseConnection> {
-    let path = req.uri().path();
-    if let Some(rest) = path.strip_prefix("/__admin") {
-        let rest = rest.to_string();
-        return Ok(Box::pin(crate::admin::handle(&sh, &rest, req)).await);
-    }
-    if let Some(r) = &sh.recorder {
-        return Ok(Box::pin(r.forward(&sh, req)).await);
-    }
-    let c = contract(sh.profile);
-    if path == c.inventory_path() {
-        if req.method() == Method::POST {
-            return crate::inventory::update_inventory(sh, req, peer).await;
-        }
-        return Ok(not_allowed(&sh, req, "POST"));
-    }
-    if path == c.auth_path() {
-        if req.method() == Method::GET || req.method() == Method::POST {
-            return Ok(Box::pin(auth_token(&sh, req)).await);
-        }
-        return Ok(not_allowed(&sh, req, "GET, POST"));
-    }
-    let path = path.to_string();
-    let rec = Record::new(&sh, req.method(), path.clone().into(), None, req.headers());
-    let body = failed_body(vec![(
-        field::MESSAGE,
-        json!(format!(
-            "no endpoint {path}; this marketplace answers POST {}, GET|POST {} and /__admin/…",
-            c.inventory_path(),
-            c.auth_path()
-        )),
-    )]);
-    rec.finish(&sh, 404, &body);
-    Ok(json_response(StatusCode::NOT_FOUND, body))
-}
-
-fn not_allowed(sh: &Shared, req: Request<Incoming>, allow: &'static str) -> Response<Body> {
-    let path = req.uri().path().to_string().into();
-    let rec = Record::new(sh, req.method(), path, None, req.headers());
-    let body = failed_body(vec![(
-        field::MESSAGE,
-        json!(format!(
-            "method {} not allowed here; use {allow}",
-            req.method()
-        )),
-    )]);
-    rec.finish(sh, 405, &body);
-    let mut r = json_response(StatusCode::METHOD_NOT_ALLOWED, body);
-    r.headers_mut()
-        .insert(hyper::header::ALLOW, HeaderValue::from_static(allow));
-    r
-}
-
 /// `GET /authToken?username=&password=` and `POST /authToken` with a JSON body.
-async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
     let is_post = req.method() == Method::POST;
     let query = req.uri().query().map(str::to_string);
     let mut rec = Record::new(
-        sh,
+        &*sh.clock,
+        &sh.uptime,
         req.method(),
         Cow::Borrowed(contract(sh.profile).auth_path()),
         query.as_deref().map(redacted_query),
@@ -100,7 +39,7 @@ async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
             r.extra.insert(k.to_string(), v);
         }
         let body = Bytes::from(serde_json::to_vec(&r).unwrap_or_default());
-        rec.finish(sh, code, &body);
+        rec.finish(&sh.journal, sh.log_requests, code, &body);
         json_response(
             StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
             body,
@@ -111,7 +50,7 @@ async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
         let body = match read_body(&sh.limits, req).await {
             Ok(b) => b,
             Err(r) => {
-                return crate::body::closing(fail(
+                return closing(fail(
                     rec,
                     r.code,
                     "FAILED",
@@ -177,7 +116,7 @@ async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
             };
             let body = Bytes::from(serde_json::to_vec(&r).unwrap_or_default());
             // The journal and the request log keep the answer with the token redacted.
-            rec.finish(sh, 200, &redacted_body(&body));
+            rec.finish(&sh.journal, sh.log_requests, 200, &redacted_body(&body));
             json_response(StatusCode::OK, body)
         }
         None => {

@@ -1,20 +1,5 @@
-//! The admin API under `/__admin/` (JSON in, JSON out). Admin requests are not journaled.
-//! With an admin token set, every call but `GET /__admin/health` needs
-//! `Authorization: Bearer TOKEN`.
-//!
-//! | method and path | what it does |
-//! |---|---|
-//! | `GET /__admin/health` | status, profile, uptime, request count, journal counts, rules |
-//! | `GET /__admin/journal?seller=&path=&status=&rule=&productId=&since=&limit=` | journal entries, oldest first, one page of at most 256 KiB of bodies; `next` is the `since` of the next page |
-//! | `DELETE /__admin/journal` | empties the journal |
-//! | `GET /__admin/ledger?seller=` | `{"items":[{"seller","productId","variantId","stock"}]}` |
-//! | `GET /__admin/stock?seller=&productId=&variantId=` | one item's stock as plain text (empty body: never set); a ready `--stock-probe` target |
-//! | `DELETE /__admin/ledger` | forgets every stock set by requests |
-//! | `POST /__admin/reset` | journal, ledger, request counter, rule counters, RNG, clock |
-//! | `GET /__admin/scenario` | the active scenario and how often each rule fired |
-//! | `PUT /__admin/scenario` | replaces the scenario (TOML, YAML or JSON body) |
-//! | `POST /__admin/verify` | `{"expect":[…]}` → `{"ok", "results":[…]}` |
-//! | `POST /__admin/tokens/revoke?seller=` | revokes every token of a seller (`{"seller":…}` body also accepted) |
+//! The admin endpoints: the admin token check, routing under `/__admin/` and each endpoint's
+//! answer (the list is in the `admin` module's documentation).
 
 use std::sync::atomic::Ordering;
 
@@ -23,11 +8,11 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::body::{Body, json_response, read_body};
+use super::verify::{Expectation, verify};
+use crate::http::{Body, closing, full, json_response, read_body};
 use crate::journal::Filter;
 use crate::scenario::{Engine, Format, Scenario};
 use crate::state::Shared;
-use crate::verify::{Expectation, verify};
 
 fn answer(code: StatusCode, v: Value) -> Response<Body> {
     json_response(code, Bytes::from(v.to_string()))
@@ -84,7 +69,7 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                 json!({
                     "status": "ok",
                     "profile": sh.profile,
-                    "uptimeMs": sh.elapsed().as_millis() as u64,
+                    "uptimeMs": sh.uptime.elapsed().as_millis() as u64,
                     "requests": sh.counter.load(Ordering::SeqCst),
                     "journal": sh.journal.stats(),
                     "auth": sh.auth,
@@ -167,7 +152,7 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
             let body = match read_body(&sh.limits, req).await {
                 Ok(b) => b,
                 Err(r) => {
-                    return crate::body::closing(answer(
+                    return closing(answer(
                         StatusCode::from_u16(r.code).unwrap_or(StatusCode::BAD_REQUEST),
                         json!({"error": r.message}),
                     ));
@@ -197,10 +182,7 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
             let body = match read_body(&sh.limits, req).await {
                 Ok(b) => b,
                 Err(r) => {
-                    return crate::body::closing(answer(
-                        StatusCode::BAD_REQUEST,
-                        json!({"error": r.message}),
-                    ));
+                    return closing(answer(StatusCode::BAD_REQUEST, json!({"error": r.message})));
                 }
             };
             #[derive(serde::Deserialize)]
@@ -268,7 +250,7 @@ fn stock(sh: &Shared, q: &[(String, String)]) -> Response<Body> {
             );
         }
     };
-    let mut r = Response::new(crate::body::full(Bytes::from(text)));
+    let mut r = Response::new(full(Bytes::from(text)));
     r.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
@@ -291,10 +273,7 @@ async fn revoke(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
         let body = match read_body(&sh.limits, req).await {
             Ok(b) => b,
             Err(r) => {
-                return crate::body::closing(answer(
-                    StatusCode::BAD_REQUEST,
-                    json!({"error": r.message}),
-                ));
+                return closing(answer(StatusCode::BAD_REQUEST, json!({"error": r.message})));
             }
         };
         seller = serde_json::from_slice::<Ask>(&body).ok().map(|a| a.seller);

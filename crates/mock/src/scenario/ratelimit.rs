@@ -14,52 +14,26 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use stockwire_schema::exchange::field::MESSAGE;
-
-use crate::scenario::{CPattern, Engine, Pattern, ScenarioError};
-use crate::state::Shared;
+use super::error::ScenarioError;
+use super::pattern::{CPattern, Pattern};
 
 /// The name the journal gives throttling (as the rule that fired): filter with `rule=rate-limit`.
 pub const RULE: &str = "rate-limit";
 
-/// Runs the Retry-After watch and the rate limit for one `/updateInventory` request of
-/// `seller`; `Some` when it must be throttled.
+/// Runs the Retry-After watch and the rate limit (the scenario's, if any) for one
+/// `/updateInventory` request of `seller`; `Some` when it must be throttled (the caller answers).
 pub(crate) fn gate(
-    sh: &Shared,
-    engine: &Engine,
+    watch: &RetryWatch,
+    limiter: Option<&Limiter>,
     seller: &str,
     ip: Option<IpAddr>,
     now: Duration,
     request: u64,
 ) -> Option<Throttle> {
-    sh.retry_watch.arrived(seller, now, request);
-    let t = engine.limiter.as_ref()?.admit(seller, ip, now)?;
-    sh.retry_watch.advise(seller, now, t.retry_after);
+    watch.arrived(seller, now, request);
+    let t = limiter?.admit(seller, ip, now)?;
+    watch.advise(seller, now, t.retry_after);
     Some(t)
-}
-
-/// The answer to a request the rate limit refused: nothing is applied, and the journal names
-/// the throttling as the rule [`RULE`].
-pub(crate) fn throttled(
-    sh: &Shared,
-    mut rec: crate::record::Record,
-    t: Throttle,
-) -> hyper::Response<crate::body::Body> {
-    rec.e.effects.push(crate::scenario::Fired {
-        rule: RULE.into(),
-        effect: format!("status {}, retry-after {}s", t.status, t.retry_after),
-    });
-    rec.e.notes.push(t.message.clone());
-    let body = crate::body::failed_body(vec![(MESSAGE, serde_json::Value::String(t.message))]);
-    rec.finish(sh, t.status, &body);
-    let code =
-        hyper::StatusCode::from_u16(t.status).unwrap_or(hyper::StatusCode::TOO_MANY_REQUESTS);
-    let mut r = crate::body::json_response(code, body);
-    r.headers_mut().insert(
-        hyper::header::RETRY_AFTER,
-        hyper::header::HeaderValue::from(t.retry_after),
-    );
-    r
 }
 
 /// Most buckets kept; beyond this, full (idle) buckets are forgotten.

@@ -382,7 +382,7 @@ async fn connection(
         let busy = InService::new(&svc_activity);
         let sh = svc_state.clone();
         async move {
-            let r = crate::http::handle(sh, req, peer).await;
+            let r = super::route::handle(sh, req, peer).await;
             drop(busy);
             r
         }

@@ -208,7 +208,7 @@ fn check(sh: &Shared, e: &Expectation) -> Check {
         };
     }
     if let Some(q) = &e.max_rate {
-        return crate::verify::max_rate(sh, q);
+        return max_rate(sh, q);
     }
     if let Some(q) = &e.honoured_retry_after {
         let seller = first_seller(sh, &q.seller);

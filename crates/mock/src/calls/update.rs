@@ -30,16 +30,19 @@ use stockwire_schema::borrowed::{
 use stockwire_schema::exchange::field;
 use stockwire_schema::{ItemKey, contract};
 
-use crate::body::{
-    Body, CloseConnection, closing, failed_body, json_content_type, read_body_within, violation,
+use super::render::{Rendered, deliver, distort, scripted_status};
+use crate::http::{
+    Body, BudgetHeld, CloseConnection, Limits, closing, failed_body, json_content_type,
+    json_response, read_body_within, violation,
 };
-use crate::record::Record;
-use crate::render::{Rendered, deliver, distort};
+use crate::journal::Record;
+use crate::ledger::stock::pair_key;
+use crate::ledger::tokens::TokenRefusal;
+use crate::scenario::ratelimit::{RULE, Throttle, gate};
 use crate::scenario::{AnswerEffects, Engine, Fired, ItemFacts, RequestFacts};
-use crate::state::{Limits, Shared, pair_key};
+use crate::state::Shared;
 
 type HashSet<T> = foldhash::HashSet<T>;
-use crate::tokens::TokenRefusal;
 
 /// Unknown items per response whose message names the nearest catalog item.
 pub(crate) const SUGGESTIONS_PER_RESPONSE: usize = 16;
@@ -54,7 +57,14 @@ pub(crate) async fn update_inventory(
 ) -> Result<Response<Body>, CloseConnection> {
     let engine = sh.engine();
     let path = Cow::Borrowed(contract(sh.profile).inventory_path());
-    let mut rec = Record::new(&sh, req.method(), path, None, req.headers());
+    let mut rec = Record::new(
+        &*sh.clock,
+        &sh.uptime,
+        req.method(),
+        path,
+        None,
+        req.headers(),
+    );
     let now = rec.now;
     let n = sh.counter.fetch_add(1, Ordering::SeqCst) + 1;
     rec.e.request_number = Some(n);
@@ -64,9 +74,16 @@ pub(crate) async fn update_inventory(
         Err(refusal) => return Ok(refusal.answer(&sh, rec, now, n)),
     };
     rec.e.seller = Some(seller.clone());
-    // Rate limits and the Retry-After watch (crate::ratelimit).
-    if let Some(t) = crate::ratelimit::gate(&sh, &engine, &seller, peer, now, n) {
-        return Ok(crate::ratelimit::throttled(&sh, rec, t));
+    // Rate limits and the Retry-After watch (crate::scenario::ratelimit).
+    if let Some(t) = gate(
+        &sh.retry_watch,
+        engine.limiter.as_ref(),
+        &seller,
+        peer,
+        now,
+        n,
+    ) {
+        return Ok(throttled(&sh, rec, t));
     }
     if let Err(ct) = json_content_type(req.headers()) {
         let v = violation(
@@ -115,7 +132,7 @@ struct Heavy {
     n: u64,
     now: Duration,
     body: Bytes,
-    room: Option<crate::body::BudgetHeld>,
+    room: Option<BudgetHeld>,
 }
 
 impl Heavy {
@@ -150,7 +167,7 @@ pub(crate) enum AuthRefusal {
     /// No apiKey header.
     Missing,
     /// An apiKey that is no seller's token, or one past its lifetime or revoked
-    /// (`crate::tokens`).
+    /// (`crate::ledger::tokens`).
     Token(TokenRefusal),
 }
 
@@ -182,9 +199,28 @@ impl AuthRefusal {
             (field::MESSAGE, json!(msg)),
             ("violations", json!([violation("", rule, msg)])),
         ]);
-        rec.finish(sh, 401, &body);
-        crate::body::json_response(StatusCode::UNAUTHORIZED, body)
+        rec.finish(&sh.journal, sh.log_requests, 401, &body);
+        json_response(StatusCode::UNAUTHORIZED, body)
     }
+}
+
+/// The answer to a request the rate limit refused: nothing is applied, and the journal names
+/// the throttling as the rule [`RULE`].
+fn throttled(sh: &Shared, mut rec: Record, t: Throttle) -> Response<Body> {
+    rec.e.effects.push(Fired {
+        rule: RULE.into(),
+        effect: format!("status {}, retry-after {}s", t.status, t.retry_after),
+    });
+    rec.e.notes.push(t.message.clone());
+    let body = failed_body(vec![(field::MESSAGE, Value::String(t.message))]);
+    rec.finish(&sh.journal, sh.log_requests, t.status, &body);
+    let code = StatusCode::from_u16(t.status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+    let mut r = json_response(code, body);
+    r.headers_mut().insert(
+        hyper::header::RETRY_AFTER,
+        hyper::header::HeaderValue::from(t.retry_after),
+    );
+    r
 }
 
 /// Step 1, authenticate: the seller the apiKey belongs to (with `--no-auth`, the first
@@ -222,8 +258,8 @@ fn reject(
     close: bool,
 ) -> Response<Body> {
     let body = failed_body(vec![("violations", Value::Array(violations))]);
-    rec.finish(sh, code, &body);
-    let r = crate::body::json_response(
+    rec.finish(&sh.journal, sh.log_requests, code, &body);
+    let r = json_response(
         StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
         body,
     );
@@ -298,7 +334,7 @@ fn answer(sh: &Shared, rec: Record, a: Answer) -> Result<Response<Body>, CloseCo
     match a {
         Answer::Rejected { code, violations } => Ok(reject(sh, rec, code, violations, false)),
         Answer::Close(_) => {
-            rec.finish(sh, 0, &Bytes::new());
+            rec.finish(&sh.journal, sh.log_requests, 0, &Bytes::new());
             Err(CloseConnection)
         }
         Answer::Send(r, effects) => Ok(deliver(sh, rec, r, &effects)),
@@ -347,7 +383,7 @@ pub(crate) fn process(
         };
     }
     if let Some(status) = answer.status.take() {
-        let r = crate::render::scripted_status(status);
+        let r = scripted_status(status);
         return Outcome {
             answer: Answer::Send(r, answer),
             notes,
@@ -594,7 +630,7 @@ fn script(
     let verdict = engine.evaluate(&RequestFacts {
         seller,
         n,
-        elapsed: sh.elapsed(),
+        elapsed: sh.uptime.elapsed(),
         wall: now,
         items: &facts,
     });

@@ -1,5 +1,6 @@
-//! The last step of an answer: scripted statuses, scripted breaches of the contract and
-//! malformed bodies, then delivery with the scripted delay, headers, content type and drip.
+//! The last step of an `/updateInventory` answer: scripted statuses, scripted breaches of the
+//! contract and malformed bodies, then delivery with the scripted headers, content type and
+//! drip (the scenario engine decided them; this renders them).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -12,8 +13,8 @@ use serde_json::{Value, json};
 use stockwire_schema::borrowed::BorrowedItem;
 use stockwire_schema::exchange::{failed_entry_raw, field};
 
-use crate::body::{Body, DripBody, failed_body, full};
-use crate::record::Record;
+use crate::http::{Body, DripBody, failed_body, full};
+use crate::journal::Record;
 use crate::scenario::{AnswerEffects, Breach, Malformed, kebab};
 use crate::state::Shared;
 
@@ -185,7 +186,7 @@ pub(crate) fn deliver(sh: &Shared, rec: Record, r: Rendered, a: &AnswerEffects) 
     if let (Some(s), Some(seller)) = (a.retry_after, rec.e.seller.as_deref()) {
         sh.retry_watch.advise(seller, sh.clock.now(), s);
     }
-    rec.finish(sh, r.code, &r.body);
+    rec.finish(&sh.journal, sh.log_requests, r.code, &r.body);
     let b = match a.drip {
         Some((chunk, every)) => DripBody::new(r.body, chunk, every).boxed(),
         None => full(r.body),

@@ -1,156 +1,75 @@
-//! Token lifetimes: the `[[tokens]]` section of a scenario, and the store of issued tokens.
+//! The token store: each seller's credentials and stable token, the tokens `/authToken`
+//! issued under a lifetime, revocations, and how often each seller authenticated.
 //!
 //! Without a lifetime, a seller's token is derived from its credentials and never changes, so
 //! a pasted apiKey keeps working (the fast path: one hash-map lookup, no lock). With a
 //! lifetime, `/authToken` issues a fresh token on each call; every token lives until its own
 //! expiry (an overlap, as real platforms allow), counted in time or in requests. A revocation
 //! (`POST /__admin/tokens/revoke`) ends every token of a seller at once.
+//!
+//! How long tokens live is the scenario's `[[tokens]]` section, passed in as compiled rules;
+//! a refused token is answered by the call that checked it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{CPattern, Pattern, ScenarioError};
-use crate::state::Credentials;
+use crate::scenario::tokens::{Life, TokenRule, life_for};
 
 /// Most tokens remembered; beyond this, expired ones are forgotten (they then count as unknown).
 const MAX_ISSUED: usize = 100_000;
 
-/// `[[tokens]]`: how long the tokens of the matching sellers live (the first entry whose
-/// `seller` matches applies). Set `lifetime`, `requests`, or both (whichever ends first).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct TokenLifetime {
-    /// The sellers this applies to (default: every seller).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seller: Option<Pattern>,
-    /// A token expires this long after it was issued (`"15m"`, `"1h"`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lifetime: Option<String>,
-    /// A token is good for this many `/updateInventory` requests.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
-    pub requests: Option<u64>,
+/// A seller's login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    /// Seller name (what catalog entries' `seller` and scenario `seller` match).
+    pub seller: String,
+    /// Username for `/authToken`.
+    pub username: String,
+    /// Password for `/authToken`.
+    pub password: String,
 }
 
-impl TokenLifetime {
-    /// Tokens of every seller expire this long after they were issued.
-    pub fn duration(d: Duration) -> TokenLifetime {
-        TokenLifetime {
-            lifetime: Some(humantime::format_duration(d).to_string()),
-            ..TokenLifetime::default()
+impl Credentials {
+    /// Credentials from their three parts.
+    pub fn new(
+        seller: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        Credentials {
+            seller: seller.into(),
+            username: username.into(),
+            password: password.into(),
         }
     }
 
-    /// Tokens of every seller are good for `n` `/updateInventory` requests.
-    pub fn requests(n: u64) -> TokenLifetime {
-        TokenLifetime {
-            requests: Some(n),
-            ..TokenLifetime::default()
-        }
-    }
-
-    /// Only for this seller.
-    pub fn for_seller(mut self, seller: impl Into<String>) -> TokenLifetime {
-        self.seller = Some(Pattern::Exact(seller.into()));
-        self
-    }
-}
-
-/// A lifetime: a duration, a number of requests, or both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Life {
-    pub duration: Option<Duration>,
-    pub requests: Option<u64>,
-}
-
-impl Life {
-    fn describe(&self) -> String {
-        let mut s = Vec::new();
-        if let Some(d) = self.duration {
-            s.push(humantime::format_duration(d).to_string());
-        }
-        if let Some(n) = self.requests {
-            s.push(format!("{n} request{}", if n == 1 { "" } else { "s" }));
-        }
-        s.join(" or ")
-    }
-}
-
-/// A compiled `[[tokens]]` entry.
-#[derive(Debug)]
-pub(crate) struct TokenRule {
-    seller: Option<CPattern>,
-    life: Life,
-}
-
-impl TokenRule {
-    pub fn compile(i: usize, t: &TokenLifetime, origin: &str) -> Result<TokenRule, ScenarioError> {
-        let err = |message: String| ScenarioError::Rule {
-            origin: origin.to_string(),
-            rule: format!("tokens[{i}]"),
-            message,
-        };
-        let seller = t
+    /// The token `/authToken` issues for these credentials: stable across restarts, so a
+    /// printed curl example keeps working.
+    pub fn token(&self) -> String {
+        // FNV-1a: a mock's token only has to be unique per seller and stable.
+        let mut h: u64 = 0xcbf29ce484222325;
+        for b in self
             .seller
-            .as_ref()
-            .map(|p| CPattern::compile(p, "seller", &err))
-            .transpose()?;
-        let duration = t
-            .lifetime
-            .as_deref()
-            .map(|l| {
-                humantime::parse_duration(l).map_err(|e| {
-                    err(format!(
-                        "lifetime: `{l}` is not a duration like \"15m\" ({e})"
-                    ))
-                })
-            })
-            .transpose()?;
-        if duration.is_some_and(|d| d.is_zero()) {
-            return Err(err("lifetime must be longer than 0s".into()));
+            .bytes()
+            .chain([0])
+            .chain(self.username.bytes())
+            .chain([0])
+            .chain(self.password.bytes())
+        {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
         }
-        if t.requests == Some(0) {
-            return Err(err("requests must be at least 1".into()));
-        }
-        if duration.is_none() && t.requests.is_none() {
-            return Err(err(
-                "give a `lifetime` (a duration), `requests` (a count), or both".into(),
-            ));
-        }
-        Ok(TokenRule {
-            seller,
-            life: Life {
-                duration,
-                requests: t.requests,
-            },
-        })
+        let name: String = self
+            .seller
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        format!("swk-{name}-{h:016x}")
     }
-
-    /// `seller demo: 15m`.
-    pub fn describe(&self) -> String {
-        format!(
-            "tokens of {} live {}",
-            self.seller
-                .as_ref()
-                .map_or("every seller".into(), |p| format!(
-                    "seller {}",
-                    p.describe()
-                )),
-            self.life.describe()
-        )
-    }
-}
-
-fn life_for(rules: &[TokenRule], seller: &str) -> Option<Life> {
-    rules
-        .iter()
-        .find(|r| r.seller.as_ref().is_none_or(|p| p.is_match(seller)))
-        .map(|r| r.life)
 }
 
 /// Why a token was refused.
@@ -404,6 +323,7 @@ fn secs(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::tokens::{TokenLifetime, TokenRule};
 
     fn rules(toml: &str) -> Vec<TokenRule> {
         #[derive(Deserialize)]
@@ -423,6 +343,14 @@ mod tests {
             Credentials::new("demo", "u", "p"),
             Credentials::new("other", "o", "q"),
         ]
+    }
+
+    #[test]
+    fn tokens_are_stable_and_per_seller() {
+        let a = Credentials::new("demo", "u", "p");
+        assert_eq!(a.token(), Credentials::new("demo", "u", "p").token());
+        assert_ne!(a.token(), Credentials::new("other", "u", "p").token());
+        assert!(a.token().starts_with("swk-demo-"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! A journal entry under construction, and the redaction of credentials: nothing the journal
-//! keeps or `--log-requests` prints shows a password, an apiKey, a bearer token or an issued
-//! access token in clear.
+//! Recording one exchange into the journal: an entry under construction, and the redaction of
+//! credentials: nothing the journal keeps or `--log-requests` prints shows a password, an
+//! apiKey, a bearer token or an issued access token in clear.
 
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
@@ -11,8 +11,9 @@ use hyper::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
 use stockwire_schema::borrowed::is_credential_name;
 
-use crate::journal::{Headers, JournalEntry};
-use crate::state::Shared;
+use super::entry::{Headers, JournalEntry};
+use super::ring::Journal;
+use crate::clock::{Clock, Uptime};
 
 /// What a redacted value reads.
 pub(crate) const REDACTED: &str = "***";
@@ -111,23 +112,25 @@ pub(crate) struct Record {
 }
 
 impl Record {
-    /// Starts an entry for a request (headers redacted).
+    /// Starts an entry for a request (headers redacted), at the time `clock` reads, `uptime`
+    /// after start or reset.
     pub fn new(
-        sh: &Shared,
+        clock: &dyn Clock,
+        uptime: &Uptime,
         method: &Method,
         path: Cow<'static, str>,
         query: Option<String>,
         h: &HeaderMap,
     ) -> Self {
         let t0 = Instant::now();
-        let now = sh.clock.now();
+        let now = clock.now();
         Record {
             t0,
             now,
             e: JournalEntry {
                 id: 0,
                 at_ms: now.as_millis() as u64,
-                elapsed_ms: sh.elapsed_at(t0).as_millis() as u64,
+                elapsed_ms: uptime.elapsed_at(t0).as_millis() as u64,
                 method: method_name(method),
                 path,
                 query,
@@ -148,13 +151,13 @@ impl Record {
     }
 
     /// Completes the entry with the status and the body answered (as journaled: callers pass
-    /// a redacted copy when the answer carries a credential), logs it when asked, and journals
-    /// it.
-    pub fn finish(mut self, sh: &Shared, status: u16, body: &Bytes) {
+    /// a redacted copy when the answer carries a credential), logs it when `log_requests`, and
+    /// pushes it to `journal`.
+    pub fn finish(mut self, journal: &Journal, log_requests: bool, status: u16, body: &Bytes) {
         self.e.status = status;
         self.e.response_body = body.clone();
         self.e.duration_us = self.t0.elapsed().as_micros() as u64;
-        if sh.log_requests {
+        if log_requests {
             tracing::info!(
                 target: "stockwire_mock::requests",
                 "{} {} seller={} → {} {}{}{}",
@@ -183,7 +186,7 @@ impl Record {
                 }
             );
         }
-        sh.journal.push(self.e);
+        journal.push(self.e);
     }
 }
 

@@ -1,0 +1,62 @@
+//! The limits that protect the mock; each has a clear answer when exceeded.
+
+use std::time::Duration;
+
+/// Limits that protect the mock; each has a clear answer when exceeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body accepted (default 16 MiB); larger → 413.
+    pub max_body_bytes: usize,
+    /// Time allowed to send the request headers (default 10 s); then the connection closes.
+    pub header_read_timeout: Duration,
+    /// Time allowed to send the request body (default 30 s); then 408.
+    pub body_read_timeout: Duration,
+    /// Most items per request (default: no limit); more → 413.
+    pub max_items: Option<usize>,
+    /// Deepest JSON nesting accepted (default 64); deeper → 400.
+    pub max_depth: usize,
+    /// Most open connections (default 1024); more are answered 503 and closed.
+    pub max_connections: usize,
+    /// How long shutdown waits for in-flight requests (default 10 s).
+    pub drain_timeout: Duration,
+    /// Bodies at least this large (default 32 KiB, about 400 items) are processed on the
+    /// blocking pool, at most [`Limits::heavy_jobs`] at a time, so that large requests never
+    /// hold up the thread that serves every connection. Smaller bodies are processed in place
+    /// (about 50 µs at most): handing them to another thread would cost more than it saves.
+    pub inline_body_bytes: usize,
+    /// Most large bodies processed at once on the blocking pool (default: twice the cores,
+    /// so that the cores stay busy while the next bodies are read).
+    pub heavy_jobs: usize,
+    /// After refusing a body (413) or a connection (503 at the cap), how long the rest of what
+    /// the client sends is read and discarded before closing (default 2 s), so that a client
+    /// that writes its whole request before reading still reads the status.
+    pub linger: Duration,
+    /// The most bytes read and discarded while lingering (default 32 MiB).
+    pub linger_bytes: u64,
+    /// Most `/updateInventory` body bytes held at once, from reading until the answer is
+    /// rendered (default 3 MiB: three 10,000-item bodies, two processed on two cores while
+    /// the next is read; more would only wait in memory). A body waits for room before it is read (TCP
+    /// holds its sender back meanwhile); one larger than the budget waits for all of it. A body that
+    /// finds no room within `body_read_timeout` is answered 503. Bodies under 64 KiB take no
+    /// room, so a small request never queues behind large ones.
+    pub body_bytes_in_flight: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 16 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            max_items: None,
+            max_depth: 64,
+            max_connections: 1024,
+            drain_timeout: Duration::from_secs(10),
+            inline_body_bytes: 32 * 1024,
+            heavy_jobs: 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+            linger: Duration::from_secs(2),
+            linger_bytes: 32 * 1024 * 1024,
+            body_bytes_in_flight: 3 * 1024 * 1024,
+        }
+    }
+}
