@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// The default of [`Limits::max_skus`].
+pub const DEFAULT_MAX_SKUS: usize = 1000;
+
 /// Limits that protect the mock; each has a clear answer when exceeded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -40,6 +43,9 @@ pub struct Limits {
     /// finds no room within `body_read_timeout` is answered 503. Bodies under 64 KiB take no
     /// room, so a small request never queues behind large ones.
     pub body_bytes_in_flight: usize,
+    /// Most SKU codes one listing request may name in its `skus` parameter (default 1,000);
+    /// more → 400 naming this limit. Checked before any code is looked up.
+    pub max_skus: usize,
 }
 
 impl Default for Limits {
@@ -57,6 +63,7 @@ impl Default for Limits {
             linger: Duration::from_secs(2),
             linger_bytes: 32 * 1024 * 1024,
             body_bytes_in_flight: 3 * 1024 * 1024,
+            max_skus: DEFAULT_MAX_SKUS,
         }
     }
 }

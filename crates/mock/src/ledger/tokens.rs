@@ -144,13 +144,15 @@ impl Tokens {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The seller (index) a token belongs to, counting one use of it.
+    /// The seller (index) a token belongs to, counting one use of it when `counted` (a token
+    /// good for a number of requests counts the inventory push's).
     pub fn check(
         &self,
         token: &str,
         now: Duration,
         rules: &[TokenRule],
         sellers: &[Credentials],
+        counted: bool,
     ) -> Result<usize, TokenRefusal> {
         if rules.is_empty() && !self.slow.load(Ordering::Relaxed) {
             return self.stable.get(token).copied().ok_or(TokenRefusal::Unknown);
@@ -213,7 +215,9 @@ impl Tokens {
                 ));
             }
         }
-        t.uses += 1;
+        if counted {
+            t.uses += 1;
+        }
         Ok(t.seller)
     }
 
@@ -359,9 +363,12 @@ mod tests {
         let t = Tokens::new(&s, Duration::ZERO);
         let a = t.issue(0, Duration::from_secs(5), &[], &s);
         assert_eq!(a, s[0].token());
-        assert_eq!(t.check(&a, Duration::from_secs(99_999), &[], &s), Ok(0));
         assert_eq!(
-            t.check("nope", Duration::ZERO, &[], &s),
+            t.check(&a, Duration::from_secs(99_999), &[], &s, true),
+            Ok(0)
+        );
+        assert_eq!(
+            t.check("nope", Duration::ZERO, &[], &s, true),
             Err(TokenRefusal::Unknown)
         );
         assert_eq!(t.authentications(0), 1);
@@ -376,18 +383,18 @@ mod tests {
         let a = t.issue(0, min(0), &r, &s);
         let b = t.issue(0, min(5), &r, &s);
         assert_ne!(a, b);
-        assert_eq!(t.check(&a, min(9), &r, &s), Ok(0));
-        assert_eq!(t.check(&b, min(9), &r, &s), Ok(0));
-        let Err(TokenRefusal::Expired(_, m)) = t.check(&a, min(10), &r, &s) else {
+        assert_eq!(t.check(&a, min(9), &r, &s, true), Ok(0));
+        assert_eq!(t.check(&b, min(9), &r, &s, true), Ok(0));
+        let Err(TokenRefusal::Expired(_, m)) = t.check(&a, min(10), &r, &s, true) else {
             panic!("a should have expired");
         };
         assert!(m.contains("expired") && m.contains("10m"), "{m}");
-        assert_eq!(t.check(&b, min(14), &r, &s), Ok(0));
+        assert_eq!(t.check(&b, min(14), &r, &s, true), Ok(0));
         // The other seller has no lifetime: its stable token lives on.
-        assert_eq!(t.check(&s[1].token(), min(600), &r, &s), Ok(1));
+        assert_eq!(t.check(&s[1].token(), min(600), &r, &s, true), Ok(1));
         // The stable token of `demo` counts as issued at start.
         assert!(matches!(
-            t.check(&s[0].token(), min(11), &r, &s),
+            t.check(&s[0].token(), min(11), &r, &s, true),
             Err(TokenRefusal::Expired(..))
         ));
     }
@@ -398,29 +405,32 @@ mod tests {
         let r = rules("[[tokens]]\nrequests = 2\n");
         let t = Tokens::new(&s, Duration::ZERO);
         let a = t.issue(0, Duration::ZERO, &r, &s);
-        assert!(t.check(&a, Duration::ZERO, &r, &s).is_ok());
-        assert!(t.check(&a, Duration::ZERO, &r, &s).is_ok());
+        assert!(t.check(&a, Duration::ZERO, &r, &s, true).is_ok());
+        assert!(t.check(&a, Duration::ZERO, &r, &s, true).is_ok());
         assert!(matches!(
-            t.check(&a, Duration::ZERO, &r, &s),
+            t.check(&a, Duration::ZERO, &r, &s, true),
             Err(TokenRefusal::Expired(_, m)) if m.contains("2 requests")
         ));
         let b = t.issue(0, Duration::ZERO, &r, &s);
         assert!(t.revoke(0) >= 1);
         assert!(matches!(
-            t.check(&b, Duration::ZERO, &r, &s),
+            t.check(&b, Duration::ZERO, &r, &s, true),
             Err(TokenRefusal::Revoked(..))
         ));
         let c = t.issue(0, Duration::ZERO, &r, &s);
-        assert!(t.check(&c, Duration::ZERO, &r, &s).is_ok());
+        assert!(t.check(&c, Duration::ZERO, &r, &s, true).is_ok());
         // Revoking a stable token; logging in again restores it.
         let none: Vec<TokenRule> = Vec::new();
         t.revoke(1);
         assert!(matches!(
-            t.check(&s[1].token(), Duration::ZERO, &none, &s),
+            t.check(&s[1].token(), Duration::ZERO, &none, &s, true),
             Err(TokenRefusal::Revoked(..))
         ));
         assert_eq!(t.issue(1, Duration::ZERO, &none, &s), s[1].token());
-        assert_eq!(t.check(&s[1].token(), Duration::ZERO, &none, &s), Ok(1));
+        assert_eq!(
+            t.check(&s[1].token(), Duration::ZERO, &none, &s, true),
+            Ok(1)
+        );
         assert_eq!(t.authentications(0), 3);
     }
 }
