@@ -332,15 +332,13 @@ fn check(sh: &Shared, e: &Expectation) -> Check {
     }
 }
 
-/// The calls of a shape's group (`count`, `listing`) the mock serves.
-fn calls_of(sh: &Shared, group: &str) -> Vec<std::sync::Arc<stockwire_schema::Call>> {
+/// The count calls (`listing == false`) or the listing calls the mock serves.
+fn calls_of(sh: &Shared, listing: bool) -> Vec<std::sync::Arc<stockwire_schema::Call>> {
     sh.family
         .routes
         .iter()
-        .filter_map(|r| match &r.handler {
-            Handler::Count(c) | Handler::Listing(c) if c.shape().group() == group => {
-                Some(c.clone())
-            }
+        .filter_map(|r| match (&r.handler, listing) {
+            (Handler::Count(c), false) | (Handler::Listing(c), true) => Some(c.clone()),
             _ => None,
         })
         .collect()
@@ -349,7 +347,7 @@ fn calls_of(sh: &Shared, group: &str) -> Vec<std::sync::Arc<stockwire_schema::Ca
 /// The seller's successful count reads.
 fn count_read(sh: &Shared, e: &Expectation, q: &SellerQuery) -> Check {
     let seller = first_seller(sh, &q.seller);
-    let calls = calls_of(sh, "count");
+    let calls = calls_of(sh, false);
     let n: u64 = calls
         .iter()
         .map(|c| {
@@ -390,7 +388,7 @@ fn count_read(sh: &Shared, e: &Expectation, q: &SellerQuery) -> Check {
 /// answered 200, read from the journal (so within its bound).
 fn listing_pulled(sh: &Shared, q: &SellerQuery) -> Check {
     let seller = first_seller(sh, &q.seller);
-    let Some(call) = calls_of(sh, "listing").into_iter().next() else {
+    let Some(call) = calls_of(sh, true).into_iter().next() else {
         return Check {
             ok: false,
             actual: Value::Null,
