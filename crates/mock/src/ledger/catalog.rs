@@ -846,4 +846,88 @@ mod tests {
         assert_eq!(ix.find("s1", &ItemKey::new("A1", "")), None);
         assert!(ix.belongs_to(2, "anyone") && !ix.belongs_to(0, "s2"));
     }
+
+    #[test]
+    fn listing_members_round_trip_and_each_seller_sees_its_products_in_order() {
+        let e = |p: &str, v: &str| CatalogEntry::new(p, v);
+        let ix = {
+            let mut ix = CatalogIndex::new(Catalog {
+                entries: vec![
+                    CatalogEntry {
+                        sku: Some("S-1".into()),
+                        title: Some("Shirt".into()),
+                        brand: Some("B".into()),
+                        listing_price: Some(9.5),
+                        mrp: Some(12.0),
+                        blocked: Some(2),
+                        stock: Some(4),
+                        ..e("SHIRT", "V1")
+                    },
+                    e("MUG", "V1"),
+                    CatalogEntry {
+                        seller: Some("acme".into()),
+                        ..e("SHIRT", "V2")
+                    },
+                    CatalogEntry {
+                        published: Some(false),
+                        ..e("DRAFT", "D1")
+                    },
+                ],
+            });
+            ix.prepare_listings(&["acme", "globex"]);
+            ix
+        };
+        let l = ix.listed(0);
+        assert_eq!(
+            (l.sku, l.title, l.brand, l.listing_price, l.mrp, l.blocked),
+            (
+                Some("S-1"),
+                Some("Shirt"),
+                Some("B"),
+                Some(9.5),
+                Some(12.0),
+                Some(2)
+            )
+        );
+        assert!(l.published && !ix.listed(3).published);
+        assert_eq!(ix.stock_of(0), Some(4));
+        // Default SKU codes follow the shared rule: V1 is two entries' variantId.
+        assert_eq!(ix.sku_of(1), "MUG-V1");
+        assert_eq!(ix.sku_of(2), "V2");
+        assert_eq!(ix.find_sku("globex", "MUG-V1"), Some(1));
+        assert_eq!(ix.find_sku("globex", "V2"), None);
+        assert_eq!(ix.find_sku("acme", "V2"), Some(2));
+        assert_eq!(ix.find_sku("acme", "D1"), None, "unpublished");
+        assert_eq!(
+            (ix.published_count("acme"), ix.published_count("globex")),
+            (3, 2)
+        );
+        assert_eq!(ix.listed_products("acme"), [0, 1]);
+        let shirt: Vec<u32> = ix.listed_variants("acme", 0).collect();
+        assert_eq!(shirt, [0, 2]);
+        let shirt: Vec<u32> = ix.listed_variants("globex", 0).collect();
+        assert_eq!(shirt, [0]);
+    }
+
+    #[test]
+    fn a_file_read_entry_by_entry_refuses_an_item_given_twice_for_one_seller() {
+        let dir = std::env::temp_dir().join(format!("swk-cat-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = dir.join("ok.csv");
+        std::fs::write(&ok, "productId,variantId,seller\nP,V,\nP,V,acme\n").unwrap();
+        let ix = CatalogIndex::read(&ok).unwrap();
+        assert_eq!(ix.len(), 2);
+        let twice = dir.join("twice.csv");
+        std::fs::write(
+            &twice,
+            "productId,variantId,seller\nP,V,acme\nQ,V,\nP,V,acme\n",
+        )
+        .unwrap();
+        let e = CatalogIndex::read(&twice).unwrap_err().to_string();
+        assert!(
+            e.ends_with("line 4: P/V is listed twice for the same seller"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
