@@ -811,7 +811,7 @@ fn apply(
 /// [`apply`] into one ledger, each value converted from [`Checked::value`] by `slot`.
 fn apply_to<T: Slot>(
     ledger: &mut Ledger<T>,
-    slot: fn(u64) -> T,
+    slot: impl Fn(u64) -> T,
     seller: &str,
     items: &[BorrowedItem<'_>],
     checked: &[Checked],
