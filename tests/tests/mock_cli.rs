@@ -38,6 +38,15 @@ fn a_thread_count_outside_1_to_256_is_refused_naming_the_flag() {
 }
 
 #[test]
+fn a_token_cap_below_one_is_refused_naming_the_flag() {
+    for bad in ["0", "many"] {
+        let r = stockwire(&["mock", "--port", "0", "--max-tokens-per-seller", bad]);
+        assert_eq!(r.code, 2, "--max-tokens-per-seller {bad}: {}", r.stderr);
+        assert!(r.stderr.contains("--max-tokens-per-seller"), "{}", r.stderr);
+    }
+}
+
+#[test]
 fn check_reads_every_fixture_and_refuses_bad_ones() {
     let r = stockwire(&[
         "mock",

@@ -120,6 +120,10 @@ pub struct MockArgs {
     /// and a new client is answered 503 only when every connection is busy.
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
+    /// Live tokens one seller may hold when a scenario gives tokens a lifetime: every
+    /// /authToken call issues a fresh token, and past this many the seller's oldest goes.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_tokens_per_seller: u64,
     /// Threads that serve connections (default 1). Batches of 32 KiB or more are parsed on a
     /// separate pool sized to the cores whatever this is; one thread serves small requests
     /// fastest on a machine shared with the client, more help only many busy clients.
@@ -384,6 +388,8 @@ pub fn run(args: MockArgs) -> Result<u8> {
             max_body_bytes: args.max_body,
             max_items: args.max_items,
             max_connections: args.max_connections,
+            max_tokens_per_seller: usize::try_from(args.max_tokens_per_seller)
+                .unwrap_or(usize::MAX),
             ..Limits::default()
         });
     let catalog_label = match &args.catalog {

@@ -278,7 +278,7 @@ impl Builder {
             }
         }
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let tokens = Tokens::new(&sellers, clock.now());
+        let tokens = Tokens::new(&sellers, clock.now(), self.limits.max_tokens_per_seller);
         let recorder = self
             .record
             .map(|(from, to)| recording::Recorder::new(&from, to))

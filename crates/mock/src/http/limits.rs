@@ -40,6 +40,11 @@ pub struct Limits {
     /// finds no room within `body_read_timeout` is answered 503. Bodies under 64 KiB take no
     /// room, so a small request never queues behind large ones.
     pub body_bytes_in_flight: usize,
+    /// Live tokens one seller may hold at once when tokens have a lifetime (default 1,000):
+    /// each `/authToken` call issues a fresh one, and past the cap the seller's oldest token
+    /// goes (expired ones are forgotten as new ones are issued), so a client that logs in on
+    /// every request keeps the store, and each lookup, the same size.
+    pub max_tokens_per_seller: usize,
 }
 
 impl Default for Limits {
@@ -57,6 +62,7 @@ impl Default for Limits {
             linger: Duration::from_secs(2),
             linger_bytes: 32 * 1024 * 1024,
             body_bytes_in_flight: 3 * 1024 * 1024,
+            max_tokens_per_seller: 1_000,
         }
     }
 }
