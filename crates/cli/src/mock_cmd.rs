@@ -129,6 +129,10 @@ pub struct MockArgs {
     /// fastest on a machine shared with the client, more help only many busy clients.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: u16,
+    /// Record mode: partner answer bytes held at once until written to their clients; an
+    /// answer that finds no room within 5 s is answered 502.
+    #[arg(long, value_name = "BYTES", default_value_t = 128 * 1024 * 1024, requires = "record_from")]
+    pub record_budget: usize,
     /// Record a real partner: forward every request to this URL and answer with its reply.
     #[arg(long, value_name = "URL", requires = "record_to")]
     pub record_from: Option<String>,

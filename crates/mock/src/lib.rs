@@ -281,7 +281,9 @@ impl Builder {
         let tokens = Tokens::new(&sellers, clock.now(), self.limits.max_tokens_per_seller);
         let recorder = self
             .record
-            .map(|(from, to)| recording::Recorder::new(&from, to))
+            .map(|(from, to)| {
+                recording::Recorder::new(&from, to, self.limits.record_bytes_in_flight)
+            })
             .transpose()?;
         let listener = match self.listener {
             Some(l) => {
@@ -407,6 +409,15 @@ impl MockMarketplace {
             .recorder
             .as_ref()
             .map(recording::Recorder::write)
+    }
+
+    /// In record mode: the most partner answer bytes held at once since start (never more
+    /// than [`Limits::record_bytes_in_flight`]).
+    pub fn record_peak_bytes(&self) -> Option<usize> {
+        self.shared
+            .recorder
+            .as_ref()
+            .map(recording::Recorder::peak_bytes)
     }
 
     /// In record mode: the partner's URL (without credentials) and the recording directory.

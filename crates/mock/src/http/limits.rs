@@ -45,6 +45,11 @@ pub struct Limits {
     /// goes (expired ones are forgotten as new ones are issued), so a client that logs in on
     /// every request keeps the store, and each lookup, the same size.
     pub max_tokens_per_seller: usize,
+    /// Record mode (`--record-from`): partner answer bytes held at once, from the first byte
+    /// read until the answer is written to its client (default 128 MiB: two answers of the
+    /// 64 MiB per-answer cap). A piece that finds no room within 5 s ends its answer with a
+    /// 502 that says so, so clients that never read cannot make the mock hold more.
+    pub record_bytes_in_flight: usize,
 }
 
 impl Default for Limits {
@@ -63,6 +68,7 @@ impl Default for Limits {
             linger_bytes: 32 * 1024 * 1024,
             body_bytes_in_flight: 3 * 1024 * 1024,
             max_tokens_per_seller: 1_000,
+            record_bytes_in_flight: 128 * 1024 * 1024,
         }
     }
 }
