@@ -47,6 +47,35 @@ fn a_token_cap_below_one_is_refused_naming_the_flag() {
 }
 
 #[test]
+fn check_applies_the_scenario_caps_and_names_the_flag() {
+    let demo = stockwire_tests::fixture("scenarios/demo.toml");
+    let r = stockwire(&[
+        "mock",
+        "check",
+        demo.to_str().unwrap(),
+        "--max-scenario-rules",
+        "1",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--max-scenario-rules raises it"),
+        "{}",
+        r.stderr
+    );
+    let r = stockwire(&[
+        "mock",
+        "check",
+        demo.to_str().unwrap(),
+        "--max-scenario-bytes",
+        "64",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("larger than 64 bytes"), "{}", r.stderr);
+    let r = stockwire(&["mock", "check", demo.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
 fn check_reads_every_fixture_and_refuses_bad_ones() {
     let r = stockwire(&[
         "mock",

@@ -288,7 +288,9 @@ async fn an_endless_partner_answer_stays_within_the_record_budget() {
     let peak = m.record_peak_bytes().unwrap();
     assert!(peak > 0 && peak <= budget, "peak {peak} of budget {budget}");
     // The mock is still there for a new client.
-    let r = send(&m.url(), "GET", "/__admin/health", &[], b"").await.unwrap();
+    let r = send(&m.url(), "GET", "/__admin/health", &[], b"")
+        .await
+        .unwrap();
     assert_eq!(r.status, 200);
 }
 

@@ -135,6 +135,7 @@ pub struct Builder {
     token_lifetimes: Vec<tokens::TokenLifetime>,
     rate_limits: Vec<ratelimit::RateLimit>,
     admin_token: Option<String>,
+    scenario_limits: scenario::ScenarioLimits,
 }
 
 impl Builder {
@@ -245,6 +246,13 @@ impl Builder {
         self
     }
 
+    /// Caps on the scenarios the running mock accepts (`PUT /__admin/scenario`, reloads of a
+    /// watched file); default [`scenario::ScenarioLimits::default`].
+    pub fn scenario_limits(mut self, l: scenario::ScenarioLimits) -> Self {
+        self.scenario_limits = l;
+        self
+    }
+
     /// The demo: demo catalog and demo scenario, unless already set (the demo seller is the
     /// default seller anyway).
     pub fn demo(mut self) -> Self {
@@ -333,6 +341,7 @@ impl Builder {
             heavy: Arc::new(tokio::sync::Semaphore::new(heavy_jobs)),
             body_budget,
             admin_token: self.admin_token,
+            scenario_limits: self.scenario_limits,
             conn_stats: Default::default(),
         });
         state::return_startup_memory();
@@ -539,7 +548,16 @@ impl MockMarketplace {
                 tokio::time::sleep(Duration::from_millis(30)).await;
                 while rx.try_recv().is_ok() {}
                 let Some(sh) = weak.upgrade() else { return };
-                match Scenario::read(&path).and_then(Engine::new) {
+                // Read and compiled off the thread that serves connections; the old scenario
+                // serves until the new one is ready.
+                let limits = sh.scenario_limits;
+                let file = path.clone();
+                let built = tokio::task::spawn_blocking(move || {
+                    Scenario::read_with(&file, &limits).and_then(Engine::new)
+                })
+                .await;
+                let Ok(built) = built else { continue };
+                match built {
                     Ok(e) => {
                         let n = e.fire_counts().len();
                         sh.set_engine(e);
