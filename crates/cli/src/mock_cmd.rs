@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use stockwire_mock::scenario::Engine;
+use stockwire_mock::scenario::{Engine, ScenarioLimits};
 use stockwire_mock::verify::{Expectation, ItemRef, RateQuery, RequestQuery, SellerQuery};
 use stockwire_mock::{Credentials, Limits, MockMarketplace, Scenario, demo};
 use stockwire_schema::Profile;
@@ -124,11 +124,19 @@ pub struct MockArgs {
     /// and a new client is answered 503 only when every connection is busy.
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
+    /// Live tokens one seller may hold when a scenario gives tokens a lifetime: every
+    /// /authToken call issues a fresh token, and past this many the seller's oldest goes.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_tokens_per_seller: u64,
     /// Threads that serve connections (default 1). Batches of 32 KiB or more are parsed on a
     /// separate pool sized to the cores whatever this is; one thread serves small requests
     /// fastest on a machine shared with the client, more help only many busy clients.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: u16,
+    /// Record mode: partner answer bytes held at once until written to their clients; an
+    /// answer that finds no room within 5 s is answered 502.
+    #[arg(long, value_name = "BYTES", default_value_t = 128 * 1024 * 1024, requires = "record_from")]
+    pub record_budget: usize,
     /// Record a real partner: forward every request to this URL and answer with its reply.
     #[arg(long, value_name = "URL", requires = "record_to")]
     pub record_from: Option<String>,
@@ -141,6 +149,38 @@ pub struct MockArgs {
     /// Once listening, write the base URL (one line) to this file, for scripts that wait on it.
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub caps: ScenarioCaps,
+}
+
+/// Caps on a scenario (a file, `--watch` reloads, `PUT /__admin/scenario`, `mock check`).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ScenarioCaps {
+    /// Largest scenario text in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = ScenarioLimits::default().max_bytes)]
+    pub max_scenario_bytes: usize,
+    /// Deepest nesting of arrays and objects in a scenario text.
+    #[arg(long, value_name = "N", default_value_t = ScenarioLimits::default().max_depth)]
+    pub max_scenario_depth: usize,
+    /// Most rules, token lifetimes and rate limits in a scenario, together.
+    #[arg(long, value_name = "N", default_value_t = ScenarioLimits::default().max_rules)]
+    pub max_scenario_rules: usize,
+    /// Largest compiled size of one regex pattern in a scenario, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = ScenarioLimits::default().max_pattern_bytes)]
+    pub max_pattern_bytes: usize,
+}
+
+impl ScenarioCaps {
+    /// The caps as the mock library takes them.
+    pub fn limits(&self) -> ScenarioLimits {
+        ScenarioLimits {
+            max_bytes: self.max_scenario_bytes,
+            max_depth: self.max_scenario_depth,
+            max_rules: self.max_scenario_rules,
+            max_pattern_bytes: self.max_pattern_bytes,
+        }
+    }
 }
 
 /// Subcommands of `stockwire mock`.
@@ -152,6 +192,9 @@ pub enum MockSub {
     Check {
         /// The scenario file (TOML, YAML or JSON).
         file: PathBuf,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        caps: ScenarioCaps,
     },
     /// Print the JSON Schema of scenario files.
     ScenarioSchema,
@@ -386,8 +429,8 @@ pub fn run(args: MockArgs) -> Result<u8> {
             )?;
             return Ok(exit_codes::OK);
         }
-        Some(MockSub::Check { file }) => {
-            let s = Scenario::read(file)?;
+        Some(MockSub::Check { file, caps }) => {
+            let s = Scenario::read_with(file, &caps.limits())?;
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,
@@ -428,11 +471,14 @@ pub fn run(args: MockArgs) -> Result<u8> {
         .journal_cap(args.journal_cap)
         .log_requests(args.log_requests)
         .admin_token(args.admin_token.clone())
+        .scenario_limits(args.caps.limits())
         .limits(Limits {
             max_body_bytes: args.max_body,
             max_items: args.max_items,
             max_skus: args.max_skus,
             max_connections: args.max_connections,
+            max_tokens_per_seller: usize::try_from(args.max_tokens_per_seller)
+                .unwrap_or(usize::MAX),
             ..Limits::default()
         });
     // A catalog file is read entry by entry when the mock starts (its index is built as it
@@ -450,7 +496,7 @@ pub fn run(args: MockArgs) -> Result<u8> {
     let scenario_label = if args.no_scenario {
         "none (a correct partner)".to_string()
     } else if let Some(p) = &args.scenario {
-        let s = Scenario::read(p)?;
+        let s = Scenario::read_with(p, &args.caps.limits())?;
         let l = format!("{} ({} rules)", p.display(), s.rules.len());
         b = b.scenario(s);
         l

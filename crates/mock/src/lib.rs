@@ -147,6 +147,7 @@ pub struct Builder {
     token_lifetimes: Vec<tokens::TokenLifetime>,
     rate_limits: Vec<ratelimit::RateLimit>,
     admin_token: Option<String>,
+    scenario_limits: scenario::ScenarioLimits,
 }
 
 impl Builder {
@@ -276,6 +277,13 @@ impl Builder {
         self
     }
 
+    /// Caps on the scenarios the running mock accepts (`PUT /__admin/scenario`, reloads of a
+    /// watched file); default [`scenario::ScenarioLimits::default`].
+    pub fn scenario_limits(mut self, l: scenario::ScenarioLimits) -> Self {
+        self.scenario_limits = l;
+        self
+    }
+
     /// The demo: demo catalog and demo scenario, unless already set (the demo seller is the
     /// default seller anyway).
     pub fn demo(mut self) -> Self {
@@ -310,10 +318,12 @@ impl Builder {
             }
         }
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let tokens = Tokens::new(&sellers, clock.now());
+        let tokens = Tokens::new(&sellers, clock.now(), self.limits.max_tokens_per_seller);
         let recorder = self
             .record
-            .map(|(from, to)| recording::Recorder::new(&from, to))
+            .map(|(from, to)| {
+                recording::Recorder::new(&from, to, self.limits.record_bytes_in_flight)
+            })
             .transpose()?;
         let listener = match self.listener {
             Some(l) => {
@@ -378,6 +388,7 @@ impl Builder {
             heavy: Arc::new(tokio::sync::Semaphore::new(heavy_jobs)),
             body_budget,
             admin_token: self.admin_token,
+            scenario_limits: self.scenario_limits,
             conn_stats: Default::default(),
         });
         state::return_startup_memory();
@@ -454,6 +465,15 @@ impl MockMarketplace {
             .recorder
             .as_ref()
             .map(recording::Recorder::write)
+    }
+
+    /// In record mode: the most partner answer bytes held at once since start (never more
+    /// than [`Limits::record_bytes_in_flight`]).
+    pub fn record_peak_bytes(&self) -> Option<usize> {
+        self.shared
+            .recorder
+            .as_ref()
+            .map(recording::Recorder::peak_bytes)
     }
 
     /// In record mode: the partner's URL (without credentials) and the recording directory.
@@ -586,7 +606,16 @@ impl MockMarketplace {
                 tokio::time::sleep(Duration::from_millis(30)).await;
                 while rx.try_recv().is_ok() {}
                 let Some(sh) = weak.upgrade() else { return };
-                match Scenario::read(&path).and_then(Engine::new) {
+                // Read and compiled off the thread that serves connections; the old scenario
+                // serves until the new one is ready.
+                let limits = sh.scenario_limits;
+                let file = path.clone();
+                let built = tokio::task::spawn_blocking(move || {
+                    Scenario::read_with(&file, &limits).and_then(Engine::new)
+                })
+                .await;
+                let Ok(built) = built else { continue };
+                match built {
                     Ok(e) => {
                         let n = e.fire_counts().len();
                         sh.set_engine(e);

@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     pub conn_stats: ConnStats,
     /// The token `/__admin/*` requires (`GET /__admin/health` excepted), if any.
     pub admin_token: Option<String>,
+    /// Caps on a scenario given to the running mock.
+    pub scenario_limits: crate::scenario::ScenarioLimits,
 }
 
 impl Shared {

@@ -190,7 +190,24 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
             } else {
                 Format::sniff(&text)
             };
-            match Scenario::parse(&text, format, "request body").and_then(Engine::new) {
+            // Parsed and compiled off the thread that serves connections, within the caps;
+            // the old scenario serves until the new one is ready.
+            let limits = sh.scenario_limits;
+            let text = text.into_owned();
+            let built = tokio::task::spawn_blocking(move || {
+                Scenario::parse_with(&text, format, "request body", &limits).and_then(Engine::new)
+            })
+            .await;
+            let built = match built {
+                Ok(b) => b,
+                Err(e) => {
+                    return answer(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        json!({"error": format!("the scenario could not be compiled: {e}")}),
+                    );
+                }
+            };
+            match built {
                 Ok(engine) => {
                     let n = engine.fire_counts().len();
                     sh.set_engine(engine);
