@@ -480,9 +480,12 @@ mod tests {
         drop(st);
         let now = Duration::from_secs(60);
         for tok in &last {
-            assert_eq!(t.check(tok, now, &r, &s), Ok(0));
+            assert_eq!(t.check(tok, now, &r, &s, true), Ok(0));
         }
-        assert_eq!(t.check(&first, now, &r, &s), Err(TokenRefusal::Unknown));
+        assert_eq!(
+            t.check(&first, now, &r, &s, true),
+            Err(TokenRefusal::Unknown)
+        );
     }
 
     /// Expired tokens are forgotten as new ones are issued, without waiting for the cap.
