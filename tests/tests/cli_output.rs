@@ -135,6 +135,52 @@ async fn mock_verify_format_json_and_its_json_alias_follow_the_schema() {
     assert_eq!(doc["ok"], true);
     let text = tokio::task::block_in_place(|| stockwire(&base));
     assert!(text.stdout.starts_with("ok "), "{}", text.stdout);
+
+    // Per-call questions: the count read, the listing pulled to its end, requests per call.
+    let key = m.token("demo").unwrap();
+    let h = [("apiKey", key.as_str())];
+    for path in [
+        "/productsCount?publishedStatus=PUBLISHED",
+        "/products?pageNumber=1&pageSize=50&publishedStatus=PUBLISHED",
+    ] {
+        let r = stockwire_tests::http::send(&url, "GET", path, &h, b"")
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{path}");
+    }
+    let per_call = [
+        "mock",
+        "verify",
+        "--url",
+        url.as_str(),
+        "--count-read",
+        "--listing-pulled",
+        "--requests",
+        "products=1",
+        "--min-requests",
+        "productsCount=1",
+        "--requests",
+        "0",
+        "--json",
+    ];
+    let c = tokio::task::block_in_place(|| stockwire(&per_call));
+    assert_eq!(c.code, 0, "{}{}", c.stdout, c.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&c.stdout).unwrap();
+    validate_against("schemas/mock-verify.schema.json", &doc);
+    assert_eq!(doc["results"].as_array().unwrap().len(), 5);
+    assert_eq!(doc["results"][4]["actual"]["end"], 1);
+    let wrong = tokio::task::block_in_place(|| {
+        stockwire(&[
+            "mock",
+            "verify",
+            "--url",
+            url.as_str(),
+            "--requests",
+            "products=x",
+        ])
+    });
+    assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+    assert!(wrong.stderr.contains("CALL=N"), "{}", wrong.stderr);
 }
 
 #[test]

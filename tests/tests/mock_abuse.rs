@@ -99,6 +99,51 @@ async fn at_the_connection_cap_the_longest_idle_connection_makes_room() {
     assert_eq!(h["connections"]["refusedBusy"], 0);
 }
 
+/// A burst of new clients at the cap: each one closes a different idle connection, so all are
+/// served (one victim chosen again and again freed one connection at a time, and the rest of
+/// the burst was refused after waiting 2 s).
+#[tokio::test]
+async fn a_burst_of_new_clients_at_the_cap_closes_as_many_idle_connections() {
+    let m = MockMarketplace::builder()
+        .no_auth()
+        .limits(Limits {
+            max_connections: 16,
+            ..Limits::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let mut held = Vec::new();
+    for _ in 0..16 {
+        let mut s = TcpStream::connect(host(&m.url())).await.unwrap();
+        assert_eq!(keep_alive_request(&mut s).await, 200);
+        held.push(s);
+    }
+    // 24 new clients at once: every one must be served, none refused.
+    let url = m.url();
+    let burst: Vec<_> = (0..24)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let mut s = TcpStream::connect(host(&url)).await.unwrap();
+                keep_alive_request(&mut s).await
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for b in burst {
+        statuses.push(b.await.unwrap());
+    }
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    let h = get_json(&m.url(), "/__admin/health").await;
+    assert_eq!(h["connections"]["refusedBusy"], 0, "{h}");
+    assert!(
+        h["connections"]["evictedIdle"].as_u64().unwrap() >= 8,
+        "{h}"
+    );
+    drop(held);
+}
+
 #[tokio::test]
 async fn when_every_connection_is_busy_a_client_that_writes_first_still_reads_503() {
     let slow = Scenario::parse(

@@ -198,6 +198,58 @@ async fn put_scenario_replaces_rules_at_run_time() {
     assert_eq!(r.status, 404);
 }
 
+/// Scenarios through the admin API are configuration from the network: each cap refuses a
+/// hostile one with its name, and the scenario in place keeps serving.
+#[tokio::test]
+async fn a_scenario_past_a_cap_is_refused_and_the_old_one_keeps_serving() {
+    let m = MockMarketplace::builder()
+        .catalog(demo::catalog())
+        .scenario_limits(stockwire_mock::scenario::ScenarioLimits {
+            max_rules: 2,
+            ..Default::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let t = m.token("demo").unwrap();
+    let put = |body: Vec<u8>| {
+        let url = m.url();
+        async move {
+            send(
+                &url,
+                "PUT",
+                "/__admin/scenario",
+                &[("content-type", "application/yaml")],
+                &body,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let r = put(b"rules:\n  - name: down\n    effect: { status: 500 }\n".to_vec()).await;
+    assert_eq!(r.status, 200);
+    // 200 KB nested 100,000 deep (it stalled the whole mock for 21 s).
+    let deep = format!("rules: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let r = put(deep.into_bytes()).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("--max-scenario-depth"), "{}", r.text());
+    // 2 MB of text, over the 1 MiB cap.
+    let r = put(format!("description: {}", "x".repeat(2 << 20)).into_bytes()).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("--max-scenario-bytes"), "{}", r.text());
+    let three = format!("rules:\n{}", "  - effect: { status: 503 }\n".repeat(3));
+    let r = put(three.into_bytes()).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("--max-scenario-rules"), "{}", r.text());
+    // The scenario in place still serves.
+    assert_eq!(
+        update(&m.url(), Some(&t), &one("MUG-002", "MUG-002-WHITE", 1))
+            .await
+            .status,
+        500
+    );
+}
+
 #[tokio::test]
 async fn a_watched_scenario_file_is_reloaded_when_it_changes() {
     let dir = tempfile::tempdir().unwrap();

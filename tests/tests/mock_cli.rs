@@ -38,6 +38,44 @@ fn a_thread_count_outside_1_to_256_is_refused_naming_the_flag() {
 }
 
 #[test]
+fn a_token_cap_below_one_is_refused_naming_the_flag() {
+    for bad in ["0", "many"] {
+        let r = stockwire(&["mock", "--port", "0", "--max-tokens-per-seller", bad]);
+        assert_eq!(r.code, 2, "--max-tokens-per-seller {bad}: {}", r.stderr);
+        assert!(r.stderr.contains("--max-tokens-per-seller"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn check_applies_the_scenario_caps_and_names_the_flag() {
+    let demo = stockwire_tests::fixture("scenarios/demo.toml");
+    let r = stockwire(&[
+        "mock",
+        "check",
+        demo.to_str().unwrap(),
+        "--max-scenario-rules",
+        "1",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--max-scenario-rules raises it"),
+        "{}",
+        r.stderr
+    );
+    let r = stockwire(&[
+        "mock",
+        "check",
+        demo.to_str().unwrap(),
+        "--max-scenario-bytes",
+        "64",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("larger than 64 bytes"), "{}", r.stderr);
+    let r = stockwire(&["mock", "check", demo.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
 fn check_reads_every_fixture_and_refuses_bad_ones() {
     let r = stockwire(&[
         "mock",

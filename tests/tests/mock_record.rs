@@ -232,6 +232,68 @@ async fn a_partner_that_is_down_gets_a_502_naming_it() {
     );
 }
 
+/// A partner that answers with a body without end, sent to many clients at once: the mock
+/// holds at most the record budget of answer bytes, answers each client 502 naming the
+/// budget, and still serves a new client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_partner_answer_stays_within_the_record_budget() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let partner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = partner.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = partner.accept().await {
+            tokio::spawn(async move {
+                let mut head = [0u8; 4096];
+                let _ = s.read(&mut head).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n")
+                    .await;
+                let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
+                // At most 1 GiB, and only while someone reads: the mock stops reading at its
+                // budget and closes the connection when it gives up.
+                for _ in 0..16_384 {
+                    if s.write_all(chunk.as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let budget = 2 * 1024 * 1024;
+    let m = MockMarketplace::builder()
+        .record(format!("http://{addr}"), dir.path())
+        .limits(stockwire_mock::Limits {
+            record_bytes_in_flight: budget,
+            ..stockwire_mock::Limits::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let clients: Vec<_> = (0..4)
+        .map(|i| {
+            let url = m.url();
+            tokio::spawn(async move { update(&url, Some("k"), &batch(i)).await })
+        })
+        .collect();
+    for c in clients {
+        let r = c.await.unwrap();
+        assert_eq!(r.status, 502, "{}", r.text());
+        let t = r.text();
+        assert!(
+            t.contains("already hold the record budget") || t.contains("larger than 64 MiB"),
+            "{t}"
+        );
+    }
+    let peak = m.record_peak_bytes().unwrap();
+    assert!(peak > 0 && peak <= budget, "peak {peak} of budget {budget}");
+    // The mock is still there for a new client.
+    let r = send(&m.url(), "GET", "/__admin/health", &[], b"")
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+}
+
 /// `stockwire mock --record-from URL --record-to DIR` forwards, and writes the recording when
 /// stopped with SIGTERM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

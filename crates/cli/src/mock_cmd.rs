@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use stockwire_mock::scenario::Engine;
+use stockwire_mock::scenario::{Engine, ScenarioLimits};
 use stockwire_mock::verify::{Expectation, ItemRef, RateQuery, RequestQuery, SellerQuery};
 use stockwire_mock::{Credentials, Limits, MockMarketplace, Scenario, demo};
-use stockwire_schema::{Catalog, Profile};
+use stockwire_schema::Profile;
 
 use std::io::Write;
 
@@ -85,8 +85,9 @@ pub struct MockArgs {
     /// Contract version: v1 (integer inventory) or v2 (digit-string inventory).
     #[arg(long, default_value = "v1")]
     pub profile: Profile,
-    /// Items that exist: a JSON or CSV catalog (productId, variantId, stock?, seller?).
-    /// Default: the demo catalog.
+    /// Items that exist: a JSON or CSV catalog (productId, variantId, stock?, seller?, and the
+    /// listing's sku?, title?, brand?, listingPrice?, mrp?, blocked?, published?), read entry
+    /// by entry. Default: the demo catalog.
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
     /// Scripted behaviour: a TOML, YAML or JSON scenario. Default: the demo scenario.
@@ -116,15 +117,26 @@ pub struct MockArgs {
     /// Most items per request (more → 413). Default: no limit.
     #[arg(long)]
     pub max_items: Option<usize>,
+    /// Most SKU codes one listing request may name in `skus` (more → 400 naming the limit).
+    #[arg(long, default_value_t = stockwire_mock::DEFAULT_MAX_SKUS)]
+    pub max_skus: usize,
     /// Most open connections; at the cap the longest-idle connection is closed for a new one,
     /// and a new client is answered 503 only when every connection is busy.
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
+    /// Live tokens one seller may hold when a scenario gives tokens a lifetime: every
+    /// /authToken call issues a fresh token, and past this many the seller's oldest goes.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_tokens_per_seller: u64,
     /// Threads that serve connections (default 1). Batches of 32 KiB or more are parsed on a
     /// separate pool sized to the cores whatever this is; one thread serves small requests
     /// fastest on a machine shared with the client, more help only many busy clients.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: u16,
+    /// Record mode: partner answer bytes held at once until written to their clients; an
+    /// answer that finds no room within 5 s is answered 502.
+    #[arg(long, value_name = "BYTES", default_value_t = 128 * 1024 * 1024, requires = "record_from")]
+    pub record_budget: usize,
     /// Record a real partner: forward every request to this URL and answer with its reply.
     #[arg(long, value_name = "URL", requires = "record_to")]
     pub record_from: Option<String>,
@@ -137,6 +149,38 @@ pub struct MockArgs {
     /// Once listening, write the base URL (one line) to this file, for scripts that wait on it.
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub caps: ScenarioCaps,
+}
+
+/// Caps on a scenario (a file, `--watch` reloads, `PUT /__admin/scenario`, `mock check`).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ScenarioCaps {
+    /// Largest scenario text in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = ScenarioLimits::default().max_bytes)]
+    pub max_scenario_bytes: usize,
+    /// Deepest nesting of arrays and objects in a scenario text.
+    #[arg(long, value_name = "N", default_value_t = ScenarioLimits::default().max_depth)]
+    pub max_scenario_depth: usize,
+    /// Most rules, token lifetimes and rate limits in a scenario, together.
+    #[arg(long, value_name = "N", default_value_t = ScenarioLimits::default().max_rules)]
+    pub max_scenario_rules: usize,
+    /// Largest compiled size of one regex pattern in a scenario, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = ScenarioLimits::default().max_pattern_bytes)]
+    pub max_pattern_bytes: usize,
+}
+
+impl ScenarioCaps {
+    /// The caps as the mock library takes them.
+    pub fn limits(&self) -> ScenarioLimits {
+        ScenarioLimits {
+            max_bytes: self.max_scenario_bytes,
+            max_depth: self.max_scenario_depth,
+            max_rules: self.max_scenario_rules,
+            max_pattern_bytes: self.max_pattern_bytes,
+        }
+    }
 }
 
 /// Subcommands of `stockwire mock`.
@@ -148,6 +192,9 @@ pub enum MockSub {
     Check {
         /// The scenario file (TOML, YAML or JSON).
         file: PathBuf,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        caps: ScenarioCaps,
     },
     /// Print the JSON Schema of scenario files.
     ScenarioSchema,
@@ -165,12 +212,21 @@ pub struct VerifyArgs {
     /// Some request set the item (to N when given): [SELLER:]PRODUCT/VARIANT[=N] (repeatable).
     #[arg(long, value_name = "[SELLER:]PRODUCT/VARIANT[=N]")]
     pub was_set: Vec<String>,
-    /// Exactly this many /updateInventory requests were journaled.
+    /// Exactly N /updateInventory requests were journaled; CALL=N: exactly N requests to that
+    /// call (e.g. products=3). Repeatable.
+    #[arg(long, value_name = "[CALL=]N")]
+    pub requests: Vec<String>,
+    /// At least N /updateInventory requests were journaled; CALL=N: at least N to that call.
+    /// Repeatable.
+    #[arg(long, value_name = "[CALL=]N")]
+    pub min_requests: Vec<String>,
+    /// The seller read the count of its listings (a count call answered 200).
     #[arg(long)]
-    pub requests: Option<u64>,
-    /// At least this many /updateInventory requests were journaled.
+    pub count_read: bool,
+    /// The seller pulled the listing to its end: every page from 1 up to an empty or short
+    /// page was answered.
     #[arg(long)]
-    pub min_requests: Option<u64>,
+    pub listing_pulled: bool,
     /// The seller re-authenticated exactly N times (successful /authToken calls after the first).
     #[arg(long, value_name = "N")]
     pub reauthentications: Option<u64>,
@@ -227,6 +283,20 @@ fn item_ref(spec: &str) -> Result<(ItemRef, Option<u32>)> {
     ))
 }
 
+/// `N` or `CALL=N`.
+fn call_count(flag: &str, spec: &str) -> Result<(Option<String>, u64)> {
+    let (call, n) = match spec.rsplit_once('=') {
+        Some((c, n)) if !c.trim().is_empty() => (Some(c.trim().to_string()), n),
+        Some((_, n)) => (None, n),
+        None => (None, spec),
+    };
+    let n = n
+        .trim()
+        .parse::<u64>()
+        .with_context(|| format!("{flag} `{spec}`: expected N or CALL=N (e.g. products=3)"))?;
+    Ok((call, n))
+}
+
 fn verify(a: &VerifyArgs) -> Result<u8> {
     let mut expect = Vec::new();
     for s in &a.stock {
@@ -248,17 +318,38 @@ fn verify(a: &VerifyArgs) -> Result<u8> {
             ..Expectation::default()
         });
     }
-    if a.requests.is_some() || a.min_requests.is_some() {
-        expect.push(Expectation {
-            requests: Some(RequestQuery::default()),
-            count: a.requests,
-            min: a.min_requests,
-            ..Expectation::default()
-        });
+    for (flag, specs, exact) in [
+        ("--requests", &a.requests, true),
+        ("--min-requests", &a.min_requests, false),
+    ] {
+        for spec in specs {
+            let (call, n) = call_count(flag, spec)?;
+            expect.push(Expectation {
+                requests: Some(RequestQuery {
+                    call,
+                    ..RequestQuery::default()
+                }),
+                count: exact.then_some(n),
+                min: (!exact).then_some(n),
+                ..Expectation::default()
+            });
+        }
     }
     let who = SellerQuery {
         seller: a.seller.clone(),
     };
+    if a.count_read {
+        expect.push(Expectation {
+            count_read: Some(who.clone()),
+            ..Expectation::default()
+        });
+    }
+    if a.listing_pulled {
+        expect.push(Expectation {
+            listing_pulled: Some(who.clone()),
+            ..Expectation::default()
+        });
+    }
     if a.reauthentications.is_some() || a.min_reauthentications.is_some() {
         expect.push(Expectation {
             reauthenticated: Some(who.clone()),
@@ -285,7 +376,7 @@ fn verify(a: &VerifyArgs) -> Result<u8> {
     }
     if expect.is_empty() {
         bail!(
-            "nothing to verify: give --stock, --was-set, --requests, --min-requests, --reauthentications, --min-reauthentications, --max-rate or --honoured-retry-after"
+            "nothing to verify: give --stock, --was-set, --requests, --min-requests, --count-read, --listing-pulled, --reauthentications, --min-reauthentications, --max-rate or --honoured-retry-after"
         );
     }
     let report = match stockwire_mock::verify::remote_with_token(
@@ -338,8 +429,8 @@ pub fn run(args: MockArgs) -> Result<u8> {
             )?;
             return Ok(exit_codes::OK);
         }
-        Some(MockSub::Check { file }) => {
-            let s = Scenario::read(file)?;
+        Some(MockSub::Check { file, caps }) => {
+            let s = Scenario::read_with(file, &caps.limits())?;
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,
@@ -380,28 +471,32 @@ pub fn run(args: MockArgs) -> Result<u8> {
         .journal_cap(args.journal_cap)
         .log_requests(args.log_requests)
         .admin_token(args.admin_token.clone())
+        .scenario_limits(args.caps.limits())
         .limits(Limits {
             max_body_bytes: args.max_body,
             max_items: args.max_items,
+            max_skus: args.max_skus,
             max_connections: args.max_connections,
+            max_tokens_per_seller: usize::try_from(args.max_tokens_per_seller)
+                .unwrap_or(usize::MAX),
             ..Limits::default()
         });
-    let catalog_label = match &args.catalog {
+    // A catalog file is read entry by entry when the mock starts (its index is built as it
+    // is read; no whole catalog is held).
+    let catalog_name = match &args.catalog {
         Some(p) => {
-            let c = Catalog::read(p)?;
-            let l = format!("{} ({} items)", p.display(), c.len());
-            b = b.catalog(c);
-            l
+            b = b.catalog_file(p.clone());
+            p.display().to_string()
         }
         None => {
             b = b.catalog(demo::catalog());
-            format!("built-in demo ({} items)", demo::catalog().len())
+            "built-in demo".to_string()
         }
     };
     let scenario_label = if args.no_scenario {
         "none (a correct partner)".to_string()
     } else if let Some(p) = &args.scenario {
-        let s = Scenario::read(p)?;
+        let s = Scenario::read_with(p, &args.caps.limits())?;
         let l = format!("{} ({} rules)", p.display(), s.rules.len());
         b = b.scenario(s);
         l
@@ -432,6 +527,10 @@ pub fn run(args: MockArgs) -> Result<u8> {
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
         let m = b.start().await?;
+        let catalog_label = format!(
+            "{catalog_name} ({} items)",
+            m.catalog_items().unwrap_or(0)
+        );
         if args.watch
             && let Some(p) = &args.scenario
         {
@@ -503,6 +602,12 @@ fn print_banner(m: &MockMarketplace, catalog: &str, scenario: &str, no_auth: boo
             out,
             "Update inventory:\n  {}",
             demo::curl(&url, token.as_deref(), &demo::example_request(m.profile()))
+        );
+        let _ = writeln!(
+            out,
+            "Count the listings:\n  {}\nList them (page 1):\n  {}",
+            demo::count_curl(&url, token.as_deref(), m.profile()),
+            demo::listing_curl(&url, token.as_deref(), m.profile())
         );
     }
     let _ = writeln!(

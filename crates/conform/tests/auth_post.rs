@@ -81,3 +81,36 @@ async fn refused_credentials_are_an_auth_failure_without_the_password() {
     assert!(err.to_string().contains("INVALID_CREDENTIALS"), "{err}");
     assert!(!err.to_string().contains("wrong-pass"), "{err}");
 }
+
+/// A partner that answers a 1 MB token: it would be sent on every request and redacted from
+/// every output in all its spellings, so the run refuses it before anything else is sent.
+#[tokio::test]
+async fn a_token_larger_than_16_kib_is_refused_before_any_case() {
+    let server = MockServer::start().await;
+    let huge = "t".repeat(1 << 20);
+    Mock::given(method("GET"))
+        .and(path("/authToken"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status": "SUCCESS", "accessToken": huge})),
+        )
+        .mount(&server)
+        .await;
+    let mut opts = RunOptions::new(server.uri());
+    opts.credentials = stockwire_conform::Credentials::Login {
+        username: "seller".into(),
+        password: "s3cret".into(),
+    };
+    opts.max_response_bytes = 4 << 20;
+    let err = stockwire_conform::run(opts, &mut stockwire_conform::events::NoSink)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConformError::AuthFailed { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the accessToken is 1048576 bytes, more than the 16 KiB"),
+        "{err}"
+    );
+    // The login is the only request: no case carried the token.
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}

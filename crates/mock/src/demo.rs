@@ -56,6 +56,49 @@ pub fn curl(
     parts.join(" ")
 }
 
+/// A `GET` curl command of `{url}{path}?{query}` with `token` as apiKey, quoted for a POSIX
+/// shell.
+fn get_curl(url: &str, token: Option<&str>, path: &str, query: &[(&str, &str)]) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query)
+        .finish();
+    let mut parts = vec!["curl -s".to_string(), quote(&format!("{url}{path}?{q}"))];
+    if let Some(t) = token {
+        parts.push(format!("-H {}", quote(&format!("apiKey: {t}"))));
+    }
+    parts.join(" ")
+}
+
+/// A curl command that reads the count of the seller's published listings (the profile's
+/// count call, with its query's fixed values).
+pub fn count_curl(url: &str, token: Option<&str>, profile: stockwire_schema::Profile) -> String {
+    let c = stockwire_schema::contract(profile).count();
+    let mut q = Vec::new();
+    if let Some(m) = c.def().count()
+        && let Some(v) = c.fixed_query_value(m.published)
+    {
+        q.push((m.published, v));
+    }
+    get_curl(url, token, c.path(), &q)
+}
+
+/// A curl command that reads the first page of the seller's listing (the profile's listing
+/// call, with its query's fixed values).
+pub fn listing_curl(url: &str, token: Option<&str>, profile: stockwire_schema::Profile) -> String {
+    let c = stockwire_schema::contract(profile).listing();
+    let mut q = Vec::new();
+    if let Some(m) = c.def().listing() {
+        q.push((m.page_number, c.query_default(m.page_number).unwrap_or("1")));
+        for name in [m.page_size, m.published] {
+            if let Some(v) = c.fixed_query_value(name) {
+                q.push((name, v));
+            }
+        }
+    }
+    get_curl(url, token, c.path(), &q)
+}
+
 /// The request the banner's curl example sends: one item that applies and SKU-X, which the
 /// demo scenario fails with "Mismatch" (so the answer is PARTIAL_SUCCESS).
 pub fn example_request(profile: stockwire_schema::Profile) -> stockwire_schema::InventoryRequest {

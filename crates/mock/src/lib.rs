@@ -1,13 +1,15 @@
 //! # stockwire-mock
 //!
-//! A mock marketplace for the `/updateInventory` contract, to run locally, in CI
-//! (`stockwire mock`) or embedded in Rust tests. Without a scenario it behaves like a correct
+//! A mock marketplace for the partner API an order-management system calls (`/authToken`,
+//! `/productsCount`, `/products`, `/updateInventory`, and any call of a known shape added with
+//! [`Builder::call`]), to run locally, in CI (`stockwire mock`) or embedded in Rust tests. Without a scenario it behaves like a correct
 //! partner; a scenario scripts the partial failures, errors and misbehaviour real partners
 //! produce.
 //!
 //! It owns: the HTTP server (hyper 1 + tokio, [`server`]-style accept loop with a connection
-//! cap, time-outs and graceful drain), `/authToken` and `/updateInventory` handling with a
-//! per-seller ledger, the bounded request [`journal`], the [`scenario`] engine (matches,
+//! cap, time-outs and graceful drain), routing by the call definitions (a call is a value: the
+//! handler of its shape serves it), the handling of each shape (login, count, paged listing,
+//! update with a per-seller ledger per update call), the bounded request [`journal`], the [`scenario`] engine (matches,
 //! effects, sequences, seeded randomness), the admin API ([`admin`]) and [`verify`].
 //!
 //! It does not own the contract: every decision about what a valid request or a correct
@@ -19,10 +21,10 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | server | `server/` (accept loop, connection cap, routing) |
-//! | upper layer: the only code that takes `&Shared` | `calls/` (`/authToken`, `/updateInventory` and its rendering), [`admin`] (endpoints, [`verify`]) |
+//! | server | `server/` (accept loop, connection cap, routing by the call definitions) |
+//! | upper layer: the only code that takes `&Shared` | `calls/` (one handler per shape: `/authToken`; the update pipeline and its rendering; `/productsCount` and `/products`), [`admin`] (endpoints, [`verify`]) |
 //! | shared state | `state.rs` (`Shared`: what connections share) |
-//! | parts the state holds | [`recording`] (record mode), [`journal`] (entries, ring, recording an exchange), `ledger/` (catalog index, stock ledger, token store) |
+//! | parts the state holds | `family.rs` (the calls served: routes, update calls' rules, value kinds and ledgers), [`recording`] (record mode), [`journal`] (entries, ring, recording an exchange), `ledger/` (catalog index with the listing, value ledgers, token store) |
 //! | the scenario engine | [`scenario`] (rules, matches, effects, token lifetimes, rate limits, the engine) |
 //! | leaves | [`clock`], `http/` (limits, body reading and its budget, answer building blocks) |
 //!
@@ -47,6 +49,7 @@ pub mod admin;
 mod calls;
 pub mod clock;
 pub mod demo;
+mod family;
 mod http;
 pub mod journal;
 mod ledger;
@@ -61,14 +64,14 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-use stockwire_schema::{Catalog, ItemKey, Profile, contract};
+use stockwire_schema::{Call, Catalog, CatalogError, ItemKey, Profile, contract};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use admin::verify;
-pub use http::Limits;
+pub use http::{DEFAULT_MAX_SKUS, Limits};
 pub use journal::{Filter, JournalEntry, JournalStats};
-pub use ledger::stock::StockRow;
+pub use ledger::stock::{StockRow, ValueRow};
 pub use ledger::tokens::Credentials;
 pub use scenario::{Fired, Scenario, ScenarioError, ratelimit, tokens};
 pub use verify::{Expectation, VerifyReport};
@@ -114,6 +117,13 @@ pub enum MockError {
     /// Two sellers share a name or a username.
     #[error("seller `{0}` is configured twice (seller names and usernames must be unique)")]
     DuplicateSeller(String),
+    /// A call cannot be served (its id, or its method and path, clash with another call's;
+    /// or its value is of a type the mock does not store).
+    #[error("{0}")]
+    Call(String),
+    /// The catalog file cannot be used.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
 }
 
 /// Configures and starts a [`MockMarketplace`].
@@ -121,6 +131,8 @@ pub enum MockError {
 pub struct Builder {
     profile: Profile,
     catalog: Option<Catalog>,
+    catalog_file: Option<PathBuf>,
+    calls: Vec<Arc<Call>>,
     scenario: Option<Scenario>,
     sellers: Vec<Credentials>,
     no_auth: bool,
@@ -135,6 +147,7 @@ pub struct Builder {
     token_lifetimes: Vec<tokens::TokenLifetime>,
     rate_limits: Vec<ratelimit::RateLimit>,
     admin_token: Option<String>,
+    scenario_limits: scenario::ScenarioLimits,
 }
 
 impl Builder {
@@ -179,6 +192,25 @@ impl Builder {
     /// The items that exist (default: none given, every item exists).
     pub fn catalog(mut self, c: Catalog) -> Self {
         self.catalog = Some(c);
+        self.catalog_file = None;
+        self
+    }
+
+    /// The items that exist, read from a JSON or CSV catalog file entry by entry when the mock
+    /// starts (no whole `Catalog` is held: the index is built as the file is read). An item or
+    /// a SKU code given twice for one seller makes `start` fail with the format's message.
+    pub fn catalog_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.catalog_file = Some(path.into());
+        self.catalog = None;
+        self
+    }
+
+    /// Serves another call besides the profile's contract (a call of a known shape compiled
+    /// with `stockwire_schema::Call::from_page`): routed by its page's method and path to the
+    /// handler of its shape, with no code of its own. `start` fails when its id, or its method
+    /// and path, are another call's.
+    pub fn call(mut self, c: Arc<Call>) -> Self {
+        self.calls.push(c);
         self
     }
 
@@ -245,10 +277,17 @@ impl Builder {
         self
     }
 
+    /// Caps on the scenarios the running mock accepts (`PUT /__admin/scenario`, reloads of a
+    /// watched file); default [`scenario::ScenarioLimits::default`].
+    pub fn scenario_limits(mut self, l: scenario::ScenarioLimits) -> Self {
+        self.scenario_limits = l;
+        self
+    }
+
     /// The demo: demo catalog and demo scenario, unless already set (the demo seller is the
     /// default seller anyway).
     pub fn demo(mut self) -> Self {
-        if self.catalog.is_none() {
+        if self.catalog.is_none() && self.catalog_file.is_none() {
             self.catalog = Some(demo::catalog());
         }
         if self.scenario.is_none() {
@@ -261,6 +300,7 @@ impl Builder {
     pub async fn start(self) -> Result<MockMarketplace, MockError> {
         let t0 = Instant::now();
         let _ = contract(self.profile);
+        let family = family::Family::new(self.profile, &self.calls).map_err(MockError::Call)?;
         let mut scenario = self.scenario.unwrap_or_default();
         scenario.tokens.extend(self.token_lifetimes);
         scenario.rate_limits.extend(self.rate_limits);
@@ -278,10 +318,12 @@ impl Builder {
             }
         }
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let tokens = Tokens::new(&sellers, clock.now());
+        let tokens = Tokens::new(&sellers, clock.now(), self.limits.max_tokens_per_seller);
         let recorder = self
             .record
-            .map(|(from, to)| recording::Recorder::new(&from, to))
+            .map(|(from, to)| {
+                recording::Recorder::new(&from, to, self.limits.record_bytes_in_flight)
+            })
             .transpose()?;
         let listener = match self.listener {
             Some(l) => {
@@ -303,11 +345,20 @@ impl Builder {
                 "listening on {addr} without an admin token: anyone who reaches this port can read the journal and rewrite the scenario (set --admin-token or STOCKWIRE_ADMIN_TOKEN)"
             );
         }
+        let mut catalog = match (self.catalog_file, self.catalog) {
+            (Some(path), _) => Some(CatalogIndex::read(&path)?),
+            (None, Some(c)) => Some(CatalogIndex::new(c)),
+            (None, None) => None,
+        };
+        if let Some(c) = &mut catalog {
+            let names: Vec<&str> = sellers.iter().map(|s| s.seller.as_str()).collect();
+            c.prepare_listings(&names);
+        }
         let body_budget = http::BodyBudget::new(self.limits.body_bytes_in_flight);
         let heavy_jobs = self.limits.heavy_jobs.max(1);
         let shared = Arc::new(Shared {
             profile: self.profile,
-            catalog: self.catalog.map(CatalogIndex::new),
+            catalog,
             seller_names: sellers
                 .iter()
                 .map(|c| Arc::from(c.seller.as_str()))
@@ -318,7 +369,13 @@ impl Builder {
             retry_watch: RetryWatch::default(),
             recorder,
             auth: !self.no_auth,
-            ledger: Mutex::new(Default::default()),
+            count_ledgers: (0..family.count_ledgers)
+                .map(|_| Mutex::new(Default::default()))
+                .collect(),
+            number_ledgers: (0..family.number_ledgers)
+                .map(|_| Mutex::new(Default::default()))
+                .collect(),
+            family,
             journal: Journal::new(
                 self.journal_cap.unwrap_or(journal::DEFAULT_CAP),
                 self.journal_bytes.unwrap_or(journal::DEFAULT_BYTE_BUDGET),
@@ -331,6 +388,7 @@ impl Builder {
             heavy: Arc::new(tokio::sync::Semaphore::new(heavy_jobs)),
             body_budget,
             admin_token: self.admin_token,
+            scenario_limits: self.scenario_limits,
             conn_stats: Default::default(),
         });
         state::return_startup_memory();
@@ -409,6 +467,15 @@ impl MockMarketplace {
             .map(recording::Recorder::write)
     }
 
+    /// In record mode: the most partner answer bytes held at once since start (never more
+    /// than [`Limits::record_bytes_in_flight`]).
+    pub fn record_peak_bytes(&self) -> Option<usize> {
+        self.shared
+            .recorder
+            .as_ref()
+            .map(recording::Recorder::peak_bytes)
+    }
+
     /// In record mode: the partner's URL (without credentials) and the recording directory.
     pub fn recording(&self) -> Option<(String, PathBuf)> {
         self.shared
@@ -453,6 +520,17 @@ impl MockMarketplace {
     /// The whole ledger (what `GET /__admin/ledger` shows).
     pub fn ledger(&self) -> Vec<StockRow> {
         self.shared.rows(None)
+    }
+
+    /// Every value an update call set, for any update call the mock serves (what
+    /// `GET /__admin/ledger?call=ID` shows); `None` when no update call has that id.
+    pub fn values(&self, call: &str) -> Option<Vec<ValueRow>> {
+        self.shared.value_rows(call, None)
+    }
+
+    /// Number of catalog entries, when the mock has a catalog.
+    pub fn catalog_items(&self) -> Option<usize> {
+        self.shared.catalog.as_ref().map(|c| c.len())
     }
 
     /// Number of `/updateInventory` requests since start or reset.
@@ -528,7 +606,16 @@ impl MockMarketplace {
                 tokio::time::sleep(Duration::from_millis(30)).await;
                 while rx.try_recv().is_ok() {}
                 let Some(sh) = weak.upgrade() else { return };
-                match Scenario::read(&path).and_then(Engine::new) {
+                // Read and compiled off the thread that serves connections; the old scenario
+                // serves until the new one is ready.
+                let limits = sh.scenario_limits;
+                let file = path.clone();
+                let built = tokio::task::spawn_blocking(move || {
+                    Scenario::read_with(&file, &limits).and_then(Engine::new)
+                })
+                .await;
+                let Ok(built) = built else { continue };
+                match built {
                     Ok(e) => {
                         let n = e.fire_counts().len();
                         sh.set_engine(e);

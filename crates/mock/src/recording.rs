@@ -14,11 +14,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue};
 use hyper::{Request, Response, StatusCode};
@@ -29,14 +30,18 @@ use stockwire_schema::{
     AuthTokenRequest, AuthTokenResponse, Catalog, CatalogEntry, InventoryRequest,
     InventoryResponse, ItemKey, Profile, contract,
 };
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use stockwire_schema::exchange::field::MESSAGE;
 
-use crate::http::{Body, Limits, failed_body, full, json_response, read_body};
+use crate::http::{Body, Limits, failed_body, json_response, read_body};
 use crate::scenario::{Delay, DelayPercentiles, Effect, Match, Pattern, Rule, Scenario};
 
 /// Largest partner answer forwarded.
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+/// How long a partner answer waits for room in the budget of answer bytes in flight
+/// ([`Limits::record_bytes_in_flight`]) before the client is answered 502.
+const ROOM_WAIT: Duration = Duration::from_secs(5);
 /// Most answer times kept for the percentiles.
 const MAX_LATENCIES: usize = 1_000_000;
 /// How long the partner has to answer.
@@ -106,11 +111,45 @@ pub(crate) struct Recorder {
     to: PathBuf,
     client: Client<Https, Full<Bytes>>,
     tape: Mutex<Tape>,
+    /// Partner answer bytes held at once, in KiB, until each answer is written to its client.
+    room: Arc<Semaphore>,
+    /// The budget, in KiB.
+    room_total: usize,
+    /// The most KiB held at once since start.
+    peak_kib: AtomicUsize,
+}
+
+/// A forwarded answer's body, holding its room in the budget until hyper has written it (or
+/// dropped it, when the client went away).
+struct HeldBody {
+    inner: Full<Bytes>,
+    _room: Option<OwnedSemaphorePermit>,
+}
+
+impl hyper::body::Body for HeldBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 impl Recorder {
-    /// A recorder forwarding to `from` and writing into `to`.
-    pub fn new(from: &str, to: PathBuf) -> Result<Recorder, RecordError> {
+    /// A recorder forwarding to `from` and writing into `to`, holding at most `budget` bytes
+    /// of partner answers at once.
+    pub fn new(from: &str, to: PathBuf, budget: usize) -> Result<Recorder, RecordError> {
         let base = url::Url::parse(from)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
@@ -135,7 +174,60 @@ impl Recorder {
             to,
             client: Client::builder(TokioExecutor::new()).build(https),
             tape: Mutex::new(Tape::default()),
+            room: Arc::new(Semaphore::new(budget.div_ceil(1024).max(1))),
+            room_total: budget.div_ceil(1024).max(1),
+            peak_kib: AtomicUsize::new(0),
         })
+    }
+
+    /// The most partner answer bytes held at once since start.
+    pub fn peak_bytes(&self) -> usize {
+        self.peak_kib.load(Ordering::Relaxed) * 1024
+    }
+
+    /// Reads a partner answer within [`MAX_ANSWER_BYTES`], taking room in the budget for each
+    /// piece before keeping it; gives up when no room comes within [`ROOM_WAIT`].
+    async fn read_answer(
+        &self,
+        mut body: Incoming,
+    ) -> Result<(Bytes, Option<OwnedSemaphorePermit>), String> {
+        let mut buf = BytesMut::new();
+        let mut held: Option<OwnedSemaphorePermit> = None;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| e.to_string())?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            if buf.len() + data.len() > MAX_ANSWER_BYTES {
+                return Err(format!(
+                    "the partner's answer is larger than {} MiB",
+                    MAX_ANSWER_BYTES >> 20
+                ));
+            }
+            let want = (buf.len() + data.len()).div_ceil(1024);
+            let have = held.as_ref().map_or(0, |p| p.num_permits());
+            if want > have {
+                let more = u32::try_from(want - have).unwrap_or(u32::MAX);
+                let room = tokio::time::timeout(ROOM_WAIT, self.room.clone().acquire_many_owned(more))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .ok_or_else(|| {
+                        format!(
+                            "partner answers in flight already hold the record budget ({} MiB, --record-budget); try again",
+                            self.room_total >> 10
+                        )
+                    })?;
+                match held.as_mut() {
+                    Some(h) => h.merge(room),
+                    None => held = Some(room),
+                }
+                let in_use = self.room_total - self.room.available_permits();
+                self.peak_kib.fetch_max(in_use, Ordering::Relaxed);
+            }
+            buf.extend_from_slice(&data);
+        }
+        Ok((buf.freeze(), held))
     }
 
     /// The partner's URL without credentials or query (for banners and the recording).
@@ -201,15 +293,11 @@ impl Recorder {
         let answer = tokio::time::timeout(PARTNER_TIMEOUT, async {
             let r = self.client.request(out).await.map_err(|e| e.to_string())?;
             let (parts, b) = r.into_parts();
-            let bytes = Limited::new(b, MAX_ANSWER_BYTES)
-                .collect()
-                .await
-                .map_err(|e| e.to_string())?
-                .to_bytes();
-            Ok::<_, String>((parts, bytes))
+            let (bytes, room) = self.read_answer(b).await?;
+            Ok::<_, String>((parts, bytes, room))
         })
         .await;
-        let (parts, answer) = match answer {
+        let (parts, answer, room) = match answer {
             Err(_) => {
                 return self.bad_gateway(format!(
                     "the partner did not answer within {}",
@@ -236,7 +324,13 @@ impl Recorder {
                 latency,
             );
         }
-        let mut r = Response::new(full(answer));
+        let mut r = Response::new(
+            HeldBody {
+                inner: Full::new(answer),
+                _room: room,
+            }
+            .boxed(),
+        );
         *r.status_mut() = parts.status;
         for (k, v) in &parts.headers {
             if !matches!(

@@ -12,10 +12,12 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use stockwire_schema::{ItemKey, Profile};
 
+use crate::family::Family;
+use crate::family::ValueKind;
 use crate::http::{BodyBudget, Limits};
 use crate::journal::Journal;
 use crate::ledger::catalog::CatalogIndex;
-use crate::ledger::stock::{self, Ledger, StockRow, pair_key};
+use crate::ledger::stock::{self, Ledger, StockRow, ValueRow, pair_key};
 use crate::ledger::tokens::{Credentials, Tokens};
 use crate::scenario::Engine;
 use crate::scenario::ratelimit::RetryWatch;
@@ -46,7 +48,12 @@ pub(crate) struct Shared {
     /// Record mode: forward to a real partner (`crate::recording`).
     pub recorder: Option<crate::recording::Recorder>,
     pub auth: bool,
-    pub ledger: Mutex<Ledger>,
+    /// The calls served: routes, and what each update call's pipeline needs.
+    pub family: Family,
+    /// The ledgers of count-valued update calls (`UpdateCall::ledger` indexes them).
+    pub count_ledgers: Vec<Mutex<Ledger>>,
+    /// The ledgers of number-valued update calls.
+    pub number_ledgers: Vec<Mutex<Ledger<f64>>>,
     pub journal: Journal,
     pub engine: RwLock<Arc<Engine>>,
     pub counter: AtomicU64,
@@ -62,6 +69,8 @@ pub(crate) struct Shared {
     pub conn_stats: ConnStats,
     /// The token `/__admin/*` requires (`GET /__admin/health` excepted), if any.
     pub admin_token: Option<String>,
+    /// Caps on a scenario given to the running mock.
+    pub scenario_limits: crate::scenario::ScenarioLimits,
 }
 
 impl Shared {
@@ -79,8 +88,37 @@ impl Shared {
         }
     }
 
+    /// The inventory push's ledger (the stock).
     pub fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
-        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
+        self.count_ledger(self.family.inventory().ledger)
+    }
+
+    /// A count ledger by index.
+    pub fn count_ledger(&self, i: usize) -> std::sync::MutexGuard<'_, Ledger> {
+        match self.count_ledgers.get(i) {
+            Some(l) => l.lock().unwrap_or_else(|p| p.into_inner()),
+            // The family numbers the ledgers and start() makes one per number: never reached.
+            None => self.count_ledgers[0]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        }
+    }
+
+    /// A number ledger by index.
+    pub fn number_ledger(&self, i: usize) -> Option<std::sync::MutexGuard<'_, Ledger<f64>>> {
+        self.number_ledgers
+            .get(i)
+            .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Forgets every value set by requests, in every update call's ledger.
+    pub fn clear_ledgers(&self) {
+        for l in &self.count_ledgers {
+            l.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+        for l in &self.number_ledgers {
+            l.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
     }
 
     /// Current stock of an item for a seller: the last value set, else the catalog's.
@@ -108,10 +146,31 @@ impl Shared {
         stock::rows(ledger, self.catalog.as_ref(), &self.sellers, seller)
     }
 
+    /// Every value the update call `call` set (of `seller`, all when `None`); `None` when no
+    /// update call has that id.
+    pub fn value_rows(&self, call: &str, seller: Option<&str>) -> Option<Vec<ValueRow>> {
+        let u = self.family.update(call)?;
+        let cat = self.catalog.as_ref();
+        Some(match u.kind {
+            ValueKind::Count => {
+                let l = self.count_ledger(u.ledger).clone();
+                stock::value_rows(&l, cat, seller, |v| Some(v.into()))
+            }
+            ValueKind::Number => match self.number_ledger(u.ledger) {
+                Some(g) => {
+                    let l = g.clone();
+                    drop(g);
+                    stock::value_rows(&l, cat, seller, serde_json::Number::from_f64)
+                }
+                None => Vec::new(),
+            },
+        })
+    }
+
     /// Clears journal, ledger, request counter, rule counters and the clock.
     pub fn reset(&self) {
         self.journal.clear();
-        self.ledger().clear();
+        self.clear_ledgers();
         self.counter.store(0, Ordering::SeqCst);
         self.engine().reset();
         self.tokens.reset(self.clock.now());

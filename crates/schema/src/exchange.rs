@@ -881,6 +881,90 @@ pub fn error_body(message_member: &str, message: impl Into<String>) -> Value {
     Value::Object(body)
 }
 
+/// Members of a listing variant the caller does not need but a marketplace shows (the Get
+/// Products page's response payload): the variant's title, its prices, and its product's brand.
+pub mod listing_field {
+    /// A variant's title.
+    pub const TITLE: &str = "title";
+    /// A product's brand.
+    pub const BRAND: &str = "brand";
+    /// A variant's prices (an object).
+    pub const ITEM_PRICE: &str = "itemPrice";
+    /// The price the listing shows, in `itemPrice`.
+    pub const LISTING_PRICE: &str = "listingPrice";
+    /// The maximum retail price, in `itemPrice`.
+    pub const MRP: &str = "mrp";
+}
+
+/// One variant as a listing shows it (what a marketplace, or the mock, serves).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ListedVariant<'a> {
+    /// The variantId.
+    pub variant_id: &'a str,
+    /// The SKU code.
+    pub sku: &'a str,
+    /// The value shown (the stock the update call set).
+    pub value: u32,
+    /// Units held back, when the listing shows them.
+    pub blocked: u32,
+    /// The variant's title.
+    pub title: &'a str,
+    /// The listing price, when known.
+    pub listing_price: Option<f64>,
+    /// The maximum retail price, when known.
+    pub mrp: Option<f64>,
+}
+
+/// The JSON of one listed variant, with the listing call's member names.
+pub fn listed_variant_of(m: &ListingMembers, v: &ListedVariant<'_>) -> Value {
+    let mut o = Map::new();
+    o.insert(m.variant_id.into(), Value::from(v.variant_id));
+    o.insert(listing_field::TITLE.into(), Value::from(v.title));
+    o.insert(m.sku.into(), Value::from(v.sku));
+    let mut price = Map::new();
+    let prices = [
+        (listing_field::LISTING_PRICE, v.listing_price),
+        (listing_field::MRP, v.mrp),
+    ];
+    for (name, x) in prices {
+        if let Some(n) = x.and_then(serde_json::Number::from_f64) {
+            price.insert(name.into(), Value::Number(n));
+        }
+    }
+    if !price.is_empty() {
+        o.insert(listing_field::ITEM_PRICE.into(), Value::Object(price));
+    }
+    o.insert(m.value.into(), Value::from(v.value));
+    if let Some(b) = m.blocked {
+        o.insert(b.into(), Value::from(v.blocked));
+    }
+    Value::Object(o)
+}
+
+/// The JSON of one listed product: its id, its brand when known, and its variants (as
+/// [`listed_variant_of`] writes them).
+pub fn listed_product_of(
+    m: &ListingMembers,
+    product_id: &str,
+    brand: Option<&str>,
+    variants: Vec<Value>,
+) -> Value {
+    let mut o = Map::new();
+    o.insert(m.product_id.into(), Value::from(product_id));
+    if let Some(b) = brand {
+        o.insert(listing_field::BRAND.into(), Value::from(b));
+    }
+    o.insert(m.variants.into(), Value::Array(variants));
+    Value::Object(o)
+}
+
+/// The body of a listing page: `{"products": […]}`.
+pub fn listing_body_of(m: &ListingMembers, products: Vec<Value>) -> Value {
+    let mut o = Map::new();
+    o.insert(m.products.into(), Value::Array(products));
+    Value::Object(o)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

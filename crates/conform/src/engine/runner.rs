@@ -27,6 +27,12 @@ use crate::readers::state::{NEIGHBOR_CASES, ReadPlan, Tracker};
 use crate::reports::events::{Event, EventSink};
 use crate::reports::report::*;
 
+/// The largest token the runner uses (16 KiB). A token is sent as the `apiKey` header of every
+/// request and every spelling of it is redacted from every output, so a larger one (seen: a
+/// partner answering a 1 MB token) would cost memory and time out of all proportion; real
+/// tokens are a few hundred bytes, and servers refuse headers of more than 8 to 16 KiB.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
 /// Fetches a token from `/authToken` for the given credentials: GET with a query string, or
 /// POST with a JSON body when GET answers 404 or 405.
 pub async fn fetch_token(
@@ -108,6 +114,15 @@ async fn login(
     });
     let token = body.as_ref().and_then(exchange::access_token);
     match token {
+        Some(t) if t.len() > MAX_TOKEN_BYTES => Err(ConformError::AuthFailed {
+            url: auth_url,
+            message: format!(
+                "the accessToken is {} bytes, more than the {} KiB a header value can carry \
+                 (it is sent as apiKey on every request); the run stops here",
+                t.len(),
+                MAX_TOKEN_BYTES / 1024
+            ),
+        }),
         Some(t) => Ok((t, verdicts)),
         None => Err(ConformError::AuthFailed {
             url: auth_url,
@@ -313,6 +328,16 @@ impl<'s> Session<'s> {
     async fn authenticate(&mut self) -> Result<(), ConformError> {
         match self.opts.credentials.clone() {
             Credentials::None => {}
+            Credentials::ApiKey(k) if k.len() > MAX_TOKEN_BYTES => {
+                return Err(ConformError::Setting {
+                    name: "api-key".into(),
+                    message: format!(
+                        "the key is {} bytes; at most {} KiB are sent as a header",
+                        k.len(),
+                        MAX_TOKEN_BYTES / 1024
+                    ),
+                });
+            }
             Credentials::ApiKey(k) => {
                 self.client.set_api_key(Some(k));
                 self.auth = true;

@@ -80,6 +80,20 @@ pub enum ProbeError {
         /// What it printed before it was killed, clipped.
         output: String,
     },
+    /// The command printed more than [`MAX_OUTPUT_BYTES`] (it was killed).
+    #[error(
+        "stock probe for item {item} printed more than {cap} bytes (`{command}`), so it was stopped; it began: {output}"
+    )]
+    TooMuchOutput {
+        /// The item.
+        item: String,
+        /// The command as written.
+        command: String,
+        /// The cap, as text.
+        cap: String,
+        /// The start of what it printed, clipped.
+        output: String,
+    },
     /// The command printed something other than an integer or nothing.
     #[error(
         "stock probe for item {item} printed {output} (`{command}`), not an integer or nothing"
@@ -92,6 +106,33 @@ pub enum ProbeError {
         /// What it printed, clipped and quoted.
         output: String,
     },
+}
+
+/// The most a probe may print, on standard output and on standard error each (4 KiB: an
+/// integer needs a dozen bytes). Past it the probe is stopped and counts as one probe error,
+/// so a probe that prints without end costs a few KiB, not the machine's memory.
+pub const MAX_OUTPUT_BYTES: usize = 4 * 1024;
+
+/// Reads `from` into `into` until the end or until more than `cap` bytes came; returns whether
+/// the cap was passed (the rest is left unread).
+async fn read_capped<R: tokio::io::AsyncRead + Unpin>(
+    from: &mut R,
+    into: &mut Vec<u8>,
+    cap: usize,
+) -> bool {
+    let mut chunk = [0u8; 1024];
+    loop {
+        match from.read(&mut chunk).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => {
+                into.extend_from_slice(&chunk[..n]);
+                if into.len() > cap {
+                    into.truncate(cap);
+                    return true;
+                }
+            }
+        }
+    }
 }
 
 /// A probe command as written by the user.
@@ -207,18 +248,31 @@ impl StockProbe {
         let mut stderr = child.stderr.take();
         let mut out = Vec::new();
         let mut err = Vec::new();
+        let mut flooded = false;
         let collect = async {
+            // Past the cap the probe is killed at once: the other stream then ends too.
             let a = async {
-                if let Some(s) = stdout.as_mut() {
-                    let _ = s.read_to_end(&mut out).await;
+                let over = match stdout.as_mut() {
+                    Some(s) => read_capped(s, &mut out, MAX_OUTPUT_BYTES).await,
+                    None => false,
+                };
+                if over {
+                    kill_group(pid);
                 }
+                over
             };
             let b = async {
-                if let Some(s) = stderr.as_mut() {
-                    let _ = s.read_to_end(&mut err).await;
+                let over = match stderr.as_mut() {
+                    Some(s) => read_capped(s, &mut err, MAX_OUTPUT_BYTES).await,
+                    None => false,
+                };
+                if over {
+                    kill_group(pid);
                 }
+                over
             };
-            tokio::join!(a, b);
+            let (a, b) = tokio::join!(a, b);
+            flooded = a || b;
             child.wait().await
         };
         let waited = tokio::time::timeout(self.timeout, collect).await;
@@ -235,6 +289,14 @@ impl StockProbe {
             }
             s
         };
+        if flooded {
+            return Err(ProbeError::TooMuchOutput {
+                item: name,
+                command,
+                cap: MAX_OUTPUT_BYTES.to_string(),
+                output: clip(&printed(&out, &err)),
+            });
+        }
         let status = match waited {
             Err(_) => {
                 kill_group(pid);
@@ -355,5 +417,21 @@ mod tests {
         let e = p.read(&item("P", "V")).await.unwrap_err();
         assert!(matches!(e, ProbeError::Timeout { .. }), "{e}");
         assert!(e.to_string().contains("started"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_probe_that_prints_without_end_is_stopped_at_the_cap() {
+        // 1 GiB of zeros would take the machine's memory if read whole.
+        let p = StockProbe::new("head -c 1073741824 /dev/zero", Duration::from_secs(30));
+        let e = p.read(&item("P", "V")).await.unwrap_err();
+        assert!(matches!(e, ProbeError::TooMuchOutput { .. }), "{e}");
+        assert!(
+            e.to_string().contains("printed more than 4096 bytes"),
+            "{e}"
+        );
+        // The same on standard error, while standard output stays quiet.
+        let p = StockProbe::new("yes error >&2", Duration::from_secs(30));
+        let e = p.read(&item("P", "V")).await.unwrap_err();
+        assert!(matches!(e, ProbeError::TooMuchOutput { .. }), "{e}");
     }
 }

@@ -76,6 +76,7 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                     "sellers": sh.sellers.iter().map(|s| &s.seller).collect::<Vec<_>>(),
                     "catalogItems": sh.catalog.as_ref().map(|c| c.len()),
                     "rules": engine.fire_counts().len(),
+                    "calls": sh.family.routes.iter().map(|r| r.id).collect::<Vec<_>>(),
                     "connections": {
                         "cap": sh.limits.max_connections,
                         "evictedIdle": sh.conn_stats.evicted.load(Ordering::Relaxed),
@@ -90,6 +91,7 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                 match k.as_str() {
                     "seller" => f.seller = Some(v),
                     "path" => f.path = Some(v),
+                    "call" => f.call = Some(v),
                     "status" => f.status = v.parse().ok(),
                     "rule" => f.rule = Some(v),
                     "productId" => f.product_id = Some(v),
@@ -98,7 +100,7 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
                     other => {
                         return answer(
                             StatusCode::BAD_REQUEST,
-                            json!({"error": format!("unknown filter `{other}` (known: seller, path, status, rule, productId, since, limit)")}),
+                            json!({"error": format!("unknown filter `{other}` (known: seller, path, call, status, rule, productId, since, limit)")}),
                         );
                     }
                 }
@@ -115,15 +117,35 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
             answer(StatusCode::OK, json!({"status": "ok"}))
         }
         (&Method::GET, "/ledger") => {
-            let seller = query(&req)
-                .into_iter()
-                .find(|(k, _)| k == "seller")
-                .map(|(_, v)| v);
-            answer(StatusCode::OK, json!({"items": sh.rows(seller.as_deref())}))
+            let q = query(&req);
+            let get = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+            let seller = get("seller");
+            match get("call") {
+                // The inventory push's ledger: the stock, with the catalog's own stock.
+                None => answer(StatusCode::OK, json!({"items": sh.rows(seller)})),
+                Some(c) if c == sh.family.inventory().call.id() => {
+                    answer(StatusCode::OK, json!({"items": sh.rows(seller)}))
+                }
+                Some(c) => match sh.value_rows(c, seller) {
+                    Some(rows) => answer(StatusCode::OK, json!({"call": c, "items": rows})),
+                    None => answer(
+                        StatusCode::NOT_FOUND,
+                        json!({"error": format!(
+                            "no update call `{c}` (known: {})",
+                            sh.family
+                                .updates
+                                .iter()
+                                .map(|u| u.call.id())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )}),
+                    ),
+                },
+            }
         }
         (&Method::GET, "/stock") => stock(sh, &query(&req)),
         (&Method::DELETE, "/ledger") => {
-            sh.ledger().clear();
+            sh.clear_ledgers();
             answer(StatusCode::OK, json!({"status": "ok"}))
         }
         (&Method::POST, "/reset") => {
@@ -168,7 +190,24 @@ pub(crate) async fn handle(sh: &Shared, rest: &str, req: Request<Incoming>) -> R
             } else {
                 Format::sniff(&text)
             };
-            match Scenario::parse(&text, format, "request body").and_then(Engine::new) {
+            // Parsed and compiled off the thread that serves connections, within the caps;
+            // the old scenario serves until the new one is ready.
+            let limits = sh.scenario_limits;
+            let text = text.into_owned();
+            let built = tokio::task::spawn_blocking(move || {
+                Scenario::parse_with(&text, format, "request body", &limits).and_then(Engine::new)
+            })
+            .await;
+            let built = match built {
+                Ok(b) => b,
+                Err(e) => {
+                    return answer(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        json!({"error": format!("the scenario could not be compiled: {e}")}),
+                    );
+                }
+            };
+            match built {
                 Ok(engine) => {
                     let n = engine.fire_counts().len();
                     sh.set_engine(engine);

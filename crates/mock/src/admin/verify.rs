@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stockwire_schema::{Inventory, ItemKey};
 
+use stockwire_schema::exchange::ListingView;
+
+use crate::family::Handler;
 use crate::journal::Filter;
 use crate::state::Shared;
 
@@ -26,7 +29,10 @@ pub struct ItemRef {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequestQuery {
-    /// Path (default `/updateInventory`).
+    /// The id of the call (`products`, `productsCount`, `updateInventory`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
+    /// Path (default `/updateInventory` when no `call` is named).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Only answers with this HTTP status.
@@ -68,7 +74,7 @@ pub struct RateQuery {
 }
 
 /// One expectation; set exactly one of `stock`, `wasSet`, `requests`, `reauthenticated`,
-/// `maxRate`, `honouredRetryAfter`.
+/// `maxRate`, `honouredRetryAfter`, `countRead`, `listingPulled`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Expectation {
@@ -97,6 +103,14 @@ pub struct Expectation {
     /// The seller sent no request before the time a `Retry-After` had advised.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub honoured_retry_after: Option<SellerQuery>,
+    /// The seller read the count of its listings (a count call answered 200; with `count`,
+    /// `min`, `max` for how often, default at least once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count_read: Option<SellerQuery>,
+    /// The seller pulled the listing to its end: every page from 1 up to an empty or short
+    /// page was answered 200 (pages asked for some SKU codes do not count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing_pulled: Option<SellerQuery>,
     /// Exact count expected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
@@ -179,6 +193,8 @@ fn check(sh: &Shared, e: &Expectation) -> Check {
         e.reauthenticated.is_some(),
         e.max_rate.is_some(),
         e.honoured_retry_after.is_some(),
+        e.count_read.is_some(),
+        e.listing_pulled.is_some(),
     ]
     .iter()
     .filter(|x| **x)
@@ -187,7 +203,7 @@ fn check(sh: &Shared, e: &Expectation) -> Check {
         return Check {
             ok: false,
             actual: Value::Null,
-            message: "an expectation needs exactly one of `stock`, `wasSet`, `requests`, `reauthenticated`, `maxRate`, `honouredRetryAfter`".into(),
+            message: "an expectation needs exactly one of `stock`, `wasSet`, `requests`, `reauthenticated`, `maxRate`, `honouredRetryAfter`, `countRead`, `listingPulled`".into(),
         };
     }
     if let Some(q) = &e.reauthenticated {
@@ -209,6 +225,12 @@ fn check(sh: &Shared, e: &Expectation) -> Check {
     }
     if let Some(q) = &e.max_rate {
         return max_rate(sh, q);
+    }
+    if let Some(q) = &e.count_read {
+        return count_read(sh, e, q);
+    }
+    if let Some(q) = &e.listing_pulled {
+        return listing_pulled(sh, q);
     }
     if let Some(q) = &e.honoured_retry_after {
         let seller = first_seller(sh, &q.seller);
@@ -287,7 +309,12 @@ fn check(sh: &Shared, e: &Expectation) -> Check {
         .journal
         .list(&Filter {
             seller: q.seller.clone(),
-            path: Some(q.path.clone().unwrap_or_else(|| "/updateInventory".into())),
+            call: q.call.clone(),
+            path: match (&q.path, &q.call) {
+                (Some(p), _) => Some(p.clone()),
+                (None, Some(_)) => None,
+                (None, None) => Some(sh.family.inventory().path.to_string()),
+            },
             status: q.status,
             rule: q.rule.clone(),
             product_id: q.product_id.clone(),
@@ -302,6 +329,158 @@ fn check(sh: &Shared, e: &Expectation) -> Check {
             serde_json::to_string(&q).unwrap_or_default(),
             wanted(e)
         ),
+    }
+}
+
+/// The count calls (`listing == false`) or the listing calls the mock serves.
+fn calls_of(sh: &Shared, listing: bool) -> Vec<std::sync::Arc<stockwire_schema::Call>> {
+    sh.family
+        .routes
+        .iter()
+        .filter_map(|r| match (&r.handler, listing) {
+            (Handler::Count(c), false) | (Handler::Listing(c), true) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The seller's successful count reads.
+fn count_read(sh: &Shared, e: &Expectation, q: &SellerQuery) -> Check {
+    let seller = first_seller(sh, &q.seller);
+    let calls = calls_of(sh, false);
+    let n: u64 = calls
+        .iter()
+        .map(|c| {
+            sh.journal
+                .list(&Filter {
+                    seller: Some(seller.clone()),
+                    call: Some(c.id().to_string()),
+                    status: Some(200),
+                    ..Filter::default()
+                })
+                .len() as u64
+        })
+        .sum();
+    let at_least_once = e.count.is_none() && e.min.is_none() && e.max.is_none();
+    let ok = if at_least_once {
+        n >= 1
+    } else {
+        counts_ok(e, n)
+    };
+    let ids: Vec<&str> = calls.iter().map(|c| c.id()).collect();
+    Check {
+        ok,
+        actual: serde_json::json!(n),
+        message: format!(
+            "seller `{seller}` read the count ({}) {n} time{}; expected {}",
+            ids.join(", "),
+            if n == 1 { "" } else { "s" },
+            if at_least_once {
+                "at least 1".to_string()
+            } else {
+                wanted(e)
+            }
+        ),
+    }
+}
+
+/// Whether the seller pulled the listing to its end: pages 1 to an empty or short page, each
+/// answered 200, read from the journal (so within its bound).
+fn listing_pulled(sh: &Shared, q: &SellerQuery) -> Check {
+    let seller = first_seller(sh, &q.seller);
+    let Some(call) = calls_of(sh, true).into_iter().next() else {
+        return Check {
+            ok: false,
+            actual: Value::Null,
+            message: "this mock serves no listing call".into(),
+        };
+    };
+    let Some(m) = call.def().listing().copied() else {
+        return Check {
+            ok: false,
+            actual: Value::Null,
+            message: "this mock serves no listing call".into(),
+        };
+    };
+    let size: usize = call
+        .fixed_query_value(m.page_size)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    let default_page = call.query_default(m.page_number).unwrap_or("1").to_string();
+    // Page number → products on it (the fewest seen, should a page change between pulls).
+    let mut pages: std::collections::BTreeMap<u64, usize> = Default::default();
+    for entry in sh.journal.list(&Filter {
+        seller: Some(seller.clone()),
+        call: Some(call.id().to_string()),
+        status: Some(200),
+        ..Filter::default()
+    }) {
+        let query = entry.query.clone().unwrap_or_default();
+        let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let filtered = params
+            .iter()
+            .any(|(k, v)| k == m.filter && v.split(',').any(|c| !c.trim().is_empty()));
+        if filtered {
+            continue;
+        }
+        let page = params
+            .iter()
+            .find(|(k, _)| k == m.page_number)
+            .map_or(default_page.as_str(), |(_, v)| v.as_str())
+            .parse::<u64>()
+            .ok();
+        let shown = entry.response_json().map(|b| {
+            ListingView::parse_of(&m, &b)
+                .products()
+                .map_or(0, <[_]>::len)
+        });
+        if let (Some(p), Some(n)) = (page, shown) {
+            let slot = pages.entry(p).or_insert(n);
+            *slot = (*slot).min(n);
+        }
+    }
+    let end = pages
+        .iter()
+        .find(|(_, n)| **n < size)
+        .map(|(p, n)| (*p, *n));
+    let missing: Vec<u64> = match end {
+        Some((last, _)) => (1..last)
+            .filter(|p| !pages.contains_key(p))
+            .take(10)
+            .collect(),
+        None => Vec::new(),
+    };
+    let seen: Vec<u64> = pages.keys().copied().take(20).collect();
+    let (ok, message) = match end {
+        Some((last, n)) if missing.is_empty() => (
+            true,
+            format!(
+                "seller `{seller}` pulled the listing ({}) to its end: pages 1 to {last}, the last with {n} product{} (fewer than {size})",
+                call.id(),
+                if n == 1 { "" } else { "s" }
+            ),
+        ),
+        Some((last, _)) => (
+            false,
+            format!(
+                "seller `{seller}` did not pull the listing ({}) to its end: page {last} was short but page(s) {missing:?} before it were never answered",
+                call.id()
+            ),
+        ),
+        None => (
+            false,
+            format!(
+                "seller `{seller}` did not pull the listing ({}) to its end: no empty or short page (of fewer than {size} products) was answered; pages seen: {seen:?}",
+                call.id()
+            ),
+        ),
+    };
+    Check {
+        ok,
+        actual: serde_json::json!({"pages": seen, "end": end.map(|(p, _)| p)}),
+        message,
     }
 }
 
@@ -324,7 +503,7 @@ fn max_rate(sh: &Shared, q: &RateQuery) -> Check {
     };
     let entries = sh.journal.list(&Filter {
         seller: Some(seller.clone()),
-        path: Some("/updateInventory".into()),
+        path: Some(sh.family.inventory().path.to_string()),
         ..Filter::default()
     });
     let mut entries = entries;

@@ -29,6 +29,7 @@ pub(crate) async fn auth_token(sh: &Shared, req: Request<Incoming>) -> Response<
         req.headers(),
     );
     let c = contract(sh.profile);
+    rec.e.call = Some(c.auth().id());
     let fail = |rec: Record, code: u16, status: &str, extra: Vec<(&str, Value)>| {
         let mut r = AuthTokenResponse {
             status: status.to_string(),

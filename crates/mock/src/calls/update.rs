@@ -1,9 +1,15 @@
-//! `POST /updateInventory` as a pipeline, one function per step:
+//! The pipeline of every update-shaped call (`POST /updateInventory`, and any call of the
+//! update's shape the mock serves), one function per step:
 //!
 //! authenticate → read → parse → validate → script → apply → render
 //!
+//! Everything a call names comes from its definition (`crate::family::UpdateCall`): its
+//! members, its request rules (`RequestRules::for_call`), how its value is read (a count, or an
+//! exact number) and its ledger. Scenario rules, rate limits, token request counts and the
+//! request counter are the inventory push's only (a rule names no call yet).
+//!
 //! The body is read once into borrowed typed structs (`stockwire_schema::borrowed`) and checked
-//! with the schema crate's compiled request rules; nothing a request does scales with the
+//! with the call's compiled request rules; nothing a request does scales with the
 //! catalog (lookups are hashed, suggestions come from an index and are capped per response),
 //! and the ledger is locked once. Bodies of at least [`Limits::inline_body_bytes`] are processed
 //! on the blocking pool, at most `Limits::heavy_jobs` at a time, so large requests cannot starve small
@@ -23,20 +29,22 @@ use hyper::body::Incoming;
 use hyper::header::HeaderMap;
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
+use stockwire_schema::ItemKey;
 use stockwire_schema::borrowed::{
-    BorrowedItem, BorrowedRequest, DUPLICATE_KEY, FailedRef, LIST, ParseError, ResponseRef,
-    parse_request, request_rules,
+    BorrowedItem, BorrowedRequest, DUPLICATE_KEY, FailedRef, ParseError, RequestRules, ResponseRef,
+    Scalar,
 };
+use stockwire_schema::call::UpdateMembers;
 use stockwire_schema::exchange::field;
-use stockwire_schema::{ItemKey, contract};
 
 use super::render::{Rendered, deliver, distort, scripted_status};
+use crate::family::{UpdateCall, ValueKind};
 use crate::http::{
-    Body, BudgetHeld, CloseConnection, Limits, closing, failed_body, json_content_type,
-    json_response, read_body_within, violation,
+    Body, BudgetHeld, CloseConnection, Limits, closing, failed_body, failed_body_of,
+    json_content_type, json_response, read_body_within, violation,
 };
 use crate::journal::Record;
-use crate::ledger::stock::pair_key;
+use crate::ledger::stock::{Ledger, Slot, pair_key};
 use crate::ledger::tokens::TokenRefusal;
 use crate::scenario::ratelimit::{RULE, Throttle, gate};
 use crate::scenario::{AnswerEffects, Engine, Fired, ItemFacts, RequestFacts};
@@ -49,40 +57,50 @@ pub(crate) const SUGGESTIONS_PER_RESPONSE: usize = 16;
 /// Per-item notes kept in a journal entry (the rest are counted in one note).
 pub(crate) const NOTES_PER_REQUEST: usize = 16;
 
-/// `POST /updateInventory`.
-pub(crate) async fn update_inventory(
+/// `POST` to an update call: `call` indexes `Family::updates`.
+pub(crate) async fn update(
     sh: Arc<Shared>,
+    call: usize,
     req: Request<Incoming>,
     peer: Option<IpAddr>,
 ) -> Result<Response<Body>, CloseConnection> {
     let engine = sh.engine();
-    let path = Cow::Borrowed(contract(sh.profile).inventory_path());
+    let u = sh.family.updates.get(call).unwrap_or(sh.family.inventory());
+    let (inventory, members) = (u.is_inventory, u.rules.members());
     let mut rec = Record::new(
         &*sh.clock,
         &sh.uptime,
         req.method(),
-        path,
+        u.path.clone(),
         None,
         req.headers(),
     );
+    rec.e.call = Some(u.call.id());
     let now = rec.now;
-    let n = sh.counter.fetch_add(1, Ordering::SeqCst) + 1;
-    rec.e.request_number = Some(n);
+    let n = if inventory {
+        let n = sh.counter.fetch_add(1, Ordering::SeqCst) + 1;
+        rec.e.request_number = Some(n);
+        n
+    } else {
+        0
+    };
 
-    let seller = match authenticate(&sh, &engine, now, req.headers()) {
+    let seller = match authenticate(&sh, &engine, now, req.headers(), inventory) {
         Ok(s) => s,
-        Err(refusal) => return Ok(refusal.answer(&sh, rec, now, n)),
+        Err(refusal) => return Ok(refusal.answer(&sh, members, rec, now, n)),
     };
     rec.e.seller = Some(seller.clone());
     // Rate limits and the Retry-After watch (crate::scenario::ratelimit).
-    if let Some(t) = gate(
-        &sh.retry_watch,
-        engine.limiter.as_ref(),
-        &seller,
-        peer,
-        now,
-        n,
-    ) {
+    if inventory
+        && let Some(t) = gate(
+            &sh.retry_watch,
+            engine.limiter.as_ref(),
+            &seller,
+            peer,
+            now,
+            n,
+        )
+    {
         return Ok(throttled(&sh, rec, t));
     }
     if let Err(ct) = json_content_type(req.headers()) {
@@ -91,12 +109,21 @@ pub(crate) async fn update_inventory(
             "content-type",
             format!("Content-Type `{ct}` is not application/json"),
         );
-        return Ok(reject(&sh, rec, 400, vec![v], false));
+        return Ok(reject(&sh, members, rec, 400, vec![v], false));
     }
     // The body's room in the budget of bytes in flight is held until the answer is rendered.
     let (body, room) = match read_body_within(&sh.limits, req, Some(&sh.body_budget)).await {
         Ok(b) => b,
-        Err(r) => return Ok(reject(&sh, rec, r.code, vec![r.violation], r.close)),
+        Err(r) => {
+            return Ok(reject(
+                &sh,
+                members,
+                rec,
+                r.code,
+                vec![r.violation],
+                r.close,
+            ));
+        }
     };
     rec.e.body = body.clone();
 
@@ -105,6 +132,7 @@ pub(crate) async fn update_inventory(
         // future every small request carries (and hyper moves) stays small.
         let job = Heavy {
             sh: sh.clone(),
+            call,
             engine,
             seller: seller.clone(),
             n,
@@ -114,11 +142,11 @@ pub(crate) async fn update_inventory(
         };
         Box::pin(job.run()).await
     } else {
-        let o = process(&sh, &engine, &seller, n, now, &body);
+        let o = process(&sh, call, &engine, &seller, n, now, &body);
         drop(room);
         o
     };
-    match finish(&sh, rec, outcome) {
+    match finish(&sh, members, rec, outcome) {
         Finished::Now(r) => r,
         Finished::Later(wait) => wait.await,
     }
@@ -127,6 +155,7 @@ pub(crate) async fn update_inventory(
 /// A large body, processed on the blocking pool.
 struct Heavy {
     sh: Arc<Shared>,
+    call: usize,
     engine: Arc<Engine>,
     seller: Arc<str>,
     n: u64,
@@ -142,6 +171,7 @@ impl Heavy {
             let _permit = permit;
             let Heavy {
                 sh,
+                call,
                 engine,
                 seller,
                 n,
@@ -150,7 +180,7 @@ impl Heavy {
                 room,
             } = self;
             let _room = room;
-            process(&sh, &engine, &seller, n, now, &body)
+            process(&sh, call, &engine, &seller, n, now, &body)
         });
         match job.await {
             Ok(o) => o,
@@ -172,16 +202,9 @@ pub(crate) enum AuthRefusal {
 }
 
 impl AuthRefusal {
-    fn answer(self, sh: &Shared, mut rec: Record, now: Duration, n: u64) -> Response<Body> {
-        // A stale token still says whose it was: journaled under that seller, and a request
-        // before the advised Retry-After counts as early even when its token is also stale.
-        if let AuthRefusal::Token(r) = &self
-            && let Some(s) = r.seller().and_then(|i| sh.seller_names.get(i))
-        {
-            sh.retry_watch.arrived(s, now, n);
-            rec.e.seller = Some(s.clone());
-        }
-        let (rule, msg): (&str, Cow<'_, str>) = match &self {
+    /// The refusal's rule id (`auth-missing`, …) and message.
+    pub(crate) fn explain(&self) -> (&'static str, Cow<'_, str>) {
+        match self {
             AuthRefusal::Missing => (
                 "auth-missing",
                 "missing apiKey header: get a token from /authToken and send it as `apiKey: TOKEN`"
@@ -193,12 +216,42 @@ impl AuthRefusal {
                 "auth-unknown",
                 "unknown apiKey: it matches no seller's token (get one from /authToken)".into(),
             ),
-        };
+        }
+    }
+
+    /// The seller a stale token belonged to, if any.
+    pub(crate) fn seller(&self) -> Option<usize> {
+        match self {
+            AuthRefusal::Token(r) => r.seller(),
+            AuthRefusal::Missing => None,
+        }
+    }
+
+    fn answer(
+        self,
+        sh: &Shared,
+        members: &UpdateMembers,
+        mut rec: Record,
+        now: Duration,
+        n: u64,
+    ) -> Response<Body> {
+        // A stale token still says whose it was: journaled under that seller, and a request
+        // before the advised Retry-After counts as early even when its token is also stale.
+        if let AuthRefusal::Token(r) = &self
+            && let Some(s) = r.seller().and_then(|i| sh.seller_names.get(i))
+        {
+            sh.retry_watch.arrived(s, now, n);
+            rec.e.seller = Some(s.clone());
+        }
+        let (rule, msg) = self.explain();
         rec.e.notes.push(msg.to_string());
-        let body = failed_body(vec![
-            (field::MESSAGE, json!(msg)),
-            ("violations", json!([violation("", rule, msg)])),
-        ]);
+        let body = failed_body_of(
+            members,
+            vec![
+                (members.message, json!(msg)),
+                ("violations", json!([violation("", rule, msg)])),
+            ],
+        );
         rec.finish(&sh.journal, sh.log_requests, 401, &body);
         json_response(StatusCode::UNAUTHORIZED, body)
     }
@@ -224,19 +277,22 @@ fn throttled(sh: &Shared, mut rec: Record, t: Throttle) -> Response<Body> {
 }
 
 /// Step 1, authenticate: the seller the apiKey belongs to (with `--no-auth`, the first
-/// seller unless a known key is sent). A missing or unknown key changes nothing.
+/// seller unless a known key is sent). A missing or unknown key changes nothing. `counted`:
+/// the request counts against a token good for a number of requests (the inventory push's).
 pub(crate) fn authenticate(
     sh: &Shared,
     engine: &Engine,
     now: Duration,
     h: &HeaderMap,
+    counted: bool,
 ) -> Result<Arc<str>, AuthRefusal> {
     let key = h
         .get("apikey")
         .map(|v| String::from_utf8_lossy(v.as_bytes()));
-    let checked = key
-        .as_deref()
-        .map(|k| sh.tokens.check(k, now, &engine.token_rules, &sh.sellers));
+    let checked = key.as_deref().map(|k| {
+        sh.tokens
+            .check(k, now, &engine.token_rules, &sh.sellers, counted)
+    });
     match checked {
         Some(Ok(i)) => Ok(sh.seller_names[i].clone()),
         _ if !sh.auth => Ok(sh
@@ -252,12 +308,13 @@ pub(crate) fn authenticate(
 /// A whole-request refusal: FAILED with violations, nothing applied.
 fn reject(
     sh: &Shared,
+    members: &UpdateMembers,
     rec: Record,
     code: u16,
     violations: Vec<Value>,
     close: bool,
 ) -> Response<Body> {
-    let body = failed_body(vec![("violations", Value::Array(violations))]);
+    let body = failed_body_of(members, vec![("violations", Value::Array(violations))]);
     rec.finish(&sh.journal, sh.log_requests, code, &body);
     let r = json_response(
         StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
@@ -310,7 +367,7 @@ enum Finished {
 
 /// Journals and sends an outcome; an answer with a scripted delay is journaled and sent
 /// after it.
-fn finish(sh: &Arc<Shared>, mut rec: Record, o: Outcome) -> Finished {
+fn finish(sh: &Arc<Shared>, members: &UpdateMembers, mut rec: Record, o: Outcome) -> Finished {
     rec.e.notes.extend(o.notes);
     rec.e.effects = o.fired;
     rec.e.applied = o.applied;
@@ -320,19 +377,26 @@ fn finish(sh: &Arc<Shared>, mut rec: Record, o: Outcome) -> Finished {
         Answer::Close(e) | Answer::Send(_, e) => e.delay,
     };
     if delay.is_zero() {
-        return Finished::Now(answer(sh, rec, o.answer));
+        return Finished::Now(answer(sh, members, rec, o.answer));
     }
-    let sh = sh.clone();
+    let (sh, members) = (sh.clone(), *members);
     Finished::Later(Box::pin(async move {
         tokio::time::sleep(delay).await;
-        answer(&sh, rec, o.answer)
+        answer(&sh, &members, rec, o.answer)
     }))
 }
 
 /// Journals and sends an answer.
-fn answer(sh: &Shared, rec: Record, a: Answer) -> Result<Response<Body>, CloseConnection> {
+fn answer(
+    sh: &Shared,
+    members: &UpdateMembers,
+    rec: Record,
+    a: Answer,
+) -> Result<Response<Body>, CloseConnection> {
     match a {
-        Answer::Rejected { code, violations } => Ok(reject(sh, rec, code, violations, false)),
+        Answer::Rejected { code, violations } => {
+            Ok(reject(sh, members, rec, code, violations, false))
+        }
         Answer::Close(_) => {
             rec.finish(&sh.journal, sh.log_requests, 0, &Bytes::new());
             Err(CloseConnection)
@@ -344,17 +408,19 @@ fn answer(sh: &Shared, rec: Record, a: Answer) -> Result<Response<Body>, CloseCo
 /// Steps 3 to 7 on a body that was read: parse, validate, script, apply, render.
 pub(crate) fn process(
     sh: &Shared,
+    call: usize,
     engine: &Engine,
     seller: &str,
     n: u64,
     now: Duration,
     body: &[u8],
 ) -> Outcome {
-    let req = match parse(&sh.limits, body) {
+    let u = sh.family.updates.get(call).unwrap_or(sh.family.inventory());
+    let req = match parse(&u.rules, &sh.limits, body) {
         Ok(r) => r,
         Err(v) => return Outcome::rejected(400, v),
     };
-    let items = match check_envelope(sh, &req) {
+    let items = match check_envelope(sh, &u.rules, &req) {
         Ok(items) => items,
         Err((code, violations)) => {
             return Outcome {
@@ -367,8 +433,12 @@ pub(crate) fn process(
         }
     };
     let mut notes = Vec::new();
-    let mut checked = validate(sh, seller, items, &mut notes);
-    let verdict = script(sh, engine, (seller, n, now), items, &mut checked);
+    let mut checked = validate(sh, u, seller, items, &mut notes);
+    let verdict = if u.is_inventory {
+        script(sh, engine, (seller, n, now), items, &mut checked)
+    } else {
+        Scripted::none()
+    };
     if let Some(x) = verdict.explain {
         notes.push(x);
     }
@@ -395,7 +465,7 @@ pub(crate) fn process(
     // No per-item list of keys: an item's ids are read from the parsed item where needed (a
     // borrow for string ids), and only the failed keys are held.
     let failed = failed_keys(items, &mut checked);
-    let applied = apply(sh, seller, items, &checked, &failed);
+    let applied = apply(sh, u, seller, items, &checked, &failed);
     let failed_items: Vec<usize> = (0..items.len())
         .filter(|&i| {
             checked[i].failure.is_some()
@@ -404,6 +474,7 @@ pub(crate) fn process(
         .collect();
     drop(failed);
     let rendered = render(
+        u.rules.members(),
         body,
         seller,
         items,
@@ -423,8 +494,12 @@ pub(crate) fn process(
 
 /// Step 3, parse: one pass into borrowed typed structs. A body that is not JSON, or nests
 /// deeper than the limit, is refused as a whole.
-fn parse<'b>(limits: &Limits, body: &'b [u8]) -> Result<BorrowedRequest<'b>, Value> {
-    match parse_request(body, limits.max_depth) {
+fn parse<'b>(
+    rules: &RequestRules,
+    limits: &Limits,
+    body: &'b [u8],
+) -> Result<BorrowedRequest<'b>, Value> {
+    match rules.parse(body, limits.max_depth) {
         Ok(r) => Ok(r),
         Err(ParseError::TooDeep { max }) => Err(violation(
             "",
@@ -446,9 +521,10 @@ fn parse<'b>(limits: &Limits, body: &'b [u8]) -> Result<BorrowedRequest<'b>, Val
 /// does a repeated top-level member; too many items is a 413.
 fn check_envelope<'r, 'b>(
     sh: &Shared,
+    rules: &RequestRules,
     req: &'r BorrowedRequest<'b>,
 ) -> Result<&'r [BorrowedItem<'b>], (u16, Vec<Value>)> {
-    let rules = request_rules(sh.profile);
+    let list = rules.members().list;
     let mut v: Vec<Value> = rules
         .check_envelope(req)
         .iter()
@@ -471,7 +547,7 @@ fn check_envelope<'r, 'b>(
         return Err((
             413,
             vec![violation(
-                &format!("/{LIST}"),
+                &format!("/{}", escape_pointer(list)),
                 "max-items",
                 format!(
                     "{} items sent; this marketplace accepts at most {max} per request",
@@ -502,10 +578,16 @@ pub(crate) enum Failure {
     Scripted(String),
 }
 
+/// What [`Checked::value`] holds when the item has no readable value.
+const NO_VALUE: u64 = u64::MAX;
+
 /// One item after validation.
 #[derive(Debug)]
 pub(crate) struct Checked {
-    count: Option<u32>,
+    /// The value read: a count (`u32` widened), or a number's bits (`f64::to_bits`, never
+    /// [`NO_VALUE`]: JSON numbers are never NaN), by the call's `ValueKind`; [`NO_VALUE`] when
+    /// unreadable. One word, like the count it replaced.
+    value: u64,
     /// Boxed: few items fail, and the list holds one of these per item (24 bytes, not 48).
     failure: Option<Box<Failure>>,
     /// The catalog entry the item was found as (its ledger slot), when there is a catalog.
@@ -514,26 +596,53 @@ pub(crate) struct Checked {
     listed: bool,
 }
 
-/// Step 4b, validate each item: duplicate keys, the compiled item rules, the stock count, the
-/// catalog. Unknown items get a suggestion (from the index) for the first
-/// [`SUGGESTIONS_PER_RESPONSE`] of them only.
+impl Checked {
+    /// The value as a stock count (a count-valued call's).
+    fn count(&self) -> Option<u32> {
+        (self.value != NO_VALUE).then_some(self.value as u32)
+    }
+}
+
+/// A JSON number's value, exactly as read (`None` for anything else).
+fn number(v: &Scalar<'_>) -> Option<f64> {
+    match v {
+        Scalar::UInt(n) => Some(*n as f64),
+        Scalar::Int(n) => Some(*n as f64),
+        Scalar::Float(x) => Some(*x),
+        _ => None,
+    }
+}
+
+/// Step 4b, validate each item: duplicate keys, the compiled item rules, the value (a stock
+/// count, or a number, by the call's schema), the catalog. Unknown items get a suggestion
+/// (from the index) for the first [`SUGGESTIONS_PER_RESPONSE`] of them only.
 fn validate(
     sh: &Shared,
+    u: &UpdateCall,
     seller: &str,
     items: &[BorrowedItem<'_>],
     notes: &mut Vec<String>,
 ) -> Vec<Checked> {
-    let rules = request_rules(sh.profile);
+    let rules = &u.rules;
+    let m = rules.members();
+    let (list, value_name) = (escape_pointer(m.list), escape_pointer(m.value));
     let mut unknown = 0usize;
     let out: Vec<Checked> = items
         .iter()
         .enumerate()
         .map(|(i, it)| {
-            let count = it.count();
+            let value = match u.kind {
+                ValueKind::Count => it.count().map_or(NO_VALUE, u64::from),
+                ValueKind::Number => it
+                    .value
+                    .as_ref()
+                    .and_then(number)
+                    .map_or(NO_VALUE, f64::to_bits),
+            };
             let mut entry = None;
             let failure = if let Some(k) = it.duplicate_keys.first() {
                 Some(Failure::Invalid(format!(
-                    "Invalid item: /{LIST}/{i}/{} [{}] member `{k}` appears more than once; parsers disagree on which value wins",
+                    "Invalid item: /{list}/{i}/{} [{}] member `{k}` appears more than once; parsers disagree on which value wins",
                     escape_pointer(k),
                     DUPLICATE_KEY.id
                 )))
@@ -547,11 +656,16 @@ fn validate(
                 };
                 Some(Failure::Invalid(match p {
                     Some(p) => format!("Invalid item: {} [{}] {}{more}", p.pointer, p.keyword, p.message),
-                    None => format!("Invalid item: /{LIST}/{i} breaks the item schema"),
+                    None => format!("Invalid item: /{list}/{i} breaks the item schema"),
                 }))
-            } else if count.is_none() {
+            } else if value == NO_VALUE {
+                let what = match u.kind {
+                    ValueKind::Count => "a stock count from 0 to 2147483647",
+                    ValueKind::Number => "a number",
+                };
                 Some(Failure::Invalid(format!(
-                    "Invalid inventory value: /{LIST}/{i}/inventory is not a stock count from 0 to 2147483647"
+                    "Invalid {} value: /{list}/{i}/{value_name} is not {what}",
+                    m.value
                 )))
             } else if let Some(cat) = &sh.catalog
                 && let (Some(p), Some(v)) = (it.product(), it.variant())
@@ -568,7 +682,7 @@ fn validate(
                 };
                 if unknown <= NOTES_PER_REQUEST {
                     notes.push(format!(
-                        "/{LIST}/{i}: {}",
+                        "/{list}/{i}: {}",
                         NotFoundMsg { product: p, variant: v, seller, near: near.as_deref() }
                     ));
                 }
@@ -577,7 +691,7 @@ fn validate(
                 None
             };
             Checked {
-                count,
+                value,
                 failure: failure.map(Box::new),
                 entry,
                 listed: false,
@@ -600,6 +714,17 @@ struct Scripted {
     explain: Option<String>,
 }
 
+impl Scripted {
+    /// Nothing scripted.
+    fn none() -> Scripted {
+        Scripted {
+            answer: AnswerEffects::default(),
+            fired: Vec::new(),
+            explain: None,
+        }
+    }
+}
+
 /// Step 5, script: the scenario's rules see every item; item failures they give are added
 /// to items that have not failed yet.
 fn script(
@@ -610,11 +735,7 @@ fn script(
     checked: &mut [Checked],
 ) -> Scripted {
     if engine.is_empty() {
-        return Scripted {
-            answer: AnswerEffects::default(),
-            fired: Vec::new(),
-            explain: None,
-        };
+        return Scripted::none();
     }
     let facts: Vec<ItemFacts<'_>> = items
         .iter()
@@ -623,7 +744,7 @@ fn script(
             product: it.product(),
             variant: it.variant(),
             facility: it.facility(),
-            inventory: c.count.map(u64::from),
+            inventory: c.count().map(u64::from),
             eligible: c.failure.is_none(),
         })
         .collect();
@@ -661,10 +782,36 @@ fn failed_keys<'k>(items: &'k [BorrowedItem<'_>], checked: &mut [Checked]) -> Ha
     set
 }
 
-/// Step 6, apply: sets the stock of every item whose key did not fail, atomically (one lock
-/// of the ledger per request). Returns the number of items applied.
+/// Step 6, apply: sets the value of every item whose key did not fail, atomically (one lock
+/// of the call's ledger per request). Returns the number of items applied.
 fn apply(
     sh: &Shared,
+    u: &UpdateCall,
+    seller: &str,
+    items: &[BorrowedItem<'_>],
+    checked: &[Checked],
+    failed: &HashSet<Key<'_>>,
+) -> usize {
+    match u.kind {
+        ValueKind::Count => apply_to(
+            &mut sh.count_ledger(u.ledger),
+            |v| v as u32,
+            seller,
+            items,
+            checked,
+            failed,
+        ),
+        ValueKind::Number => match sh.number_ledger(u.ledger) {
+            Some(mut l) => apply_to(&mut l, f64::from_bits, seller, items, checked, failed),
+            None => 0,
+        },
+    }
+}
+
+/// [`apply`] into one ledger, each value converted from [`Checked::value`] by `slot`.
+fn apply_to<T: Slot>(
+    ledger: &mut Ledger<T>,
+    slot: impl Fn(u64) -> T,
     seller: &str,
     items: &[BorrowedItem<'_>],
     checked: &[Checked],
@@ -672,7 +819,6 @@ fn apply(
 ) -> usize {
     let mut buf = String::new();
     let mut applied = 0usize;
-    let mut ledger = sh.ledger();
     if !ledger.contains_key(seller) {
         ledger.insert(seller.to_string(), Default::default());
     }
@@ -680,7 +826,10 @@ fn apply(
         return 0;
     };
     for (it, c) in items.iter().zip(checked) {
-        let Some(n) = c.count else { continue };
+        if c.value == NO_VALUE {
+            continue;
+        }
+        let n = slot(c.value);
         if c.failure.is_some() || (!failed.is_empty() && failed.contains(&it.id_texts())) {
             continue;
         }
@@ -735,6 +884,7 @@ impl fmt::Display for Msg<'_> {
 
 /// The failed entries, written one by one while the response is serialized (none is held).
 struct FailedList<'a> {
+    members: &'a UpdateMembers,
     seller: &'a str,
     items: &'a [BorrowedItem<'a>],
     checked: &'a [Checked],
@@ -766,7 +916,7 @@ impl serde::Serialize for FailedList<'_> {
                 }),
             };
             seq.serialize_element(&FailedRef {
-                members: &stockwire_schema::call::INVENTORY_MEMBERS,
+                members: self.members,
                 product_id: &p,
                 variant_id: &v,
                 message,
@@ -781,6 +931,7 @@ impl serde::Serialize for FailedList<'_> {
 /// malformed body.
 #[allow(clippy::too_many_arguments)]
 fn render(
+    members: &UpdateMembers,
     request: &[u8],
     seller: &str,
     items: &[BorrowedItem<'_>],
@@ -798,17 +949,13 @@ fn render(
         n_listed += 1;
     }
     let list = FailedList {
+        members,
         seller,
         items,
         checked,
         len: n_listed,
     };
-    let resp = ResponseRef::for_outcome(
-        &stockwire_schema::call::INVENTORY_MEMBERS,
-        items.len(),
-        failed_items,
-        list,
-    );
+    let resp = ResponseRef::for_outcome(members, items.len(), failed_items, list);
     let mut out = Vec::with_capacity(size);
     let _ = serde_json::to_writer(&mut out, &resp);
     distort(request, Bytes::from(out), items, n_listed, answer, notes)

@@ -16,6 +16,8 @@ use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
 use serde_json::{Value, json};
 use stockwire_schema::InventoryResponse;
+use stockwire_schema::call::{INVENTORY_MEMBERS, UpdateMembers};
+use stockwire_schema::exchange::ResponseBuilder;
 
 /// The response body type.
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
@@ -45,6 +47,19 @@ pub(crate) fn failed_body(extra: Vec<(&str, Value)>) -> Bytes {
         r.extra.insert(k.to_string(), v);
     }
     Bytes::from(serde_json::to_vec(&r).unwrap_or_default())
+}
+
+/// [`failed_body`] for any update call, with its member names (the inventory push's bytes are
+/// [`failed_body`]'s).
+pub(crate) fn failed_body_of(m: &UpdateMembers, extra: Vec<(&str, Value)>) -> Bytes {
+    if *m == INVENTORY_MEMBERS {
+        return failed_body(extra);
+    }
+    let mut r = InventoryResponse::rejected();
+    for (k, v) in extra {
+        r.extra.insert(k.to_string(), v);
+    }
+    Bytes::from(ResponseBuilder::from_model_of(m, &r).build().to_string())
 }
 
 /// A whole body at once.

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// The default of [`Limits::max_skus`].
+pub const DEFAULT_MAX_SKUS: usize = 1000;
+
 /// Limits that protect the mock; each has a clear answer when exceeded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -40,6 +43,19 @@ pub struct Limits {
     /// finds no room within `body_read_timeout` is answered 503. Bodies under 64 KiB take no
     /// room, so a small request never queues behind large ones.
     pub body_bytes_in_flight: usize,
+    /// Most SKU codes one listing request may name in its `skus` parameter (default 1,000);
+    /// more → 400 naming this limit. Checked before any code is looked up.
+    pub max_skus: usize,
+    /// Live tokens one seller may hold at once when tokens have a lifetime (default 1,000):
+    /// each `/authToken` call issues a fresh one, and past the cap the seller's oldest token
+    /// goes (expired ones are forgotten as new ones are issued), so a client that logs in on
+    /// every request keeps the store, and each lookup, the same size.
+    pub max_tokens_per_seller: usize,
+    /// Record mode (`--record-from`): partner answer bytes held at once, from the first byte
+    /// read until the answer is written to its client (default 128 MiB: two answers of the
+    /// 64 MiB per-answer cap). A piece that finds no room within 5 s ends its answer with a
+    /// 502 that says so, so clients that never read cannot make the mock hold more.
+    pub record_bytes_in_flight: usize,
 }
 
 impl Default for Limits {
@@ -57,6 +73,9 @@ impl Default for Limits {
             linger: Duration::from_secs(2),
             linger_bytes: 32 * 1024 * 1024,
             body_bytes_in_flight: 3 * 1024 * 1024,
+            max_skus: DEFAULT_MAX_SKUS,
+            max_tokens_per_seller: 1_000,
+            record_bytes_in_flight: 128 * 1024 * 1024,
         }
     }
 }

@@ -104,6 +104,10 @@ pub struct JournalEntry {
     pub method: Cow<'static, str>,
     /// Path.
     pub path: Cow<'static, str>,
+    /// The id of the call the request was routed to (`updateInventory`, `products`, …); none
+    /// for a path no call has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<&'static str>,
     /// Query string (password redacted), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,

@@ -133,6 +133,7 @@ impl Record {
                 elapsed_ms: uptime.elapsed_at(t0).as_millis() as u64,
                 method: method_name(method),
                 path,
+                call: None,
                 query,
                 seller: None,
                 request_number: None,

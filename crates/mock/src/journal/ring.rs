@@ -29,6 +29,8 @@ pub struct Filter {
     pub seller: Option<String>,
     /// Only this path.
     pub path: Option<String>,
+    /// Only requests routed to the call with this id (`products`).
+    pub call: Option<String>,
     /// Only this HTTP status.
     pub status: Option<u16>,
     /// Only requests where this rule fired.
@@ -47,6 +49,7 @@ impl Filter {
             .as_deref()
             .is_none_or(|s| e.seller.as_deref() == Some(s))
             && self.path.as_deref().is_none_or(|p| e.path == p)
+            && self.call.as_deref().is_none_or(|c| e.call == Some(c))
             && self.status.is_none_or(|s| e.status == s)
             && self.rule.as_deref().is_none_or(|r| e.fired(r))
             && self.since.is_none_or(|s| e.id > s)
@@ -232,6 +235,7 @@ mod tests {
             elapsed_ms: 0,
             method: "POST".into(),
             path: "/updateInventory".into(),
+            call: Some("updateInventory"),
             query: None,
             seller: Some("demo".into()),
             request_number: Some(1),

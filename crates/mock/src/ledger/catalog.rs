@@ -4,7 +4,10 @@
 
 use std::hash::BuildHasher;
 
-use stockwire_schema::{Catalog, ItemKey};
+use std::borrow::Cow;
+
+use stockwire_schema::catalog::{default_skus, for_each_entry};
+use stockwire_schema::{Catalog, CatalogEntry, ItemKey};
 
 /// The maps looked up per item of a request (catalog index, ledger): foldhash, seeded per
 /// map, instead of SipHash, which was about a tenth of the CPU at 1,000-item requests.
@@ -50,6 +53,12 @@ pub(crate) struct CatalogIndex {
     by_product: Vec<u32>,
     /// Entries by lower-cased `product/variant`, then file order (a difference of case only).
     folded: Vec<u32>,
+    /// Entries by SKU code (hash of the code; several sellers may give one code).
+    skus: hashbrown::HashTable<u32>,
+    /// Default SKU codes that are not the variant id (rare: a variantId two entries share).
+    default_sku: HashMap<u32, Box<str>>,
+    /// The listing of every seller, then (when entries name sellers) one per seller.
+    listings: Vec<SellerListing>,
 }
 
 /// An index slot: where the key's first entry starts in the arena, and the entry.
@@ -106,72 +115,250 @@ fn cmp_shown(p: &[u8], v: &[u8], want: &str) -> std::cmp::Ordering {
     p.iter().chain(b"/").chain(v).copied().cmp(want.bytes())
 }
 
-impl CatalogIndex {
-    pub fn new(catalog: Catalog) -> Self {
-        let n = catalog.entries.len();
-        let hasher = foldhash::fast::RandomState::default();
-        let mut ids = Vec::with_capacity(
-            catalog
-                .entries
-                .iter()
-                .map(|e| e.product_id.len() + e.variant_id.len() + 2)
-                .sum(),
-        );
-        let mut at = Vec::with_capacity(n);
-        let mut stock = Vec::with_capacity(n);
-        let mut owner = Vec::new();
-        let mut owners: Vec<Box<str>> = Vec::new();
-        let mut index: hashbrown::HashTable<Slot> = hashbrown::HashTable::with_capacity(n);
-        let mut shared: HashMap<u32, Vec<u32>> = HashMap::default();
-        for (i, e) in catalog.entries.iter().enumerate() {
-            let i = i as u32;
-            let start = ids.len();
-            push_len(&mut ids, e.product_id.len());
-            push_len(&mut ids, e.variant_id.len());
-            ids.extend_from_slice(e.product_id.as_bytes());
-            ids.extend_from_slice(e.variant_id.as_bytes());
-            at.push(start);
-            stock.push(e.stock.unwrap_or(UNSET));
-            if let Some(s) = &e.seller {
-                if owner.is_empty() {
-                    owner.resize(i as usize, EVERY_SELLER);
-                }
-                let o = match owners.iter().position(|x| **x == **s) {
-                    Some(o) => o,
-                    None => {
-                        owners.push(s.as_str().into());
-                        owners.len() - 1
-                    }
-                };
-                owner.push(o as u32);
-            } else if !owner.is_empty() {
-                owner.push(EVERY_SELLER);
-            }
-            let (p, v) = (e.product_id.as_bytes(), e.variant_id.as_bytes());
-            let h = hasher.hash_one((p, v));
-            let named = if e.seller.is_some() { SHARED_KEY } else { 0 };
-            let arena = &ids;
-            match index.find_mut(h, |s| ids_at(arena, s.at) == (p, v)) {
-                Some(slot) => {
-                    let first = slot.entry & !SHARED_KEY;
-                    slot.entry |= SHARED_KEY;
-                    shared.entry(first).or_insert_with(|| vec![first]).push(i);
-                }
+/// In an entry's flags byte (after its ids in the arena): which listing members follow.
+const HAS_SKU: u8 = 1;
+const HAS_TITLE: u8 = 2;
+const HAS_BRAND: u8 = 4;
+const HAS_PRICE: u8 = 8;
+const HAS_MRP: u8 = 16;
+const HAS_BLOCKED: u8 = 32;
+const UNPUBLISHED: u8 = 64;
+
+/// How a catalog entry is listed (`GET /products`), read from the arena; absent members take
+/// their defaults where the listing is built.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Listed<'a> {
+    /// The SKU code the file gives, if any (see [`CatalogIndex::sku_of`] for the default).
+    pub sku: Option<&'a str>,
+    /// The variant's title.
+    pub title: Option<&'a str>,
+    /// The product's brand.
+    pub brand: Option<&'a str>,
+    /// The listing price.
+    pub listing_price: Option<f64>,
+    /// The maximum retail price.
+    pub mrp: Option<f64>,
+    /// Units held back.
+    pub blocked: Option<u32>,
+    /// Whether the entry is published.
+    pub published: bool,
+}
+
+/// The listing of one seller (or of every seller, when no entry names one): its products in
+/// the order of their first published entry, and how many published variants it has.
+#[derive(Debug, Default)]
+struct SellerListing {
+    /// The seller (`None`: the listing every seller shares).
+    seller: Option<Box<str>>,
+    /// Per product, in order: its first published entry the seller sees.
+    products: Vec<u32>,
+    /// Published entries the seller sees.
+    count: u64,
+}
+
+fn push_text(out: &mut Vec<u8>, s: &str) {
+    push_len(out, s.len());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn read_text<'a>(b: &'a [u8], at: &mut usize) -> &'a str {
+    let n = read_len(b, at);
+    let s = b.get(*at..*at + n).unwrap_or_default();
+    *at += n;
+    std::str::from_utf8(s).unwrap_or_default()
+}
+
+fn read_array<const N: usize>(b: &[u8], at: &mut usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    if let Some(s) = b.get(*at..*at + N) {
+        out.copy_from_slice(s);
+    }
+    *at += N;
+    out
+}
+
+/// Builds a [`CatalogIndex`] one entry at a time (from a file read entry by entry, so that no
+/// whole `Catalog` is ever held).
+#[derive(Debug)]
+pub(crate) struct IndexBuilder {
+    ids: Vec<u8>,
+    at: Vec<usize>,
+    stock: Vec<u32>,
+    owner: Vec<u32>,
+    owners: Vec<Box<str>>,
+    index: hashbrown::HashTable<Slot>,
+    shared: HashMap<u32, Vec<u32>>,
+    hasher: foldhash::fast::RandomState,
+    /// Entries by SKU code (the file's `sku`s while reading; the defaults are added at the end).
+    skus: hashbrown::HashTable<u32>,
+}
+
+impl IndexBuilder {
+    /// An empty builder with room for `n` entries.
+    pub fn with_capacity(n: usize) -> Self {
+        IndexBuilder {
+            ids: Vec::with_capacity(n * 16),
+            at: Vec::with_capacity(n),
+            stock: Vec::with_capacity(n),
+            owner: Vec::new(),
+            owners: Vec::new(),
+            index: hashbrown::HashTable::with_capacity(n),
+            shared: HashMap::default(),
+            hasher: foldhash::fast::RandomState::default(),
+            skus: hashbrown::HashTable::with_capacity(n),
+        }
+    }
+
+    fn owner_of(&self, i: u32) -> u32 {
+        self.owner.get(i as usize).copied().unwrap_or(EVERY_SELLER)
+    }
+
+    fn explicit_sku(&self, i: u32) -> Option<&str> {
+        let at = *self.at.get(i as usize)?;
+        listed_at(&self.ids, at).sku
+    }
+
+    /// Adds an entry. With `check`, an entry that repeats an item of the same seller, or
+    /// gives a SKU code another item the same seller sees has, is refused with the catalog
+    /// format's message (the one `Catalog::read` gives) and nothing is added.
+    pub fn push(&mut self, e: CatalogEntry, check: bool) -> Result<(), String> {
+        let i = self.at.len() as u32;
+        let o = match &e.seller {
+            None => EVERY_SELLER,
+            Some(s) => match self.owners.iter().position(|x| **x == **s) {
+                Some(o) => o as u32,
                 None => {
-                    index.insert_unique(
-                        h,
-                        Slot {
-                            at: start,
-                            entry: i | named,
-                        },
-                        |s| {
-                            let (p, v) = ids_at(arena, s.at);
-                            hasher.hash_one((p, v))
-                        },
-                    );
+                    self.owners.push(s.as_str().into());
+                    (self.owners.len() - 1) as u32
+                }
+            },
+        };
+        let (p, v) = (e.product_id.as_bytes(), e.variant_id.as_bytes());
+        let h = self.hasher.hash_one((p, v));
+        let arena = &self.ids;
+        let existing = self
+            .index
+            .find(h, |s| ids_at(arena, s.at) == (p, v))
+            .map(|s| s.entry & !SHARED_KEY);
+        if check {
+            if let Some(first) = existing {
+                let same = match self.shared.get(&first) {
+                    Some(all) => all.iter().any(|&j| self.owner_of(j) == o),
+                    None => self.owner_of(first) == o,
+                };
+                if same {
+                    return Err(format!("{} is listed twice for the same seller", e.key()));
+                }
+            }
+            if let Some(sku) = e.sku.as_deref() {
+                let hs = self.hasher.hash_one(sku.as_bytes());
+                let clash = self.skus.iter_hash(hs).any(|&j| {
+                    let oj = self.owner_of(j);
+                    self.explicit_sku(j) == Some(sku)
+                        && (oj == EVERY_SELLER || o == EVERY_SELLER || oj == o)
+                });
+                if clash {
+                    return Err(format!(
+                        "sku `{sku}` is given to two items {}(a SKU code names one item of a seller)",
+                        e.seller
+                            .as_ref()
+                            .map_or("of every seller ".to_string(), |s| format!(
+                                "of seller `{s}` "
+                            ))
+                    ));
                 }
             }
         }
+        let start = self.ids.len();
+        push_len(&mut self.ids, p.len());
+        push_len(&mut self.ids, v.len());
+        self.ids.extend_from_slice(p);
+        self.ids.extend_from_slice(v);
+        let flags = [
+            (e.sku.is_some(), HAS_SKU),
+            (e.title.is_some(), HAS_TITLE),
+            (e.brand.is_some(), HAS_BRAND),
+            (e.listing_price.is_some(), HAS_PRICE),
+            (e.mrp.is_some(), HAS_MRP),
+            (e.blocked.is_some(), HAS_BLOCKED),
+            (!e.is_published(), UNPUBLISHED),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .fold(0u8, |acc, (_, bit)| acc | bit);
+        self.ids.push(flags);
+        for t in [&e.sku, &e.title, &e.brand].into_iter().flatten() {
+            push_text(&mut self.ids, t);
+        }
+        for x in [e.listing_price, e.mrp].into_iter().flatten() {
+            self.ids.extend_from_slice(&x.to_le_bytes());
+        }
+        if let Some(b) = e.blocked {
+            self.ids.extend_from_slice(&b.to_le_bytes());
+        }
+        self.at.push(start);
+        self.stock.push(e.stock.unwrap_or(UNSET));
+        if o != EVERY_SELLER {
+            if self.owner.is_empty() {
+                self.owner.resize(i as usize, EVERY_SELLER);
+            }
+            self.owner.push(o);
+        } else if !self.owner.is_empty() {
+            self.owner.push(EVERY_SELLER);
+        }
+        if let Some(sku) = e.sku.as_deref() {
+            let hs = self.hasher.hash_one(sku.as_bytes());
+            let (ids, at, hasher) = (&self.ids, &self.at, &self.hasher);
+            self.skus.insert_unique(hs, i, |&j| {
+                let a = at.get(j as usize).copied().unwrap_or(0);
+                hasher.hash_one(listed_at(ids, a).sku.unwrap_or_default().as_bytes())
+            });
+        }
+        let named = if o != EVERY_SELLER { SHARED_KEY } else { 0 };
+        match existing {
+            Some(first) => {
+                let arena = &self.ids;
+                if let Some(slot) = self.index.find_mut(h, |s| ids_at(arena, s.at) == (p, v)) {
+                    slot.entry |= SHARED_KEY;
+                }
+                self.shared
+                    .entry(first)
+                    .or_insert_with(|| vec![first])
+                    .push(i);
+            }
+            None => {
+                let (arena, hasher) = (&self.ids, &self.hasher);
+                self.index.insert_unique(
+                    h,
+                    Slot {
+                        at: start,
+                        entry: i | named,
+                    },
+                    |s| {
+                        let (p, v) = ids_at(arena, s.at);
+                        hasher.hash_one((p, v))
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The index: suggestion orders, default SKU codes and their lookup.
+    pub fn finish(self) -> CatalogIndex {
+        let n = self.at.len();
+        let IndexBuilder {
+            mut ids,
+            at,
+            stock,
+            owner,
+            owners,
+            index,
+            shared,
+            hasher,
+            skus,
+        } = self;
+        ids.shrink_to_fit();
         let mut me = CatalogIndex {
             ids,
             at,
@@ -184,8 +371,34 @@ impl CatalogIndex {
             sorted: Vec::new(),
             by_product: Vec::new(),
             folded: Vec::new(),
+            skus,
+            default_sku: HashMap::default(),
+            listings: Vec::new(),
         };
-        drop(catalog);
+        // Default SKU codes: the shared rule, over every entry of the file.
+        let defaults: Vec<(u32, Box<str>)> = {
+            let codes = default_skus(n, |i| {
+                let (p, v) = me.key_of(i as u32);
+                (p, v, me.listed(i as u32).sku)
+            });
+            codes
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, c)| match c {
+                    Cow::Owned(s) => Some((i as u32, s.into_boxed_str())),
+                    Cow::Borrowed(_) => None,
+                })
+                .collect()
+        };
+        me.default_sku = defaults.into_iter().collect();
+        for i in 0..n as u32 {
+            if me.listed(i).sku.is_none() {
+                let hs = me.hasher.hash_one(me.sku_of(i).as_bytes());
+                let mut skus = std::mem::take(&mut me.skus);
+                skus.insert_unique(hs, i, |&j| me.hasher.hash_one(me.sku_of(j).as_bytes()));
+                me.skus = skus;
+            }
+        }
         let all: Vec<u32> = (0..n as u32).collect();
         let mut sorted = all.clone();
         sorted.sort_by(|&a, &b| {
@@ -206,14 +419,188 @@ impl CatalogIndex {
         me.folded = keyed.into_iter().map(|(_, i)| i).collect();
         me.sorted = sorted;
         me.by_product = by_product;
+        me.listings = vec![me.listing_for(None)];
         me
+    }
+}
+
+/// The listing members of the entry starting at `at` in the arena.
+fn listed_at(ids: &[u8], mut at: usize) -> Listed<'_> {
+    let p = read_len(ids, &mut at);
+    let v = read_len(ids, &mut at);
+    at += p + v;
+    let flags = ids.get(at).copied().unwrap_or(0);
+    at += 1;
+    let mut text = |bit: u8| (flags & bit != 0).then(|| read_text(ids, &mut at));
+    let sku = text(HAS_SKU);
+    let title = text(HAS_TITLE);
+    let brand = text(HAS_BRAND);
+    let mut price =
+        |bit: u8| (flags & bit != 0).then(|| f64::from_le_bytes(read_array::<8>(ids, &mut at)));
+    let listing_price = price(HAS_PRICE);
+    let mrp = price(HAS_MRP);
+    let blocked =
+        (flags & HAS_BLOCKED != 0).then(|| u32::from_le_bytes(read_array::<4>(ids, &mut at)));
+    Listed {
+        sku,
+        title,
+        brand,
+        listing_price,
+        mrp,
+        blocked,
+        published: flags & UNPUBLISHED == 0,
+    }
+}
+
+impl CatalogIndex {
+    /// Indexes a catalog held in memory (entries that repeat an item are kept, the first
+    /// found wins, as before; [`CatalogIndex::read`] refuses them).
+    pub fn new(catalog: Catalog) -> Self {
+        let mut b = IndexBuilder::with_capacity(catalog.entries.len());
+        for e in catalog.entries {
+            let _ = b.push(e, false);
+        }
+        b.finish()
+    }
+
+    /// Indexes a catalog file entry by entry (JSON or CSV, the shared format), refusing an
+    /// item or a SKU code given twice with the format's message, without holding a `Catalog`.
+    pub fn read(path: &std::path::Path) -> Result<Self, stockwire_schema::CatalogError> {
+        let mut b = IndexBuilder::with_capacity(0);
+        for_each_entry(path, |e, _| b.push(e, true))?;
+        Ok(b.finish())
+    }
+
+    /// Prepares the listing of each of these sellers (a seller's listing holds the entries of
+    /// every seller and its own). Without entries that name a seller, all share one listing.
+    pub fn prepare_listings(&mut self, sellers: &[&str]) {
+        let mut listings = vec![self.listing_for(None)];
+        if !self.owner.is_empty() {
+            for s in sellers {
+                listings.push(self.listing_for(Some(s)));
+            }
+        }
+        self.listings = listings;
+    }
+
+    fn listing_for(&self, seller: Option<&str>) -> SellerListing {
+        let n = self.len();
+        // Each entry's product, numbered by the by-product order (entries of one product are
+        // adjacent there).
+        let mut product_of = vec![0u32; n];
+        let mut ordinal = 0u32;
+        let mut prev: Option<&[u8]> = None;
+        for &i in &self.by_product {
+            let p = self.ids_of(i).0;
+            if prev.is_some_and(|q| q != p) {
+                ordinal += 1;
+            }
+            prev = Some(p);
+            product_of[i as usize] = ordinal;
+        }
+        let mut seen = vec![false; if n == 0 { 0 } else { ordinal as usize + 1 }];
+        let mut out = SellerListing {
+            seller: seller.map(Into::into),
+            ..SellerListing::default()
+        };
+        for i in 0..n as u32 {
+            let visible = match seller {
+                Some(s) => self.belongs_to(i, s),
+                None => self.owner_of(i) == EVERY_SELLER,
+            };
+            if !visible || !self.listed(i).published {
+                continue;
+            }
+            out.count += 1;
+            let k = product_of[i as usize] as usize;
+            if !seen[k] {
+                seen[k] = true;
+                out.products.push(i);
+            }
+        }
+        out.products.shrink_to_fit();
+        out
+    }
+
+    fn seller_listing(&self, seller: &str) -> Option<&SellerListing> {
+        self.listings
+            .iter()
+            .find(|l| l.seller.as_deref() == Some(seller))
+            .or_else(|| self.listings.first())
+    }
+
+    /// How many published variants `seller` lists.
+    pub fn published_count(&self, seller: &str) -> u64 {
+        self.seller_listing(seller).map_or(0, |l| l.count)
+    }
+
+    /// The products of `seller`'s listing (each by its first published entry), in order.
+    pub fn listed_products(&self, seller: &str) -> &[u32] {
+        self.seller_listing(seller)
+            .map_or(&[][..], |l| l.products.as_slice())
+    }
+
+    /// The published entries of the product of entry `first` that `seller` sees, in file
+    /// order.
+    pub fn listed_variants<'s>(
+        &'s self,
+        seller: &'s str,
+        first: u32,
+    ) -> impl Iterator<Item = u32> + 's {
+        let p = self.ids_of(first).0;
+        let b = self.by_product.partition_point(|&i| self.ids_of(i).0 < p);
+        self.by_product[b..]
+            .iter()
+            .copied()
+            .take_while(move |&i| self.ids_of(i).0 == p)
+            .filter(move |&i| self.belongs_to(i, seller) && self.listed(i).published)
+    }
+
+    /// The published entry `seller` sees whose SKU code is `sku`, if any.
+    pub fn find_sku(&self, seller: &str, sku: &str) -> Option<u32> {
+        let h = self.hasher.hash_one(sku.as_bytes());
+        self.skus
+            .iter_hash(h)
+            .copied()
+            .filter(|&j| self.sku_of(j) == sku && self.belongs_to(j, seller))
+            .min()
+            .filter(|&j| self.listed(j).published)
+    }
+
+    /// The listing members of entry `i`.
+    pub fn listed(&self, i: u32) -> Listed<'_> {
+        self.at
+            .get(i as usize)
+            .map_or_else(Listed::default, |&a| listed_at(&self.ids, a))
+    }
+
+    /// Entry `i`'s SKU code: the file's `sku`, else the default of the shared rule
+    /// (`stockwire_schema::catalog::default_skus`).
+    pub fn sku_of(&self, i: u32) -> &str {
+        if let Some(s) = self.listed(i).sku {
+            return s;
+        }
+        match self.default_sku.get(&i) {
+            Some(s) => s,
+            None => self.key_of(i).1,
+        }
+    }
+
+    fn owner_of(&self, i: u32) -> u32 {
+        self.owner.get(i as usize).copied().unwrap_or(EVERY_SELLER)
     }
 
     /// Bytes the index holds on the heap (capacities, not lengths).
     #[cfg(test)]
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.ids.capacity()
+        self.skus.capacity() * (size_of::<u32>() + 1)
+            + self
+                .listings
+                .iter()
+                .map(|l| l.products.capacity() * size_of::<u32>())
+                .sum::<usize>()
+            + self.ids.capacity()
             + self.at.capacity() * size_of::<usize>()
             + (self.stock.capacity() + self.owner.capacity()) * size_of::<u32>()
             + self
@@ -355,7 +742,6 @@ fn distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stockwire_schema::CatalogEntry;
 
     #[test]
     fn nearest_item_is_the_closest_spelling() {
@@ -459,5 +845,89 @@ mod tests {
         // Ids whose concatenations agree are still different keys.
         assert_eq!(ix.find("s1", &ItemKey::new("A1", "")), None);
         assert!(ix.belongs_to(2, "anyone") && !ix.belongs_to(0, "s2"));
+    }
+
+    #[test]
+    fn listing_members_round_trip_and_each_seller_sees_its_products_in_order() {
+        let e = |p: &str, v: &str| CatalogEntry::new(p, v);
+        let ix = {
+            let mut ix = CatalogIndex::new(Catalog {
+                entries: vec![
+                    CatalogEntry {
+                        sku: Some("S-1".into()),
+                        title: Some("Shirt".into()),
+                        brand: Some("B".into()),
+                        listing_price: Some(9.5),
+                        mrp: Some(12.0),
+                        blocked: Some(2),
+                        stock: Some(4),
+                        ..e("SHIRT", "V1")
+                    },
+                    e("MUG", "V1"),
+                    CatalogEntry {
+                        seller: Some("acme".into()),
+                        ..e("SHIRT", "V2")
+                    },
+                    CatalogEntry {
+                        published: Some(false),
+                        ..e("DRAFT", "D1")
+                    },
+                ],
+            });
+            ix.prepare_listings(&["acme", "globex"]);
+            ix
+        };
+        let l = ix.listed(0);
+        assert_eq!(
+            (l.sku, l.title, l.brand, l.listing_price, l.mrp, l.blocked),
+            (
+                Some("S-1"),
+                Some("Shirt"),
+                Some("B"),
+                Some(9.5),
+                Some(12.0),
+                Some(2)
+            )
+        );
+        assert!(l.published && !ix.listed(3).published);
+        assert_eq!(ix.stock_of(0), Some(4));
+        // Default SKU codes follow the shared rule: V1 is two entries' variantId.
+        assert_eq!(ix.sku_of(1), "MUG-V1");
+        assert_eq!(ix.sku_of(2), "V2");
+        assert_eq!(ix.find_sku("globex", "MUG-V1"), Some(1));
+        assert_eq!(ix.find_sku("globex", "V2"), None);
+        assert_eq!(ix.find_sku("acme", "V2"), Some(2));
+        assert_eq!(ix.find_sku("acme", "D1"), None, "unpublished");
+        assert_eq!(
+            (ix.published_count("acme"), ix.published_count("globex")),
+            (3, 2)
+        );
+        assert_eq!(ix.listed_products("acme"), [0, 1]);
+        let shirt: Vec<u32> = ix.listed_variants("acme", 0).collect();
+        assert_eq!(shirt, [0, 2]);
+        let shirt: Vec<u32> = ix.listed_variants("globex", 0).collect();
+        assert_eq!(shirt, [0]);
+    }
+
+    #[test]
+    fn a_file_read_entry_by_entry_refuses_an_item_given_twice_for_one_seller() {
+        let dir = std::env::temp_dir().join(format!("swk-cat-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = dir.join("ok.csv");
+        std::fs::write(&ok, "productId,variantId,seller\nP,V,\nP,V,acme\n").unwrap();
+        let ix = CatalogIndex::read(&ok).unwrap();
+        assert_eq!(ix.len(), 2);
+        let twice = dir.join("twice.csv");
+        std::fs::write(
+            &twice,
+            "productId,variantId,seller\nP,V,acme\nQ,V,\nP,V,acme\n",
+        )
+        .unwrap();
+        let e = CatalogIndex::read(&twice).unwrap_err().to_string();
+        assert!(
+            e.ends_with("line 4: P/V is listed twice for the same seller"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -39,28 +39,62 @@ pub(crate) fn split_pair_key(k: &str) -> Option<(&str, &str)> {
     Some((rest.get(..n)?, rest.get(n..)?))
 }
 
-/// One seller's stock set by requests.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct SellerStock {
-    /// By catalog entry index ([`UNSET`] where nothing was set): an item found in the catalog
-    /// is set without a second hash lookup. Grows to the highest entry set, once per seller.
-    by_entry: Vec<u32>,
-    /// Items without a catalog (every item exists then), by [`pair_key`].
-    by_key: HashMap<Box<str>, u32>,
+/// What a ledger slot holds: a stock count (`u32`) or an exact number (`f64`), with the
+/// value that marks a slot as never set.
+pub(crate) trait Slot: Copy + std::fmt::Debug {
+    /// The mark of a slot never set.
+    const UNSET: Self;
+    /// Whether the slot holds a value.
+    fn is_set(self) -> bool;
 }
 
-impl SellerStock {
-    /// Sets the stock of catalog entry `i`.
-    pub fn set_entry(&mut self, i: u32, n: u32) {
+impl Slot for u32 {
+    const UNSET: u32 = UNSET;
+    fn is_set(self) -> bool {
+        self != UNSET
+    }
+}
+
+impl Slot for f64 {
+    /// A JSON number is never NaN.
+    const UNSET: f64 = f64::NAN;
+    fn is_set(self) -> bool {
+        !self.is_nan()
+    }
+}
+
+/// One seller's values set by requests (stock counts unless said otherwise).
+#[derive(Debug, Clone)]
+pub(crate) struct SellerStock<T: Slot = u32> {
+    /// By catalog entry index ([`Slot::UNSET`] where nothing was set): an item found in the
+    /// catalog is set without a second hash lookup. Grows to the highest entry set, once per
+    /// seller.
+    by_entry: Vec<T>,
+    /// Items without a catalog (every item exists then), by [`pair_key`].
+    by_key: HashMap<Box<str>, T>,
+}
+
+impl<T: Slot> Default for SellerStock<T> {
+    fn default() -> Self {
+        SellerStock {
+            by_entry: Vec::new(),
+            by_key: HashMap::default(),
+        }
+    }
+}
+
+impl<T: Slot> SellerStock<T> {
+    /// Sets the value of catalog entry `i`.
+    pub fn set_entry(&mut self, i: u32, n: T) {
         let i = i as usize;
         if i >= self.by_entry.len() {
-            self.by_entry.resize(i + 1, UNSET);
+            self.by_entry.resize(i + 1, T::UNSET);
         }
         self.by_entry[i] = n;
     }
 
-    /// Sets the stock of an item without a catalog entry (`key` from [`pair_key`]).
-    pub fn set_key(&mut self, key: &str, n: u32) {
+    /// Sets the value of an item without a catalog entry (`key` from [`pair_key`]).
+    pub fn set_key(&mut self, key: &str, n: T) {
         match self.by_key.get_mut(key) {
             Some(v) => *v = n,
             None => {
@@ -69,23 +103,47 @@ impl SellerStock {
         }
     }
 
-    /// The stock set for catalog entry `i`, if any.
-    pub fn entry(&self, i: u32) -> Option<u32> {
+    /// The value set for catalog entry `i`, if any.
+    pub fn entry(&self, i: u32) -> Option<T> {
         self.by_entry
             .get(i as usize)
             .copied()
-            .filter(|&v| v != UNSET)
+            .filter(|&v| v.is_set())
     }
 
-    /// The stock set for an item without a catalog entry (`key` from [`pair_key`]), if any.
-    pub fn key(&self, key: &str) -> Option<u32> {
+    /// The value set for an item without a catalog entry (`key` from [`pair_key`]), if any.
+    pub fn key(&self, key: &str) -> Option<T> {
         self.by_key.get(key).copied()
+    }
+
+    /// Every value set: by catalog entry, then by item key, as (product, variant, value).
+    pub fn each<'s>(
+        &'s self,
+        catalog: Option<&'s CatalogIndex>,
+    ) -> impl Iterator<Item = (&'s str, &'s str, T)> + 's {
+        let by_entry = self
+            .by_entry
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_set())
+            .filter_map(move |(i, &v)| {
+                let c = catalog?;
+                (i < c.len()).then(|| {
+                    let (p, var) = c.key_of(i as u32);
+                    (p, var, v)
+                })
+            });
+        let by_key = self
+            .by_key
+            .iter()
+            .filter_map(|(k, &v)| split_pair_key(k).map(|(p, var)| (p, var, v)));
+        by_entry.chain(by_key)
     }
 }
 
-/// Current stock by seller, then item. Holds only values set by requests; reads fall back to
-/// the catalog's `stock`.
-pub(crate) type Ledger = HashMap<String, SellerStock>;
+/// Current values by seller, then item (stock counts unless said otherwise). Holds only values
+/// set by requests; reads of stock fall back to the catalog's `stock`.
+pub(crate) type Ledger<T = u32> = HashMap<String, SellerStock<T>>;
 
 /// One row of the ledger as the admin API and [`crate::MockMarketplace::ledger`] show it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -99,6 +157,48 @@ pub struct StockRow {
     pub variant_id: String,
     /// Current stock.
     pub stock: u32,
+}
+
+/// One value an update call set, as `GET /__admin/ledger?call=ID` and
+/// [`crate::MockMarketplace::values`] show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValueRow {
+    /// Seller.
+    pub seller: String,
+    /// Product ID.
+    pub product_id: String,
+    /// Variant ID.
+    pub variant_id: String,
+    /// The value set (a count, or a number as sent).
+    pub value: serde_json::Number,
+}
+
+/// Every value set by requests in `ledger` (of `seller`, all when `None`), sorted.
+pub(crate) fn value_rows<T: Slot>(
+    ledger: &Ledger<T>,
+    catalog: Option<&CatalogIndex>,
+    seller: Option<&str>,
+    number: impl Fn(T) -> Option<serde_json::Number>,
+) -> Vec<ValueRow> {
+    let mut rows: Vec<ValueRow> = ledger
+        .iter()
+        .filter(|(s, _)| seller.is_none_or(|x| x == s.as_str()))
+        .flat_map(|(s, items)| {
+            items.each(catalog).filter_map(|(p, v, x)| {
+                Some(ValueRow {
+                    seller: s.clone(),
+                    product_id: p.to_string(),
+                    variant_id: v.to_string(),
+                    value: number(x)?,
+                })
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (&a.seller, &a.product_id, &a.variant_id).cmp(&(&b.seller, &b.product_id, &b.variant_id))
+    });
+    rows
 }
 
 /// Every known stock of `seller` (all when `None`), sorted: the catalog's `stock` of each

@@ -10,7 +10,7 @@
 //! How long tokens live is the scenario's `[[tokens]]` section, passed in as compiled rules;
 //! a refused token is answered by the call that checked it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -18,9 +18,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::scenario::tokens::{Life, TokenRule, life_for};
-
-/// Most tokens remembered; beyond this, expired ones are forgotten (they then count as unknown).
-const MAX_ISSUED: usize = 100_000;
 
 /// A seller's login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,8 +102,21 @@ struct Issued {
 #[derive(Debug, Default)]
 struct TokenState {
     issued: HashMap<String, Issued>,
+    /// Each seller's fresh tokens, oldest first: the oldest goes when the seller holds more
+    /// than the cap, and expired ones are dropped from the front as new ones are issued.
+    by_seller: HashMap<usize, VecDeque<String>>,
     revoked_stable: HashSet<usize>,
     epoch: Duration,
+}
+
+impl Issued {
+    /// Whether the token is past its lifetime at `now`.
+    fn expired(&self, now: Duration) -> bool {
+        self.life.is_some_and(|l| {
+            l.duration.is_some_and(|d| now >= self.at + d)
+                || l.requests.is_some_and(|r| self.uses >= r)
+        })
+    }
 }
 
 /// Every token the mock knows, and how often each seller authenticated.
@@ -119,12 +129,16 @@ pub(crate) struct Tokens {
     state: Mutex<TokenState>,
     auths: Vec<AtomicU64>,
     next: AtomicU64,
+    /// Live tokens one seller may hold at once.
+    per_seller: usize,
 }
 
 impl Tokens {
-    /// The stable tokens of these sellers; `now` is when stable tokens count as issued.
-    pub fn new(sellers: &[Credentials], now: Duration) -> Tokens {
+    /// The stable tokens of these sellers; `now` is when stable tokens count as issued; a
+    /// seller holds at most `per_seller` issued tokens at once (the oldest goes first).
+    pub fn new(sellers: &[Credentials], now: Duration, per_seller: usize) -> Tokens {
         Tokens {
+            per_seller: per_seller.max(1),
             stable: sellers
                 .iter()
                 .enumerate()
@@ -144,13 +158,15 @@ impl Tokens {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The seller (index) a token belongs to, counting one use of it.
+    /// The seller (index) a token belongs to, counting one use of it when `counted` (a token
+    /// good for a number of requests counts the inventory push's).
     pub fn check(
         &self,
         token: &str,
         now: Duration,
         rules: &[TokenRule],
         sellers: &[Credentials],
+        counted: bool,
     ) -> Result<usize, TokenRefusal> {
         if rules.is_empty() && !self.slow.load(Ordering::Relaxed) {
             return self.stable.get(token).copied().ok_or(TokenRefusal::Unknown);
@@ -213,7 +229,9 @@ impl Tokens {
                 ));
             }
         }
-        t.uses += 1;
+        if counted {
+            t.uses += 1;
+        }
         Ok(t.seller)
     }
 
@@ -250,16 +268,22 @@ impl Tokens {
             cred.seller,
             crate::scenario::mix(n ^ (now.as_nanos() as u64).rotate_left(17) ^ 0x5eed)
         );
-        if st.issued.len() >= MAX_ISSUED {
-            st.issued.retain(|_, t| {
-                !t.revoked
-                    && t.life.is_none_or(|l| {
-                        l.duration.is_none_or(|d| now < t.at + d)
-                            && l.requests.is_none_or(|r| t.uses < r)
-                    })
-            });
+        let TokenState {
+            issued, by_seller, ..
+        } = &mut *st;
+        let queue = by_seller.entry(seller).or_default();
+        // Expired tokens at the front are forgotten (each once: amortised constant time), and
+        // the oldest live ones go while the seller is at the cap.
+        while let Some(front) = queue.front() {
+            let stale = issued.get(front).is_none_or(|t| t.expired(now));
+            if !stale && queue.len() < self.per_seller {
+                break;
+            }
+            if let Some(old) = queue.pop_front() {
+                issued.remove(&old);
+            }
         }
-        st.issued.insert(
+        issued.insert(
             token.clone(),
             Issued {
                 seller,
@@ -269,6 +293,7 @@ impl Tokens {
                 revoked: false,
             },
         );
+        queue.push_back(token.clone());
         token
     }
 
@@ -301,6 +326,7 @@ impl Tokens {
     pub fn reset(&self, now: Duration) {
         let mut st = self.lock();
         st.issued.clear();
+        st.by_seller.clear();
         st.revoked_stable.clear();
         st.epoch = now;
         for c in &self.auths {
@@ -356,12 +382,15 @@ mod tests {
     #[test]
     fn without_a_lifetime_tokens_are_stable() {
         let s = sellers();
-        let t = Tokens::new(&s, Duration::ZERO);
+        let t = Tokens::new(&s, Duration::ZERO, 1_000);
         let a = t.issue(0, Duration::from_secs(5), &[], &s);
         assert_eq!(a, s[0].token());
-        assert_eq!(t.check(&a, Duration::from_secs(99_999), &[], &s), Ok(0));
         assert_eq!(
-            t.check("nope", Duration::ZERO, &[], &s),
+            t.check(&a, Duration::from_secs(99_999), &[], &s, true),
+            Ok(0)
+        );
+        assert_eq!(
+            t.check("nope", Duration::ZERO, &[], &s, true),
             Err(TokenRefusal::Unknown)
         );
         assert_eq!(t.authentications(0), 1);
@@ -371,23 +400,23 @@ mod tests {
     fn fresh_tokens_overlap_and_expire_on_their_own() {
         let s = sellers();
         let r = rules("[[tokens]]\nseller = 'demo'\nlifetime = '10m'\n");
-        let t = Tokens::new(&s, Duration::ZERO);
+        let t = Tokens::new(&s, Duration::ZERO, 1_000);
         let min = |m: u64| Duration::from_secs(60 * m);
         let a = t.issue(0, min(0), &r, &s);
         let b = t.issue(0, min(5), &r, &s);
         assert_ne!(a, b);
-        assert_eq!(t.check(&a, min(9), &r, &s), Ok(0));
-        assert_eq!(t.check(&b, min(9), &r, &s), Ok(0));
-        let Err(TokenRefusal::Expired(_, m)) = t.check(&a, min(10), &r, &s) else {
+        assert_eq!(t.check(&a, min(9), &r, &s, true), Ok(0));
+        assert_eq!(t.check(&b, min(9), &r, &s, true), Ok(0));
+        let Err(TokenRefusal::Expired(_, m)) = t.check(&a, min(10), &r, &s, true) else {
             panic!("a should have expired");
         };
         assert!(m.contains("expired") && m.contains("10m"), "{m}");
-        assert_eq!(t.check(&b, min(14), &r, &s), Ok(0));
+        assert_eq!(t.check(&b, min(14), &r, &s, true), Ok(0));
         // The other seller has no lifetime: its stable token lives on.
-        assert_eq!(t.check(&s[1].token(), min(600), &r, &s), Ok(1));
+        assert_eq!(t.check(&s[1].token(), min(600), &r, &s, true), Ok(1));
         // The stable token of `demo` counts as issued at start.
         assert!(matches!(
-            t.check(&s[0].token(), min(11), &r, &s),
+            t.check(&s[0].token(), min(11), &r, &s, true),
             Err(TokenRefusal::Expired(..))
         ));
     }
@@ -396,31 +425,79 @@ mod tests {
     fn request_counted_lifetimes_and_revocation() {
         let s = sellers();
         let r = rules("[[tokens]]\nrequests = 2\n");
-        let t = Tokens::new(&s, Duration::ZERO);
+        let t = Tokens::new(&s, Duration::ZERO, 1_000);
         let a = t.issue(0, Duration::ZERO, &r, &s);
-        assert!(t.check(&a, Duration::ZERO, &r, &s).is_ok());
-        assert!(t.check(&a, Duration::ZERO, &r, &s).is_ok());
+        assert!(t.check(&a, Duration::ZERO, &r, &s, true).is_ok());
+        assert!(t.check(&a, Duration::ZERO, &r, &s, true).is_ok());
         assert!(matches!(
-            t.check(&a, Duration::ZERO, &r, &s),
+            t.check(&a, Duration::ZERO, &r, &s, true),
             Err(TokenRefusal::Expired(_, m)) if m.contains("2 requests")
         ));
         let b = t.issue(0, Duration::ZERO, &r, &s);
         assert!(t.revoke(0) >= 1);
         assert!(matches!(
-            t.check(&b, Duration::ZERO, &r, &s),
+            t.check(&b, Duration::ZERO, &r, &s, true),
             Err(TokenRefusal::Revoked(..))
         ));
         let c = t.issue(0, Duration::ZERO, &r, &s);
-        assert!(t.check(&c, Duration::ZERO, &r, &s).is_ok());
+        assert!(t.check(&c, Duration::ZERO, &r, &s, true).is_ok());
         // Revoking a stable token; logging in again restores it.
         let none: Vec<TokenRule> = Vec::new();
         t.revoke(1);
         assert!(matches!(
-            t.check(&s[1].token(), Duration::ZERO, &none, &s),
+            t.check(&s[1].token(), Duration::ZERO, &none, &s, true),
             Err(TokenRefusal::Revoked(..))
         ));
         assert_eq!(t.issue(1, Duration::ZERO, &none, &s), s[1].token());
-        assert_eq!(t.check(&s[1].token(), Duration::ZERO, &none, &s), Ok(1));
+        assert_eq!(
+            t.check(&s[1].token(), Duration::ZERO, &none, &s, true),
+            Ok(1)
+        );
         assert_eq!(t.authentications(0), 3);
+    }
+
+    /// 100,000 logins under a long lifetime: the store keeps at most the cap per seller (the
+    /// oldest goes first), every kept token still works, and a pushed-out one is unknown.
+    #[test]
+    fn a_seller_holds_at_most_the_cap_of_live_tokens() {
+        let s = sellers();
+        let r = rules("[[tokens]]\nlifetime = \"1h\"\n");
+        let t = Tokens::new(&s, Duration::ZERO, 50);
+        let mut first = String::new();
+        let mut last = Vec::new();
+        for i in 0..100_000u64 {
+            let tok = t.issue(0, Duration::from_millis(i), &r, &s);
+            if i == 0 {
+                first = tok.clone();
+            }
+            if i >= 100_000 - 50 {
+                last.push(tok);
+            }
+        }
+        let st = t.lock();
+        assert_eq!(st.issued.len(), 50);
+        assert_eq!(st.by_seller.get(&0).map(VecDeque::len), Some(50));
+        drop(st);
+        let now = Duration::from_secs(60);
+        for tok in &last {
+            assert_eq!(t.check(tok, now, &r, &s, true), Ok(0));
+        }
+        assert_eq!(
+            t.check(&first, now, &r, &s, true),
+            Err(TokenRefusal::Unknown)
+        );
+    }
+
+    /// Expired tokens are forgotten as new ones are issued, without waiting for the cap.
+    #[test]
+    fn expired_tokens_are_dropped_as_new_ones_come() {
+        let s = sellers();
+        let r = rules("[[tokens]]\nlifetime = \"10s\"\n");
+        let t = Tokens::new(&s, Duration::ZERO, 1_000);
+        for i in 0..100u64 {
+            t.issue(0, Duration::from_secs(i), &r, &s);
+        }
+        // Tokens live 10 s: at most the 10 or 11 issued in the last 10 s are held.
+        assert!(t.lock().issued.len() <= 11, "{}", t.lock().issued.len());
     }
 }

@@ -24,6 +24,18 @@ pub enum ScenarioError {
         /// The parser's message.
         message: String,
     },
+    /// The scenario is past one of its caps ([`crate::scenario::ScenarioLimits`]).
+    #[error("{origin}: {what} (the cap is {limit}; {flag} raises it)")]
+    TooLarge {
+        /// File name or `request body`.
+        origin: String,
+        /// What is too large, with its size.
+        what: String,
+        /// The cap, in words.
+        limit: String,
+        /// The flag that sets the cap.
+        flag: &'static str,
+    },
     /// A rule is inconsistent (bad glob, bad duration, conflicting effects, …).
     #[error("{origin}: rule {rule}: {message}")]
     Rule {

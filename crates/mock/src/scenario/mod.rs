@@ -31,7 +31,7 @@ pub(crate) use effects::{AnswerEffects, kebab};
 pub use effects::{Breach, Delay, DelayLogNormal, DelayPercentiles, Drip, Effect, Malformed};
 pub use engine::{Engine, Fired};
 pub use error::ScenarioError;
-pub use file::{Format, Scenario, json_schema};
+pub use file::{Format, Scenario, ScenarioLimits, json_schema};
 pub use matches::{Between, Bounds, Daily, Elapsed, EveryN, Match, Range, RequestMatch};
 pub(crate) use matches::{ItemFacts, RequestFacts};
 pub use pattern::{GlobPattern, Pattern, RegexPattern};

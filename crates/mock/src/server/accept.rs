@@ -53,6 +53,9 @@ const EVICTION_WAIT: Duration = Duration::from_secs(2);
 struct Slot {
     activity: Arc<Activity>,
     evict: Arc<Notify>,
+    /// Asked to close in a new client's favour: not chosen again while it lets go, so a
+    /// burst of new clients closes as many idle connections as it needs.
+    evicting: bool,
 }
 
 /// The open connections, to find the longest-idle one when the cap is reached.
@@ -63,16 +66,17 @@ struct Registry {
 }
 
 impl Registry {
-    /// Asks the connection idle for the longest time (no request in service) to close; false
-    /// when every connection is busy.
-    fn evict_longest_idle(&self) -> bool {
+    /// Asks the connection idle for the longest time (no request in service, not already
+    /// asked) to close; false when every connection is busy or already leaving.
+    fn evict_longest_idle(&mut self) -> bool {
         let victim = self
             .open
-            .values()
-            .filter(|s| s.activity.in_service.load(Ordering::Relaxed) == 0)
+            .values_mut()
+            .filter(|s| !s.evicting && s.activity.in_service.load(Ordering::Relaxed) == 0)
             .min_by_key(|s| s.activity.last_us.load(Ordering::Relaxed));
         match victim {
             Some(s) => {
+                s.evicting = true;
                 s.evict.notify_one();
                 true
             }
@@ -134,7 +138,7 @@ pub(crate) async fn serve(
                         Err(_) => {
                             let evicted = registry
                                 .lock()
-                                .map(|r| r.evict_longest_idle())
+                                .map(|mut r| r.evict_longest_idle())
                                 .unwrap_or(false);
                             if evicted {
                                 sh.conn_stats.evicted.fetch_add(1, Ordering::Relaxed);
@@ -170,7 +174,7 @@ pub(crate) async fn serve(
                         let id = registry.lock().map(|mut r| {
                             r.next += 1;
                             let id = r.next;
-                            r.open.insert(id, Slot { activity: activity.clone(), evict: evict.clone() });
+                            r.open.insert(id, Slot { activity: activity.clone(), evict: evict.clone(), evicting: false });
                             id
                         }).ok();
                         connection(stream, sh, stop, activity, evict).await;
@@ -431,5 +435,41 @@ mod tests {
         assert!(lines.is_empty(), "a burst logs nothing more: {lines:?}");
         assert_eq!(w.hit(t0 + WARN_EVERY), Some(2001));
         assert_eq!(w.hit(t0 + WARN_EVERY), None);
+    }
+
+    #[test]
+    fn a_burst_of_evictions_asks_a_different_idle_connection_each_time() {
+        let epoch = Instant::now();
+        let mut r = Registry::default();
+        for id in 0..8u64 {
+            let activity = Arc::new(Activity::new(epoch));
+            // Connection 0 idle the longest, 7 the shortest; 5 has a request in service.
+            activity.last_us.store(id * 10, Ordering::Relaxed);
+            if id == 5 {
+                activity.in_service.store(1, Ordering::Relaxed);
+            }
+            r.open.insert(
+                id,
+                Slot {
+                    activity,
+                    evict: Arc::new(Notify::new()),
+                    evicting: false,
+                },
+            );
+        }
+        let mut asked = Vec::new();
+        while r.evict_longest_idle() {
+            let mut newly: Vec<u64> = r
+                .open
+                .iter()
+                .filter(|(id, s)| s.evicting && !asked.contains(*id))
+                .map(|(id, _)| *id)
+                .collect();
+            assert_eq!(newly.len(), 1, "one new victim per eviction");
+            asked.append(&mut newly);
+            assert!(asked.len() <= 8, "bounded");
+        }
+        // Longest idle first, every idle connection once, never the busy one.
+        assert_eq!(asked, [0, 1, 2, 3, 4, 6, 7]);
     }
 }

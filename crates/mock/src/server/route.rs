@@ -1,5 +1,6 @@
-//! Routing: the admin API, record mode, the calls by path and method, and the answers to wrong
-//! methods (405) and unknown paths (404). The calls are in `crate::calls`, the admin API in
+//! Routing: the admin API, record mode, the calls by method and path (the call definitions
+//! the mock serves, `crate::family`), and the answers to wrong methods (405) and unknown paths
+//! (404). The calls are in `crate::calls`, the admin API in
 //! `crate::admin`; every contract decision is delegated to `stockwire-schema`.
 
 use std::net::IpAddr;
@@ -7,17 +8,18 @@ use std::sync::Arc;
 
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use serde_json::json;
-use stockwire_schema::contract;
 use stockwire_schema::exchange::field;
 
-use crate::calls::{auth_token, update_inventory};
+use crate::calls::{auth_token, count, listing, update};
+use crate::family::{Found, Handler};
 use crate::http::{Body, CloseConnection, failed_body, json_response};
 use crate::journal::Record;
 use crate::state::Shared;
 
-/// Routes one request.
+/// Routes one request: the admin API, record mode, then the call its method and path name
+/// (from the call definitions the mock serves, `crate::family`).
 pub(crate) async fn handle(
     sh: Arc<Shared>,
     req: Request<Incoming>,
@@ -31,20 +33,21 @@ pub(crate) async fn handle(
     if let Some(r) = &sh.recorder {
         return Ok(Box::pin(r.forward(&sh.limits, sh.profile, req)).await);
     }
-    let c = contract(sh.profile);
-    if path == c.inventory_path() {
-        if req.method() == Method::POST {
-            return update_inventory(sh, req, peer).await;
-        }
-        return Ok(not_allowed(&sh, req, "POST"));
+    let handler = match sh.family.find(req.method().as_str(), path) {
+        Found::Route(r) => (r.handler.clone(), r.id),
+        Found::WrongMethod(allow) => return Ok(not_allowed(&sh, req, allow)),
+        Found::NoPath => return Ok(not_found(&sh, req)),
+    };
+    match handler {
+        (Handler::Update(i), _) => update(sh, i, req, peer).await,
+        (Handler::Auth, _) => Ok(Box::pin(auth_token(&sh, req)).await),
+        (Handler::Count(c), _) => Ok(count(&sh, &c, req)),
+        (Handler::Listing(c), _) => Ok(listing(&sh, &c, req)),
     }
-    if path == c.auth_path() {
-        if req.method() == Method::GET || req.method() == Method::POST {
-            return Ok(Box::pin(auth_token(&sh, req)).await);
-        }
-        return Ok(not_allowed(&sh, req, "GET, POST"));
-    }
-    let path = path.to_string();
+}
+
+fn not_found(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_string();
     let rec = Record::new(
         &*sh.clock,
         &sh.uptime,
@@ -56,16 +59,15 @@ pub(crate) async fn handle(
     let body = failed_body(vec![(
         field::MESSAGE,
         json!(format!(
-            "no endpoint {path}; this marketplace answers POST {}, GET|POST {} and /__admin/…",
-            c.inventory_path(),
-            c.auth_path()
+            "no endpoint {path}; this marketplace answers {} and /__admin/…",
+            sh.family.describe()
         )),
     )]);
     rec.finish(&sh.journal, sh.log_requests, 404, &body);
-    Ok(json_response(StatusCode::NOT_FOUND, body))
+    json_response(StatusCode::NOT_FOUND, body)
 }
 
-fn not_allowed(sh: &Shared, req: Request<Incoming>, allow: &'static str) -> Response<Body> {
+fn not_allowed(sh: &Shared, req: Request<Incoming>, allow: String) -> Response<Body> {
     let path = req.uri().path().to_string().into();
     let rec = Record::new(
         &*sh.clock,
@@ -84,7 +86,8 @@ fn not_allowed(sh: &Shared, req: Request<Incoming>, allow: &'static str) -> Resp
     )]);
     rec.finish(&sh.journal, sh.log_requests, 405, &body);
     let mut r = json_response(StatusCode::METHOD_NOT_ALLOWED, body);
-    r.headers_mut()
-        .insert(hyper::header::ALLOW, HeaderValue::from_static(allow));
+    if let Ok(v) = HeaderValue::from_str(&allow) {
+        r.headers_mut().insert(hyper::header::ALLOW, v);
+    }
     r
 }

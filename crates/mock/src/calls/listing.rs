@@ -1,0 +1,331 @@
+//! The catalog calls: a count of the seller's published listings (`GET /productsCount`) and
+//! the paged listing itself (`GET /products`), for any call of the count's or the listing's
+//! shape. Every member and query parameter is the call's (`ListingMembers`, `CountMembers`);
+//! the query is checked with the call's query schema (`Call::validate_query`), a missing
+//! parameter takes the schema's `default` and the page size is the schema's fixed value.
+//!
+//! It owns reading the query, the seller's view of the catalog index (published entries it
+//! sees, grouped by product, a page at a time) and the answers. It does not own the catalog
+//! index (`crate::ledger::catalog`: products in order, variants by product, SKU codes), the
+//! stock (the ledger of the update call the listing shows), nor the body's member names
+//! (`stockwire_schema::exchange`). Scenario rules do not apply here: a rule names no call yet,
+//! and one that names none is the inventory push's.
+//!
+//! Bounded: the query is at most what hyper's header limit lets through; SKU codes are capped
+//! per request ([`crate::Limits::max_skus`]) before any is looked up; a page holds at most the
+//! page size's products; every lookup is hashed or a binary search, whatever the catalog's size.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use serde_json::Value;
+use stockwire_schema::Call;
+use stockwire_schema::call::ListingMembers;
+use stockwire_schema::exchange::{
+    ListedVariant, count_body, error_body, listed_product_of, listed_variant_of, listing_body_of,
+};
+
+use super::update::authenticate;
+use crate::http::{Body, json_response};
+use crate::journal::{Record, redacted_query};
+use crate::ledger::catalog::CatalogIndex;
+use crate::state::Shared;
+
+/// The most products a page holds when the query schema fixes no page size (the documented
+/// one is 50).
+const MAX_PAGE_SIZE: usize = 1000;
+
+/// A request on its way: its journal entry and the call's message member.
+struct Asked {
+    rec: Record,
+    message: &'static str,
+}
+
+impl Asked {
+    fn new(sh: &Shared, call: &Call, req: &Request<Incoming>, message: &'static str) -> Asked {
+        let mut rec = Record::new(
+            &*sh.clock,
+            &sh.uptime,
+            req.method(),
+            Cow::Owned(call.path().to_string()),
+            req.uri().query().map(redacted_query),
+            req.headers(),
+        );
+        rec.e.call = Some(call.id());
+        Asked { rec, message }
+    }
+
+    /// A refusal: `{"message": …}` with this status.
+    fn refuse(mut self, sh: &Shared, code: StatusCode, text: String) -> Response<Body> {
+        self.rec.e.notes.push(text.clone());
+        let body = Bytes::from(error_body(self.message, text).to_string());
+        self.rec
+            .finish(&sh.journal, sh.log_requests, code.as_u16(), &body);
+        json_response(code, body)
+    }
+
+    /// An answer.
+    fn answer(self, sh: &Shared, body: Value) -> Response<Body> {
+        let body = Bytes::from(body.to_string());
+        self.rec.finish(&sh.journal, sh.log_requests, 200, &body);
+        json_response(StatusCode::OK, body)
+    }
+}
+
+/// The seller the apiKey names (401 with the call's message otherwise).
+fn seller(sh: &Shared, asked: &mut Asked, req: &Request<Incoming>) -> Result<String, String> {
+    let engine = sh.engine();
+    match authenticate(sh, &engine, asked.rec.now, req.headers(), false) {
+        Ok(s) => {
+            asked.rec.e.seller = Some(s.clone());
+            Ok(s.to_string())
+        }
+        Err(r) => {
+            if let Some(s) = r.seller().and_then(|i| sh.seller_names.get(i)) {
+                asked.rec.e.seller = Some(s.clone());
+            }
+            Err(r.explain().1.into_owned())
+        }
+    }
+}
+
+/// One query parameter: name and value, decoded.
+type Param<'q> = (Cow<'q, str>, Cow<'q, str>);
+
+/// The query's parameters, each once, checked with the call's query schema. `max_codes`:
+/// the parameter that lists SKU codes, and the most it may list.
+fn read_query<'q>(
+    call: &Call,
+    query: &'q str,
+    max_codes: Option<(&str, usize)>,
+) -> Result<Vec<Param<'q>>, String> {
+    let pairs: Vec<Param<'q>> = url::form_urlencoded::parse(query.as_bytes()).collect();
+    for (i, (k, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(o, _)| o == k) {
+            return Err(format!(
+                "query parameter `{k}` is given more than once; give it once"
+            ));
+        }
+    }
+    if let Some((name, max)) = max_codes
+        && let Some((_, v)) = pairs.iter().find(|(k, _)| k == name)
+    {
+        let n = codes(v).count();
+        if n > max {
+            return Err(format!(
+                "query parameter `{name}` lists {n} SKU codes; this marketplace takes at most {max} per request (the mock's max-skus limit: ask for fewer, or several pages of codes)"
+            ));
+        }
+    }
+    let problems = call.validate_query(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
+    if let Some(p) = problems.first() {
+        let more = match problems.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        let at = match p.pointer.strip_prefix('/') {
+            Some(name) if !name.is_empty() => format!("query parameter `{name}`"),
+            _ => "the query".to_string(),
+        };
+        return Err(format!("{at}: {} (rule `{}`){more}", p.message, p.keyword));
+    }
+    Ok(pairs)
+}
+
+/// The SKU codes a comma-separated list names (empty codes left out).
+fn codes(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|c| !c.is_empty())
+}
+
+/// `GET` a count call (`/productsCount?publishedStatus=PUBLISHED`): `{"count": n}`, the
+/// seller's published variants.
+pub(crate) fn count(sh: &Shared, call: &Call, req: Request<Incoming>) -> Response<Body> {
+    let Some(m) = call.def().count().copied() else {
+        return json_response(StatusCode::INTERNAL_SERVER_ERROR, Bytes::new());
+    };
+    let mut asked = Asked::new(sh, call, &req, m.message);
+    let seller = match seller(sh, &mut asked, &req) {
+        Ok(s) => s,
+        Err(e) => return asked.refuse(sh, StatusCode::UNAUTHORIZED, e),
+    };
+    if let Err(e) = read_query(call, req.uri().query().unwrap_or(""), None) {
+        return asked.refuse(sh, StatusCode::BAD_REQUEST, e);
+    }
+    let n = sh
+        .catalog
+        .as_ref()
+        .map_or(0, |c| c.published_count(&seller));
+    asked.answer(sh, count_body(&m, n))
+}
+
+/// `GET` a listing call (`/products?pageNumber=&pageSize=50&publishedStatus=PUBLISHED
+/// [&skus=…]`): one page of the seller's published listings, grouped by product.
+pub(crate) fn listing(sh: &Shared, call: &Call, req: Request<Incoming>) -> Response<Body> {
+    let Some(m) = call.def().listing().copied() else {
+        return json_response(StatusCode::INTERNAL_SERVER_ERROR, Bytes::new());
+    };
+    let mut asked = Asked::new(sh, call, &req, m.message);
+    let seller = match seller(sh, &mut asked, &req) {
+        Ok(s) => s,
+        Err(e) => return asked.refuse(sh, StatusCode::UNAUTHORIZED, e),
+    };
+    let query = req.uri().query().unwrap_or("");
+    let pairs = match read_query(call, query, Some((m.filter, sh.limits.max_skus))) {
+        Ok(p) => p,
+        Err(e) => return asked.refuse(sh, StatusCode::BAD_REQUEST, e),
+    };
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_ref())
+    };
+    let page_text = get(m.page_number)
+        .or_else(|| call.query_default(m.page_number))
+        .unwrap_or("1");
+    let page: usize = match page_text.parse() {
+        Ok(p) if p >= 1 => p,
+        _ => {
+            return asked.refuse(
+                sh,
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "query parameter `{}`: `{page_text}` is not a page number from 1",
+                    m.page_number
+                ),
+            );
+        }
+    };
+    let size: usize = call
+        .fixed_query_value(m.page_size)
+        .or_else(|| get(m.page_size))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(MAX_PAGE_SIZE)
+        .clamp(1, MAX_PAGE_SIZE);
+    let Some(catalog) = sh.catalog.as_ref() else {
+        return asked.answer(sh, listing_body_of(&m, Vec::new()));
+    };
+    let filter = get(m.filter);
+    let groups: Vec<Vec<u32>> = match filter {
+        Some(list) if codes(list).next().is_some() => matching(catalog, &seller, list, page, size),
+        _ => {
+            let products = catalog.listed_products(&seller);
+            let start = (page - 1).saturating_mul(size).min(products.len());
+            let end = start.saturating_add(size).min(products.len());
+            products[start..end]
+                .iter()
+                .map(|&first| catalog.listed_variants(&seller, first).collect())
+                .collect()
+        }
+    };
+    let body = render(sh, catalog, &m, &seller, &groups);
+    asked.answer(sh, body)
+}
+
+/// The page'th page of the seller's published entries whose SKU code `list` names, grouped
+/// by product (in the order of each product's first matching entry), variants in file order.
+fn matching(
+    catalog: &CatalogIndex,
+    seller: &str,
+    list: &str,
+    page: usize,
+    size: usize,
+) -> Vec<Vec<u32>> {
+    let mut found: Vec<u32> = codes(list)
+        .filter_map(|c| catalog.find_sku(seller, c))
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    let mut by_product: HashMap<&str, usize> = HashMap::new();
+    for i in found {
+        let p = catalog.key_of(i).0;
+        match by_product.get(p) {
+            Some(&g) => groups[g].push(i),
+            None => {
+                by_product.insert(p, groups.len());
+                groups.push(vec![i]);
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .skip((page - 1).saturating_mul(size))
+        .take(size)
+        .collect()
+}
+
+/// The listing body of these products (each a group of entries of one product).
+fn render(
+    sh: &Shared,
+    catalog: &CatalogIndex,
+    m: &ListingMembers,
+    seller: &str,
+    groups: &[Vec<u32>],
+) -> Value {
+    // The values the listing shows are the ones its update call sets (the stock).
+    let ledger_index = sh
+        .family
+        .update(m.value_of)
+        .filter(|u| u.kind == crate::family::ValueKind::Count)
+        .unwrap_or(sh.family.inventory())
+        .ledger;
+    let values: Vec<Vec<u32>> = {
+        let ledger = sh.count_ledger(ledger_index);
+        let mine = ledger.get(seller);
+        groups
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .map(|&i| {
+                        mine.and_then(|s| s.entry(i))
+                            .or(catalog.stock_of(i))
+                            .unwrap_or(0)
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let products = groups
+        .iter()
+        .zip(&values)
+        .filter_map(|(g, vals)| {
+            let first = *g.first()?;
+            let brand = g.iter().find_map(|&i| catalog.listed(i).brand);
+            let variants = g
+                .iter()
+                .zip(vals)
+                .map(|(&i, &value)| {
+                    let l = catalog.listed(i);
+                    let (p, v) = catalog.key_of(i);
+                    let title: Cow<'_, str> = match l.title {
+                        Some(t) => Cow::Borrowed(t),
+                        None => Cow::Owned(format!("{p} {v}")),
+                    };
+                    listed_variant_of(
+                        m,
+                        &ListedVariant {
+                            variant_id: v,
+                            sku: catalog.sku_of(i),
+                            value,
+                            blocked: l.blocked.unwrap_or(0),
+                            title: &title,
+                            listing_price: l.listing_price,
+                            mrp: l.mrp,
+                        },
+                    )
+                })
+                .collect();
+            Some(listed_product_of(
+                m,
+                catalog.key_of(first).0,
+                brand,
+                variants,
+            ))
+        })
+        .collect();
+    listing_body_of(m, products)
+}
