@@ -7,15 +7,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use stockwire_conform::config::{
-    AuthConfig, BatchLimit, BatchRejection, BudgetConfig, ChecksConfig, ConfigFile, Dur,
-    InventorySpelling, KnownItem, ListOnSuccess, PoliciesConfig, RejectionStatus, StockSample,
-    parse_duration,
-};
-use stockwire_conform::console::{ConsoleSink, summary};
+use stockwire_conform::config::{CommandLine, ConfigFile, ReplayCommandLine};
+use stockwire_conform::console::ConsoleSink;
+use stockwire_conform::events::{EventSink, ReportFile, Tee, finish};
 use stockwire_conform::http::ExtraHeader;
 use stockwire_conform::replay::ReplayStatus;
-use stockwire_conform::{ConformError, FailOn, Report, ReportSpec, RunOptions};
+use stockwire_conform::{ConformError, Report, ReportSpec, RunOptions};
 use stockwire_mock::MockMarketplace;
 use stockwire_schema::Profile;
 
@@ -43,154 +40,13 @@ pub enum ConformSub {
     Replay(ReplayArgs),
 }
 
-/// Where to send requests and as whom (shared by a run and a replay).
-#[derive(Debug, Args, Clone)]
-pub struct TargetArgs {
-    /// Partner base URL; the runner appends /updateInventory. Without it: the embedded mock.
-    #[arg(long, value_name = "URL")]
-    pub target: Option<String>,
-    /// Run against the embedded mock with this scenario file (e.g. to watch a scripted defect).
-    #[arg(long, value_name = "FILE", conflicts_with = "target")]
-    pub target_scenario: Option<PathBuf>,
-    /// Token for the apiKey header.
-    #[arg(
-        long,
-        env = "STOCKWIRE_API_KEY",
-        hide_env_values = true,
-        value_name = "KEY"
-    )]
-    pub api_key: Option<String>,
-    /// Seller username for /authToken (with --password).
-    #[arg(long, requires = "password")]
-    pub username: Option<String>,
-    /// Seller password for /authToken.
-    #[arg(
-        long,
-        env = "STOCKWIRE_PASSWORD",
-        hide_env_values = true,
-        requires = "username"
-    )]
-    pub password: Option<String>,
-    /// Run config file (stockwire.toml); flags override it.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Per-request time-out, e.g. 5s.
-    #[arg(long, value_parser = parse_dur)]
-    pub timeout: Option<Dur>,
-    /// Accept any TLS certificate (a warning is printed).
-    #[arg(long)]
-    pub insecure: bool,
-    // --- issue 11: client options ---
-    /// Extra request header 'Name: value' (repeatable). Values of credential-like names
-    /// (authorization, cookie, *key*, *token*, *secret*, *password*) are redacted everywhere.
-    #[arg(long = "header", value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
-    /// Like --header, and the value is always redacted from every output.
-    #[arg(long = "secret-header", value_name = "NAME: VALUE")]
-    pub secret_headers: Vec<String>,
-    /// PEM file of CA certificates to trust as well (a partner's internal staging CA).
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-    // --- end issue 11 ---
-}
-
-/// Arguments of a run.
+/// Arguments of a run: every run option (defined once, in `stockwire_conform::config`, with its
+/// `stockwire.toml` key and help), and what only the command line does.
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// The run's options, by source (flags and environment).
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub target: TargetArgs,
-    /// Contract version: v1 (integer inventory) or v2 (digit-string inventory).
-    #[arg(long)]
-    pub profile: Option<Profile>,
-    /// The test seller's known items: JSON array or CSV of productId, variantId, stock?, seller?.
-    #[arg(long, value_name = "FILE")]
-    pub catalog: Option<PathBuf>,
-    /// A known item, added to the catalog (repeatable), e.g.
-    /// '{"productId":"54353","variantId":"54353-2","stock":5,"seller":"s1"}'.
-    #[arg(long, value_name = "JSON")]
-    pub item: Vec<KnownItem>,
-    /// Use only the catalog entries of this seller.
-    #[arg(long)]
-    pub seller: Option<String>,
-    /// Seed of every random choice (same seed, same cases in the same order). Default: random.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Number of cases (probes count toward it). Default 200.
-    #[arg(long, conflicts_with = "duration")]
-    pub cases: Option<u64>,
-    /// Time budget instead of a case count, e.g. 60s.
-    #[arg(long, value_parser = parse_dur)]
-    pub duration: Option<Dur>,
-    /// Requests in flight at once. Default 4.
-    #[arg(long)]
-    pub concurrency: Option<usize>,
-    /// Requests per second ceiling.
-    #[arg(long)]
-    pub rate: Option<f64>,
-    /// Only these checks (comma-separated ids; see --list-checks).
-    #[arg(long, value_delimiter = ',')]
-    pub checks: Vec<String>,
-    /// Not these checks (comma-separated ids).
-    #[arg(long, value_delimiter = ',')]
-    pub skip_checks: Vec<String>,
-    /// Which violations make the exit code 1: any (default) or must.
-    #[arg(long, value_enum)]
-    pub fail_on: Option<FailOn>,
-    /// Write a report: json=PATH, junit=PATH or html=PATH (repeatable). Written also when the
-    /// run cannot start (exit 2 or 3), with the error recorded.
-    #[arg(long, value_name = "FORMAT=PATH")]
-    pub report: Vec<String>,
-    /// At the end, set stock back: with --stock-probe, to what each item held before the run
-    /// first touched it (also after Ctrl-C or an error); without, to the catalog's stated stock.
-    #[arg(long)]
-    pub restore: bool,
-    /// A command (run with sh -c) that prints one item's stored stock, or nothing if never set.
-    /// Ids arrive as env vars STOCKWIRE_PRODUCT_ID, STOCKWIRE_VARIANT_ID, STOCKWIRE_SELLER,
-    /// STOCKWIRE_FACILITY_CODE, as {productId}-style placeholders (one shell-quoted word; leave
-    /// them unquoted) and as {productId:url} (URL-encoded).
-    #[arg(long, value_name = "COMMAND")]
-    pub stock_probe: Option<String>,
-    /// Time one probe call may take (default 5s).
-    #[arg(long, value_parser = parse_dur)]
-    pub stock_probe_timeout: Option<Dur>,
-    /// The admin token of a stockwire mock started with --admin-token, sent on its ledger reads.
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "STOCKWIRE_ADMIN_TOKEN",
-        hide_env_values = true
-    )]
-    pub admin_token: Option<String>,
-    /// Time an asynchronous partner gets to apply an update before a read-back mismatch counts
-    /// (default 2s).
-    #[arg(long, value_parser = parse_dur)]
-    pub stock_settle: Option<Dur>,
-    /// Which cases have their stored stock read back: N reads back up to N cases of each kind
-    /// (valid-batch, missing-apikey, …), spending about N probe calls per 5 cases (auth
-    /// refusals, valid catalog items and a large batch's spread always); `all` reads back every
-    /// case. Default: 1 with --stock-probe (each read is a process), all through a stockwire
-    /// mock's ledger.
-    #[arg(long, value_name = "N|all")]
-    pub stock_sample: Option<StockSample>,
-    /// Policy: how a whole-request refusal must be answered: any (default), http-4xx, http-200-failed.
-    #[arg(long, value_enum)]
-    pub rejection_status: Option<RejectionStatus>,
-    /// Policy: failedProductList on SUCCESS: any (default) or required.
-    #[arg(long, value_enum)]
-    pub failed_list_on_success: Option<ListOnSuccess>,
-    /// Policy: one bad item may fail the batch: any (default) or per-item.
-    #[arg(long, value_enum)]
-    pub batch_rejection: Option<BatchRejection>,
-    /// Policy: inventory spelling: both (default) or profile.
-    #[arg(long, value_enum)]
-    pub inventory_spelling: Option<InventorySpelling>,
-    /// Policy: a partner's own batch limit (413): tolerate (default) or forbid.
-    #[arg(long, value_enum)]
-    pub batch_limit: Option<BatchLimit>,
-    /// Policy: p99 latency budget for 1,000 items (default 2s).
-    #[arg(long, value_parser = parse_dur)]
-    pub latency_budget: Option<Dur>,
+    pub settings: CommandLine,
     /// List the checks (id, severity, rationale) and exit.
     #[arg(long)]
     pub list_checks: bool,
@@ -207,92 +63,9 @@ pub struct RunArgs {
 pub struct ReplayArgs {
     /// The JSON report of an earlier run.
     pub report: PathBuf,
-    /// Write the replay's report: json=PATH, junit=PATH or html=PATH (repeatable); same formats
-    /// as a run's.
-    #[arg(long = "report", value_name = "FORMAT=PATH")]
-    pub reports: Vec<String>,
+    /// The replay's options (target, credentials, client, reports), by source.
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub target: TargetArgs,
-}
-
-fn parse_dur(s: &str) -> Result<Dur, String> {
-    parse_duration(s).map(Dur)
-}
-
-impl TargetArgs {
-    fn overlay(&self) -> ConfigFile {
-        let auth = if self.api_key.is_some() || self.username.is_some() {
-            Some(AuthConfig {
-                api_key: self.api_key.clone(),
-                username: self.username.clone(),
-                password: self.password.clone(),
-                ..AuthConfig::default()
-            })
-        } else {
-            None
-        };
-        ConfigFile {
-            target: self.target.clone(),
-            target_scenario: self.target_scenario.clone(),
-            auth,
-            budget: self.timeout.map(|t| BudgetConfig {
-                timeout: Some(t),
-                ..BudgetConfig::default()
-            }),
-            insecure: self.insecure.then_some(true),
-            ..ConfigFile::default()
-        }
-    }
-
-    fn config(&self, extra: ConfigFile) -> Result<(ConfigFile, Vec<String>)> {
-        let (base, warnings) = match &self.config {
-            Some(p) => ConfigFile::load(p)?,
-            None => (ConfigFile::default(), Vec::new()),
-        };
-        Ok((base.overlay(self.overlay()).overlay(extra), warnings))
-    }
-}
-
-impl RunArgs {
-    fn overlay(&self) -> ConfigFile {
-        let budget = BudgetConfig {
-            cases: self.cases,
-            duration: self.duration,
-            concurrency: self.concurrency,
-            rate: self.rate,
-            ..BudgetConfig::default()
-        };
-        let policies = PoliciesConfig {
-            rejection_status: self.rejection_status,
-            failed_list_on_success: self.failed_list_on_success,
-            batch_rejection: self.batch_rejection,
-            inventory_spelling: self.inventory_spelling,
-            batch_limit: self.batch_limit,
-            latency_budget: self.latency_budget,
-        };
-        ConfigFile {
-            profile: self.profile,
-            catalog: self.catalog.clone(),
-            items: self.item.clone(),
-            seller: self.seller.clone(),
-            seed: self.seed,
-            budget: Some(budget),
-            policies: Some(policies),
-            checks: Some(ChecksConfig {
-                only: self.checks.clone(),
-                skip: self.skip_checks.clone(),
-                fail_on: self.fail_on,
-            }),
-            reports: self.report.clone(),
-            restore: self.restore.then_some(true),
-            stock_probe: self.stock_probe.clone(),
-            stock_probe_timeout: self.stock_probe_timeout,
-            stock_settle: self.stock_settle,
-            stock_sample: self.stock_sample,
-            ..ConfigFile::default()
-        }
-    }
+    pub settings: ReplayCommandLine,
 }
 
 /// Runs `stockwire conform` and returns its exit code.
@@ -393,13 +166,15 @@ async fn resolve(cfg: &ConfigFile) -> Result<(RunOptions, Option<MockMarketplace
 }
 
 async fn run_checks(args: RunArgs) -> Result<u8> {
-    let (cfg, warnings) = match args.target.config(args.overlay()) {
-        Ok(x) => x,
+    let mut layers = args.settings.0;
+    let warnings = match layers.read_file() {
+        Ok(w) => w,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {e}");
             return Ok(exit_codes::USAGE);
         }
     };
+    let cfg = layers.merged();
     for w in &warnings {
         eprintln!("warning: {w}");
     }
@@ -417,6 +192,7 @@ async fn run_checks(args: RunArgs) -> Result<u8> {
             .unwrap_or(1)
     });
     let repeat = repeat_command(seed);
+    let mut files: Vec<ReportFile> = specs.into_iter().map(ReportFile::new).collect();
     // What an errored report says about the run when the options could not even be resolved.
     let fallback = || {
         let mut o = RunOptions::new(
@@ -429,6 +205,7 @@ async fn run_checks(args: RunArgs) -> Result<u8> {
         }
         o.profile = cfg.profile.unwrap_or_default();
         o.seed = seed;
+        o.repeat_command = Some(repeat.clone());
         o
     };
     let (mut opts, mock) = match resolve(&cfg).await {
@@ -436,74 +213,66 @@ async fn run_checks(args: RunArgs) -> Result<u8> {
         Err(e) => {
             eprintln!("error: {e}");
             let code = error_code(&e);
-            let mut report = Report::errored(&fallback(), &e, code);
-            report.repeat_command = Some(repeat);
-            return Ok(write_reports(&report, &specs).unwrap_or(code));
+            return Ok(write_errored(&fallback(), &e, code, None, &mut files));
         }
     };
     opts.seed = seed;
-    if args.admin_token.is_some() {
-        opts.admin_token = args.admin_token.clone();
-    }
-    if let Err(e) = args.target.client_options(&mut opts) {
-        eprintln!("error: {e}");
-        return Ok(exit_codes::USAGE);
-    }
+    opts.repeat_command = Some(repeat);
     if opts.insecure {
         eprintln!("warning: --insecure: TLS certificates are not verified");
     }
-    let mut sink = ConsoleSink::new(args.quiet);
-    let mut report = match stockwire_conform::run(opts.clone(), &mut sink).await {
+    let mut console = ConsoleSink::new(args.quiet);
+    let mut sinks: Vec<&mut dyn EventSink> = vec![&mut console];
+    sinks.extend(files.iter_mut().map(|f| f as &mut dyn EventSink));
+    let result = stockwire_conform::run(opts.clone(), &mut Tee(sinks)).await;
+    drop(mock);
+    let report = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             let code = error_code(&e);
-            let mut report = Report::errored(&opts, &e, code);
-            report.repeat_command = Some(repeat);
-            return Ok(write_reports(&report, &specs).unwrap_or(code));
+            return Ok(write_errored(&opts, &e, code, None, &mut files));
         }
     };
-    drop(mock);
-    report.repeat_command = Some(repeat);
-    write!(std::io::stdout().lock(), "{}", summary(&report))?;
-    Ok(write_reports(&report, &specs).unwrap_or(report.summary.exit_code))
+    let written = report_outcome(&files);
+    if let Some(e) = console.error {
+        return Err(e.into());
+    }
+    Ok(written.unwrap_or(report.summary.exit_code))
 }
 
 // --- issue 11: reports on every exit, client options, repeat command ---
 
-/// Writes every requested report; `Some(2)` when one cannot be written.
-fn write_reports(report: &Report, specs: &[ReportSpec]) -> Option<u8> {
-    for spec in specs {
-        let written = match spec {
-            ReportSpec::Json(p) => report.write_json(p).map(|_| p),
-            ReportSpec::Junit(p) => stockwire_conform::junit::write_junit(report, p).map(|_| p),
-            ReportSpec::Html(p) => stockwire_conform::html::write_html(report, p).map(|_| p),
-        };
-        match written {
-            Ok(p) => eprintln!("wrote {}", p.display()),
-            Err(e) => {
+/// Writes the report of a run that could not be carried out (`replay_of` for a replay's) to
+/// every report file; returns the exit code (2 when a file cannot be written).
+fn write_errored(
+    opts: &RunOptions,
+    e: &ConformError,
+    code: u8,
+    replay_of: Option<String>,
+    files: &mut [ReportFile],
+) -> u8 {
+    let mut report = Report::errored(opts, e, code);
+    report.replay_of = replay_of;
+    let sinks: Vec<&mut dyn EventSink> =
+        files.iter_mut().map(|f| f as &mut dyn EventSink).collect();
+    finish(&report, &mut Tee(sinks));
+    report_outcome(files).unwrap_or(code)
+}
+
+/// Says which report files were written; `Some(2)` when one could not be.
+fn report_outcome(files: &[ReportFile]) -> Option<u8> {
+    for f in files {
+        match &f.written {
+            Some(Ok(p)) => eprintln!("wrote {}", p.display()),
+            Some(Err(e)) => {
                 eprintln!("error: {e}");
                 return Some(exit_codes::USAGE);
             }
+            None => {}
         }
     }
     None
-}
-
-impl TargetArgs {
-    /// Puts --header, --secret-header and --cacert into the run options.
-    fn client_options(&self, opts: &mut RunOptions) -> Result<(), ConformError> {
-        for h in &self.headers {
-            opts.extra_headers.push(ExtraHeader::parse(h, false)?);
-        }
-        for h in &self.secret_headers {
-            opts.extra_headers.push(ExtraHeader::parse(h, true)?);
-        }
-        if let Some(c) = &self.cacert {
-            opts.cacert = Some(c.clone());
-        }
-        Ok(())
-    }
 }
 
 fn shell_word(s: &str) -> String {
@@ -589,14 +358,15 @@ async fn replay(args: ReplayArgs) -> Result<u8> {
             return Ok(exit_codes::USAGE);
         }
     };
-    let (mut cfg, _) = match args.target.config(ConfigFile::default()) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return Ok(exit_codes::USAGE);
-        }
-    };
-    let specs: Vec<ReportSpec> = match args.reports.iter().map(|r| r.parse()).collect() {
+    let mut layers = args.settings.0;
+    if let Err(e) = layers.read_file() {
+        eprintln!("error: {e}");
+        return Ok(exit_codes::USAGE);
+    }
+    let mut cfg = layers.merged();
+    // Only the reports named on this command line: a run's reports in the file would be
+    // overwritten by the replay's.
+    let specs: Vec<ReportSpec> = match layers.flags.reports.iter().map(|r| r.parse()).collect() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -608,13 +378,11 @@ async fn replay(args: ReplayArgs) -> Result<u8> {
         cfg.target = Some(report.target.clone());
     }
     let source = args.report.display().to_string();
-    let errored = |opts: &RunOptions, e: &ConformError| {
-        let code = error_code(e);
-        let mut r = Report::errored(opts, e, code);
-        r.replay_of = Some(source.clone());
-        write_reports(&r, &specs).unwrap_or(code)
+    let mut files: Vec<ReportFile> = specs.into_iter().map(ReportFile::new).collect();
+    let mut errored = |opts: &RunOptions, e: &ConformError| {
+        write_errored(opts, e, error_code(e), Some(source.clone()), &mut files)
     };
-    let (mut opts, mock) = match resolve(&cfg).await {
+    let (opts, mock) = match resolve(&cfg).await {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
@@ -624,10 +392,6 @@ async fn replay(args: ReplayArgs) -> Result<u8> {
             return Ok(errored(&o, &e));
         }
     };
-    if let Err(e) = args.target.client_options(&mut opts) {
-        eprintln!("error: {e}");
-        return Ok(exit_codes::USAGE);
-    }
     let results = match stockwire_conform::replay::replay(&report, &opts).await {
         Ok(r) => r,
         Err(e) => {
@@ -666,13 +430,19 @@ async fn replay(args: ReplayArgs) -> Result<u8> {
     } else {
         exit_codes::OK
     };
-    Ok(write_reports(&replayed, &specs).unwrap_or(code))
+    let sinks: Vec<&mut dyn EventSink> =
+        files.iter_mut().map(|f| f as &mut dyn EventSink).collect();
+    finish(&replayed, &mut Tee(sinks));
+    Ok(report_outcome(&files).unwrap_or(code))
 }
 
 #[cfg(test)]
 mod tests {
     use clap::ValueEnum;
     use serde::Serialize;
+    use stockwire_conform::config::{
+        BatchLimit, BatchRejection, FailOn, InventorySpelling, ListOnSuccess, RejectionStatus,
+    };
 
     use super::*;
 
@@ -707,8 +477,10 @@ mod tests {
         }
         let cli = Cli::try_parse_from(["x", "--rejection-status", "http-4xx", "--profile", "v2"])
             .unwrap();
-        assert_eq!(cli.run.rejection_status, Some(RejectionStatus::Http4xx));
-        assert_eq!(cli.run.profile, Some(Profile::V2));
+        let flags = cli.run.settings.0.flags;
+        let policies = flags.policies.unwrap_or_default();
+        assert_eq!(policies.rejection_status, Some(RejectionStatus::Http4xx));
+        assert_eq!(flags.profile, Some(Profile::V2));
         assert!(Cli::try_parse_from(["x", "--batch-limit", "maybe"]).is_err());
     }
 }

@@ -15,12 +15,14 @@
 //! - `client/`: the HTTP client (hyper + rustls, time-outs, size cap, rate ceiling, extra
 //!   headers, CA bundle) and curl reproducers ([`http`]), reaching partners through
 //!   HTTP(S)_PROXY ([`proxy`]), secrets redacted ([`redact`]);
-//! - `reports/`: the event stream ([`events`]), the report ([`report`]), the grouping of
-//!   failures by cause ([`causes`]) and the report writers ([`console`], [`junit`], [`html`]);
+//! - `reports/`: the event stream and its sinks ([`events`]), the report ([`report`]), the
+//!   grouping of failures by cause ([`causes`]), the one view of a finished run ([`view`]) and
+//!   the writers that render it ([`console`], [`junit`], [`html`]);
 //! - `model/`: the plain data several layers share (the policies, the words a check is
 //!   described with, the report's data types);
-//! - single files: run configuration ([`config`]), errors ([`error`]) and `text` (a partner's
-//!   text shown safely).
+//! - `config/`: every run option defined once, the layers they come from and where they merge,
+//!   and the resolved [`RunOptions`] ([`config`]);
+//! - single files: errors ([`error`]) and `text` (a partner's text shown safely).
 //!
 //! Layers, each using only layers after it in this order (never one before it): `engine`,
 //! `reports`, [`config`], `readers`, `checks`, `model`, `text`, `client`, [`error`].
@@ -61,7 +63,7 @@ pub use checks::classify;
 pub use client::{http, proxy, redact};
 pub use engine::{cases, replay, runner};
 pub use readers::{observe, probe, restore, state};
-pub use reports::{causes, console, events, html, junit, report};
+pub use reports::{causes, console, events, html, junit, report, view};
 
 pub use config::{ConfigFile, Credentials, FailOn, Policies, ReportSpec, RunOptions};
 pub use error::ConformError;

@@ -42,19 +42,40 @@ pub(crate) fn clip(s: &str, n: usize) -> String {
     }
 }
 
-/// One line describing an outcome.
-pub fn outcome_line(o: &Outcome) -> String {
+/// An outcome in words, unescaped: its head (`HTTP 200 application/json`, or the transport
+/// failure with its time and message) and the response body, if any. Each output lays the two
+/// out and escapes them for its medium.
+pub fn outcome_parts(o: &Outcome) -> (String, Option<&str>) {
     match o {
-        Outcome::Response(r) => format!(
-            "HTTP {} {} {}",
-            r.status,
-            escape(r.content_type.as_deref().unwrap_or("(no content-type)")),
-            clip(&r.body, 600)
+        Outcome::Response(r) => (
+            format!(
+                "HTTP {} {}",
+                r.status,
+                r.content_type.as_deref().unwrap_or("(no content-type)")
+            ),
+            Some(r.body.as_str()),
         ),
         Outcome::Failure {
             failure,
             message,
             elapsed_ms,
-        } => format!("{failure:?} after {elapsed_ms:.0} ms: {}", escape(message)),
+        } => (
+            format!("{failure:?} after {elapsed_ms:.0} ms: {message}"),
+            None,
+        ),
+    }
+}
+
+/// One line describing an outcome: its head and its body clipped, escaped.
+pub fn outcome_line(o: &Outcome) -> String {
+    let (head, body) = outcome_parts(o);
+    one_line(&head, body)
+}
+
+/// An outcome's head and body (see [`outcome_parts`]) on one line: escaped, the body clipped.
+pub(crate) fn one_line(head: &str, body: Option<&str>) -> String {
+    match body {
+        Some(b) => format!("{} {}", escape(head), clip(b, 600)),
+        None => escape(head),
     }
 }

@@ -13,6 +13,10 @@ pub const CHECK: Check = Check {
     category: Category::Auth,
     eval: Eval::State(judge),
     rationale: "Stock set by an unauthenticated call can be anyone's; a refusal that still applies the update is a breach.",
+    shrink: true,
+    replayable: false,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[
         Need {
             resource: Resource::Credentials,

@@ -17,6 +17,10 @@ pub const CHECK: Check = Check {
         judge: evaluate,
     },
     rationale: "The token maps a call to its seller; a call without a valid one must be refused (401/403 or FAILED).",
+    shrink: true,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[Need {
         resource: Resource::Credentials,
         loss: Loss::Skipped,

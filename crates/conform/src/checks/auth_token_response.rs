@@ -13,6 +13,10 @@ pub const CHECK: Check = Check {
     category: Category::Auth,
     eval: Eval::Run(judge),
     rationale: "The caller reads accessToken from the documented body; any other shape stops every push.",
+    shrink: false,
+    replayable: false,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[Need {
         resource: Resource::Login,
         loss: Loss::Skipped,

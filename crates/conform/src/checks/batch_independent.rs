@@ -14,6 +14,10 @@ pub const CHECK: Check = Check {
     category: Category::Metamorphic,
     eval: Eval::Relation(judge),
     rationale: "Which other items changed in the same interval is chance; an item's outcome must not depend on them.",
+    shrink: true,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: false,
     needs: super::check::NEEDS_KNOWN_ITEM_TO_COMPARE,
 };
 

@@ -269,6 +269,21 @@ pub struct Check {
     pub needs: &'static [Need],
     /// When the runner evaluates it, and by which function.
     pub eval: Eval,
+    /// Whether the runner shrinks its first failing case to a minimal one: not when every
+    /// candidate would wait out the time-out (`no-timeout`), nor for a whole-run check, which
+    /// has no case to shrink.
+    pub shrink: bool,
+    /// Whether `conform replay` can judge a failure again by re-sending its recorded requests:
+    /// not when it was judged over the whole run or by watching stock around a refused request.
+    pub replayable: bool,
+    /// `Some(id)`: a failure stands only when a control request (the same item as a plain valid
+    /// item: inventory 1, no extra members) is applied; when the control is refused too, the
+    /// item is simply refused and the failure is reported as check `id` instead.
+    pub confirm: Option<&'static str>,
+    /// Whether its verdicts show that known catalog items are applied: when such checks fail
+    /// three times or more and never pass, the run warns that the catalog or seller is probably
+    /// not the partner's.
+    pub catalog_evidence: bool,
 }
 
 impl Check {

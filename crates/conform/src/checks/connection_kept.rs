@@ -17,6 +17,10 @@ pub const CHECK: Check = Check {
         judge: evaluate,
     },
     rationale: "A connection closed without a response leaves the caller unable to tell whether the stock was set.",
+    shrink: true,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[],
 };
 

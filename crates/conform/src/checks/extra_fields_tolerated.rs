@@ -15,5 +15,9 @@ pub const CHECK: Check = Check {
     category: Category::Outcome,
     eval: Eval::JudgedBy("valid-item-accepted"),
     rationale: "The page is edited in place (facilityCode was added later); a partner must not break when the caller sends a newer field.",
+    shrink: true,
+    replayable: true,
+    confirm: Some(super::valid_item_accepted::CHECK.id),
+    catalog_evidence: true,
     needs: super::check::NEEDS_KNOWN_ITEM,
 };

@@ -17,6 +17,10 @@ pub const CHECK: Check = Check {
         judge: evaluate,
     },
     rationale: "The caller reads the outcome of a processed push from a 200 response body; other codes mean it was not processed.",
+    shrink: true,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[Need {
         resource: Resource::Catalog,
         loss: Loss::Skipped,

@@ -12,6 +12,10 @@ pub const CHECK: Check = Check {
     category: Category::Metamorphic,
     eval: Eval::Relation(judge),
     rationale: "Each push carries absolute counts and may be retried; a repeated push must be harmless and answered the same.",
+    shrink: true,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[Need {
         resource: Resource::Catalog,
         loss: Loss::Weakened,

@@ -19,6 +19,10 @@ pub const CHECK: Check = Check {
         judge: evaluate,
     },
     rationale: "A malformed push carries no stock; answering it as processed hides the caller's defect.",
+    shrink: true,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[],
 };
 

@@ -17,6 +17,10 @@ pub const CHECK: Check = Check {
         judge: evaluate,
     },
     rationale: "Negative, fractional, out-of-range or missing data cannot be real stock; applying it corrupts the listing.",
+    shrink: true,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[Need {
         resource: Resource::Catalog,
         loss: Loss::Weakened,

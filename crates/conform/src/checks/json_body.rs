@@ -18,6 +18,10 @@ pub const CHECK: Check = Check {
         judge: evaluate,
     },
     rationale: "The page defines the response as a JSON payload; a caller cannot read any other body.",
+    shrink: true,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[],
 };
 

@@ -14,6 +14,10 @@ pub const CHECK: Check = Check {
     category: Category::Performance,
     eval: Eval::Run(judge),
     rationale: "Pushes run every 2 to 10 minutes for every seller; a slow endpoint delays stock for all of them.",
+    shrink: false,
+    replayable: false,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[Need {
         resource: Resource::Catalog,
         loss: Loss::Weakened,

@@ -48,6 +48,6 @@ pub use check::{
 pub use exchange::{Exchange, item_outcomes, signature};
 pub(crate) use exchange::{describe_body, short_key, snippet};
 pub use registry::{
-    Available, Gap, evaluate, find, gaps, judge_relation, judge_run, registry, shrinkable,
-    state_judges,
+    Available, Gap, confirmed_by_control, evaluate, find, gaps, judge_relation, judge_run,
+    registry, state_judges,
 };

@@ -16,6 +16,10 @@ pub const CHECK: Check = Check {
         judge: evaluate,
     },
     rationale: "A 5xx is a crash, not an answer: invalid input must be refused with 4xx or a FAILED body.",
+    shrink: true,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[],
 };
 

@@ -17,6 +17,10 @@ pub const CHECK: Check = Check {
         judge: evaluate,
     },
     rationale: "The caller pushes every few minutes; a request left hanging blocks the next push for that seller.",
+    shrink: false,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[],
 };
 

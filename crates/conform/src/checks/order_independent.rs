@@ -14,6 +14,10 @@ pub const CHECK: Check = Check {
     category: Category::Metamorphic,
     eval: Eval::Relation(judge),
     rationale: "The caller batches changed items in no particular order; an outcome that depends on order is a latent defect.",
+    shrink: true,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: false,
     needs: super::check::NEEDS_KNOWN_ITEM_TO_COMPARE,
 };
 

@@ -1,14 +1,14 @@
 //! The registry: every check in report order, lookup by id, the coverage a run loses for what
 //! it lacks, and the dispatch of every evaluation: one exchange ([`evaluate`]), the exchanges of
 //! a case ([`judge_relation`]), an item read back ([`state_judges`]) and a fact about the whole
-//! run ([`judge_run`]). The dispatch reads each entry's [`Eval`] and names no check; only the
-//! list itself, and [`shrinkable`]'s `no-timeout` exception, name one.
+//! run ([`judge_run`]). The dispatch reads each entry's [`Eval`] and names no check; what the
+//! runner does with a check's failures (shrink, replay, confirm, warn) reads the entry's fields
+//! too, so only the list itself names a check.
 
 use std::sync::LazyLock;
 
 use super::check::{
-    Case, Check, Ctx, Eval, ExchangeJudge, Kind, Observation, Out, RunFact, Stage, StateJudge,
-    Verdict,
+    Case, Check, Ctx, Eval, ExchangeJudge, Observation, Out, RunFact, Stage, StateJudge, Verdict,
 };
 use super::exchange::Exchange;
 use super::{
@@ -177,15 +177,17 @@ pub fn judge_run(fact: &RunFact<'_>) -> Vec<Verdict> {
         .collect()
 }
 
-/// Whether the runner shrinks a failing case of `c`: a whole-run check has no case to shrink,
-/// and a `no-timeout` failure is reported as found (every candidate would wait out the
-/// time-out).
-pub fn shrinkable(c: &Check) -> bool {
-    c.kind() != Kind::Run && c.id != no_timeout::CHECK.id
+/// The checks whose failures are confirmed by a control request, each with the check a refused
+/// control reports instead ([`Check::confirm`]).
+pub fn confirmed_by_control() -> impl Iterator<Item = (&'static str, &'static str)> {
+    registry()
+        .iter()
+        .filter_map(|c| c.confirm.map(|instead| (c.id, instead)))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::check::Kind;
     use super::*;
 
     /// A check judged in another check's pass names an exchange check that has a judge.
@@ -197,6 +199,22 @@ mod tests {
                 assert!(
                     matches!(by, Some(Eval::Exchange { .. })),
                     "{} is judged by {id}, which has no exchange judge",
+                    c.id
+                );
+            }
+        }
+    }
+
+    /// A whole-run check has no case to shrink; a check a control request confirms names a
+    /// check of the registry that is not confirmed itself.
+    #[test]
+    fn handling_fields_are_consistent() {
+        for c in registry() {
+            assert!(!(c.kind() == Kind::Run && c.shrink), "{} shrinks", c.id);
+            if let Some(instead) = c.confirm {
+                assert!(
+                    find(instead).is_some_and(|i| i.confirm.is_none()),
+                    "{} is confirmed as {instead}",
                     c.id
                 );
             }

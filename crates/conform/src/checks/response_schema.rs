@@ -17,6 +17,10 @@ pub const CHECK: Check = Check {
         judge: evaluate,
     },
     rationale: "The response table fixes the body's members and types; a caller parsing it by the page fails otherwise.",
+    shrink: true,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[],
 };
 

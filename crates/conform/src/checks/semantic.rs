@@ -18,6 +18,10 @@ pub fn checks() -> impl Iterator<Item = Check> {
             judge: evaluate,
         },
         rationale: r.rationale,
+        shrink: true,
+        replayable: true,
+        confirm: None,
+        catalog_evidence: false,
         needs: &[],
     })
 }

@@ -12,6 +12,10 @@ pub const CHECK: Check = Check {
     severity: Severity::Must,
     category: Category::State,
     eval: Eval::State(judge),
+    shrink: true,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[
         Need {
             resource: Resource::Catalog,

@@ -17,6 +17,10 @@ pub const CHECK: Check = Check {
         judge: evaluate,
     },
     rationale: "An item the marketplace does not have cannot be updated; reporting success hides a mapping error from the seller.",
+    shrink: true,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: false,
     needs: &[],
 };
 

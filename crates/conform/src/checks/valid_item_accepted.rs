@@ -20,6 +20,10 @@ pub const CHECK: Check = Check {
         judge: evaluate_items,
     },
     rationale: "A known item with valid data must be applied; reporting it failed leaves stale stock and oversells.",
+    shrink: true,
+    replayable: true,
+    confirm: None,
+    catalog_evidence: true,
     needs: super::check::NEEDS_KNOWN_ITEM,
 };
 

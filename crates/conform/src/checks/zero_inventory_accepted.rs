@@ -15,5 +15,9 @@ pub const CHECK: Check = Check {
     category: Category::Outcome,
     eval: Eval::JudgedBy("valid-item-accepted"),
     rationale: "0 is the most frequent value pushed (items going out of stock); refusing it keeps selling what is gone.",
+    shrink: true,
+    replayable: true,
+    confirm: Some(super::valid_item_accepted::CHECK.id),
+    catalog_evidence: true,
     needs: super::check::NEEDS_KNOWN_ITEM,
 };

@@ -306,21 +306,27 @@ impl Engine {
         items
     }
 
-    /// A zero-inventory or extra-field failure is only that when the same item is applied at
-    /// inventory 1 / without the extra members; otherwise it is a plain valid-item failure.
+    /// A failure of a check confirmed by a control request ([`checks::Check::confirm`]: inventory
+    /// 0, extra members) is only that when the same item is applied as a plain valid item
+    /// (inventory 1, without the extra members); otherwise it is reported as the check the
+    /// entry names (the item is simply refused).
     async fn confirm_item_failures(
         &self,
         req: &HttpRequest,
         verdicts: &mut [Verdict],
         run: &mut CaseRun,
     ) {
-        let zero = checks::zero_inventory_accepted::CHECK.id;
-        let extra = checks::extra_fields_tolerated::CHECK.id;
-        let valid = checks::valid_item_accepted::CHECK.id;
-        if !verdicts
+        let instead_of = |check: &str| {
+            checks::confirmed_by_control()
+                .find(|(id, _)| *id == check)
+                .map(|(_, instead)| instead)
+        };
+        let instead: Vec<&'static str> = verdicts
             .iter()
-            .any(|v| (v.check == zero || v.check == extra) && v.failure.is_some())
-        {
+            .filter(|v| v.failure.is_some())
+            .filter_map(|v| instead_of(v.check))
+            .collect();
+        if instead.is_empty() {
             return;
         }
         let class = classify(req, &self.cls);
@@ -374,14 +380,17 @@ impl Engine {
                 }
                 checks::evaluate(x, &self.opts_policies)
             });
-            if cv.iter().any(|v| v.check == valid && v.failure.is_some()) {
+            if cv
+                .iter()
+                .any(|v| instead.contains(&v.check) && v.failure.is_some())
+            {
                 generic = true;
             }
         }
         if generic {
             for v in verdicts.iter_mut() {
-                if (v.check == zero || v.check == extra) && v.failure.is_some() {
-                    v.check = valid;
+                if let Some(other) = instead_of(v.check).filter(|_| v.failure.is_some()) {
+                    v.check = other;
                     if let Some(m) = &mut v.failure {
                         m.push_str(
                             " (the same item is refused at inventory 1 without extra fields too)",

@@ -185,12 +185,8 @@ pub async fn replay(report: &Report, opts: &RunOptions) -> Result<Vec<ReplayResu
     let engine = Engine::new(client, &o, catalog, auth, url);
     let mut out = Vec::new();
     for f in &report.failures {
-        if f.exchanges.is_empty()
-            || matches!(
-                f.check.as_str(),
-                "latency-budget" | "auth-no-effect" | "auth-token-response"
-            )
-        {
+        let replayable = crate::checks::find(&f.check).is_some_and(|c| c.replayable);
+        if f.exchanges.is_empty() || !replayable {
             out.push(ReplayResult {
                 check: f.check.clone(),
                 case_kind: f.case_kind.clone(),

@@ -649,7 +649,7 @@ impl<'s> Session<'s> {
                     t
                 }
             };
-            let shrinkable = checks::find(check).is_some_and(checks::shrinkable);
+            let shrinkable = checks::find(check).is_some_and(|c| c.shrink);
             let (final_spec, final_run, info) = match tree {
                 Some(tree) if shrinkable => {
                     shrink(&engine, tree, check, spec, run, self.opts.shrink_requests).await
@@ -766,15 +766,11 @@ impl<'s> Session<'s> {
         if t.authed >= 3 && t.auth_401 * 2 > t.authed {
             self.warnings.push(format!("{} of {} authenticated requests were answered 401/403: the credentials are probably wrong, so most checks saw only refusals", t.auth_401, t.authed));
         }
-        let valid_ids = [
-            checks::valid_item_accepted::CHECK.id,
-            checks::zero_inventory_accepted::CHECK.id,
-            checks::extra_fields_tolerated::CHECK.id,
-        ];
         let sum = |m: &HashMap<&'static str, u64>| {
-            valid_ids
+            checks::registry()
                 .iter()
-                .map(|i| m.get(i).copied().unwrap_or(0))
+                .filter(|c| c.catalog_evidence)
+                .map(|c| m.get(c.id).copied().unwrap_or(0))
                 .sum::<u64>()
         };
         if sum(&t.failed) >= 3 && sum(&t.passed) == 0 {
@@ -958,11 +954,11 @@ impl<'s> Session<'s> {
             read_back,
             error: None,
             causes: Vec::new(),
-            repeat_command: None,
+            repeat_command: opts.repeat_command.clone(),
             replay_of: None,
         };
         let report = crate::reports::report::finish(report, &opts);
-        sink.event(&Event::Finished(&report));
+        crate::reports::events::finish(&report, sink);
         report
     }
 }

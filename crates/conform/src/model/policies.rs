@@ -15,7 +15,7 @@ pub struct Dur(pub Duration);
 
 impl Serialize for Dur {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(self.0).to_string())
+        s.serialize_str(&self.to_string())
     }
 }
 
@@ -39,6 +39,17 @@ impl JsonSchema for Dur {
             "examples": ["2s", "500ms"]
         })
     }
+}
+
+impl std::fmt::Display for Dur {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+/// [`parse_duration`] as a [`Dur`], for flags.
+pub fn parse_dur(s: &str) -> Result<Dur, String> {
+    parse_duration(s).map(Dur)
 }
 
 /// Parses `500ms`, `2s`, `1m`… (a bare number is seconds).

@@ -1,7 +1,13 @@
-//! The runner's event stream. Sinks (the console progress bar, tests) consume it; the JSON and
-//! JUnit reports are written from the final [`crate::Report`] the stream ends with.
+//! The runner's event stream, and its sinks: the console ([`crate::console::ConsoleSink`]), the
+//! report files ([`ReportFile`]: JSON, JUnit, HTML), tests ([`Recorder`]). Every writer renders
+//! the one view of the finished run ([`RunView`]) that the stream ends with, computed once.
 
+use std::path::PathBuf;
+
+use crate::config::ReportSpec;
+use crate::error::ConformError;
 use crate::model::report::{CoverageGap, Report};
+use crate::reports::view::RunView;
 
 /// Something that happened during a run.
 #[derive(Debug)]
@@ -30,8 +36,22 @@ pub enum Event<'a> {
     Phase(&'a str),
     /// A warning about the run's strength.
     Warning(&'a str),
-    /// The run is over.
-    Finished(&'a Report),
+    /// The run is over (or could not be carried out): its report and the view of it.
+    Finished {
+        /// The report.
+        report: &'a Report,
+        /// The view every writer renders.
+        view: &'a RunView,
+    },
+}
+
+/// Ends a stream: builds the view of `report` once and hands both to `sink`.
+pub fn finish(report: &Report, sink: &mut dyn EventSink) {
+    let view = RunView::of(report);
+    sink.event(&Event::Finished {
+        report,
+        view: &view,
+    });
 }
 
 /// A consumer of events.
@@ -67,5 +87,49 @@ impl EventSink for Recorder {
             Event::Progress { .. } => self.progress += 1,
             _ => {}
         }
+    }
+}
+
+/// Several sinks, each given every event in turn.
+pub struct Tee<'a>(pub Vec<&'a mut dyn EventSink>);
+
+impl EventSink for Tee<'_> {
+    fn event(&mut self, e: &Event<'_>) {
+        for sink in &mut self.0 {
+            sink.event(e);
+        }
+    }
+}
+
+/// A report file, written when the stream ends.
+#[derive(Debug)]
+pub struct ReportFile {
+    /// Which format, and where.
+    pub spec: ReportSpec,
+    /// The path written, or why it could not be; `None` until the stream ends.
+    pub written: Option<Result<PathBuf, ConformError>>,
+}
+
+impl ReportFile {
+    /// A report file to write.
+    pub fn new(spec: ReportSpec) -> Self {
+        ReportFile {
+            spec,
+            written: None,
+        }
+    }
+}
+
+impl EventSink for ReportFile {
+    fn event(&mut self, e: &Event<'_>) {
+        let Event::Finished { report, view } = e else {
+            return;
+        };
+        let (path, text) = match &self.spec {
+            ReportSpec::Json(p) => (p, report.to_json()),
+            ReportSpec::Junit(p) => (p, crate::reports::junit::render(view)),
+            ReportSpec::Html(p) => (p, crate::reports::html::render(view)),
+        };
+        self.written = Some(crate::reports::report::write_file(path, &text).map(|_| path.clone()));
     }
 }

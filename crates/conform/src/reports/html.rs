@@ -1,7 +1,8 @@
 //! The HTML report: one self-contained page (inline CSS, inline SVG, one small inline script for
 //! the copy buttons; no CDN, no web fonts) meant to be opened as a CI artifact. Verdict and exit
 //! code first, then causes, the checks table, each failure with its minimal exchange and curl
-//! reproducer, the partner's choices, a latency chart, the read-back, and what repeats the run.
+//! reproducer, the partner's choices, a latency chart, the read-back, the restore, and what
+//! repeats the run: a renderer of the run's view ([`RunView`]), which holds every text.
 //!
 //! Everything that comes from the partner or the run is escaped with [`escape`]: a response body
 //! holding `<script>` shows as text.
@@ -11,10 +12,9 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::client::http::Outcome;
 use crate::error::ConformError;
 use crate::model::report::{CheckStatus, LatencyRow, Report};
-use crate::model::vocabulary::Loss;
+use crate::reports::view::{RunView, VerdictKind};
 
 /// `text` safe to place in HTML text or in a double- or single-quoted attribute.
 pub fn escape(text: &str) -> String {
@@ -60,72 +60,65 @@ if(navigator.clipboard){navigator.clipboard.writeText(t).then(done,function(){})
 var a=document.createElement('textarea');a.value=t;document.body.appendChild(a);a.select();document.execCommand('copy');a.remove();done()}})});
 "#;
 
-/// The HTML text of a report.
+/// The HTML text of a report (see [`render`]).
 pub fn to_html(report: &Report) -> String {
+    render(&RunView::of(report))
+}
+
+/// The HTML text of a run's view: every text from the view, escaped for HTML.
+pub fn render(v: &RunView) -> String {
     let mut s = String::new();
-    let sm = &report.summary;
-    let title = if report.replay_of.is_some() {
-        "stockwire conform replay"
-    } else {
-        "stockwire conform"
-    };
+    let title = v.title;
     let _ = write!(
         s,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>{title}: {}</title><style>{CSS}</style></head><body>\n",
-        escape(&report.target)
+        escape(&v.target)
     );
-    let (class, verdict) = match (&report.error, sm.failed_checks) {
-        (Some(e), _) => ("error", format!("Not run: {}", e.message)),
-        (None, 0) => ("pass", "No violation found".to_string()),
-        (None, n) => (
-            "fail",
-            format!(
-                "{n} check{} failed ({} MUST)",
-                if n == 1 { "" } else { "s" },
-                sm.failed_must
-            ),
-        ),
+    let class = match v.verdict.kind {
+        VerdictKind::Error => "error",
+        VerdictKind::Pass => "pass",
+        VerdictKind::Fail => "fail",
     };
     let _ = write!(
         s,
         "<h1>{title}</h1>\n<div class=\"verdict {class}\" id=\"verdict\">{} · exit code {}</div>\n",
-        escape(&verdict),
-        sm.exit_code
+        escape(&v.verdict.text),
+        v.exit_code
     );
     let _ = writeln!(
         s,
-        "<p class=\"meta\">target <code>{}</code> · profile {} · seed {} · {} cases · {} requests · {:.1} s</p>",
-        escape(&report.target),
-        escape(&report.profile),
-        report.seed,
-        sm.cases,
-        sm.requests,
-        sm.duration_ms as f64 / 1000.0
+        "<p class=\"meta\">target <code>{}</code> · profile {} · seed {} · {} cases · {} requests · {}</p>",
+        escape(&v.target),
+        escape(&v.profile),
+        v.seed,
+        v.cases,
+        v.requests,
+        v.seconds
     );
-    if let Some(of) = &report.replay_of {
+    if let Some((of, what)) = &v.replay_of {
         let _ = writeln!(
             s,
-            "<p class=\"meta\">replay of <code>{}</code>: only its failing cases were re-sent</p>",
+            "<p class=\"meta\">replay of <code>{}</code>: {what}</p>",
             escape(of)
         );
     }
-    for w in &report.warnings {
+    for w in &v.warnings {
         let _ = writeln!(s, "<p class=\"meta\">warning: {}</p>", escape(w));
     }
 
-    if !report.causes.is_empty() {
+    if !v.causes.is_empty() {
         let _ = write!(
             s,
             "<h2>Causes</h2>\n<p class=\"meta\">Failed checks that come from the same exchanges, grouped.</p>\n"
         );
-        for c in &report.causes {
+        for c in &v.causes {
             let _ = write!(
                 s,
                 "<div class=\"cause\"><h3><span class=\"sev {sev}\">{sev}</span>cause {}: {}</h3>\
                  <div class=\"label\">checks: {}</div>",
-                c.id,
+                c.number,
                 escape(&c.message),
                 c.checks
                     .iter()
@@ -145,19 +138,19 @@ pub fn to_html(report: &Report) -> String {
         }
     }
 
-    if !report.coverage.is_empty() {
+    if !v.coverage.groups.is_empty() {
         s.push_str("<h2>Coverage</h2>\n<p class=\"meta\">Checks this run could not carry out in full, and what would let them run.</p>\n<table id=\"coverage\"><thead><tr><th>check</th><th>severity</th><th>effect</th><th>missing</th><th>why</th><th>how to provide it</th></tr></thead><tbody>\n");
-        for gap in &report.coverage {
-            for reason in &gap.reasons {
+        for g in &v.coverage.groups {
+            for r in &g.rows {
                 let _ = writeln!(
                     s,
                     "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    escape(&gap.check),
-                    escape(&gap.severity),
-                    loss_word(reason.effect),
-                    escape(reason.missing.missing()),
-                    escape(&reason.why),
-                    escape(&reason.remedy)
+                    escape(&r.check),
+                    escape(&r.severity),
+                    r.effect,
+                    escape(g.missing),
+                    escape(&r.why),
+                    escape(g.remedy)
                 );
             }
         }
@@ -165,14 +158,11 @@ pub fn to_html(report: &Report) -> String {
     }
 
     s.push_str("<h2>Checks</h2>\n<table id=\"checks\"><thead><tr><th>check</th><th>severity</th><th>category</th><th class=\"num\">passed</th><th class=\"num\">failed</th><th>result</th></tr></thead><tbody>\n");
-    for c in &report.checks {
-        let (cls, result) = match c.status {
-            CheckStatus::Passed => ("st-passed", "passed".to_string()),
-            CheckStatus::Failed => ("st-failed", "FAILED".to_string()),
-            CheckStatus::Skipped => (
-                "st-skipped",
-                format!("skipped: {}", c.skip_reason.as_deref().unwrap_or("")),
-            ),
+    for c in &v.checks {
+        let cls = match c.status {
+            CheckStatus::Passed => "st-passed",
+            CheckStatus::Failed => "st-failed",
+            CheckStatus::Skipped => "st-skipped",
         };
         let _ = writeln!(
             s,
@@ -182,15 +172,15 @@ pub fn to_html(report: &Report) -> String {
             escape(c.category.as_str()),
             c.passed,
             c.failed,
-            escape(&result)
+            escape(&c.result)
         );
     }
     s.push_str("</tbody></table>\n");
 
-    if !report.failures.is_empty() {
+    if !v.failures.is_empty() {
         s.push_str("<h2>Failures (minimal requests)</h2>\n");
     }
-    for (n, f) in report.failures.iter().enumerate() {
+    for (n, f) in v.failures.iter().enumerate() {
         let _ = write!(
             s,
             "<div class=\"failure\" id=\"failure-{}\"><h3><span class=\"sev {sev}\">{sev}</span><code>{}</code>: {}</h3>",
@@ -199,52 +189,24 @@ pub fn to_html(report: &Report) -> String {
             escape(&f.message),
             sev = escape(&f.severity)
         );
-        let shrink = f
-            .shrink
-            .as_ref()
-            .filter(|i| i.steps > 0)
-            .map(|i| {
-                format!(
-                    "; shrunk from {} to {} items in {} steps",
-                    i.original_items, i.final_items, i.steps
-                )
-            })
-            .unwrap_or_default();
-        let _ = write!(
-            s,
-            "<div class=\"label\">case {} ({}){}; {} failure(s) in the run</div>",
-            f.case_index,
-            escape(&f.case_kind),
-            escape(&shrink),
-            f.occurrences
-        );
+        let _ = write!(s, "<div class=\"label\">{}</div>", escape(&f.case_line));
         for (k, e) in f.exchanges.iter().enumerate() {
             let _ = write!(
                 s,
-                "<div class=\"label\">request: {} {}</div><pre class=\"request\">{}</pre>",
-                escape(&e.request.method),
-                escape(&e.request.url),
-                escape(&e.request.body)
+                "<div class=\"label\">request: {}</div><pre class=\"request\">{}</pre>",
+                escape(&e.request),
+                escape(&e.body)
             );
-            let response = match &e.outcome {
-                Outcome::Response(r) => format!(
-                    "HTTP {} {}\n{}",
-                    r.status,
-                    r.content_type.as_deref().unwrap_or("(no content-type)"),
-                    r.body
-                ),
-                Outcome::Failure {
-                    failure,
-                    message,
-                    elapsed_ms,
-                } => format!("{failure:?} after {elapsed_ms:.0} ms: {message}"),
+            let response = match &e.response_body {
+                Some(b) => format!("{}\n{b}", e.response),
+                None => e.response.clone(),
             };
             let _ = write!(
                 s,
                 "<div class=\"label\">response</div><pre class=\"response\">{}</pre>",
                 escape(&response)
             );
-            if let Some(curl) = f.curl.get(k) {
+            if let Some(curl) = &e.curl {
                 let id = format!("curl-{n}-{k}");
                 let _ = write!(
                     s,
@@ -256,9 +218,9 @@ pub fn to_html(report: &Report) -> String {
         s.push_str("</div>\n");
     }
 
-    if !report.choices.is_empty() {
+    if !v.choices.is_empty() {
         s.push_str("<h2>Partner choices</h2>\n<p class=\"meta\">Where the contract allows several answers: what this partner does (not violations).</p>\n<table id=\"choices\"><thead><tr><th>topic</th><th>choice</th><th class=\"num\">seen</th></tr></thead><tbody>\n");
-        for c in &report.choices {
+        for c in &v.choices {
             let _ = writeln!(
                 s,
                 "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
@@ -270,72 +232,79 @@ pub fn to_html(report: &Report) -> String {
         s.push_str("</tbody></table>\n");
     }
 
-    if !report.latency.is_empty() {
+    if !v.latency.is_empty() {
         s.push_str("<h2>Latency by batch size</h2>\n<figure id=\"latency-chart\">");
-        s.push_str(&latency_svg(&report.latency));
+        s.push_str(&latency_svg(&v.latency_rows));
         s.push_str("</figure>\n<table id=\"latency\"><thead><tr><th>items</th><th class=\"num\">n</th><th class=\"num\">p50 ms</th><th class=\"num\">p90 ms</th><th class=\"num\">p99 ms</th><th class=\"num\">max ms</th><th class=\"num\">p99 budget ms</th></tr></thead><tbody>\n");
-        for l in &report.latency {
+        for l in &v.latency {
             let _ = writeln!(
                 s,
-                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}</td><td class=\"num\">{:.1}</td><td class=\"num\">{:.1}</td><td class=\"num\">{:.1}</td><td class=\"num\">{:.0}</td></tr>",
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                 escape(&l.batch_sizes),
                 l.count,
-                l.p50_ms,
-                l.p90_ms,
-                l.p99_ms,
-                l.max_ms,
-                l.budget_ms
+                l.p50,
+                l.p90,
+                l.p99,
+                l.max,
+                l.budget
             );
         }
         s.push_str("</tbody></table>\n");
     }
 
-    if let Some(b) = &report.read_back {
+    if let Some(b) = &v.read_back {
         s.push_str("<h2>Read-back</h2>\n<table id=\"read-back\"><tbody>\n");
         let rows = [
             ("read through", b.reader.clone()),
-            (
-                "cases read back",
-                format!(
-                    "{} of {} ({})",
-                    b.cases_read,
-                    report.summary.cases,
-                    b.selection()
-                ),
-            ),
+            ("cases read back", b.cases.clone()),
             ("kinds read back", b.kinds.join(", ")),
             ("reads", b.reads.to_string()),
-            (
-                "longest settle",
-                format!(
-                    "{:.0} ms (--stock-settle {} ms)",
-                    b.settle_max_ms, b.settle_ms
-                ),
-            ),
+            ("longest settle", b.settle.clone()),
             ("probe errors", b.errors.to_string()),
         ];
-        for (k, v) in rows.iter().filter(|(_, v)| !v.is_empty()) {
-            let _ = writeln!(s, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v));
+        for (k, val) in rows.iter().filter(|(_, val)| !val.is_empty()) {
+            let _ = writeln!(s, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(val));
         }
         s.push_str("</tbody></table>\n");
     }
 
+    if let Some(r) = &v.restore {
+        let _ = writeln!(
+            s,
+            "<h2>Restore</h2>\n<p class=\"meta\" id=\"restore\">{}</p>",
+            escape(&r.line)
+        );
+        let items = r
+            .not_restored
+            .iter()
+            .map(|i| ("not restored", i.as_str()))
+            .chain(r.never_set.iter().map(|i| (r.never_set_label, i.as_str())));
+        for (what, item) in items {
+            let _ = writeln!(
+                s,
+                "<p class=\"meta\">{}: <code>{}</code></p>",
+                escape(what),
+                escape(item)
+            );
+        }
+    }
+
     s.push_str("<h2>Repeat this run</h2>\n");
-    if let Some(cmd) = &report.repeat_command {
+    if let Some(cmd) = &v.repeat_command {
         let _ = write!(
             s,
             "<div class=\"label\">command <button class=\"copy\" data-target=\"repeat\">copy</button></div><pre id=\"repeat\">{}</pre>",
             escape(cmd)
         );
     }
+    let (name, version, schema_version, format) = &v.tool;
     let _ = writeln!(
         s,
-        "<p class=\"meta\">seed {} · {} {} · stockwire-schema {} · report format {}</p>",
-        report.seed,
-        escape(&report.tool.name),
-        escape(&report.tool.version),
-        escape(&report.tool.schema_version),
-        report.format
+        "<p class=\"meta\">seed {} · {} {} · stockwire-schema {} · report format {format}</p>",
+        v.seed,
+        escape(name),
+        escape(version),
+        escape(schema_version),
     );
     let _ = write!(s, "<script>{SCRIPT}</script>\n</body></html>\n");
     s
@@ -343,14 +312,6 @@ pub fn to_html(report: &Report) -> String {
 
 /// The latency chart: p50, p90 and p99 per batch-size bucket with the p99 budget as a dashed
 /// line, drawn with plotters' SVG backend.
-/// "skipped" or "weakened", for the coverage table.
-fn loss_word(loss: Loss) -> &'static str {
-    match loss {
-        Loss::Skipped => "skipped",
-        Loss::Weakened => "weakened",
-    }
-}
-
 fn latency_svg(rows: &[LatencyRow]) -> String {
     let mut svg = String::new();
     if draw_latency(rows, &mut svg).is_err() {

@@ -9,28 +9,31 @@ use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use crate::error::ConformError;
 use crate::model::report::{CheckStatus, Report};
+use crate::reports::view::RunView;
 
-/// The JUnit XML text of a report.
+/// The JUnit XML text of a report (see [`render`]).
 pub fn to_junit(report: &Report) -> String {
-    let mut suite = TestSuite::new(format!("stockwire conform ({})", report.profile));
-    suite.set_time(Duration::from_millis(report.summary.duration_ms));
-    suite.add_property(("seed", report.seed.to_string().as_str()));
-    suite.add_property(("target", report.target.as_str()));
-    if let Some(e) = &report.error {
+    render(&RunView::of(report))
+}
+
+/// The JUnit XML text of a run's view.
+pub fn render(v: &RunView) -> String {
+    let mut suite = TestSuite::new(format!("stockwire conform ({})", v.profile));
+    suite.set_time(Duration::from_millis(v.duration_ms));
+    suite.add_property(("seed", v.seed.to_string().as_str()));
+    suite.add_property(("target", v.target.as_str()));
+    if let Some((kind, message)) = &v.error {
         // The run did not happen: one errored test case says why, so CI shows an error, not a
         // green or empty suite.
         let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-        s.set_type(e.kind.clone());
-        s.set_message(e.message.clone());
-        s.set_description(format!(
-            "{}\nexit code {}",
-            e.message, report.summary.exit_code
-        ));
+        s.set_type(kind.clone());
+        s.set_message(message.clone());
+        s.set_description(format!("{message}\nexit code {}", v.exit_code));
         let mut tc = TestCase::new("run", s);
         tc.set_classname("stockwire.conform");
         suite.add_test_case(tc);
     }
-    for c in &report.checks {
+    for c in &v.checks {
         let status = match c.status {
             CheckStatus::Passed => TestCaseStatus::success(),
             CheckStatus::Skipped => {
@@ -40,22 +43,16 @@ pub fn to_junit(report: &Report) -> String {
             }
             CheckStatus::Failed => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                let f = report.failures.iter().find(|f| f.check == c.id);
+                let f = v.failures.iter().find(|f| f.check == c.id);
                 s.set_type(c.severity.clone());
                 s.set_message(
                     f.map_or_else(|| format!("{} failure(s)", c.failed), |f| f.message.clone()),
                 );
                 if let Some(f) = f {
-                    let mut d = format!(
-                        "{} of {} evaluations failed; case {} ({})\n",
-                        c.failed,
-                        c.failed + c.passed,
-                        f.case_index,
-                        f.case_kind
-                    );
-                    for (e, curl) in f.exchanges.iter().zip(&f.curl) {
-                        d.push_str(&format!("\n{curl}\n"));
-                        d.push_str(&format!("-> {}\n", crate::text::outcome_line(&e.outcome)));
+                    let mut d = format!("{}; {}\n", c.evaluations, f.case);
+                    for e in &f.exchanges {
+                        let Some(curl) = &e.curl else { continue };
+                        d.push_str(&format!("\n{curl}\n-> {}\n", e.response_line()));
                     }
                     s.set_description(d);
                 }

@@ -125,7 +125,7 @@ impl Report {
             causes: Vec::new(),
             // Nothing ran: every check is already skipped with the error as its reason.
             coverage: Vec::new(),
-            repeat_command: None,
+            repeat_command: opts.repeat_command.clone(),
             replay_of: None,
         }
     }
