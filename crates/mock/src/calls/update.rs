@@ -6,7 +6,7 @@
 //! Everything a call names comes from its definition (`crate::family::UpdateCall`): its
 //! members, its request rules (`RequestRules::for_call`), how its value is read (a count, or an
 //! exact number) and its ledger. Scenario rules, rate limits, token request counts and the
-//! request counter are the inventory push's only (a rule names no call yet).
+//! request counter are the inventory push's only (a rule without `call` is its).
 //!
 //! The body is read once into borrowed typed structs (`stockwire_schema::borrowed`) and checked
 //! with the call's compiled request rules; nothing a request does scales with the
@@ -747,7 +747,7 @@ fn script(
     items: &[BorrowedItem<'_>],
     checked: &mut [Checked],
 ) -> Scripted {
-    if engine.is_empty() {
+    if !engine.scripts(stockwire_schema::call::UPDATE_INVENTORY.id) {
         return Scripted::none();
     }
     let facts: Vec<ItemFacts<'_>> = items
@@ -762,6 +762,8 @@ fn script(
         })
         .collect();
     let verdict = engine.evaluate(&RequestFacts {
+        call: stockwire_schema::call::UPDATE_INVENTORY.id,
+        page: None,
         seller,
         n,
         elapsed: sh.uptime.elapsed(),
