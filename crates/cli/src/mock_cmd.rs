@@ -117,6 +117,11 @@ pub struct MockArgs {
     /// Most items per request (more → 413). Default: no limit.
     #[arg(long)]
     pub max_items: Option<usize>,
+    /// Body bytes held at once: update bodies of 64 KiB or more from reading until answered,
+    /// and answers of 64 KiB or more until written to their client. A body that finds no room
+    /// within the body time-out is answered 503.
+    #[arg(long, value_name = "BYTES", default_value_t = 3 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub body_budget: u64,
     /// Most SKU codes one listing request may name in `skus` (more → 400 naming the limit).
     #[arg(long, default_value_t = stockwire_mock::DEFAULT_MAX_SKUS)]
     pub max_skus: usize,
@@ -476,6 +481,8 @@ pub fn run(args: MockArgs) -> Result<u8> {
             max_body_bytes: args.max_body,
             max_items: args.max_items,
             max_skus: args.max_skus,
+            body_bytes_in_flight: usize::try_from(args.body_budget).unwrap_or(usize::MAX),
+            record_bytes_in_flight: args.record_budget,
             max_connections: args.max_connections,
             max_tokens_per_seller: usize::try_from(args.max_tokens_per_seller)
                 .unwrap_or(usize::MAX),

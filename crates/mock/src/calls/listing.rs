@@ -8,8 +8,10 @@
 //! sees, grouped by product, a page at a time) and the answers. It does not own the catalog
 //! index (`crate::ledger::catalog`: products in order, variants by product, SKU codes), the
 //! stock (the ledger of the update call the listing shows), nor the body's member names
-//! (`stockwire_schema::exchange`). Scenario rules do not apply here: a rule names no call yet,
-//! and one that names none is the inventory push's.
+//! (`stockwire_schema::exchange`). Scenario rules that name the call (`call = "products"`,
+//! `call = "productsCount"`) script it: the update's answer effects (status, delay, close,
+//! malformed body, headers, drip) and the catalog breaks ([`ListingBreak`]); the engine
+//! decides (`crate::scenario`), this renders. A scripted answer is journaled before its delay.
 //!
 //! Bounded: the query is at most what hyper's header limit lets through; SKU codes are capped
 //! per request ([`crate::Limits::max_skus`]) before any is looked up; a page holds at most the
@@ -17,6 +19,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -28,11 +31,22 @@ use stockwire_schema::exchange::{
     ListedVariant, count_body, error_body, listed_product_of, listed_variant_of, listing_body_of,
 };
 
+use super::render::{Rendered, deliver};
 use super::update::authenticate;
-use crate::http::{Body, json_response};
+use crate::http::{Body, CloseConnection, json_response};
 use crate::journal::{Record, redacted_query};
 use crate::ledger::catalog::CatalogIndex;
+use crate::scenario::{AnswerEffects, ListingBreak, Malformed, RequestFacts, kebab};
 use crate::state::Shared;
+
+/// A catalog call's answer, and the scripted delay to wait before sending it (it is
+/// journaled already).
+pub(crate) type Reply = (Duration, Result<Response<Body>, CloseConnection>);
+
+/// An answer sent at once.
+fn now(r: Response<Body>) -> Reply {
+    (Duration::ZERO, Ok(r))
+}
 
 /// The most products a page holds when the query schema fixes no page size (the documented
 /// one is 50).
@@ -67,11 +81,92 @@ impl Asked {
         json_response(code, body)
     }
 
-    /// An answer.
-    fn answer(self, sh: &Shared, body: Value) -> Response<Body> {
-        let body = Bytes::from(body.to_string());
-        self.rec.finish(&sh.journal, sh.log_requests, 200, &body);
-        json_response(StatusCode::OK, body)
+    /// The scenario's rules for this call, asked of `page` (the listing's) by `seller`: the
+    /// effects of those that fired (journaled), or why none did when the call has rules.
+    fn script(&mut self, sh: &Shared, call: &Call, seller: &str, page: Option<u64>) -> Effects {
+        let engine = sh.engine();
+        if !engine.scripts(call.id()) {
+            return Effects::default();
+        }
+        let v = engine.evaluate(&RequestFacts {
+            call: call.id(),
+            page,
+            seller,
+            n: 0,
+            elapsed: sh.uptime.elapsed(),
+            wall: self.rec.now,
+            items: &[],
+        });
+        self.rec.e.effects.extend(v.fired);
+        if let Some(x) = v.explain {
+            self.rec.e.notes.push(x);
+        }
+        Effects(v.answer)
+    }
+
+    /// Sends `body` (or the scripted status's answer) with the scripted effects: close,
+    /// malformed body, headers, content type, drip and delay. `key`: the body's top member,
+    /// for a body that is not JSON.
+    fn scripted(self, sh: &Shared, body: Value, key: &str, e: Effects) -> Reply {
+        let mut a = e.0;
+        let delay = a.delay;
+        if a.close {
+            self.rec
+                .finish(&sh.journal, sh.log_requests, 0, &Bytes::new());
+            return (delay, Err(CloseConnection));
+        }
+        let mut rec = self.rec;
+        let r = match a.status.take() {
+            Some((code, custom, rule)) => {
+                let (body, content_type) = match custom {
+                    Some(Value::String(s)) => (Bytes::from(s), "text/plain; charset=utf-8"),
+                    Some(v) => (Bytes::from(v.to_string()), "application/json"),
+                    None => (
+                        Bytes::from(
+                            error_body(
+                                self.message,
+                                format!("scripted HTTP {code} (scenario rule `{rule}`)"),
+                            )
+                            .to_string(),
+                        ),
+                        "application/json",
+                    ),
+                };
+                Rendered {
+                    code,
+                    body,
+                    content_type,
+                }
+            }
+            None => {
+                let mut body = Bytes::from(body.to_string());
+                if let Some(m) = a.malformed {
+                    body = match m {
+                        Malformed::Truncated => body.slice(..body.len() / 2),
+                        Malformed::InvalidJson => Bytes::from(format!("{{\"{key}\": [,]}}")),
+                        Malformed::Empty => Bytes::new(),
+                    };
+                    rec.e.notes.push(format!("body sent {}", kebab(&m)));
+                }
+                Rendered {
+                    code: 200,
+                    body,
+                    content_type: "application/json",
+                }
+            }
+        };
+        (delay, Ok(deliver(sh, rec, r, &a, None)))
+    }
+}
+
+/// What the scenario scripted for one catalog request.
+#[derive(Default)]
+struct Effects(AnswerEffects);
+
+impl Effects {
+    /// The catalog break scripted, if any.
+    fn breaks(&self) -> Option<ListingBreak> {
+        self.0.listing
     }
 }
 
@@ -142,40 +237,52 @@ fn codes(list: &str) -> impl Iterator<Item = &str> {
 
 /// `GET` a count call (`/productsCount?publishedStatus=PUBLISHED`): `{"count": n}`, the
 /// seller's published variants.
-pub(crate) fn count(sh: &Shared, call: &Call, req: Request<Incoming>) -> Response<Body> {
+pub(crate) fn count(sh: &Shared, call: &Call, req: Request<Incoming>) -> Reply {
     let Some(m) = call.def().count().copied() else {
-        return json_response(StatusCode::INTERNAL_SERVER_ERROR, Bytes::new());
+        return now(json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Bytes::new(),
+        ));
     };
     let mut asked = Asked::new(sh, call, &req, m.message);
     let seller = match seller(sh, &mut asked, &req) {
         Ok(s) => s,
-        Err(e) => return asked.refuse(sh, StatusCode::UNAUTHORIZED, e),
+        Err(e) => return now(asked.refuse(sh, StatusCode::UNAUTHORIZED, e)),
     };
     if let Err(e) = read_query(call, req.uri().query().unwrap_or(""), None) {
-        return asked.refuse(sh, StatusCode::BAD_REQUEST, e);
+        return now(asked.refuse(sh, StatusCode::BAD_REQUEST, e));
     }
+    let effects = asked.script(sh, call, &seller, None);
     let n = sh
         .catalog
         .as_ref()
         .map_or(0, |c| c.published_count(&seller));
-    asked.answer(sh, count_body(&m, n))
+    let n = match effects.breaks() {
+        Some(ListingBreak::WrongCount) => n + 1,
+        Some(ListingBreak::ZeroCount) => 0,
+        _ => n,
+    };
+    asked.scripted(sh, count_body(&m, n), m.count, effects)
 }
 
 /// `GET` a listing call (`/products?pageNumber=&pageSize=50&publishedStatus=PUBLISHED
 /// [&skus=…]`): one page of the seller's published listings, grouped by product.
-pub(crate) fn listing(sh: &Shared, call: &Call, req: Request<Incoming>) -> Response<Body> {
+pub(crate) fn listing(sh: &Shared, call: &Call, req: Request<Incoming>) -> Reply {
     let Some(m) = call.def().listing().copied() else {
-        return json_response(StatusCode::INTERNAL_SERVER_ERROR, Bytes::new());
+        return now(json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Bytes::new(),
+        ));
     };
     let mut asked = Asked::new(sh, call, &req, m.message);
     let seller = match seller(sh, &mut asked, &req) {
         Ok(s) => s,
-        Err(e) => return asked.refuse(sh, StatusCode::UNAUTHORIZED, e),
+        Err(e) => return now(asked.refuse(sh, StatusCode::UNAUTHORIZED, e)),
     };
     let query = req.uri().query().unwrap_or("");
     let pairs = match read_query(call, query, Some((m.filter, sh.limits.max_skus))) {
         Ok(p) => p,
-        Err(e) => return asked.refuse(sh, StatusCode::BAD_REQUEST, e),
+        Err(e) => return now(asked.refuse(sh, StatusCode::BAD_REQUEST, e)),
     };
     let get = |name: &str| {
         pairs
@@ -189,14 +296,14 @@ pub(crate) fn listing(sh: &Shared, call: &Call, req: Request<Incoming>) -> Respo
     let page: usize = match page_text.parse() {
         Ok(p) if p >= 1 => p,
         _ => {
-            return asked.refuse(
+            return now(asked.refuse(
                 sh,
                 StatusCode::BAD_REQUEST,
                 format!(
                     "query parameter `{}`: `{page_text}` is not a page number from 1",
                     m.page_number
                 ),
-            );
+            ));
         }
     };
     let size: usize = call
@@ -205,15 +312,29 @@ pub(crate) fn listing(sh: &Shared, call: &Call, req: Request<Incoming>) -> Respo
         .and_then(|s| s.parse().ok())
         .unwrap_or(MAX_PAGE_SIZE)
         .clamp(1, MAX_PAGE_SIZE);
+    let effects = asked.script(sh, call, &seller, Some(page as u64));
+    let brk = effects.breaks();
     let Some(catalog) = sh.catalog.as_ref() else {
-        return asked.answer(sh, listing_body_of(&m, Vec::new()));
+        return asked.scripted(sh, listing_body_of(&m, Vec::new()), m.products, effects);
     };
     let filter = get(m.filter);
     let groups: Vec<Vec<u32>> = match filter {
         Some(list) if codes(list).next().is_some() => matching(catalog, &seller, list, page, size),
         _ => {
             let products = catalog.listed_products(&seller);
-            let start = (page - 1).saturating_mul(size).min(products.len());
+            let Some(start) = page_start(products.len(), page, size, brk) else {
+                let text = format!(
+                    "page {page} is past the end of the listing ({} products, {} a page): scripted error",
+                    products.len(),
+                    size
+                );
+                asked.rec.e.notes.push(text.clone());
+                let mut e = effects;
+                if e.0.status.is_none() {
+                    e.0.status = Some((500, Some(error_body(m.message, text)), String::new()));
+                }
+                return asked.scripted(sh, Value::Null, m.products, e);
+            };
             let end = start.saturating_add(size).min(products.len());
             products[start..end]
                 .iter()
@@ -221,8 +342,50 @@ pub(crate) fn listing(sh: &Shared, call: &Call, req: Request<Incoming>) -> Respo
                 .collect()
         }
     };
-    let body = render(sh, catalog, &m, &seller, &groups);
-    asked.answer(sh, body)
+    let stale = brk == Some(ListingBreak::StaleInventory);
+    let mut body = render(sh, catalog, &m, &seller, &groups, stale);
+    if brk == Some(ListingBreak::MissingVariantId) {
+        drop_first_variant_ids(&mut body, &m);
+    }
+    asked.scripted(sh, body, m.products, effects)
+}
+
+/// Where the unfiltered listing's page starts among `len` products, with a scripted break
+/// ([`ListingBreak::Overlap`] starts one product early, [`ListingBreak::Skip`] one late);
+/// `None` when the break answers an error for a page past the end.
+/// [`ListingBreak::PastEndRepeats`] serves the last page for any page past it.
+fn page_start(len: usize, page: usize, size: usize, brk: Option<ListingBreak>) -> Option<usize> {
+    let start = (page - 1).saturating_mul(size);
+    if start >= len && page > 1 {
+        match brk {
+            Some(ListingBreak::PastEndError) => return None,
+            Some(ListingBreak::PastEndRepeats) => {
+                return Some(len.saturating_sub(1) / size * size);
+            }
+            _ => {}
+        }
+    }
+    let start = match brk {
+        Some(ListingBreak::Overlap) => start.saturating_sub(1),
+        Some(ListingBreak::Skip) => start.saturating_add(1),
+        _ => start,
+    };
+    Some(start.min(len))
+}
+
+/// Removes the variant id member from the first variant of each product of a listing body.
+fn drop_first_variant_ids(body: &mut Value, m: &ListingMembers) {
+    let products = body.get_mut(m.products).and_then(Value::as_array_mut);
+    for p in products.into_iter().flatten() {
+        if let Some(v) = p
+            .get_mut(m.variants)
+            .and_then(Value::as_array_mut)
+            .and_then(|v| v.first_mut())
+            .and_then(Value::as_object_mut)
+        {
+            v.remove(m.variant_id);
+        }
+    }
 }
 
 /// The page'th page of the seller's published entries whose SKU code `list` names, grouped
@@ -258,13 +421,15 @@ fn matching(
         .collect()
 }
 
-/// The listing body of these products (each a group of entries of one product).
+/// The listing body of these products (each a group of entries of one product); `stale`:
+/// the catalog's stock, whatever the updates set.
 fn render(
     sh: &Shared,
     catalog: &CatalogIndex,
     m: &ListingMembers,
     seller: &str,
     groups: &[Vec<u32>],
+    stale: bool,
 ) -> Value {
     // The values the listing shows are the ones its update call sets (the stock).
     let ledger_index = sh
@@ -281,7 +446,8 @@ fn render(
             .map(|g| {
                 g.iter()
                     .map(|&i| {
-                        mine.and_then(|s| s.entry(i))
+                        mine.filter(|_| !stale)
+                            .and_then(|s| s.entry(i))
                             .or(catalog.stock_of(i))
                             .unwrap_or(0)
                     })

@@ -18,5 +18,5 @@ mod render;
 mod update;
 
 pub(crate) use auth::auth_token;
-pub(crate) use listing::{count, listing};
+pub(crate) use listing::{Reply, count, listing};
 pub(crate) use update::update;

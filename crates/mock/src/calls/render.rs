@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use stockwire_schema::borrowed::BorrowedItem;
 use stockwire_schema::exchange::{failed_entry_raw, field};
 
-use crate::http::{Body, DripBody, failed_body, full};
+use crate::http::{Body, BudgetHeld, DripBody, failed_body, held};
 use crate::journal::Record;
 use crate::scenario::{AnswerEffects, Breach, Malformed, kebab};
 use crate::state::Shared;
@@ -181,15 +181,23 @@ fn breach(
 }
 
 /// Sends an answer with the scripted headers, content type and drip (the caller has waited
-/// out the scripted delay).
-pub(crate) fn deliver(sh: &Shared, rec: Record, r: Rendered, a: &AnswerEffects) -> Response<Body> {
+/// out the scripted delay). A large answer keeps `room` in the body budget until it is
+/// written ([`crate::http::held`]); a drip-fed one gives it back at once (the scenario
+/// chose to send slowly).
+pub(crate) fn deliver(
+    sh: &Shared,
+    rec: Record,
+    r: Rendered,
+    a: &AnswerEffects,
+    room: Option<BudgetHeld>,
+) -> Response<Body> {
     if let (Some(s), Some(seller)) = (a.retry_after, rec.e.seller.as_deref()) {
         sh.retry_watch.advise(seller, sh.clock.now(), s);
     }
     rec.finish(&sh.journal, sh.log_requests, r.code, &r.body);
     let b = match a.drip {
         Some((chunk, every)) => DripBody::new(r.body, chunk, every).boxed(),
-        None => full(r.body),
+        None => held(r.body, room),
     };
     let mut resp = Response::new(b);
     *resp.status_mut() = StatusCode::from_u16(r.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -6,7 +6,7 @@
 //! Everything a call names comes from its definition (`crate::family::UpdateCall`): its
 //! members, its request rules (`RequestRules::for_call`), how its value is read (a count, or an
 //! exact number) and its ledger. Scenario rules, rate limits, token request counts and the
-//! request counter are the inventory push's only (a rule names no call yet).
+//! request counter are the inventory push's only (a rule without `call` is its).
 //!
 //! The body is read once into borrowed typed structs (`stockwire_schema::borrowed`) and checked
 //! with the call's compiled request rules; nothing a request does scales with the
@@ -111,7 +111,8 @@ pub(crate) async fn update(
         );
         return Ok(reject(&sh, members, rec, 400, vec![v], false));
     }
-    // The body's room in the budget of bytes in flight is held until the answer is rendered.
+    // The body's room in the budget of bytes in flight is held until the answer is rendered,
+    // then kept (resized to the answer) until a large answer is written.
     let (body, room) = match read_body_within(&sh.limits, req, Some(&sh.body_budget)).await {
         Ok(b) => b,
         Err(r) => {
@@ -127,7 +128,7 @@ pub(crate) async fn update(
     };
     rec.e.body = body.clone();
 
-    let outcome = if body.len() >= sh.limits.inline_body_bytes {
+    let (outcome, room) = if body.len() >= sh.limits.inline_body_bytes {
         // Large bodies: off the async workers, at most `heavy_jobs` at a time. Boxed: the
         // future every small request carries (and hyper moves) stays small.
         let job = Heavy {
@@ -142,11 +143,9 @@ pub(crate) async fn update(
         };
         Box::pin(job.run()).await
     } else {
-        let o = process(&sh, call, &engine, &seller, n, now, &body);
-        drop(room);
-        o
+        (process(&sh, call, &engine, &seller, n, now, &body), room)
     };
-    match finish(&sh, members, rec, outcome) {
+    match finish(&sh, members, rec, outcome, room) {
         Finished::Now(r) => r,
         Finished::Later(wait) => wait.await,
     }
@@ -165,7 +164,7 @@ struct Heavy {
 }
 
 impl Heavy {
-    async fn run(self) -> Outcome {
+    async fn run(self) -> (Outcome, Option<BudgetHeld>) {
         let permit = self.sh.heavy.clone().acquire_owned().await;
         let job = tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -179,14 +178,16 @@ impl Heavy {
                 body,
                 room,
             } = self;
-            let _room = room;
-            process(&sh, call, &engine, &seller, n, now, &body)
+            (process(&sh, call, &engine, &seller, n, now, &body), room)
         });
         match job.await {
             Ok(o) => o,
-            Err(e) => Outcome::rejected(
-                500,
-                violation("", "internal", format!("processing failed: {e}")),
+            Err(e) => (
+                Outcome::rejected(
+                    500,
+                    violation("", "internal", format!("processing failed: {e}")),
+                ),
+                None,
             ),
         }
     }
@@ -366,8 +367,15 @@ enum Finished {
 }
 
 /// Journals and sends an outcome; an answer with a scripted delay is journaled and sent
-/// after it.
-fn finish(sh: &Arc<Shared>, members: &UpdateMembers, mut rec: Record, o: Outcome) -> Finished {
+/// after it. `room`, the request's room in the body budget, is resized to the answer
+/// ([`crate::http::BodyBudget::answer_room`]) and kept until a large answer is written.
+fn finish(
+    sh: &Arc<Shared>,
+    members: &UpdateMembers,
+    mut rec: Record,
+    o: Outcome,
+    room: Option<BudgetHeld>,
+) -> Finished {
     rec.e.notes.extend(o.notes);
     rec.e.effects = o.fired;
     rec.e.applied = o.applied;
@@ -376,13 +384,17 @@ fn finish(sh: &Arc<Shared>, members: &UpdateMembers, mut rec: Record, o: Outcome
         Answer::Rejected { .. } => Duration::ZERO,
         Answer::Close(e) | Answer::Send(_, e) => e.delay,
     };
+    let room = match &o.answer {
+        Answer::Send(r, _) => sh.body_budget.answer_room(room, r.body.len()),
+        _ => None,
+    };
     if delay.is_zero() {
-        return Finished::Now(answer(sh, members, rec, o.answer));
+        return Finished::Now(answer(sh, members, rec, o.answer, room));
     }
     let (sh, members) = (sh.clone(), *members);
     Finished::Later(Box::pin(async move {
         tokio::time::sleep(delay).await;
-        answer(&sh, &members, rec, o.answer)
+        answer(&sh, &members, rec, o.answer, room)
     }))
 }
 
@@ -392,6 +404,7 @@ fn answer(
     members: &UpdateMembers,
     rec: Record,
     a: Answer,
+    room: Option<BudgetHeld>,
 ) -> Result<Response<Body>, CloseConnection> {
     match a {
         Answer::Rejected { code, violations } => {
@@ -401,7 +414,7 @@ fn answer(
             rec.finish(&sh.journal, sh.log_requests, 0, &Bytes::new());
             Err(CloseConnection)
         }
-        Answer::Send(r, effects) => Ok(deliver(sh, rec, r, &effects)),
+        Answer::Send(r, effects) => Ok(deliver(sh, rec, r, &effects, room)),
     }
 }
 
@@ -734,7 +747,7 @@ fn script(
     items: &[BorrowedItem<'_>],
     checked: &mut [Checked],
 ) -> Scripted {
-    if engine.is_empty() {
+    if !engine.scripts(stockwire_schema::call::UPDATE_INVENTORY.id) {
         return Scripted::none();
     }
     let facts: Vec<ItemFacts<'_>> = items
@@ -749,6 +762,8 @@ fn script(
         })
         .collect();
     let verdict = engine.evaluate(&RequestFacts {
+        call: stockwire_schema::call::UPDATE_INVENTORY.id,
+        page: None,
         seller,
         n,
         elapsed: sh.uptime.elapsed(),

@@ -83,6 +83,62 @@ pub(crate) fn closing(mut r: Response<Body>) -> Response<Body> {
     r
 }
 
+/// Most bytes of an answer handed to hyper at once by a [`HeldBody`].
+pub(crate) const ANSWER_PIECE: usize = 64 * 1024;
+
+/// A large answer that keeps its room in the body budget until hyper has taken its last byte
+/// to write (or dropped it, when the client went away or was cut off for not reading). It is
+/// handed over [`ANSWER_PIECE`] bytes at a time: hyper asks for the next piece only when it
+/// has written the last, so the bytes a client has not read stay counted here.
+pub(crate) struct HeldBody {
+    rest: Bytes,
+    room: Option<super::BudgetHeld>,
+}
+
+impl HeldBody {
+    /// `rest`, holding `room` until its last piece is taken.
+    pub(crate) fn new(rest: Bytes, room: Option<super::BudgetHeld>) -> Self {
+        HeldBody { rest, room }
+    }
+}
+
+impl HttpBody for HeldBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.rest.is_empty() {
+            self.room = None;
+            return Poll::Ready(None);
+        }
+        let n = ANSWER_PIECE.min(self.rest.len());
+        let piece = self.rest.split_to(n);
+        if self.rest.is_empty() {
+            self.room = None;
+        }
+        Poll::Ready(Some(Ok(Frame::data(piece))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.rest.len() as u64)
+    }
+}
+
+/// An answer's body: whole when it holds no room, else a [`HeldBody`].
+pub(crate) fn held(b: Bytes, room: Option<super::BudgetHeld>) -> Body {
+    match room {
+        None => full(b),
+        Some(r) => HeldBody::new(b, Some(r)).boxed(),
+    }
+}
+
 /// A body sent `chunk` bytes at a time with a pause between chunks.
 pub(crate) struct DripBody {
     rest: Bytes,

@@ -41,7 +41,12 @@ pub struct Limits {
     /// the next is read; more would only wait in memory). A body waits for room before it is read (TCP
     /// holds its sender back meanwhile); one larger than the budget waits for all of it. A body that
     /// finds no room within `body_read_timeout` is answered 503. Bodies under 64 KiB take no
-    /// room, so a small request never queues behind large ones.
+    /// room, so a small request never queues behind large ones. An answer of 64 KiB or more
+    /// (a failed list of many items) then keeps room for its own bytes until its last byte
+    /// is handed to the socket: its request's room, resized to the answer when the budget has
+    /// it. An answer its client does not read thus keeps other large bodies waiting, not in
+    /// memory, until the connection is cut for making no progress (`header_read_timeout`).
+    /// The answer itself is always whole. `stockwire mock --body-budget`.
     pub body_bytes_in_flight: usize,
     /// Most SKU codes one listing request may name in its `skus` parameter (default 1,000);
     /// more → 400 naming this limit. Checked before any code is looked up.

@@ -13,8 +13,8 @@ mod budget;
 mod limits;
 
 pub(crate) use answer::{
-    Body, CloseConnection, DripBody, closing, failed_body, failed_body_of, full, json_response,
-    violation,
+    Body, CloseConnection, DripBody, closing, failed_body, failed_body_of, full, held,
+    json_response, violation,
 };
 pub(crate) use body::{json_content_type, read_body, read_body_within};
 pub(crate) use budget::{BodyBudget, BudgetHeld};

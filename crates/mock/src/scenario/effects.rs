@@ -27,7 +27,8 @@ pub struct Effect {
     #[schemars(range(min = 100, max = 599))]
     pub status: Option<u16>,
     /// The body sent with `status`: a JSON value, or a string sent as it is. Default: a
-    /// contract-shaped FAILED body naming the rule.
+    /// contract-shaped body naming the rule (the update's FAILED body; a catalog call's
+    /// error body, with its message member).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<serde_json::Value>,
     /// A `Retry-After` header, in seconds (typically with status 429 or 503).
@@ -58,6 +59,44 @@ pub struct Effect {
     /// Send the answer slowly, a few bytes at a time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drip: Option<Drip>,
+    /// A catalog call's answer broken the way a client's catalog sync must survive (rules
+    /// with `call = "productsCount"` or `call = "products"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_listing: Option<ListingBreak>,
+}
+
+/// How a catalog call's answer is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ListingBreak {
+    /// `productsCount`: one more than the variants the listing holds.
+    WrongCount,
+    /// `productsCount`: 0 although the listing holds variants (the caller stops there).
+    ZeroCount,
+    /// `products`: the page starts one product early, with the previous page's last product
+    /// (listed twice), and ends one early (the product it should end with is on no page
+    /// unless the next page overlaps too).
+    Overlap,
+    /// `products`: the page starts one product late (the product that should open it is on
+    /// no page) and ends one late (its last product opens the next page too).
+    Skip,
+    /// `products`: a page past the end answers HTTP 500 with a message instead of an empty
+    /// page.
+    PastEndError,
+    /// `products`: a page past the end repeats the last page instead of being empty, so a
+    /// client that reads until an empty page never stops.
+    PastEndRepeats,
+    /// `products`: each variant shows the catalog's stock, not the stock updates set.
+    StaleInventory,
+    /// `products`: the first variant of each product has no `variantId`.
+    MissingVariantId,
+}
+
+impl ListingBreak {
+    /// Whether the break is the count call's (else the listing's).
+    pub(crate) fn is_count(self) -> bool {
+        matches!(self, ListingBreak::WrongCount | ListingBreak::ZeroCount)
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -184,6 +223,8 @@ pub(crate) enum Act {
     Break(Breach),
     /// Drip-feed the answer: bytes per chunk, pause between chunks.
     Drip(usize, Duration),
+    /// Break a catalog call's answer.
+    BreakListing(ListingBreak),
 }
 
 impl Act {
@@ -243,6 +284,9 @@ impl Act {
                 d.chunk,
                 duration(&d.interval, "drip.interval", err)?,
             ));
+        }
+        if let Some(b) = e.break_listing {
+            acts.push(Act::BreakListing(b));
         }
         match &e.fail {
             Some(_) if !acts.is_empty() => Err(err(
@@ -311,6 +355,10 @@ impl Act {
             Act::Break(b) => a.breach.is_none().then(|| {
                 a.breach = Some(*b);
                 format!("break contract ({})", kebab(b))
+            }),
+            Act::BreakListing(b) => a.listing.is_none().then(|| {
+                a.listing = Some(*b);
+                format!("break listing ({})", kebab(b))
             }),
             Act::Drip(chunk, every) => a.drip.is_none().then(|| {
                 a.drip = Some((*chunk, *every));
@@ -415,6 +463,7 @@ pub(crate) struct AnswerEffects {
     pub content_type: Option<String>,
     pub breach: Option<Breach>,
     pub drip: Option<(usize, Duration)>,
+    pub listing: Option<ListingBreak>,
 }
 
 /// The kebab-case name of a serializable unit enum value.

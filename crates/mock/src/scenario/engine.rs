@@ -120,6 +120,11 @@ impl Engine {
         self.rules.is_empty()
     }
 
+    /// Whether any rule scripts the call with this id.
+    pub(crate) fn scripts(&self, call: &str) -> bool {
+        self.rules.iter().any(|r| r.call() == call)
+    }
+
     /// One line per rule, token lifetime and rate limit, for `stockwire mock check`.
     pub fn describe(&self) -> Vec<String> {
         let mut out: Vec<String> = self
@@ -186,6 +191,17 @@ impl Engine {
             u64::from(*c)
         };
         let seller = req.seller.as_bytes();
+        if req.call != stockwire_schema::call::UPDATE_INVENTORY.id {
+            // A catalog call has no items: its draws are keyed by the seller, the call, the
+            // page and how many times the seller asked for that page.
+            let page = req.page.unwrap_or(0).to_le_bytes();
+            let id = fnv(&[seller, req.call.as_bytes(), &page]);
+            let request = mix(seed ^ mix(id ^ mix(bump(id))));
+            return DrawKeys {
+                request,
+                items: Vec::new(),
+            };
+        }
         let items: Vec<u64> = req
             .items
             .iter()
@@ -323,6 +339,9 @@ impl Engine {
         // written (this runs on every request that fires nothing).
         let mut best: Option<(usize, usize, &CRule, bool)> = None;
         for (idx, rule) in self.rules.iter().enumerate() {
+            if rule.call() != req.call {
+                continue;
+            }
             let a = audit(&rule.when, req, false);
             if best.as_ref().is_none_or(|(_, m, _, _)| a.met > *m) {
                 best = Some((idx, a.met, rule, a.failed));
@@ -373,6 +392,8 @@ mod tests {
 
     fn run(e: &Engine, n: u64, items: &[ItemFacts<'_>]) -> Verdict {
         e.evaluate(&RequestFacts {
+            call: stockwire_schema::call::UPDATE_INVENTORY.id,
+            page: None,
             seller: "demo",
             n,
             elapsed: Duration::from_secs(1),
@@ -496,6 +517,8 @@ mod tests {
         );
         let at = |h: u64, m: u64| {
             e.evaluate(&RequestFacts {
+                call: stockwire_schema::call::UPDATE_INVENTORY.id,
+                page: None,
                 seller: "demo",
                 n: 1,
                 elapsed: Duration::ZERO,

@@ -16,6 +16,17 @@ use crate::clock::DailyWindow;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Match {
+    /// The call, by its id in the API family (`updateInventory`, `productsCount`,
+    /// `products`). Default: `updateInventory`, so a rule without `call` scripts the update.
+    /// Rules of the catalog calls take the request conditions `seller`, `elapsed`, `daily`
+    /// and `probability`, and, for the listing, `page`; item conditions, `batchSize` and
+    /// `request` are the update's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
+    /// The listing's page number (`pageNumber`, 1-based; a request without one asks for the
+    /// first page): an exact page or `{min, max}`. Listing rules only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<Range>,
     /// The item's productId.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_id: Option<Pattern>,
@@ -153,6 +164,9 @@ fn describe_bounds((lo, hi): (u64, u64)) -> String {
 /// A compiled [`Match`].
 #[derive(Debug)]
 pub(crate) struct CMatch {
+    /// The id of the call the rule scripts.
+    pub(super) call: &'static str,
+    pub(super) page: Option<(u64, u64)>,
     pub(super) product: Option<CPattern>,
     pub(super) variant: Option<CPattern>,
     pub(super) facility: Option<CPattern>,
@@ -189,6 +203,10 @@ pub(crate) struct ItemFacts<'a> {
 /// What the engine sees of one request.
 #[derive(Debug)]
 pub(crate) struct RequestFacts<'a> {
+    /// The id of the call asked.
+    pub call: &'a str,
+    /// The listing's page number (other calls: none).
+    pub page: Option<u64>,
     pub seller: &'a str,
     pub n: u64,
     pub elapsed: Duration,
@@ -221,7 +239,10 @@ fn describe_request(m: &RequestMatch) -> String {
 /// Whether a request meets a match's request conditions (seller, batch size, request number,
 /// elapsed time, daily window).
 pub(super) fn request_conditions(m: &CMatch, r: &RequestFacts<'_>) -> bool {
-    m.seller.as_ref().is_none_or(|p| p.is_match(r.seller))
+    m.call == r.call
+        && m.page
+            .is_none_or(|(lo, hi)| r.page.is_some_and(|p| (lo..=hi).contains(&p)))
+        && m.seller.as_ref().is_none_or(|p| p.is_match(r.seller))
         && m.batch
             .is_none_or(|(lo, hi)| (lo..=hi).contains(&(r.items.len() as u64)))
         && m.request.as_ref().is_none_or(|q| request_matches(q, r.n))
@@ -254,6 +275,15 @@ pub(super) fn audit(m: &CMatch, r: &RequestFacts<'_>, render: bool) -> Audit {
     };
     let mut check = |ok: bool, why: &dyn Fn() -> String| a.check(ok, why);
     let sellers = r.seller;
+    if let Some(b) = m.page {
+        check(r.page.is_some_and(|p| (b.0..=b.1).contains(&p)), &|| {
+            format!(
+                "page: wanted {}, got {}",
+                describe_bounds(b),
+                r.page.map_or("none".into(), |p| p.to_string())
+            )
+        });
+    }
     if let Some(p) = &m.seller {
         check(p.is_match(sellers), &|| {
             format!("seller: wanted {}, got `{sellers}`", p.describe())

@@ -28,7 +28,9 @@ pub mod tokens;
 
 pub(crate) use draw::mix;
 pub(crate) use effects::{AnswerEffects, kebab};
-pub use effects::{Breach, Delay, DelayLogNormal, DelayPercentiles, Drip, Effect, Malformed};
+pub use effects::{
+    Breach, Delay, DelayLogNormal, DelayPercentiles, Drip, Effect, ListingBreak, Malformed,
+};
 pub use engine::{Engine, Fired};
 pub use error::ScenarioError;
 pub use file::{Format, Scenario, ScenarioLimits, json_schema};

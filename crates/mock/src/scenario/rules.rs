@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use stockwire_schema::call;
 use stockwire_schema::exchange::field;
 
 use super::effects::{Act, Effect};
@@ -89,7 +90,10 @@ impl CRule {
             .as_ref()
             .map(|d| DailyWindow::parse(&d.from, &d.to).map_err(|e| err(format!("daily: {e}"))))
             .transpose()?;
+        let call = call_of(m, r, &err)?;
         let when = CMatch {
+            call,
+            page: m.page.as_ref().map(bounds),
             product: pat(&m.product_id, field::PRODUCT_ID)?,
             variant: pat(&m.variant_id, field::VARIANT_ID)?,
             facility: pat(&m.facility_code, field::FACILITY_CODE)?,
@@ -108,6 +112,11 @@ impl CRule {
             times: r.times,
             acts,
         })
+    }
+
+    /// The id of the call the rule scripts.
+    pub(super) fn call(&self) -> &'static str {
+        self.when.call
     }
 
     /// The message of an item rule (`fail`).
@@ -132,6 +141,87 @@ impl CRule {
     pub(super) fn is_random(&self) -> bool {
         self.when.probability.is_some() || self.acts.iter().any(Act::is_random)
     }
+}
+
+/// The id of the call a rule scripts (the update's without `call`), after checking that its
+/// conditions and effects are ones that call has.
+fn call_of(
+    m: &Match,
+    r: &Rule,
+    err: &dyn Fn(String) -> ScenarioError,
+) -> Result<&'static str, ScenarioError> {
+    let update = call::UPDATE_INVENTORY.id;
+    let def = match m.call.as_deref() {
+        None => &call::UPDATE_INVENTORY,
+        Some(id) => match call::find(id) {
+            Some(d) if d.id == update || d.count().is_some() || d.listing().is_some() => d,
+            _ => {
+                return Err(err(format!(
+                    "call `{id}` is not a call rules script: use `{update}`, `{}` or `{}`",
+                    call::PRODUCTS_COUNT.id,
+                    call::PRODUCTS.id
+                )));
+            }
+        },
+    };
+    let e = &r.effect;
+    if def.id == update {
+        if m.page.is_some() {
+            return Err(err(format!(
+                "`page` is the listing's: add `call = \"{}\"`",
+                call::PRODUCTS.id
+            )));
+        }
+        if e.break_listing.is_some() {
+            return Err(err(format!(
+                "`breakListing` breaks a catalog call's answer: add `call = \"{}\"` or `call = \"{}\"`",
+                call::PRODUCTS_COUNT.id,
+                call::PRODUCTS.id
+            )));
+        }
+        return Ok(def.id);
+    }
+    let id = def.id;
+    let update_only = [
+        (m.product_id.is_some(), field::PRODUCT_ID),
+        (m.variant_id.is_some(), field::VARIANT_ID),
+        (m.facility_code.is_some(), field::FACILITY_CODE),
+        (m.inventory.is_some(), field::INVENTORY),
+        (m.batch_size.is_some(), "batchSize"),
+        (m.request.is_some(), "request"),
+        (e.fail.is_some(), "fail"),
+        (e.break_contract.is_some(), "breakContract"),
+    ];
+    if let Some((_, what)) = update_only.iter().find(|(set, _)| *set) {
+        return Err(err(format!(
+            "`{what}` is the update's (`{update}`); a rule of `{id}` takes seller, elapsed, daily, probability{} and answer effects",
+            if def.listing().is_some() {
+                ", page"
+            } else {
+                ""
+            }
+        )));
+    }
+    if m.page.is_some() && def.listing().is_none() {
+        return Err(err(format!(
+            "`page` is the listing's (`{}`), not `{id}`'s",
+            call::PRODUCTS.id
+        )));
+    }
+    if let Some(b) = e.break_listing
+        && b.is_count() != def.count().is_some()
+    {
+        let owner = if b.is_count() {
+            call::PRODUCTS_COUNT.id
+        } else {
+            call::PRODUCTS.id
+        };
+        return Err(err(format!(
+            "breakListing `{}` breaks `{owner}`'s answer, not `{id}`'s",
+            super::effects::kebab(&b)
+        )));
+    }
+    Ok(id)
 }
 
 #[cfg(test)]

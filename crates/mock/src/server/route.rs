@@ -41,9 +41,18 @@ pub(crate) async fn handle(
     match handler {
         (Handler::Update(i), _) => update(sh, i, req, peer).await,
         (Handler::Auth, _) => Ok(Box::pin(auth_token(&sh, req)).await),
-        (Handler::Count(c), _) => Ok(count(&sh, &c, req)),
-        (Handler::Listing(c), _) => Ok(listing(&sh, &c, req)),
+        (Handler::Count(c), _) => delayed(count(&sh, &c, req)).await,
+        (Handler::Listing(c), _) => delayed(listing(&sh, &c, req)).await,
     }
+}
+
+/// A catalog call's answer after its scripted delay (boxed: rare, and the future every
+/// request carries stays small).
+async fn delayed((delay, r): crate::calls::Reply) -> Result<Response<Body>, CloseConnection> {
+    if !delay.is_zero() {
+        Box::pin(tokio::time::sleep(delay)).await;
+    }
+    r
 }
 
 fn not_found(sh: &Shared, req: Request<Incoming>) -> Response<Body> {
