@@ -542,10 +542,13 @@ impl Tracker {
     ) -> ReadBack {
         let mut rb = ReadBack::default();
         let mut keys = plan(order, neighbors);
-        let before = keys.len();
+        // Ids the generator invented are never shown: only a known item out of sight counts.
+        let unseen = keys
+            .iter()
+            .filter(|k| !invented(k) && !self.reader.can_read(k))
+            .count();
         keys.retain(|k| self.reader.can_read(k));
-        self.unseen
-            .fetch_add((before - keys.len()) as u64, Ordering::Relaxed);
+        self.unseen.fetch_add(unseen as u64, Ordering::Relaxed);
         // What the case did to each item read, and what it held before.
         let wanted: Vec<(ItemKey, Option<Fact>, Option<Option<i64>>)> = keys
             .iter()
