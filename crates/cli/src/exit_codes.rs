@@ -6,5 +6,6 @@ pub const OK: u8 = 0;
 pub const VIOLATIONS: u8 = 1;
 /// Usage or configuration error: bad flags, unreadable or invalid files.
 pub const USAGE: u8 = 2;
-/// The target could not be reached, or authentication failed.
+/// The target could not be reached, authentication failed, or nothing could be certified (the
+/// seller lists no published items and none were given).
 pub const UNREACHABLE: u8 = 3;

@@ -19,7 +19,7 @@ use crate::client::http::{ClientOptions, ExtraHeader};
 use crate::error::ConformError;
 pub use crate::model::policies::{
     BatchLimit, BatchRejection, Dur, FailOn, InventorySpelling, ListOnSuccess, Policies,
-    RejectionStatus, parse_dur, parse_duration,
+    RejectionStatus, StockFrom, parse_dur, parse_duration,
 };
 pub use layers::{CommandLine, Layers, ReplayCommandLine};
 pub use settings::{
@@ -107,6 +107,16 @@ pub struct RunOptions {
     pub fail_on: FailOn,
     /// Set every catalog item back to its stated stock at the end.
     pub restore: bool,
+    /// Never set stock back, not even after a run with discovery (`--no-restore`).
+    pub no_restore: bool,
+    /// Discover the seller's catalog through `/productsCount` and `/products` before the
+    /// update cases (`--no-discovery` turns it off).
+    pub discovery: bool,
+    /// The most listing pages discovery reads, however the partner answers.
+    pub max_pages: u64,
+    /// Where stored stock is read from (`None`: the probe when given, else a stockwire
+    /// mock's ledger, else the listing).
+    pub stock_from: Option<StockFrom>,
     /// Accept any TLS certificate.
     pub insecure: bool,
     /// Without a probe, read stored stock from the target's `/__admin/ledger` when it has one.
@@ -155,7 +165,7 @@ impl ClientOptions {
     }
 }
 
-/// A report to write: `json=PATH` or `junit=PATH`.
+/// A report to write: `json=PATH`, `junit=PATH`, `html=PATH` or `catalog=PATH`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReportSpec {
     /// The JSON report.
@@ -164,6 +174,9 @@ pub enum ReportSpec {
     Junit(PathBuf),
     /// The self-contained HTML page.
     Html(PathBuf),
+    /// The catalog the update cases used (the discovered one, unless items were given), in
+    /// the catalog format, to reuse with `--catalog` or edit.
+    Catalog(PathBuf),
 }
 
 impl std::str::FromStr for ReportSpec {
@@ -171,7 +184,9 @@ impl std::str::FromStr for ReportSpec {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = |m: &str| ConformError::Setting {
             name: "report".into(),
-            message: format!("`{s}`: {m} (expected json=PATH, junit=PATH or html=PATH)"),
+            message: format!(
+                "`{s}`: {m} (expected json=PATH, junit=PATH, html=PATH or catalog=PATH)"
+            ),
         };
         let (kind, path) = s.split_once('=').ok_or_else(|| bad("no `=`"))?;
         if path.is_empty() {
@@ -181,6 +196,7 @@ impl std::str::FromStr for ReportSpec {
             "json" => Ok(ReportSpec::Json(PathBuf::from(path))),
             "junit" => Ok(ReportSpec::Junit(PathBuf::from(path))),
             "html" => Ok(ReportSpec::Html(PathBuf::from(path))),
+            "catalog" => Ok(ReportSpec::Catalog(PathBuf::from(path))),
             other => Err(bad(&format!("unknown format `{other}`"))),
         }
     }
@@ -291,6 +307,18 @@ impl ConfigFile {
                 "is empty; give a command that prints one item's stock",
             ));
         }
+        if s.stock_from == Some(StockFrom::Listing) && s.stock_probe.is_some() {
+            return Err(bad(
+                "stock-from",
+                "`listing` reads stock through the partner's listing; it cannot be combined with --stock-probe (use --stock-from probe, or drop the probe)",
+            ));
+        }
+        if s.stock_from == Some(StockFrom::Probe) && s.stock_probe.is_none() {
+            return Err(bad("stock-from", "`probe` needs --stock-probe COMMAND"));
+        }
+        if s.max_pages == Some(0) {
+            return Err(bad("max-pages", "must be at least 1"));
+        }
         if s.stock_probe_timeout.is_some_and(|t| t.0.is_zero()) {
             return Err(bad("stock-probe-timeout", "must be longer than 0"));
         }
@@ -345,6 +373,10 @@ impl ConfigFile {
             policies: self.policies(),
             fail_on: c.fail_on.unwrap_or_default(),
             restore: self.restore.unwrap_or_default(),
+            no_restore: self.no_restore.unwrap_or_default(),
+            discovery: !self.no_discovery.unwrap_or_default(),
+            max_pages: self.max_pages.unwrap_or_default(),
+            stock_from: self.stock_from,
             insecure: self.insecure.unwrap_or_default(),
             observe: true,
             stock_probe: self.stock_probe.clone(),

@@ -15,11 +15,13 @@ use tokio::task::JoinSet;
 
 use crate::checks::{self, Kind, RunFact, Verdict};
 use crate::client::http::{Client, ClientOptions, FailureKind, HttpRequest, Outcome, Redactor};
-use crate::config::{Credentials, FailOn, RunOptions, StockSample};
+use crate::config::{Credentials, FailOn, RunOptions, StockFrom, StockSample};
 use crate::engine::cases::{Base, CaseSpec, CaseTree, Envelope, Generator, Transport};
+use crate::engine::discovery::{self, Discovered};
 use crate::engine::execute::{CaseRun, Engine};
 use crate::engine::shrink::shrink;
 use crate::error::ConformError;
+use crate::readers::listing::ListingReader;
 use crate::readers::observe::StockReader;
 use crate::readers::probe::StockProbe;
 use crate::readers::restore;
@@ -242,12 +244,15 @@ struct Session<'s> {
     coverage: Vec<CoverageGap>,
     /// The kinds of case read back, in the order first read (sampled read-back).
     read_kinds: Vec<String>,
+    /// What discovery found, when it ran.
+    discovered: Option<Discovered>,
 }
 
 /// Runs the conformance checks against `opts.target` and returns the report.
 pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, ConformError> {
     let mut s = Session::open(opts, sink)?;
     s.authenticate().await?;
+    s.discover().await?;
     s.select_catalog();
     s.start_engine().await;
     s.announce_coverage();
@@ -305,6 +310,7 @@ impl<'s> Session<'s> {
             restore: None,
             coverage: vec![],
             read_kinds: vec![],
+            discovered: None,
         })
     }
 
@@ -315,8 +321,18 @@ impl<'s> Session<'s> {
             .stock_sample
             .unwrap_or(match self.opts.stock_probe {
                 Some(_) => crate::config::DEFAULT_PROBE_SAMPLE,
+                // Each listing read is a request to the partner: sampled like a probe.
+                None if self.reads_listing() => crate::config::DEFAULT_PROBE_SAMPLE,
                 None => crate::config::DEFAULT_LEDGER_SAMPLE,
             })
+    }
+
+    /// Whether stored stock is read through the partner's listing.
+    fn reads_listing(&self) -> bool {
+        self.engine
+            .as_ref()
+            .and_then(|e| e.state.as_ref())
+            .is_some_and(|t| t.reads_listing())
     }
 
     fn enabled(&self, id: &str) -> bool {
@@ -375,12 +391,82 @@ impl<'s> Session<'s> {
         Ok(())
     }
 
-    /// The seller's catalog entries.
+    /// The seller's catalog entries: the given items (`--catalog`, `--item`) when there are
+    /// any, else the discovered ones.
     fn select_catalog(&mut self) {
-        self.catalog = match &self.opts.seller {
+        let given: Vec<CatalogEntry> = match &self.opts.seller {
             Some(s) => self.opts.catalog.for_seller(s).cloned().collect(),
             None => self.opts.catalog.entries.clone(),
         };
+        let found = self.discovered.as_ref().map_or(&[][..], |d| &d.entries[..]);
+        self.catalog = discovery::catalog_of(given, found);
+    }
+
+    /// The catalog flow (`--no-discovery` skips it): the count, the pages, the catalog checks'
+    /// verdicts and the partner's choices. A count of 0 with no given items ends the run.
+    async fn discover(&mut self) -> Result<(), ConformError> {
+        if self.opts.no_restore {
+            self.opts.restore = false;
+        }
+        if !self.opts.discovery {
+            let c = contract(self.opts.profile);
+            self.warnings.push(format!(
+                "--no-discovery: {} and {} were not called, so they are not certified",
+                c.count().path(),
+                c.listing().path()
+            ));
+            return Ok(());
+        }
+        self.sink.event(&Event::Phase("discovering the catalog"));
+        let d = discovery::discover(
+            &self.client,
+            &self.base,
+            self.opts.profile,
+            self.opts.max_pages,
+        )
+        .await;
+        self.tally.requests += d.requests;
+        for v in checks::judge_run(&RunFact::Catalog(&d.facts)) {
+            if !self.enabled(v.check) {
+                continue;
+            }
+            self.tally.add_verdict(&v);
+            if let Some(m) = &v.failure {
+                self.failures
+                    .push(plain_failure(v.check, m.clone(), "catalog".into(), vec![]));
+            }
+        }
+        for o in &d.observations {
+            *self
+                .tally
+                .observations
+                .entry((o.topic.to_string(), o.choice.clone()))
+                .or_default() += 1;
+        }
+        let given = !self.opts.catalog.entries.is_empty();
+        if !d.missing.is_empty() {
+            self.warnings.push(format!(
+                "{} not built (404/405): the catalog calls are mandatory for go-live; the run goes on as --no-discovery{}",
+                d.missing.join(" and "),
+                if given { ", on the given items" } else { "" }
+            ));
+        } else if d.facts.count_value == Some(0) && !given {
+            return Err(ConformError::NothingToCertify {
+                message: format!(
+                    "{} answered 0: the seller has no published listings; Uniware would stop here too, so nothing could be certified (publish a listing for the test seller, or give --catalog/--item)",
+                    contract(self.opts.profile).count().path()
+                ),
+            });
+        }
+        let lines = discovery::summary(&d, given, !self.opts.no_restore);
+        for line in &lines {
+            self.sink.event(&Event::Notice(line));
+        }
+        if !d.entries.is_empty() && !self.opts.no_restore {
+            self.opts.restore = true;
+        }
+        self.discovered = Some(d);
+        Ok(())
     }
 
     /// The engine, with the read-back when stored stock can be read.
@@ -396,21 +482,10 @@ impl<'s> Session<'s> {
             .iter()
             .any(|c| needs_stock_reader(c) && self.enabled(c.id))
             || self.opts.restore;
-        let reader = match &self.opts.stock_probe {
-            Some(cmd) if wants_state => Some(StockReader::Probe {
-                probe: Arc::new(StockProbe::new(cmd.clone(), self.opts.stock_probe_timeout)),
-                seller: self.opts.seller.clone().unwrap_or_default(),
-            }),
-            None if wants_state && self.opts.observe => {
-                StockReader::ledger(
-                    &self.client,
-                    &self.base,
-                    self.opts.seller.clone(),
-                    self.opts.admin_token.clone(),
-                )
-                .await
-            }
-            _ => None,
+        let reader = if wants_state {
+            self.choose_reader().await
+        } else {
+            None
         };
         engine.restore = self.opts.restore && self.opts.stock_probe.is_some();
         match reader {
@@ -420,6 +495,14 @@ impl<'s> Session<'s> {
                     self.opts.stock_settle,
                     self.catalog.clone(),
                 )));
+            }
+            None if self.opts.stock_from == Some(StockFrom::None) => {
+                for c in checks::registry() {
+                    if needs_stock_reader(c) {
+                        self.skip_reasons
+                            .insert(c.id, "no read-back (--stock-from none)".into());
+                    }
+                }
             }
             None if !self.opts.observe && self.opts.stock_probe.is_none() => {
                 for c in checks::registry() {
@@ -434,6 +517,52 @@ impl<'s> Session<'s> {
         self.engine = Some(Arc::new(engine));
     }
 
+    /// The reader of stored stock: as `--stock-from` says, else the probe when given, else a
+    /// stockwire mock's ledger, else the partner's listing (when an item has a SKU code).
+    async fn choose_reader(&self) -> Option<StockReader> {
+        let probe = |cmd: &String| StockReader::Probe {
+            probe: Arc::new(StockProbe::new(cmd.clone(), self.opts.stock_probe_timeout)),
+            seller: self.opts.seller.clone().unwrap_or_default(),
+        };
+        let ledger = || {
+            StockReader::ledger(
+                &self.client,
+                &self.base,
+                self.opts.seller.clone(),
+                self.opts.admin_token.clone(),
+            )
+        };
+        let listing = || {
+            let takes_list = self
+                .discovered
+                .as_ref()
+                .is_some_and(|d| d.filter_takes_list);
+            let l = ListingReader::new(
+                &self.client,
+                &self.base,
+                self.opts.profile,
+                &self.catalog,
+                takes_list,
+            );
+            (l.readable() > 0).then(|| StockReader::Listing(Box::new(l)))
+        };
+        match (self.opts.stock_from, &self.opts.stock_probe) {
+            (Some(StockFrom::None), _) => None,
+            (Some(StockFrom::Probe) | None, Some(cmd)) => Some(probe(cmd)),
+            (Some(StockFrom::Probe), None) => None,
+            (Some(StockFrom::Ledger), _) => ledger().await,
+            (Some(StockFrom::Listing), _) => listing(),
+            (None, None) => {
+                let found = if self.opts.observe {
+                    ledger().await
+                } else {
+                    None
+                };
+                found.or_else(listing)
+            }
+        }
+    }
+
     /// Which checks this run cannot carry out in full, derived from each check's declared
     /// needs and what the run has; shown before the first case and kept for the report.
     fn announce_coverage(&mut self) {
@@ -442,6 +571,7 @@ impl<'s> Session<'s> {
             stock_probe: self.engine.as_ref().is_some_and(|e| e.state.is_some()),
             credentials: self.auth,
             login: matches!(self.opts.credentials, Credentials::Login { .. }),
+            discovery: self.discovered.is_some(),
         };
         let coverage: Vec<CoverageGap> = checks::gaps(&available, |id| self.enabled(id))
             .iter()
@@ -794,6 +924,12 @@ impl<'s> Session<'s> {
                     }
                 ));
             }
+            if tr.unseen() > 0 {
+                self.warnings.push(format!(
+                    "{} read(s) of items the listing does not show (or shows without a SKU code): their stock is unknown, so their state checks were skipped",
+                    tr.unseen()
+                ));
+            }
             if tr.disabled() {
                 for c in checks::registry() {
                     if c.kind() == Kind::State {
@@ -830,8 +966,10 @@ impl<'s> Session<'s> {
             restore,
             coverage,
             read_kinds,
+            discovered,
             ..
         } = self;
+        let calls = discovery::coverage(&opts, discovered.as_ref());
         let enabled = |id: &str| {
             (opts.checks.is_empty() || opts.checks.iter().any(|c| c == id))
                 && !opts.skip_checks.iter().any(|c| c == id)
@@ -879,6 +1017,7 @@ impl<'s> Session<'s> {
                 id: c.id.into(),
                 severity: c.severity.to_string(),
                 category: c.category,
+                call: crate::checks::call_of(c).into(),
                 rationale: c.rationale.into(),
                 status,
                 passed,
@@ -947,8 +1086,10 @@ impl<'s> Session<'s> {
                     product_id: e.product_id.clone(),
                     variant_id: e.variant_id.clone(),
                     stock: e.stock,
+                    sku: e.sku.clone(),
                 })
                 .collect(),
+            calls,
             seller: opts.seller.clone(),
             restore,
             read_back,

@@ -109,6 +109,10 @@ pub struct CheckResult {
     pub severity: String,
     /// Category.
     pub category: Category,
+    /// The call of the family it judges, as reports group checks: `authentication`, `count`,
+    /// `listing` or `update`.
+    #[serde(default)]
+    pub call: String,
     /// Why it holds.
     pub rationale: String,
     /// Passed, failed or skipped.
@@ -245,6 +249,27 @@ pub struct CatalogItem {
     pub variant_id: String,
     /// Stated stock.
     pub stock: Option<u32>,
+    /// The seller's SKU code, as the listing shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+}
+
+/// The calls of the family this run exercised, and what discovery found.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct CallCoverage {
+    /// The calls made, by path, in the order of Uniware's flow.
+    pub exercised: Vec<String>,
+    /// The calls of the family not certified by this run, each with why.
+    pub not_certified: Vec<String>,
+    /// The count `/productsCount` answered, when it answered one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// Products discovered.
+    pub products: u64,
+    /// Variants discovered (the catalog of the update cases unless items were given).
+    pub variants: u64,
+    /// Listing pages read.
+    pub pages: u64,
 }
 
 /// What `--restore` did.
@@ -331,6 +356,9 @@ pub struct Report {
     pub coverage: Vec<CoverageGap>,
     /// Catalog items used.
     pub catalog: Vec<CatalogItem>,
+    /// The calls exercised and the ids discovered.
+    #[serde(default)]
+    pub calls: CallCoverage,
     /// Seller whose catalog entries were used.
     pub seller: Option<String>,
     /// What `--restore` did.
@@ -357,7 +385,7 @@ pub struct Report {
 /// Why a run could not be carried out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunError {
-    /// `unreachable`, `auth-failed` or `setting`.
+    /// `unreachable`, `auth-failed`, `nothing-to-certify` or `setting`.
     pub kind: String,
     /// The error as printed.
     pub message: String,
@@ -369,6 +397,7 @@ impl RunError {
         let kind = match e {
             ConformError::Unreachable { .. } => "unreachable",
             ConformError::AuthFailed { .. } => "auth-failed",
+            ConformError::NothingToCertify { .. } => "nothing-to-certify",
             _ => "setting",
         };
         RunError {

@@ -259,6 +259,8 @@ pub struct Tracker {
     error_count: AtomicU64,
     disabled: AtomicBool,
     reads: AtomicU64,
+    /// Reads of items the reader could not see (unknown, not errors).
+    unseen: AtomicU64,
     settle_max_us: AtomicU64,
 }
 
@@ -297,8 +299,14 @@ impl Tracker {
             error_count: AtomicU64::new(0),
             disabled: AtomicBool::new(false),
             reads: AtomicU64::new(0),
+            unseen: AtomicU64::new(0),
             settle_max_us: AtomicU64::new(0),
         }
+    }
+
+    /// Whether stock is read through the partner's listing.
+    pub fn reads_listing(&self) -> bool {
+        matches!(self.reader, StockReader::Listing(_))
     }
 
     /// What is read.
@@ -330,6 +338,11 @@ impl Tracker {
     /// Reads made so far.
     pub fn reads(&self) -> u64 {
         self.reads.load(Ordering::Relaxed)
+    }
+
+    /// Items the reader could not see when asked (unknown: their state checks were skipped).
+    pub fn unseen(&self) -> u64 {
+        self.unseen.load(Ordering::Relaxed)
     }
 
     /// The longest settling wait so far.
@@ -416,7 +429,11 @@ impl Tracker {
                     }
                     out.push(Some(v));
                 }
-                Err(e) => {
+                Err(crate::readers::observe::Unread::Unknown(_)) => {
+                    self.unseen.fetch_add(1, Ordering::Relaxed);
+                    out.push(None);
+                }
+                Err(crate::readers::observe::Unread::Error(e)) => {
                     self.record_error(e);
                     out.push(None);
                 }
@@ -440,7 +457,7 @@ impl Tracker {
                 Err(p) => p.into_inner(),
             };
             keys.iter()
-                .filter(|k| !invented(k) && readable(k))
+                .filter(|k| !invented(k) && readable(k) && self.reader.can_read(k))
                 .filter(|k| !known.contains_key(*k) || (restore && !originals.contains_key(*k)))
                 .cloned()
                 .collect()
@@ -524,7 +541,14 @@ impl Tracker {
         enabled: &HashSet<&'static str>,
     ) -> ReadBack {
         let mut rb = ReadBack::default();
-        let keys = plan(order, neighbors);
+        let mut keys = plan(order, neighbors);
+        // Ids the generator invented are never shown: only a known item out of sight counts.
+        let unseen = keys
+            .iter()
+            .filter(|k| !invented(k) && !self.reader.can_read(k))
+            .count();
+        keys.retain(|k| self.reader.can_read(k));
+        self.unseen.fetch_add(unseen as u64, Ordering::Relaxed);
         // What the case did to each item read, and what it held before.
         let wanted: Vec<(ItemKey, Option<Fact>, Option<Option<i64>>)> = keys
             .iter()

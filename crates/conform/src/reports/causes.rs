@@ -500,6 +500,7 @@ mod tests {
                 product_id: p.to_string(),
                 variant_id: v.to_string(),
                 stock: None,
+                sku: None,
             })
             .collect();
         let causes = group(

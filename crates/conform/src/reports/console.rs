@@ -83,6 +83,16 @@ impl EventSink for ConsoleSink {
                 }
             }
             Event::Warning(_) => {}
+            Event::Notice(n) => {
+                if self.quiet {
+                    return;
+                }
+                let line = crate::text::escape(n);
+                match &self.bar {
+                    Some(b) => b.println(line),
+                    None => eprintln!("{line}"),
+                }
+            }
             Event::Finished { view, .. } => {
                 if let Some(b) = self.bar.take() {
                     b.finish_and_clear();
@@ -137,10 +147,15 @@ pub fn render(v: &RunView) -> String {
         "{:<27} {:<6} {:>7} {:>7}  RESULT",
         "CHECK", "SEV", "PASSED", "FAILED"
     );
+    let mut call = "";
     for c in &v.checks {
+        if c.call != call {
+            call = &c.call;
+            let _ = writeln!(s, "{call}:");
+        }
         let _ = writeln!(
             s,
-            "{:<27} {:<6} {:>7} {:>7}  {}",
+            "  {:<25} {:<6} {:>7} {:>7}  {}",
             c.id, c.severity, c.passed, c.failed, c.result
         );
     }
@@ -172,6 +187,12 @@ pub fn render(v: &RunView) -> String {
             let _ = writeln!(s, "             {}", clip(&e.body, 600));
             let _ = writeln!(s, "  response:  {}", e.response_line());
             let _ = writeln!(s, "  reproduce: {}", clip(curl, 800));
+        }
+    }
+    if !v.calls.is_empty() {
+        let _ = writeln!(s, "\nCalls:");
+        for l in &v.calls {
+            let _ = writeln!(s, "  {}", escape(l));
         }
     }
     if !v.choices.is_empty() {

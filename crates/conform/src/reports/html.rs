@@ -138,6 +138,13 @@ pub fn render(v: &RunView) -> String {
         }
     }
 
+    if !v.calls.is_empty() {
+        s.push_str("<h2>Calls</h2>\n<ul id=\"calls\">\n");
+        for l in &v.calls {
+            let _ = writeln!(s, "<li>{}</li>", escape(l));
+        }
+        s.push_str("</ul>\n");
+    }
     if !v.coverage.groups.is_empty() {
         s.push_str("<h2>Coverage</h2>\n<p class=\"meta\">Checks this run could not carry out in full, and what would let them run.</p>\n<table id=\"coverage\"><thead><tr><th>check</th><th>severity</th><th>effect</th><th>missing</th><th>why</th><th>how to provide it</th></tr></thead><tbody>\n");
         for g in &v.coverage.groups {
@@ -158,7 +165,16 @@ pub fn render(v: &RunView) -> String {
     }
 
     s.push_str("<h2>Checks</h2>\n<table id=\"checks\"><thead><tr><th>check</th><th>severity</th><th>category</th><th class=\"num\">passed</th><th class=\"num\">failed</th><th>result</th></tr></thead><tbody>\n");
+    let mut call = "";
     for c in &v.checks {
+        if c.call != call {
+            call = &c.call;
+            let _ = writeln!(
+                s,
+                "<tr class=\"call\"><th colspan=\"6\">{}</th></tr>",
+                escape(call)
+            );
+        }
         let cls = match c.status {
             CheckStatus::Passed => "st-passed",
             CheckStatus::Failed => "st-failed",

@@ -68,6 +68,24 @@ impl ReadBackSummary {
     }
 }
 
+/// The catalog a run used, in the catalog format (`--report catalog=PATH`): each item's ids,
+/// the stock it held before the run (the listed stock, with discovery), its SKU code and the
+/// seller.
+pub fn catalog_file(report: &Report) -> String {
+    let entries = report
+        .catalog
+        .iter()
+        .map(|c| stockwire_schema::CatalogEntry {
+            stock: c.stock,
+            sku: c.sku.clone(),
+            seller: report.seller.clone(),
+            ..stockwire_schema::CatalogEntry::new(&c.product_id, &c.variant_id)
+        })
+        .collect();
+    let catalog = stockwire_schema::Catalog { entries };
+    serde_json::to_string_pretty(&catalog).unwrap_or_else(|_| "[]".into()) + "\n"
+}
+
 impl Report {
     /// The report of a run that could not be carried out: every check skipped, the error recorded,
     /// `exit_code` the command's exit code (2 or 3).
@@ -79,6 +97,7 @@ impl Report {
                 id: c.id.into(),
                 severity: c.severity.to_string(),
                 category: c.category,
+                call: crate::checks::call_of(c).into(),
                 rationale: c.rationale.into(),
                 status: CheckStatus::Skipped,
                 passed: 0,
@@ -118,6 +137,7 @@ impl Report {
             latency: Vec::new(),
             warnings: Vec::new(),
             catalog: Vec::new(),
+            calls: Default::default(),
             seller: opts.seller.clone(),
             restore: None,
             read_back: None,

@@ -55,6 +55,9 @@ pub struct RunView {
     pub failures: Vec<FailureView>,
     /// Checks this run could not carry out in full.
     pub coverage: CoverageView,
+    /// The calls of the family exercised and not certified, and the ids discovered, one line
+    /// each (empty for a report without them).
+    pub calls: Vec<String>,
     /// The partner's choices where the contract allows several.
     pub choices: Vec<ChoiceRow>,
     /// Latency per batch size.
@@ -104,6 +107,8 @@ pub struct CheckRow {
     pub severity: String,
     /// What the check looks at.
     pub category: Category,
+    /// The call it judges (`authentication`, `count`, `listing`, `update`).
+    pub call: String,
     /// Passed, failed or skipped.
     pub status: CheckStatus,
     /// Evaluations that passed.
@@ -327,6 +332,7 @@ impl RunView {
                 .collect(),
             failures: report.failures.iter().map(failure_view).collect(),
             coverage: CoverageView::of(&report.target, &report.coverage),
+            calls: call_lines(&report.calls),
             choices: report
                 .choices
                 .iter()
@@ -386,8 +392,30 @@ fn verdict(report: &Report) -> Verdict {
     }
 }
 
+/// The calls exercised, those not certified, and what discovery found, one line each.
+fn call_lines(c: &crate::model::report::CallCoverage) -> Vec<String> {
+    let mut out = Vec::new();
+    if c.exercised.is_empty() {
+        return out;
+    }
+    out.push(format!("calls exercised: {}", c.exercised.join(", ")));
+    for n in &c.not_certified {
+        out.push(format!("not certified: {n}"));
+    }
+    if c.pages > 0 || c.count.is_some() {
+        let count = c
+            .count
+            .map_or_else(|| "no valid count".to_string(), |n| format!("count {n}"));
+        out.push(format!(
+            "discovered: {} products, {} variants, {} pages ({count})",
+            c.products, c.variants, c.pages
+        ));
+    }
+    out
+}
+
 fn check_rows(report: &Report) -> Vec<CheckRow> {
-    report
+    let mut rows = report
         .checks
         .iter()
         .map(|c| {
@@ -416,6 +444,13 @@ fn check_rows(report: &Report) -> Vec<CheckRow> {
                 id: c.id.clone(),
                 severity: c.severity.clone(),
                 category: c.category,
+                call: if c.call.is_empty() {
+                    crate::checks::find(&c.id)
+                        .map_or("", crate::checks::call_of)
+                        .to_string()
+                } else {
+                    c.call.clone()
+                },
                 status: c.status,
                 passed: c.passed,
                 failed: c.failed,
@@ -424,7 +459,16 @@ fn check_rows(report: &Report) -> Vec<CheckRow> {
                 evaluations: format!("{} of {} evaluations failed", c.failed, c.failed + c.passed),
             }
         })
-        .collect()
+        .collect::<Vec<CheckRow>>();
+    // Grouped by call, in the order of Uniware's flow; registry order within a call.
+    let groups = crate::checks::call_groups();
+    rows.sort_by_key(|r| {
+        groups
+            .iter()
+            .position(|g| *g == r.call)
+            .unwrap_or(groups.len())
+    });
+    rows
 }
 
 fn failure_view(f: &crate::model::report::Failure) -> FailureView {
