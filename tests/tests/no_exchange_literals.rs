@@ -52,12 +52,12 @@ const ALLOWED: [(&str, &str, &str); 9] = [
         "the mock's own violation object (pointer, rule, message) listed under `violations`",
     ),
     (
-        "crates/cli/src/conform_cmd.rs",
+        "crates/conform/src/config/settings.rs",
         r#"requires = "password""#,
         "clap argument id of --username's companion flag, not a JSON member",
     ),
     (
-        "crates/cli/src/conform_cmd.rs",
+        "crates/conform/src/config/settings.rs",
         r#"requires = "username""#,
         "clap argument id of --password's companion flag, not a JSON member",
     ),
