@@ -60,7 +60,7 @@ mod reports;
 mod text;
 
 pub use checks::classify;
-pub use client::{http, proxy, redact};
+pub use client::{http, proxy, redact, throttle};
 pub use engine::{cases, replay, runner};
 pub use readers::{observe, probe, restore, state};
 pub use reports::{causes, console, events, html, junit, report, view};

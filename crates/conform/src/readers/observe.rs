@@ -7,7 +7,7 @@ use std::sync::Arc;
 use stockwire_schema::ItemKey;
 
 use crate::client::http::{Client, HttpRequest, Outcome};
-use crate::readers::probe::{ItemRef, StockProbe};
+use crate::readers::probe::{ItemRef, ProbeError, StockProbe};
 
 /// Where stored stock is read from.
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ impl StockReader {
     }
 
     /// Reads every item of `keys` (probes run side by side); `Ok(None)` is "never set".
-    pub async fn read_many(&self, keys: &[ItemKey]) -> Vec<Result<Option<i64>, String>> {
+    pub async fn read_many(&self, keys: &[ItemKey]) -> Vec<Result<Option<i64>, ReadError>> {
         match self {
             StockReader::Probe { probe, seller } => {
                 let mut set = tokio::task::JoinSet::new();
@@ -83,11 +83,17 @@ impl StockReader {
                     };
                     set.spawn(async move { (i, probe.read(&item).await) });
                 }
-                let mut out: Vec<Result<Option<i64>, String>> =
-                    vec![Err("stock probe task did not finish".into()); keys.len()];
+                let mut out: Vec<Result<Option<i64>, ReadError>> =
+                    vec![
+                        Err(ReadError::Failed("stock probe task did not finish".into()));
+                        keys.len()
+                    ];
                 while let Some(joined) = set.join_next().await {
                     if let Ok((i, r)) = joined {
-                        out[i] = r.map_err(|e| e.to_string());
+                        out[i] = r.map_err(|e| match e {
+                            ProbeError::InvalidStock { .. } => ReadError::Invalid(e.to_string()),
+                            e => ReadError::Failed(e.to_string()),
+                        });
                     }
                 }
                 out
@@ -98,7 +104,7 @@ impl StockReader {
                 seller,
                 admin_token,
             } => match ledger_rows(client, url, admin_token.as_deref()).await {
-                Err(e) => vec![Err(e); keys.len()],
+                Err(e) => vec![Err(ReadError::Failed(e)); keys.len()],
                 Ok(rows) => keys
                     .iter()
                     .map(|k| {
@@ -115,6 +121,16 @@ impl StockReader {
             },
         }
     }
+}
+
+/// Why a read gave no stock value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The reader failed (a probe error, an unreadable ledger): never the partner's.
+    Failed(String),
+    /// The item holds a number that is no valid stock, in words: the partner stored an invalid
+    /// value (`stored-value`).
+    Invalid(String),
 }
 
 /// One row of the stockwire-mock admin ledger: the admin API's own format, by its serde names.

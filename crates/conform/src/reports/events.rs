@@ -36,6 +36,9 @@ pub enum Event<'a> {
     Phase(&'a str),
     /// A warning about the run's strength.
     Warning(&'a str),
+    /// Something the user must know while the run goes on (the state checks stop after
+    /// repeated probe errors), shown when it happens; the report's warnings keep it too.
+    Notice(&'a str),
     /// The run is over (or could not be carried out): its report and the view of it.
     Finished {
         /// The report.
