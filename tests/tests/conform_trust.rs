@@ -34,6 +34,9 @@ enum Mode {
     Down401,
     /// Correct, but answers every third update 429 with `Retry-After: 0`.
     Throttles,
+    /// Correct, but its stock API shows `48.5` for one item (a float column) and `null` for
+    /// an item never set.
+    StoresFraction,
 }
 
 fn catalog() -> Catalog {
@@ -176,6 +179,9 @@ impl Respond for Stock {
         let q: HashMap<String, String> = req.url.query_pairs().into_owned().collect();
         let get = |k: &str| q.get(k).cloned().unwrap_or_default();
         let key = self.0.key(&get("p"), &get("v"));
+        if self.0.mode == Mode::StoresFraction && get("v") == "MUG-7-BLUE" {
+            return ResponseTemplate::new(200).set_body_string("48.5\n");
+        }
         let body = self
             .0
             .store
@@ -183,7 +189,13 @@ impl Respond for Stock {
             .unwrap()
             .get(&key)
             .map(|n| n.to_string())
-            .unwrap_or_default();
+            .unwrap_or_else(|| {
+                if self.0.mode == Mode::StoresFraction {
+                    "null".into()
+                } else {
+                    String::new()
+                }
+            });
         ResponseTemplate::new(200).set_body_string(body)
     }
 }
@@ -442,4 +454,24 @@ async fn an_all_429_partner_ends_the_run_within_the_budget_with_exit_3() {
         assert!(sent <= 40, "{retry_after:?}: {sent} requests\n{s}");
         assert!(r.summary.cases < 20, "{s}");
     }
+}
+
+/// The probe prints `48.5` for one item: the partner stored an invalid value, a `stored-value`
+/// violation, not a probe error; `null` for an item never set is read as never set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_printing_a_fraction_is_a_stored_value_violation_and_null_is_never_set() {
+    let server = partner(Mode::StoresFraction).await;
+    let mut o = options(&server);
+    o.stock_sample = Some(stockwire_conform::config::StockSample::All);
+    let r = run(o).await;
+    let s = summary(&r);
+    assert_eq!(failed(&r), vec!["stored-value".to_string()], "{s}");
+    let f = &r.failures[0];
+    assert!(
+        f.message.contains("\"48.5\"") && f.message.contains("not a valid stock"),
+        "{}",
+        f.message
+    );
+    assert_eq!(r.read_back.as_ref().unwrap().errors, 0, "{s}");
+    assert!(r.warnings.iter().all(|w| !w.contains("probe error")), "{s}");
 }
