@@ -18,7 +18,7 @@ use stockwire_schema::Profile;
 
 use crate::{OutputFormat, exit_codes};
 
-const EXIT_HELP: &str = "Exit codes:\n  0  no violation\n  1  violations found (any severity; --fail-on must counts only MUST checks)\n  2  usage or configuration error\n  3  target unreachable, authentication failed, or nothing could be certified (the seller lists no published items and none were given)";
+const EXIT_HELP: &str = "Exit codes:\n  0  no violation\n  1  violations found (any severity; --fail-on must counts only MUST checks)\n  2  usage or configuration error\n  3  unreachable, authentication failed, or nothing could be certified: the seller lists no published items and none were given, or most requests with a valid key were refused, answered 5xx or throttled past --throttle-budget";
 
 /// Arguments of `stockwire conform`.
 #[derive(Debug, Args)]

@@ -26,7 +26,7 @@ pub use settings::{
     AuthConfig, BudgetConfig, CASES, CHECKS, ChecksConfig, ConfigFile, DEFAULT_CASES, POLICIES,
     PoliciesConfig, READ_BACK, REPORTS, TARGET,
 };
-pub use values::{DEFAULT_LEDGER_SAMPLE, DEFAULT_PROBE_SAMPLE, KnownItem, StockSample};
+pub use values::{AuthMethod, DEFAULT_LEDGER_SAMPLE, DEFAULT_PROBE_SAMPLE, KnownItem, StockSample};
 
 /// Who the runner is when it calls the partner.
 #[derive(Clone, Default)]
@@ -75,6 +75,8 @@ pub struct RunOptions {
     pub target_label: Option<String>,
     /// Credentials.
     pub credentials: Credentials,
+    /// How to call `/authToken` (`None`: GET, then POST when GET does not hand out a token).
+    pub auth_method: Option<AuthMethod>,
     /// Contract version.
     pub profile: Profile,
     /// The partner's test seller's known items.
@@ -91,6 +93,8 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// Requests per second ceiling.
     pub rate: Option<f64>,
+    /// Total time the run may wait for a throttling partner (429, or 503 with Retry-After).
+    pub throttle_budget: Duration,
     /// Per-request time-out.
     pub timeout: Duration,
     /// Connect time-out.
@@ -161,6 +165,7 @@ impl ClientOptions {
             max_idle,
             extra_headers: opts.extra_headers.clone(),
             cacert: opts.cacert.clone(),
+            throttle_budget: opts.throttle_budget,
         }
     }
 }
@@ -357,6 +362,7 @@ impl ConfigFile {
             target,
             target_label: None,
             credentials: Credentials::None,
+            auth_method: self.auth.as_ref().and_then(|a| a.auth_method),
             profile: self.profile.unwrap_or_default(),
             catalog: Catalog::default(),
             seller: self.seller.clone(),
@@ -365,6 +371,7 @@ impl ConfigFile {
             duration: b.duration.map(|d| d.0),
             concurrency: b.concurrency.unwrap_or_default(),
             rate: b.rate,
+            throttle_budget: dur(b.throttle_budget),
             timeout: dur(b.timeout),
             connect_timeout: dur(b.connect_timeout),
             max_response_bytes: b.max_response_bytes.unwrap_or_default(),

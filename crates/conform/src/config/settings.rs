@@ -19,7 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use stockwire_schema::Profile;
 
-use super::values::{KnownItem, StockSample};
+use super::values::{AuthMethod, KnownItem, StockSample};
 use crate::error::ConformError;
 use crate::model::policies::{
     BatchLimit, BatchRejection, Dur, FailOn, InventorySpelling, ListOnSuccess, Policies,
@@ -234,6 +234,10 @@ pub struct AuthConfig {
         help_heading = TARGET
     )]
     pub password: Option<String>,
+    /// How to call /authToken: `get` or `post` only. Default: GET, then POST when GET answers
+    /// 404/405 (a partner choice) or 5xx / no token (an auth-token-response violation).
+    #[arg(long, value_enum, help_heading = TARGET)]
+    pub auth_method: Option<AuthMethod>,
 }
 
 /// `[budget]`: how much to send and how fast.
@@ -253,6 +257,10 @@ pub struct BudgetConfig {
     /// Requests per second ceiling.
     #[arg(long, help_heading = CASES)]
     pub rate: Option<f64>,
+    /// Total time the run may wait for a throttling partner (429, or 503 with Retry-After; at
+    /// most 5 re-sends per request). Past it, the run ends with exit 3.
+    #[arg(long, value_parser = parse_dur, default_value = "60s", help_heading = CASES)]
+    pub throttle_budget: Option<Dur>,
     /// Per-request time-out, e.g. 5s.
     #[arg(long, value_parser = parse_dur, default_value = "10s", help_heading = TARGET)]
     pub timeout: Option<Dur>,

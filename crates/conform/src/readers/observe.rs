@@ -9,16 +9,7 @@ use stockwire_schema::ItemKey;
 
 use crate::client::http::{Client, HttpRequest, Outcome};
 use crate::readers::listing::{Listed, ListingReader};
-use crate::readers::probe::{ItemRef, StockProbe};
-
-/// Why an item's stock is not known after a read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unread {
-    /// The read failed (a probe error, a refused or unreadable answer).
-    Error(String),
-    /// The reader cannot see the item (the listing does not show it): unknown, not an error.
-    Unknown(String),
-}
+use crate::readers::probe::{ItemRef, ProbeError, StockProbe};
 
 /// Where stored stock is read from.
 #[derive(Debug, Clone)]
@@ -91,7 +82,7 @@ impl StockReader {
     }
 
     /// Reads every item of `keys` (probes run side by side); `Ok(None)` is "never set".
-    pub async fn read_many(&self, keys: &[ItemKey]) -> Vec<Result<Option<i64>, Unread>> {
+    pub async fn read_many(&self, keys: &[ItemKey]) -> Vec<Result<Option<i64>, ReadError>> {
         match self {
             StockReader::Listing(l) => l
                 .read_many(keys)
@@ -99,8 +90,8 @@ impl StockReader {
                 .into_iter()
                 .map(|r| match r {
                     Listed::Value(v) => Ok(Some(v)),
-                    Listed::NotShown(why) => Err(Unread::Unknown(why)),
-                    Listed::Failed(why) => Err(Unread::Error(why)),
+                    Listed::NotShown(why) => Err(ReadError::Unknown(why)),
+                    Listed::Failed(why) => Err(ReadError::Failed(why)),
                 })
                 .collect(),
             StockReader::Probe { probe, seller } => {
@@ -115,11 +106,17 @@ impl StockReader {
                     };
                     set.spawn(async move { (i, probe.read(&item).await) });
                 }
-                let mut out: Vec<Result<Option<i64>, Unread>> =
-                    vec![Err(Unread::Error("stock probe task did not finish".into())); keys.len()];
+                let mut out: Vec<Result<Option<i64>, ReadError>> =
+                    vec![
+                        Err(ReadError::Failed("stock probe task did not finish".into()));
+                        keys.len()
+                    ];
                 while let Some(joined) = set.join_next().await {
                     if let Ok((i, r)) = joined {
-                        out[i] = r.map_err(|e| Unread::Error(e.to_string()));
+                        out[i] = r.map_err(|e| match e {
+                            ProbeError::InvalidStock { .. } => ReadError::Invalid(e.to_string()),
+                            e => ReadError::Failed(e.to_string()),
+                        });
                     }
                 }
                 out
@@ -130,7 +127,7 @@ impl StockReader {
                 seller,
                 admin_token,
             } => match ledger_rows(client, url, admin_token.as_deref()).await {
-                Err(e) => vec![Err(Unread::Error(e)); keys.len()],
+                Err(e) => vec![Err(ReadError::Failed(e)); keys.len()],
                 Ok(rows) => keys
                     .iter()
                     .map(|k| {
@@ -147,6 +144,20 @@ impl StockReader {
             },
         }
     }
+}
+
+/// Why a read gave no stock value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The reader failed (a probe error, an unreadable ledger, a refused or unreadable listing
+    /// answer): never evidence about the item.
+    Failed(String),
+    /// The reader cannot see the item (the listing does not show it): its stock is unknown,
+    /// never "never set", and not an error.
+    Unknown(String),
+    /// The item holds a number that is no valid stock, in words: the partner stored an invalid
+    /// value (`stored-value`).
+    Invalid(String),
 }
 
 /// One row of the stockwire-mock admin ledger: the admin API's own format, by its serde names.

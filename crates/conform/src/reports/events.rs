@@ -36,8 +36,9 @@ pub enum Event<'a> {
     Phase(&'a str),
     /// A warning about the run's strength.
     Warning(&'a str),
-    /// Something the user must know before the first case (the discovered catalog's size, that
-    /// the run changes stock): shown as it happens, quiet or not.
+    /// Something the user must know as it happens (the discovered catalog's size, that the run
+    /// changes stock, that state checks stop after repeated probe errors): one line, printed
+    /// as given (a warning starts with `warning:`) unless the run is quiet.
     Notice(&'a str),
     /// The run is over (or could not be carried out): its report and the view of it.
     Finished {

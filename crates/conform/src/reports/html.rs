@@ -14,7 +14,7 @@ use plotters::prelude::*;
 
 use crate::error::ConformError;
 use crate::model::report::{CheckStatus, LatencyRow, Report};
-use crate::reports::view::{RunView, VerdictKind};
+use crate::reports::view::{ExchangeView, RunView, VerdictKind};
 
 /// `text` safe to place in HTML text or in a double- or single-quoted attribute.
 pub fn escape(text: &str) -> String {
@@ -206,30 +206,28 @@ pub fn render(v: &RunView) -> String {
             sev = escape(&f.severity)
         );
         let _ = write!(s, "<div class=\"label\">{}</div>", escape(&f.case_line));
-        for (k, e) in f.exchanges.iter().enumerate() {
-            let _ = write!(
-                s,
-                "<div class=\"label\">request: {}</div><pre class=\"request\">{}</pre>",
-                escape(&e.request),
-                escape(&e.body)
-            );
-            let response = match &e.response_body {
-                Some(b) => format!("{}\n{b}", e.response),
-                None => e.response.clone(),
+        exchanges_html(&mut s, &f.exchanges, &format!("{n}"));
+        if !f.cases.is_empty() {
+            let more = if f.more_cases > 0 {
+                format!(", {} more not kept", f.more_cases)
+            } else {
+                String::new()
             };
             let _ = write!(
                 s,
-                "<div class=\"label\">response</div><pre class=\"response\">{}</pre>",
-                escape(&response)
+                "<details class=\"cases\"><summary>every failing case as sent ({}{more})</summary>",
+                f.cases.len()
             );
-            if let Some(curl) = &e.curl {
-                let id = format!("curl-{n}-{k}");
+            for (c, case) in f.cases.iter().enumerate() {
                 let _ = write!(
                     s,
-                    "<div class=\"label\">reproduce <button class=\"copy\" data-target=\"{id}\">copy</button></div><pre class=\"curl\" id=\"{id}\">{}</pre>",
-                    escape(curl)
+                    "<details class=\"case\"><summary>{}</summary>",
+                    escape(&case.title)
                 );
+                exchanges_html(&mut s, &case.exchanges, &format!("{n}-case{c}"));
+                s.push_str("</details>");
             }
+            s.push_str("</details>");
         }
         s.push_str("</div>\n");
     }
@@ -437,6 +435,36 @@ fn draw_latency<'a>(
 /// Writes the HTML report.
 pub fn write_html(report: &Report, path: &Path) -> Result<(), ConformError> {
     crate::reports::report::write_file(path, &to_html(report))
+}
+
+/// The exchanges of one case: each request, response and curl reproducer (`id` keeps the copy
+/// buttons' targets unique).
+fn exchanges_html(s: &mut String, exchanges: &[ExchangeView], id: &str) {
+    for (k, e) in exchanges.iter().enumerate() {
+        let _ = write!(
+            s,
+            "<div class=\"label\">request: {}</div><pre class=\"request\">{}</pre>",
+            escape(&e.request),
+            escape(&e.body)
+        );
+        let response = match &e.response_body {
+            Some(b) => format!("{}\n{b}", e.response),
+            None => e.response.clone(),
+        };
+        let _ = write!(
+            s,
+            "<div class=\"label\">response</div><pre class=\"response\">{}</pre>",
+            escape(&response)
+        );
+        if let Some(curl) = &e.curl {
+            let id = format!("curl-{id}-{k}");
+            let _ = write!(
+                s,
+                "<div class=\"label\">reproduce <button class=\"copy\" data-target=\"{id}\">copy</button></div><pre class=\"curl\" id=\"{id}\">{}</pre>",
+                escape(curl)
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,9 +10,10 @@ use crate::checks::Gap;
 use crate::config::RunOptions;
 use crate::error::ConformError;
 pub use crate::model::report::{
-    CatalogItem, Cause, CheckResult, CheckStatus, Choice, CoverageGap, CoverageReason, Failure,
-    LatencyRow, REPORT_FORMAT, ReadBackSummary, RecordedExchange, Report, RestoreResult, RunError,
-    Settings, ShrinkInfo, Summary, ToolInfo,
+    CASE_BODY_BUDGET, CatalogItem, Cause, CheckResult, CheckStatus, Choice, CoverageGap,
+    CoverageReason, FailingCase, Failure, LatencyRow, MAX_CASES_KEPT, REPORT_FORMAT,
+    ReadBackSummary, RecordedExchange, Report, RestoreResult, RunError, Settings, ShrinkInfo,
+    Summary, ToolInfo,
 };
 
 impl Settings {

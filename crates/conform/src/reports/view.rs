@@ -155,6 +155,19 @@ pub struct FailureView {
     pub case_line: String,
     /// The exchanges of the minimal case, in order.
     pub exchanges: Vec<ExchangeView>,
+    /// Every failing case kept in the report, as sent (the HTML lists them collapsed).
+    pub cases: Vec<CaseView>,
+    /// Failing cases beyond those kept.
+    pub more_cases: u64,
+}
+
+/// One failing case of a check, as the run sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseView {
+    /// `case 12 (negative:inventory): what is wrong`.
+    pub title: String,
+    /// Its exchanges.
+    pub exchanges: Vec<ExchangeView>,
 }
 
 /// One request and what came back.
@@ -373,6 +386,10 @@ impl RunView {
 fn verdict(report: &Report) -> Verdict {
     let sm = &report.summary;
     match (&report.error, sm.failed_checks) {
+        (Some(e), _) if e.kind == "nothing-exercised" => Verdict {
+            kind: VerdictKind::Error,
+            text: format!("Nothing certified: {}", e.message),
+        },
         (Some(e), _) => Verdict {
             kind: VerdictKind::Error,
             text: format!("Not run: {}", e.message),
@@ -494,22 +511,37 @@ fn failure_view(f: &crate::model::report::Failure) -> FailureView {
         case,
         shrink,
         case_line,
-        exchanges: f
-            .exchanges
+        exchanges: exchange_views(&f.exchanges, &f.curl),
+        cases: f
+            .cases
             .iter()
-            .enumerate()
-            .map(|(k, e)| {
-                let (response, body) = outcome_parts(&e.outcome);
-                ExchangeView {
-                    request: format!("{} {}", e.request.method, e.request.url),
-                    body: e.request.body.clone(),
-                    response,
-                    response_body: body.map(str::to_string),
-                    curl: f.curl.get(k).cloned(),
-                }
+            .map(|c| CaseView {
+                title: format!("case {} ({}): {}", c.case_index, c.case_kind, c.message),
+                exchanges: exchange_views(&c.exchanges, &c.curl),
             })
             .collect(),
+        more_cases: f.more_cases,
     }
+}
+
+fn exchange_views(
+    exchanges: &[crate::model::report::RecordedExchange],
+    curl: &[String],
+) -> Vec<ExchangeView> {
+    exchanges
+        .iter()
+        .enumerate()
+        .map(|(k, e)| {
+            let (response, body) = outcome_parts(&e.outcome);
+            ExchangeView {
+                request: format!("{} {}", e.request.method, e.request.url),
+                body: e.request.body.clone(),
+                response,
+                response_body: body.map(str::to_string),
+                curl: curl.get(k).cloned(),
+            }
+        })
+        .collect()
 }
 
 impl CoverageView {
