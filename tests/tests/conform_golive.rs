@@ -4,6 +4,7 @@
 //! and the restore.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -17,7 +18,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 const KEY: &str = "golive-key";
 
 /// The catalog checks, by id.
-const CATALOG_CHECKS: [&str; 9] = [
+const CATALOG_CHECKS: [&str; 10] = [
     "count-answer",
     "listing-schema",
     "count-agrees",
@@ -27,6 +28,7 @@ const CATALOG_CHECKS: [&str; 9] = [
     "page-size",
     "sku-filter",
     "catalog-auth",
+    "listing-reflects-update",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,6 +55,12 @@ enum Fault {
     OpenListing,
     Count404,
     Listing404,
+    /// The listing keeps showing the stock it had before any update.
+    StaleListing,
+    /// An update sent with a wrong apiKey is answered 401 and applied anyway.
+    AppliesRefused,
+    /// Choice: the listing shows the stock left after blocked units.
+    ListsAvailable,
 }
 
 /// A listed variant: variantId, sku, stock.
@@ -66,7 +74,16 @@ struct Listing {
     fault: Fault,
     /// Products, each with its variants (variantId, sku, stock).
     products: Vec<Product>,
+    /// Stock set by updates, by (product id, variantId).
+    ledger: Ledger,
 }
+
+/// Stock set by updates, shared by the partner's calls.
+type Ledger = Arc<Mutex<HashMap<(String, String), u32>>>;
+
+/// Units every variant holds back (the partner choosing to list the stock left after them
+/// shows the stored stock minus this).
+const BLOCKED: u32 = 2;
 
 fn products(n: usize, variants: usize) -> Vec<Product> {
     (0..n)
@@ -82,17 +99,38 @@ fn products(n: usize, variants: usize) -> Vec<Product> {
 }
 
 fn product_json(p: &Product, no_sku: bool) -> Value {
-    let variants: Vec<Value> =
-        p.1.iter()
-            .enumerate()
-            .map(|(i, (v, sku, stock))| {
-                if no_sku && i == 0 {
-                    json!({"variantId": v, "inventory": stock})
-                } else {
-                    json!({"variantId": v, "sku": sku, "inventory": stock, "blockedInventory": 0})
-                }
-            })
-            .collect();
+    product_json_with(p, no_sku, &HashMap::new(), Fault::None)
+}
+
+fn product_json_with(
+    p: &Product,
+    no_sku: bool,
+    ledger: &HashMap<(String, String), u32>,
+    f: Fault,
+) -> Value {
+    let variants: Vec<Value> = p
+        .1
+        .iter()
+        .enumerate()
+        .map(|(i, (v, sku, stock))| {
+            let stored = match f {
+                Fault::StaleListing => *stock,
+                _ => ledger
+                    .get(&(p.0.clone(), v.clone()))
+                    .copied()
+                    .unwrap_or(*stock),
+            };
+            let (shown, blocked) = match f {
+                Fault::ListsAvailable => (stored.saturating_sub(BLOCKED), BLOCKED),
+                _ => (stored, 0),
+            };
+            if no_sku && i == 0 {
+                json!({"variantId": v, "inventory": shown})
+            } else {
+                json!({"variantId": v, "sku": sku, "inventory": shown, "blockedInventory": blocked})
+            }
+        })
+        .collect();
     json!({"id": p.0, "variants": variants})
 }
 
@@ -141,7 +179,9 @@ impl Respond for Listing {
                             .filter(|v| codes.contains(&v.1.as_str()))
                             .cloned()
                             .collect();
-                        (!keep.is_empty()).then(|| product_json(&(id.clone(), keep), false))
+                        let ledger = self.ledger.lock().unwrap();
+                        (!keep.is_empty())
+                            .then(|| product_json_with(&(id.clone(), keep), false, &ledger, f))
                     })
                     .collect();
                 return ok(json!({ "products": list }));
@@ -195,27 +235,85 @@ impl Respond for Listing {
                 _ => ok(json!({ "products": [] })),
             };
         }
+        let ledger = self.ledger.lock().unwrap();
         let list: Vec<Value> = self.products[start..end.min(total)]
             .iter()
             .enumerate()
-            .map(|(i, p)| product_json(p, f == Fault::NoSku && page == 1 && i == 3))
+            .map(|(i, p)| {
+                product_json_with(p, f == Fault::NoSku && page == 1 && i == 3, &ledger, f)
+            })
             .collect();
         ok(json!({ "products": list }))
     }
 }
 
+/// The partner's `/updateInventory`: applies every known item with a whole inventory.
+struct Update {
+    fault: Fault,
+    products: Vec<Product>,
+    ledger: Ledger,
+}
+
+impl Respond for Update {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let authed = req.headers.get("apikey").and_then(|v| v.to_str().ok()) == Some(KEY);
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let items = body["inventoryList"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut failed = Vec::new();
+        for item in &items {
+            let p = item["productId"].as_str().unwrap_or("").to_string();
+            let v = item["variantId"].as_str().unwrap_or("").to_string();
+            let known = self
+                .products
+                .iter()
+                .any(|(id, vs)| *id == p && vs.iter().any(|x| x.0 == v));
+            match item["inventory"].as_u64() {
+                Some(n) if known && (authed || self.fault == Fault::AppliesRefused) => {
+                    self.ledger.lock().unwrap().insert((p, v), n as u32);
+                }
+                _ => failed.push(json!({"productId": p, "variantId": v, "message": "refused"})),
+            }
+        }
+        if !authed {
+            return ResponseTemplate::new(401)
+                .set_body_json(json!({"status": "FAILED", "failedProductList": []}));
+        }
+        let status = match (failed.len(), items.len()) {
+            (0, _) => "SUCCESS",
+            (f, n) if f == n => "FAILED",
+            _ => "PARTIAL_SUCCESS",
+        };
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"status": status, "failedProductList": failed}))
+    }
+}
+
 async fn partner(fault: Fault, products: Vec<Product>) -> MockServer {
     let server = MockServer::start().await;
+    let ledger = Ledger::default();
     for p in ["/productsCount", "/products"] {
         Mock::given(method("GET"))
             .and(path(p))
             .respond_with(Listing {
                 fault,
                 products: products.clone(),
+                ledger: ledger.clone(),
             })
             .mount(&server)
             .await;
     }
+    Mock::given(method("POST"))
+        .and(path("/updateInventory"))
+        .respond_with(Update {
+            fault,
+            products,
+            ledger,
+        })
+        .mount(&server)
+        .await;
     server
 }
 
@@ -289,6 +387,10 @@ async fn each_partner_choice_stays_clean_and_is_reported() {
             Fault::PublishedRequired,
             "published-status: publishedStatus is required",
         ),
+        (
+            Fault::ListsAvailable,
+            "listed-inventory: the stock left after blockedInventory",
+        ),
     ] {
         let r = run_against(fault, products(120, 2)).await;
         assert_eq!(
@@ -318,6 +420,8 @@ async fn each_broken_listing_fails_only_its_check() {
         (Fault::PageTooLarge, "page-size"),
         (Fault::FilterIgnored, "sku-filter"),
         (Fault::OpenListing, "catalog-auth"),
+        (Fault::StaleListing, "listing-reflects-update"),
+        (Fault::AppliesRefused, "listing-reflects-update"),
     ] {
         let r = run_against(fault, products(120, 1)).await;
         assert_eq!(

@@ -140,6 +140,30 @@ pub struct FilterProbe {
     pub page: PageAnswer,
 }
 
+/// An update the listing must reflect: one discovered item set to a new value with the run's
+/// apiKey, read back through the listing; then an update of it with a wrong apiKey, read again.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReflectProbe {
+    /// The item, as `productId/variantId`, and its SKU code.
+    pub item: String,
+    /// The SKU code read by.
+    pub sku: String,
+    /// The value sent with the run's apiKey.
+    pub sent: u32,
+    /// Whether the update was reported applied.
+    pub applied: bool,
+    /// What the listing showed last (within the settle time): inventory and blocked units.
+    pub listed: Option<(u32, Option<u32>)>,
+    /// The value sent with a wrong apiKey.
+    pub refused_sent: u32,
+    /// Whether the wrong-key update was refused (any 4xx).
+    pub refused: bool,
+    /// What the listing showed after the wrong-key update.
+    pub refused_listed: Option<(u32, Option<u32>)>,
+    /// How long the listing was given to show the value, as words.
+    pub settle: String,
+}
+
 /// Everything discovery saw of the catalog calls.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CatalogFacts {

@@ -20,6 +20,7 @@ pub mod catalog_auth;
 pub mod catalog_count_agrees;
 pub mod catalog_count_answer;
 pub mod catalog_facts;
+pub mod catalog_listing_reflects;
 pub mod catalog_listing_schema;
 pub mod catalog_page_size;
 pub mod catalog_pages_complete;

@@ -19,9 +19,9 @@ use super::{
     valid_item_accepted, zero_inventory_accepted,
 };
 use super::{
-    catalog_auth, catalog_count_agrees, catalog_count_answer, catalog_listing_schema,
-    catalog_page_size, catalog_pages_complete, catalog_pages_disjoint, catalog_past_end,
-    catalog_sku_filter,
+    catalog_auth, catalog_count_agrees, catalog_count_answer, catalog_listing_reflects,
+    catalog_listing_schema, catalog_page_size, catalog_pages_complete, catalog_pages_disjoint,
+    catalog_past_end, catalog_sku_filter,
 };
 use crate::model::policies::Policies;
 use crate::model::vocabulary::{Loss, Need, Resource};
@@ -129,7 +129,7 @@ pub fn registry() -> &'static [Check] {
 }
 
 /// The checks on the catalog calls, in the order the caller's flow makes them.
-fn catalog_checks() -> [Check; 9] {
+fn catalog_checks() -> [Check; 10] {
     [
         catalog_count_answer::CHECK,
         catalog_listing_schema::CHECK,
@@ -140,6 +140,7 @@ fn catalog_checks() -> [Check; 9] {
         catalog_page_size::CHECK,
         catalog_sku_filter::CHECK,
         catalog_auth::CHECK,
+        catalog_listing_reflects::CHECK,
     ]
 }
 

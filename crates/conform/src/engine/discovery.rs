@@ -374,3 +374,130 @@ pub fn coverage(
         pages: d.map_or(0, Discovered::pages),
     }
 }
+
+/// What the listing shows for `entry` now: its inventory and blocked units (`None`: not shown).
+async fn listed(
+    client: &Client,
+    base: &str,
+    profile: Profile,
+    entry: &CatalogEntry,
+    sku: &str,
+) -> Option<(u32, Option<u32>)> {
+    let listing = contract(profile).listing();
+    let query = listing_query(profile, 1, Some(sku), true);
+    let answer = ask(
+        client,
+        &get(base, listing.path(), &query, None),
+        String::new(),
+    )
+    .await;
+    let page = PageAnswer::read(profile, 0, answer);
+    let at = page
+        .pairs
+        .iter()
+        .position(|(p, v)| *p == entry.product_id && *v == entry.variant_id)?;
+    let (value, blocked) = page.values.get(at).copied()?;
+    value.map(|v| (v, blocked))
+}
+
+/// Reads what the listing shows for `entry` until `want` holds or `settle` is up (re-reading
+/// with a growing pause, at most 20 reads).
+async fn listed_until(
+    client: &Client,
+    base: &str,
+    profile: Profile,
+    entry: &CatalogEntry,
+    sku: &str,
+    settle: std::time::Duration,
+    want: impl Fn(Option<(u32, Option<u32>)>) -> bool,
+) -> Option<(u32, Option<u32>)> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(25);
+    let mut last = listed(client, base, profile, entry, sku).await;
+    for _ in 0..20 {
+        if want(last) || started.elapsed() >= settle {
+            break;
+        }
+        tokio::time::sleep(pause.min(settle.saturating_sub(started.elapsed()))).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(400));
+        last = listed(client, base, profile, entry, sku).await;
+    }
+    last
+}
+
+/// `listing-reflects-update`: sets the first discovered item with a SKU code to a new value
+/// with the run's apiKey and reads it back through the listing; then sends another value with a
+/// wrong apiKey and reads again. `None` when no discovered item has a SKU code.
+pub(crate) async fn reflect(
+    engine: &crate::engine::execute::Engine,
+    client: &Client,
+    base: &str,
+    profile: Profile,
+    entries: &[CatalogEntry],
+    settle: std::time::Duration,
+) -> Option<crate::checks::catalog_facts::ReflectProbe> {
+    use crate::checks::catalog_listing_reflects::shows;
+    use crate::readers::restore::StockWriter;
+    // An item `--restore` can set back: one with a SKU code and a known stock.
+    let entry = entries
+        .iter()
+        .find(|e| e.sku.is_some() && e.stock.is_some())?;
+    let sku = entry.sku.clone()?;
+    let sent = entry
+        .stock
+        .map_or(7, |s| if s >= 1000 { s - 1 } else { s + 3 });
+    let body = |n: u32| {
+        serde_json::to_string(&stockwire_schema::InventoryRequest::new(vec![
+            stockwire_schema::InventoryItem::new(profile, &entry.product_id, &entry.variant_id, n),
+        ]))
+        .unwrap_or_default()
+    };
+    let req = engine.request(body(sent));
+    let outcome = engine.send(&req).await;
+    let applied = engine
+        .applied(&req, &outcome)
+        .and_then(|m| m.get(&entry.key()).copied())
+        .unwrap_or(false);
+    let listed_now = listed_until(client, base, profile, entry, &sku, settle, |l| {
+        shows(l, sent)
+    })
+    .await;
+    let refused_sent = sent.saturating_add(5);
+    let mut wrong = engine.request(body(refused_sent));
+    for h in &mut wrong.headers {
+        if h.name
+            .eq_ignore_ascii_case(crate::client::http::API_KEY_HEADER)
+        {
+            h.value = "stockwire-wrong-key".into();
+        }
+    }
+    let refused = engine
+        .send(&wrong)
+        .await
+        .response()
+        .is_some_and(|r| (400..500).contains(&r.status));
+    // A refused update must leave the value: read once the settle time is up, unless it shows.
+    let refused_listed = if refused {
+        let wait = settle.min(std::time::Duration::from_millis(500));
+        listed_until(client, base, profile, entry, &sku, wait, |l| {
+            !shows(l, sent)
+        })
+        .await
+    } else {
+        None
+    };
+    Some(crate::checks::catalog_facts::ReflectProbe {
+        item: format!("{}/{}", entry.product_id, entry.variant_id),
+        sku,
+        sent,
+        applied,
+        listed: listed_now,
+        refused_sent,
+        refused,
+        refused_listed,
+        settle: format!(
+            "read within --stock-settle {}",
+            humantime::format_duration(settle)
+        ),
+    })
+}

@@ -411,6 +411,7 @@ pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, C
     if sent.is_ok() && !s.interrupted {
         s.shrink_failures().await;
         s.judge_run();
+        s.reflect_listing().await;
     }
     s.restore_stock().await;
     sent?;
@@ -1046,6 +1047,52 @@ impl<'s> Session<'s> {
                 }
                 self.tally.add_verdict(&v);
             }
+        }
+    }
+
+    /// `listing-reflects-update`: one update read back through the listing (with discovery),
+    /// and the partner's choice of listed stock (stored, or left after blocked units).
+    async fn reflect_listing(&mut self) {
+        let check = checks::catalog_listing_reflects::CHECK.id;
+        if self.discovered.is_none() || !self.enabled(check) {
+            return;
+        }
+        let Some(engine) = self.engine.clone() else {
+            return;
+        };
+        let Some(p) = discovery::reflect(
+            &engine,
+            &self.client,
+            &self.base,
+            self.opts.profile,
+            &self.catalog,
+            self.opts.stock_settle,
+        )
+        .await
+        else {
+            return;
+        };
+        self.tally.requests += 4;
+        for v in checks::judge_run(&RunFact::ListingReflects(&p)) {
+            self.tally.add_verdict(&v);
+            if let Some(m) = &v.failure {
+                self.failures
+                    .push(plain_failure(v.check, m.clone(), "catalog".into(), vec![]));
+            }
+        }
+        let choice = match p.listed {
+            Some((v, Some(b))) if b > 0 && v == p.sent => Some("the stored stock"),
+            Some((v, Some(b))) if b > 0 && v.saturating_add(b) == p.sent => {
+                Some("the stock left after blockedInventory")
+            }
+            _ => None,
+        };
+        if let Some(c) = choice {
+            *self
+                .tally
+                .observations
+                .entry(("listed-inventory".into(), c.into()))
+                .or_default() += 1;
         }
     }
 
