@@ -475,3 +475,31 @@ async fn a_probe_printing_a_fraction_is_a_stored_value_violation_and_null_is_nev
     assert_eq!(r.read_back.as_ref().unwrap().errors, 0, "{s}");
     assert!(r.warnings.iter().all(|w| !w.contains("probe error")), "{s}");
 }
+
+/// A 302 from `/updateInventory` is never an answer, also without a catalog: a check fails, and
+/// no item is called applied (nor refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_without_a_catalog_is_never_reported_applied() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/updateInventory"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("Location", "https://elsewhere.invalid/"),
+        )
+        .mount(&server)
+        .await;
+    let mut o = options(&server);
+    o.stock_probe = None;
+    o.catalog = Catalog::default();
+    o.cases = 40;
+    let r = run(o).await;
+    let s = summary(&r);
+    // Without a catalog http-200 cannot be judged; the refusal checks fail on the redirect.
+    let f = failed(&r);
+    assert!(f.contains(&"unknown-item-rejected".to_string()), "{s}");
+    assert!(f.contains(&"invalid-item-rejected".to_string()), "{s}");
+    assert_eq!(r.summary.exit_code, 1, "{s}");
+    for m in messages(&r) {
+        assert!(!m.contains("reported applied"), "{m}\n{s}");
+    }
+}

@@ -16,7 +16,8 @@ use crate::error::ConformError;
 use crate::model::report::{CheckStatus, LatencyRow, Report};
 use crate::reports::view::{ExchangeView, RunView, VerdictKind};
 
-/// `text` safe to place in HTML text or in a double- or single-quoted attribute.
+/// `text` safe to place in HTML text or in a double- or single-quoted attribute, a partner's
+/// control characters and bidirectional overrides shown as escapes such as `\u{1b}`.
 pub fn escape(text: &str) -> String {
     let mut s = String::with_capacity(text.len());
     for c in text.chars() {
@@ -26,6 +27,14 @@ pub fn escape(text: &str) -> String {
             '>' => s.push_str("&gt;"),
             '"' => s.push_str("&quot;"),
             '\'' => s.push_str("&#39;"),
+            // A partner's control bytes and bidirectional overrides are shown, never carried:
+            // line breaks and tabs stay (bodies are laid out in <pre>).
+            '\n' | '\t' => s.push(c),
+            c if c.is_control()
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                s.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
             c => s.push(c),
         }
     }
@@ -476,6 +485,11 @@ mod tests {
         assert_eq!(
             escape(r#"<script>alert("x")</script>&'"#),
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
+        );
+        // Control bytes (ANSI, OSC) and bidi overrides are shown, never carried.
+        assert_eq!(
+            escape("a\u{1b}[2J\u{1b}]8;;x\u{7}\r\n\u{202e}b"),
+            "a\\u{1b}[2J\\u{1b}]8;;x\\u{7}\\u{d}\n\\u{202e}b"
         );
     }
 
