@@ -218,6 +218,9 @@ async fn partner(mode: Mode) -> MockServer {
 
 fn options(server: &MockServer) -> RunOptions {
     let mut o = RunOptions::new(server.uri());
+    // These partners build only /authToken and /updateInventory (as the one this issue was
+    // found on): the catalog calls are not what is under test.
+    o.discovery = false;
     o.profile = Profile::V1;
     o.catalog = catalog();
     o.credentials = Credentials::ApiKey(KEY.into());
@@ -400,7 +403,11 @@ async fn a_correct_partner_stays_clean_with_every_item_read_before() {
     let s = summary(&r);
     assert!(failed(&r).is_empty(), "{s}");
     assert_eq!(r.summary.exit_code, 0, "{s}");
-    assert!(r.warnings.is_empty(), "{s}");
+    // The only warning: the catalog calls this partner does not build were not certified.
+    assert!(
+        r.warnings.iter().all(|w| w.starts_with("--no-discovery")),
+        "{s}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
