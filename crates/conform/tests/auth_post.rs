@@ -155,6 +155,7 @@ fn login_options(server: &MockServer) -> RunOptions {
         password: "s3cret".into(),
     };
     opts.cases = 10;
+    opts.discovery = false;
     opts.checks = vec!["auth-token-response".into()];
     opts
 }

@@ -16,8 +16,8 @@ use tokio::sync::Notify;
 
 use crate::checks::classify::{AuthUse, ItemVerdict};
 use crate::checks::{self, Exchange, Fact, Stored, Verdict};
-use crate::readers::observe::{ReadError, StockReader};
 use crate::model::ids::UNKNOWN_PREFIX;
+use crate::readers::observe::{ReadError, StockReader};
 
 /// Probe errors after which the state checks are skipped for the rest of the run.
 pub const MAX_ERRORS: u64 = 3;
