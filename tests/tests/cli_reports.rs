@@ -236,6 +236,7 @@ fn the_html_report_has_a_coverage_section_on_a_first_run() {
         "--quiet",
         "--latency-budget",
         "120s",
+        "--no-discovery",
         "--catalog",
         empty.to_str().unwrap(),
         "--report",

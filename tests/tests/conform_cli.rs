@@ -130,7 +130,11 @@ fn list_checks_and_help_document_checks_and_exit_codes() {
     }
     let r = stockwire(&["conform", "--help"]);
     assert!(
-        r.stdout.contains("Exit codes:") && r.stdout.contains("3  target unreachable"),
+        r.stdout.contains("Exit codes:")
+            && r.stdout
+                .contains("3  unreachable, authentication failed, or nothing could be certified")
+            && r.stdout.contains("the seller lists no")
+            && r.stdout.contains("--throttle-budget"),
         "{}",
         r.stdout
     );

@@ -339,6 +339,8 @@ fn options(url: String, seed: u64) -> RunOptions {
     o.catalog = catalog();
     o.credentials = Credentials::ApiKey(KEY.into());
     o.seed = seed;
+    // These partners serve only /updateInventory (and /authToken): no catalog calls.
+    o.discovery = false;
     o.cases = 60;
     o.concurrency = 2;
     o.timeout = Duration::from_secs(10);

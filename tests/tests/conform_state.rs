@@ -270,6 +270,8 @@ fn options(server: &MockServer, profile: Profile) -> RunOptions {
     o.catalog = catalog();
     o.credentials = Credentials::ApiKey(KEY.into());
     o.seed = 21;
+    // These partners serve only /updateInventory (and /authToken): no catalog calls.
+    o.discovery = false;
     o.cases = 45;
     o.concurrency = 2;
     o.shrink_requests = 12;

@@ -18,7 +18,7 @@ use stockwire_schema::Profile;
 
 use crate::{OutputFormat, exit_codes};
 
-const EXIT_HELP: &str = "Exit codes:\n  0  no violation\n  1  violations found (any severity; --fail-on must counts only MUST checks)\n  2  usage or configuration error\n  3  target unreachable or authentication failed";
+const EXIT_HELP: &str = "Exit codes:\n  0  no violation\n  1  violations found (any severity; --fail-on must counts only MUST checks)\n  2  usage or configuration error\n  3  unreachable, authentication failed, or nothing could be certified: the seller lists no published items and none were given, or most requests with a valid key were refused, answered 5xx or throttled past --throttle-budget";
 
 /// Arguments of `stockwire conform`.
 #[derive(Debug, Args)]
@@ -117,9 +117,9 @@ fn list_checks(format: OutputFormat) -> Result<u8> {
 
 fn error_code(e: &ConformError) -> u8 {
     match e {
-        ConformError::Unreachable { .. } | ConformError::AuthFailed { .. } => {
-            exit_codes::UNREACHABLE
-        }
+        ConformError::Unreachable { .. }
+        | ConformError::AuthFailed { .. }
+        | ConformError::NothingToCertify { .. } => exit_codes::UNREACHABLE,
         _ => exit_codes::USAGE,
     }
 }
@@ -153,7 +153,11 @@ async fn resolve(cfg: &ConfigFile) -> Result<(RunOptions, Option<MockMarketplace
         message: e.to_string(),
     })?;
     let mut opts = cfg.run_options(mock.url(), env)?;
-    opts.catalog = catalog;
+    // With discovery the run finds the demo seller's items through the mock's listing, as it
+    // would at a partner; given items (or --no-discovery) are used as they are.
+    if !opts.discovery || cfg.catalog.is_some() || !cfg.items.is_empty() {
+        opts.catalog = catalog;
+    }
     opts.target_label = Some(label);
     if matches!(opts.credentials, stockwire_conform::Credentials::None) {
         opts.seller = opts.seller.or(Some(stockwire_mock::demo::SELLER.into()));

@@ -6,5 +6,7 @@ pub const OK: u8 = 0;
 pub const VIOLATIONS: u8 = 1;
 /// Usage or configuration error: bad flags, unreadable or invalid files.
 pub const USAGE: u8 = 2;
-/// The target could not be reached, or authentication failed.
+/// Nothing was certified: the target could not be reached, authentication failed, the seller
+/// lists no published items and none were given, or nothing could be exercised (most requests
+/// sent with a valid key were refused, answered 5xx or throttled past the budget).
 pub const UNREACHABLE: u8 = 3;

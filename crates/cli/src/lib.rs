@@ -25,7 +25,7 @@ use clap::{Parser, Subcommand};
                   runs a scriptable mock marketplace, and fuzzes a real partner endpoint for \
                   contract violations.",
     after_help = "Exit codes: 0 nothing found, 1 violations found, 2 usage or configuration error, \
-                  3 target unreachable or authentication failed."
+                  3 target unreachable, authentication failed, or nothing could be certified."
 )]
 pub struct Cli {
     /// What to do.

@@ -30,6 +30,13 @@ pub enum ConformError {
         /// What the partner answered, with secrets redacted.
         message: String,
     },
+    /// The seller lists nothing (`/productsCount` answered 0) and no items were given: nothing
+    /// can be certified, as Uniware would stop here too.
+    #[error("{message}")]
+    NothingToCertify {
+        /// What was seen, and what to do.
+        message: String,
+    },
     /// The TLS client could not be configured.
     #[error("TLS setup failed: {0}")]
     Tls(String),

@@ -4,14 +4,15 @@
 //! keeps the contract, and if not, exactly which minimal request breaks which check.
 //!
 //! The source is grouped by role, each folder with a `mod.rs` that says what it owns:
-//! - `engine/`: case generation from the contract of a profile and the partner's catalog
-//!   ([`cases`]), driven by one seeded proptest runner, with shrinking; the run itself
-//!   ([`runner`]) and [`replay`];
+//! - `engine/`: the catalog flow that discovers the seller's items ([`discovery`]), case
+//!   generation from the contract of a profile and the catalog ([`cases`]), driven by one seeded
+//!   proptest runner, with shrinking; the run itself ([`runner`]) and [`replay`];
 //! - `checks/`: the classification of a request as sent ([`classify`]) and the checks
 //!   ([`checks`]), each in its own module with a stable id, severity and rationale (the semantic
 //!   rules come from `stockwire-schema`);
-//! - `readers/`: what the partner stored, read back through the `--stock-probe` ([`probe`]) or
-//!   the mock's ledger ([`observe`]), judged per case ([`state`]), and `--restore` ([`restore`]);
+//! - `readers/`: what the partner stored, read back through the `--stock-probe` ([`probe`]),
+//!   the partner's listing ([`listing`]) or the mock's ledger ([`observe`]), judged per case
+//!   ([`state`]), and `--restore` ([`restore`]);
 //! - `client/`: the HTTP client (hyper + rustls, time-outs, size cap, rate ceiling, extra
 //!   headers, CA bundle) and curl reproducers ([`http`]), reaching partners through
 //!   HTTP(S)_PROXY ([`proxy`]), secrets redacted ([`redact`]);
@@ -60,9 +61,9 @@ mod reports;
 mod text;
 
 pub use checks::classify;
-pub use client::{http, proxy, redact};
-pub use engine::{cases, replay, runner};
-pub use readers::{observe, probe, restore, state};
+pub use client::{http, proxy, redact, throttle};
+pub use engine::{cases, discovery, replay, runner};
+pub use readers::{listing, observe, probe, restore, state};
 pub use reports::{causes, console, events, html, junit, report, view};
 
 pub use config::{ConfigFile, Credentials, FailOn, Policies, ReportSpec, RunOptions};

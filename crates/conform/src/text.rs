@@ -27,6 +27,72 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// `s` escaped, or, when longer than `n` characters, its first `n` and its length:
+/// `"xxxx…" (3,117 chars)`. For values in console lines and messages; reports keep them whole.
+pub fn elide(s: &str, n: usize) -> String {
+    let count = s.chars().count();
+    if count <= n {
+        return format!("\"{}\"", escape(s));
+    }
+    let t: String = s.chars().take(n).collect();
+    format!("\"{}…\" ({} chars)", escape(&t), thousands(count))
+}
+
+/// `text` (a JSON body, or a command that carries one) with every double-quoted string longer
+/// than `n` characters elided as `"xxxx…" (3,117 chars)`, for the console; the reports keep
+/// values whole.
+pub fn elide_strings(text: &str, n: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(4096));
+    let mut rest = text;
+    while let Some(open) = rest.find('"') {
+        out.push_str(&rest[..open]);
+        let inner = &rest[open + 1..];
+        // The closing quote: the first one not escaped by a backslash.
+        let mut end = None;
+        let mut escaped = false;
+        for (i, c) in inner.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    end = Some(i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        let Some(end) = end else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let value = &inner[..end];
+        let count = value.chars().count();
+        if count > n {
+            let head: String = value.chars().take(n).collect();
+            out.push_str(&format!("\"{head}…\" ({} chars)", thousands(count)));
+        } else {
+            out.push('"');
+            out.push_str(value);
+            out.push('"');
+        }
+        rest = &inner[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A count with thousands separators: `3,117`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The first `n` characters of `s`, escaped (see [`escape`]).
 pub(crate) fn clip(s: &str, n: usize) -> String {
     let count = s.chars().count();
@@ -77,5 +143,25 @@ pub(crate) fn one_line(head: &str, body: Option<&str>) -> String {
     match body {
         Some(b) => format!("{} {}", escape(head), clip(b, 600)),
         None => escape(head),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_strings_are_elided_with_their_length() {
+        let long = "x".repeat(3117);
+        let body = format!("{{\"productId\":\"{long}\",\"variantId\":\"V-1\",\"q\":\"a\\\"b\"}}");
+        let shown = elide_strings(&body, 10);
+        assert_eq!(
+            shown,
+            "{\"productId\":\"xxxxxxxxxx…\" (3,117 chars),\"variantId\":\"V-1\",\"q\":\"a\\\"b\"}"
+        );
+        assert_eq!(elide_strings("no quotes", 4), "no quotes");
+        assert_eq!(elide_strings("open \"quote", 2), "open \"quote");
+        assert_eq!(elide("abc", 40), "\"abc\"");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

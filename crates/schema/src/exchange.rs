@@ -13,6 +13,8 @@
 //! - [`ResponseBuilder`] and [`request_body`] / [`request_with_list`]: build bodies from the
 //!   typed models (or deliberately broken ones, for a mock that breaches on script);
 //! - [`AuthTokenRequest`] helpers and [`access_token`] for `/authToken`;
+//! - [`listed_variant_of`], [`listed_product_of`], [`listing_body_of`]: a listing page as a
+//!   `Value`; [`ListingPageWriter`]: the same page written straight to bytes (the mock's);
 //! - [`is_json_media_type`]: the one test of whether a Content-Type names JSON.
 //!
 //! Where a caller must still name a member (a pointer in a message, a field to set in a
@@ -965,6 +967,154 @@ pub fn listing_body_of(m: &ListingMembers, products: Vec<Value>) -> Value {
     Value::Object(o)
 }
 
+/// Writes a listing page straight to bytes: the same JSON, member for member and byte for
+/// byte, as [`listing_body_of`] of [`listed_product_of`]s of [`listed_variant_of`]s serialized
+/// with `serde_json` (the mock's page, without building a `Value` per member).
+///
+/// ```
+/// use stockwire_schema::exchange::{ListedVariant, ListingPageWriter};
+///
+/// let m = stockwire_schema::call::PRODUCTS.listing().unwrap();
+/// let mut w = ListingPageWriter::new(m, Vec::new());
+/// w.product("P1", None);
+/// w.variant(&ListedVariant { variant_id: "V1", sku: "S1", value: 4, blocked: 0,
+///     title: "T", listing_price: None, mrp: None });
+/// let page: serde_json::Value = serde_json::from_slice(&w.finish()).unwrap();
+/// assert_eq!(page["products"][0]["variants"][0]["sku"], "S1");
+/// ```
+#[derive(Debug)]
+pub struct ListingPageWriter<'m> {
+    m: &'m ListingMembers,
+    out: Vec<u8>,
+    /// Whether a product is open (its variants' array not closed yet).
+    open: bool,
+    /// Whether the open product has a variant written yet.
+    any: bool,
+}
+
+impl<'m> ListingPageWriter<'m> {
+    /// Starts a page in `out` (appended to: pass a cleared buffer to reuse one).
+    pub fn new(m: &'m ListingMembers, mut out: Vec<u8>) -> Self {
+        out.push(b'{');
+        key(&mut out, m.products);
+        out.push(b'[');
+        ListingPageWriter {
+            m,
+            out,
+            open: false,
+            any: false,
+        }
+    }
+
+    /// Starts a product (closing the one before): its id and its brand, when known; its
+    /// variants follow with [`ListingPageWriter::variant`].
+    pub fn product(&mut self, product_id: &str, brand: Option<&str>) {
+        if self.open {
+            self.out.extend_from_slice(b"]},");
+        }
+        self.open = true;
+        self.any = false;
+        self.out.push(b'{');
+        key(&mut self.out, self.m.product_id);
+        text(&mut self.out, product_id);
+        if let Some(b) = brand {
+            self.out.push(b',');
+            key(&mut self.out, listing_field::BRAND);
+            text(&mut self.out, b);
+        }
+        self.out.push(b',');
+        key(&mut self.out, self.m.variants);
+        self.out.push(b'[');
+    }
+
+    /// Appends a variant to the open product (a variant with no product open is left out).
+    pub fn variant(&mut self, v: &ListedVariant<'_>) {
+        if !self.open {
+            return;
+        }
+        let (m, out) = (self.m, &mut self.out);
+        if self.any {
+            out.push(b',');
+        }
+        self.any = true;
+        out.push(b'{');
+        key(out, m.variant_id);
+        text(out, v.variant_id);
+        out.push(b',');
+        key(out, listing_field::TITLE);
+        text(out, v.title);
+        out.push(b',');
+        key(out, m.sku);
+        text(out, v.sku);
+        let prices = [
+            (listing_field::LISTING_PRICE, v.listing_price),
+            (listing_field::MRP, v.mrp),
+        ];
+        let mut first = true;
+        for (name, x) in prices {
+            // What `Number::from_f64` keeps: finite numbers only.
+            if let Some(x) = x.filter(|x| x.is_finite()) {
+                if first {
+                    out.push(b',');
+                    key(out, listing_field::ITEM_PRICE);
+                    out.push(b'{');
+                    first = false;
+                } else {
+                    out.push(b',');
+                }
+                key(out, name);
+                number(out, x);
+            }
+        }
+        if !first {
+            out.push(b'}');
+        }
+        out.push(b',');
+        key(out, m.value);
+        number(out, v.value);
+        if let Some(b) = m.blocked {
+            out.push(b',');
+            key(out, b);
+            number(out, v.blocked);
+        }
+        out.push(b'}');
+    }
+
+    /// Closes the page and gives its bytes.
+    pub fn finish(mut self) -> Vec<u8> {
+        if self.open {
+            self.out.extend_from_slice(b"]}");
+        }
+        self.out.extend_from_slice(b"]}");
+        self.out
+    }
+}
+
+/// A JSON string, escaped as `serde_json` escapes it.
+fn text(out: &mut Vec<u8>, s: &str) {
+    // Most ids need no escape: copied as they are (what `serde_json` writes for them).
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
+    // Writing to a Vec cannot fail, and a `str` always serializes.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// A member name and its colon.
+fn key(out: &mut Vec<u8>, name: &str) {
+    text(out, name);
+    out.push(b':');
+}
+
+/// A number, as `serde_json` writes it.
+fn number(out: &mut Vec<u8>, x: impl Serialize) {
+    let _ = serde_json::to_writer(&mut *out, &x);
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -1207,6 +1357,75 @@ mod tests {
                 .iter()
                 .any(|f| f.name == field::FACILITY_CODE)
         );
+    }
+
+    /// A text with what JSON must escape: quotes, backslashes, control characters, non-ASCII.
+    fn nasty_text() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::string::string_regex("([\"\\\\\\x00-\\x1f\\x7f/a-zA-Z0-9 é€𝄞\u{2028}]){0,12}")
+            .unwrap()
+    }
+
+    type Variant = (String, String, String, u32, u32, Option<f64>, Option<f64>);
+
+    fn a_variant() -> impl proptest::strategy::Strategy<Value = Variant> {
+        use proptest::prelude::*;
+        let price = prop_oneof![
+            Just(None),
+            any::<f64>().prop_map(Some),
+            (0u32..100_000).prop_map(|c| Some(f64::from(c) / 100.0)),
+            Just(Some(f64::NAN)),
+            Just(Some(f64::INFINITY)),
+        ];
+        (
+            nasty_text(),
+            nasty_text(),
+            nasty_text(),
+            any::<u32>(),
+            any::<u32>(),
+            price.clone(),
+            price,
+        )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_page_writer_writes_what_the_builders_build(
+            products in proptest::collection::vec(
+                (nasty_text(), proptest::option::of(nasty_text()),
+                 proptest::collection::vec(a_variant(), 0..4)),
+                0..6),
+            blocked in proptest::bool::ANY,
+        ) {
+            let mut m = *crate::call::PRODUCTS.listing().unwrap();
+            if !blocked {
+                m.blocked = None;
+            }
+            let mut w = ListingPageWriter::new(&m, Vec::new());
+            let mut built = Vec::new();
+            for (id, brand, variants) in &products {
+                w.product(id, brand.as_deref());
+                let mut vs = Vec::new();
+                for (vid, sku, title, value, blocked, lp, mrp) in variants {
+                    let v = ListedVariant {
+                        variant_id: vid,
+                        sku,
+                        value: *value,
+                        blocked: *blocked,
+                        title,
+                        listing_price: *lp,
+                        mrp: *mrp,
+                    };
+                    w.variant(&v);
+                    vs.push(listed_variant_of(&m, &v));
+                }
+                built.push(listed_product_of(&m, id, brand.as_deref(), vs));
+            }
+            let bytes = w.finish();
+            let old = listing_body_of(&m, built);
+            let parsed: Value = serde_json::from_slice(&bytes).unwrap();
+            proptest::prop_assert_eq!(&parsed, &old);
+            proptest::prop_assert_eq!(String::from_utf8(bytes).unwrap(), old.to_string());
+        }
     }
 
     #[test]

@@ -177,6 +177,10 @@ pub enum RunFact<'a> {
         /// The body, when it is JSON.
         body: Option<&'a Value>,
     },
+    /// What discovery saw of the catalog calls (`/productsCount`, `/products`).
+    Catalog(&'a super::catalog_facts::CatalogFacts),
+    /// An update read back through the listing (`listing-reflects-update`).
+    ListingReflects(&'a super::catalog_facts::ReflectProbe),
     /// The latency of one batch-size bucket.
     Latency {
         /// The bucket's batch sizes, e.g. `2-10`.

@@ -66,7 +66,17 @@ fn evaluate(x: &Exchange<'_>, _: &Ctx<'_>, out: &mut Out) {
                 if ambiguous {
                     continue;
                 }
-                if rejected || failed.contains(key) {
+                let status = x.status().unwrap_or(0);
+                if (300..400).contains(&status) {
+                    // A redirect is never an answer: neither applied nor refused.
+                    out.verdicts.push(Verdict::fail(
+                        CHECK.id,
+                        format!(
+                            "item {} with invalid data ({why}: {value}) was answered with a redirect (HTTP {status}), not refused",
+                            super::exchange::short_key(key),
+                        ),
+                    ));
+                } else if rejected || failed.contains(key) {
                     out.verdicts.push(Verdict::pass(CHECK.id));
                 } else {
                     out.verdicts.push(Verdict::fail(
@@ -91,7 +101,13 @@ fn evaluate(x: &Exchange<'_>, _: &Ctx<'_>, out: &mut Out) {
                     (Some(resp), Some(it)) => resp.names_item(it),
                     _ => false,
                 };
-                if !rejected && !named && x.body_status_is(&Status::Success) {
+                let status = x.status().unwrap_or(0);
+                if (300..400).contains(&status) {
+                    out.verdicts.push(Verdict::fail(
+                        CHECK.id,
+                        format!("item #{} with invalid data ({why}: {value}) was answered with a redirect (HTTP {status}), not refused", item.index),
+                    ));
+                } else if !rejected && !named && x.body_status_is(&Status::Success) {
                     out.verdicts.push(Verdict::fail(
                         CHECK.id,
                         format!("item #{} with invalid data ({why}: {value}) was accepted: the response is SUCCESS", item.index),

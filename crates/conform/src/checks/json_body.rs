@@ -85,6 +85,7 @@ mod tests {
                 .build()
                 .to_string(),
             elapsed_ms: 1.0,
+            throttled: false,
         });
         let x = Exchange::new(Profile::V1, &request, &class, &outcome);
         let mut out = Out::default();

@@ -16,6 +16,17 @@ pub mod auth_no_effect;
 pub mod auth_refused;
 pub mod auth_token_response;
 pub mod batch_independent;
+pub mod catalog_auth;
+pub mod catalog_count_agrees;
+pub mod catalog_count_answer;
+pub mod catalog_facts;
+pub mod catalog_listing_reflects;
+pub mod catalog_listing_schema;
+pub mod catalog_page_size;
+pub mod catalog_pages_complete;
+pub mod catalog_pages_disjoint;
+pub mod catalog_past_end;
+pub mod catalog_sku_filter;
 pub mod check;
 pub mod classify;
 pub mod connection_kept;
@@ -48,6 +59,6 @@ pub use check::{
 pub use exchange::{Exchange, item_outcomes, signature};
 pub(crate) use exchange::{describe_body, short_key, snippet};
 pub use registry::{
-    Available, Gap, confirmed_by_control, evaluate, find, gaps, judge_relation, judge_run,
-    registry, state_judges,
+    Available, Gap, call_groups, call_of, confirmed_by_control, evaluate, find, gaps,
+    judge_relation, judge_run, registry, state_judges,
 };

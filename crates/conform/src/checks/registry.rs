@@ -18,6 +18,11 @@ use super::{
     response_schema, semantic, stored_per_item, stored_value, unknown_item_rejected,
     valid_item_accepted, zero_inventory_accepted,
 };
+use super::{
+    catalog_auth, catalog_count_agrees, catalog_count_answer, catalog_listing_reflects,
+    catalog_listing_schema, catalog_page_size, catalog_pages_complete, catalog_pages_disjoint,
+    catalog_past_end, catalog_sku_filter,
+};
 use crate::model::policies::Policies;
 use crate::model::vocabulary::{Loss, Need, Resource};
 
@@ -40,6 +45,8 @@ pub struct Available {
     pub credentials: bool,
     /// Seller credentials for `/authToken`.
     pub login: bool,
+    /// The catalog calls were made (discovery).
+    pub discovery: bool,
 }
 
 impl Available {
@@ -50,6 +57,7 @@ impl Available {
             Resource::StockProbe => self.stock_probe,
             Resource::Credentials => self.credentials,
             Resource::Login => self.login,
+            Resource::Discovery => self.discovery,
         }
     }
 }
@@ -114,9 +122,50 @@ pub fn registry() -> &'static [Check] {
             refused_not_stored::CHECK,
             latency_budget::CHECK,
         ]);
+        v.extend(catalog_checks());
         v
     });
     &ALL
+}
+
+/// The checks on the catalog calls, in the order the caller's flow makes them.
+fn catalog_checks() -> [Check; 10] {
+    [
+        catalog_count_answer::CHECK,
+        catalog_listing_schema::CHECK,
+        catalog_count_agrees::CHECK,
+        catalog_pages_disjoint::CHECK,
+        catalog_pages_complete::CHECK,
+        catalog_past_end::CHECK,
+        catalog_page_size::CHECK,
+        catalog_sku_filter::CHECK,
+        catalog_auth::CHECK,
+        catalog_listing_reflects::CHECK,
+    ]
+}
+
+/// The call of the family `c` judges, by the group a report files it under
+/// (`authentication`, `count`, `listing`, `update`: each call's [`stockwire_schema::Shape`]).
+pub fn call_of(c: &Check) -> &'static str {
+    use stockwire_schema::call;
+    let def = if c.category == crate::model::vocabulary::Category::Catalog {
+        if c.id == catalog_count_answer::CHECK.id || c.id == catalog_count_agrees::CHECK.id {
+            &call::PRODUCTS_COUNT
+        } else {
+            &call::PRODUCTS
+        }
+    } else if c.id == auth_token_response::CHECK.id {
+        &call::AUTH_TOKEN
+    } else {
+        &call::UPDATE_INVENTORY
+    };
+    def.shape.group()
+}
+
+/// The groups of [`call_of`], in the order of Uniware's flow.
+pub fn call_groups() -> [&'static str; 4] {
+    use stockwire_schema::call;
+    call::FAMILY.map(|d| d.shape.group())
 }
 
 /// Finds a check by id.

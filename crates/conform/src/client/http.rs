@@ -14,6 +14,7 @@ use hyper_util::rt::TokioExecutor;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::client::throttle::{Throttle, is_throttled, parse_retry_after};
 use crate::error::ConformError;
 
 /// The value stored in place of the real apiKey: the client substitutes the key when sending,
@@ -110,6 +111,10 @@ pub struct HttpResponse {
     pub body: String,
     /// Time from sending to the last byte, in milliseconds.
     pub elapsed_ms: f64,
+    /// The partner was still throttling this request (429, or 503 with `Retry-After`) when its
+    /// re-sends or the run's wait budget were spent: an answer no check judges.
+    #[serde(skip)]
+    pub throttled: bool,
 }
 
 /// Why no response came back.
@@ -267,6 +272,8 @@ pub struct ClientOptions {
     pub extra_headers: Vec<ExtraHeader>,
     /// PEM file of extra trusted CA certificates.
     pub cacert: Option<std::path::PathBuf>,
+    /// Total time the client may wait for a throttling partner ([`Throttle`]).
+    pub throttle_budget: Duration,
 }
 
 struct RateLimiter {
@@ -297,6 +304,7 @@ pub struct Client {
     api_key: Option<Arc<str>>,
     opts: ClientOptions,
     rate: Option<Arc<RateLimiter>>,
+    throttle: Arc<Throttle>,
     redactor: Redactor,
 }
 
@@ -436,11 +444,13 @@ impl Client {
                 next: tokio::sync::Mutex::new(Instant::now()),
             })
         });
+        let throttle = Arc::new(Throttle::new(opts.throttle_budget));
         Ok(Client {
             inner,
             api_key: api_key.map(Arc::from),
             opts,
             rate,
+            throttle,
             redactor,
         })
     }
@@ -458,8 +468,44 @@ impl Client {
         &self.redactor
     }
 
+    /// The run's throttling state: how often the partner throttled, and whether the wait
+    /// budget is spent.
+    pub fn throttle(&self) -> &Throttle {
+        &self.throttle
+    }
+
     /// Sends `req` and records what came back. Never fails: transport problems are outcomes.
+    /// A throttled answer (429, or 503 with `Retry-After`) is waited out and the request
+    /// re-sent, within [`Throttle`]'s bounds; the answer given up on is marked `throttled`.
     pub async fn send(&self, req: &HttpRequest) -> Outcome {
+        let mut attempt = 0u32;
+        loop {
+            self.throttle.pace().await;
+            let (mut outcome, retry_after) = self.send_once(req).await;
+            let Outcome::Response(r) = &mut outcome else {
+                return outcome;
+            };
+            if !is_throttled(r.status, retry_after.is_some()) {
+                return outcome;
+            }
+            match self
+                .throttle
+                .on_throttled(attempt, parse_retry_after(retry_after.as_deref()))
+            {
+                Some(wait) => {
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                None => {
+                    r.throttled = true;
+                    return outcome;
+                }
+            }
+        }
+    }
+
+    /// Sends `req` once; returns what came back and the `Retry-After` header, if any.
+    async fn send_once(&self, req: &HttpRequest) -> (Outcome, Option<String>) {
         if let Some(rate) = &self.rate {
             rate.acquire().await;
         }
@@ -483,11 +529,14 @@ impl Client {
         let request = match builder.body(Full::new(Bytes::from(req.body.clone()))) {
             Ok(r) => r,
             Err(e) => {
-                return Outcome::Failure {
-                    failure: FailureKind::Connect,
-                    message: format!("cannot build request: {e}"),
-                    elapsed_ms: 0.0,
-                };
+                return (
+                    Outcome::Failure {
+                        failure: FailureKind::Connect,
+                        message: format!("cannot build request: {e}"),
+                        elapsed_ms: 0.0,
+                    },
+                    None,
+                );
             }
         };
         let cap = self.opts.max_response_bytes;
@@ -506,6 +555,12 @@ impl Client {
                 .get(hyper::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
+            let retry_after = resp.headers().get(hyper::header::RETRY_AFTER).map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .chars()
+                    .take(64)
+                    .collect()
+            });
             let body = Limited::new(resp.into_body(), cap)
                 .collect()
                 .await
@@ -522,28 +577,38 @@ impl Client {
                     }
                 })?
                 .to_bytes();
-            Ok::<_, (FailureKind, String)>((status, content_type, body))
+            Ok::<_, (FailureKind, String)>((status, content_type, retry_after, body))
         };
         match tokio::time::timeout(self.opts.timeout, fut).await {
-            Err(_) => Outcome::Failure {
-                failure: FailureKind::Timeout,
-                message: format!(
-                    "no complete response within {}",
-                    humantime::format_duration(self.opts.timeout)
-                ),
-                elapsed_ms: elapsed(start),
-            },
-            Ok(Err((failure, message))) => Outcome::Failure {
-                failure,
-                message: self.redactor.redact(&message),
-                elapsed_ms: elapsed(start),
-            },
-            Ok(Ok((status, content_type, body))) => Outcome::Response(HttpResponse {
-                status,
-                content_type,
-                body: self.redactor.redact(&String::from_utf8_lossy(&body)),
-                elapsed_ms: elapsed(start),
-            }),
+            Err(_) => (
+                Outcome::Failure {
+                    failure: FailureKind::Timeout,
+                    message: format!(
+                        "no complete response within {}",
+                        humantime::format_duration(self.opts.timeout)
+                    ),
+                    elapsed_ms: elapsed(start),
+                },
+                None,
+            ),
+            Ok(Err((failure, message))) => (
+                Outcome::Failure {
+                    failure,
+                    message: self.redactor.redact(&message),
+                    elapsed_ms: elapsed(start),
+                },
+                None,
+            ),
+            Ok(Ok((status, content_type, retry_after, body))) => (
+                Outcome::Response(HttpResponse {
+                    status,
+                    content_type,
+                    body: self.redactor.redact(&String::from_utf8_lossy(&body)),
+                    elapsed_ms: elapsed(start),
+                    throttled: false,
+                }),
+                retry_after,
+            ),
         }
     }
 }

@@ -19,14 +19,14 @@ use crate::client::http::{ClientOptions, ExtraHeader};
 use crate::error::ConformError;
 pub use crate::model::policies::{
     BatchLimit, BatchRejection, Dur, FailOn, InventorySpelling, ListOnSuccess, Policies,
-    RejectionStatus, parse_dur, parse_duration,
+    RejectionStatus, StockFrom, parse_dur, parse_duration,
 };
 pub use layers::{CommandLine, Layers, ReplayCommandLine};
 pub use settings::{
     AuthConfig, BudgetConfig, CASES, CHECKS, ChecksConfig, ConfigFile, DEFAULT_CASES, POLICIES,
     PoliciesConfig, READ_BACK, REPORTS, TARGET,
 };
-pub use values::{DEFAULT_LEDGER_SAMPLE, DEFAULT_PROBE_SAMPLE, KnownItem, StockSample};
+pub use values::{AuthMethod, DEFAULT_LEDGER_SAMPLE, DEFAULT_PROBE_SAMPLE, KnownItem, StockSample};
 
 /// Who the runner is when it calls the partner.
 #[derive(Clone, Default)]
@@ -75,6 +75,8 @@ pub struct RunOptions {
     pub target_label: Option<String>,
     /// Credentials.
     pub credentials: Credentials,
+    /// How to call `/authToken` (`None`: GET, then POST when GET does not hand out a token).
+    pub auth_method: Option<AuthMethod>,
     /// Contract version.
     pub profile: Profile,
     /// The partner's test seller's known items.
@@ -91,6 +93,8 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// Requests per second ceiling.
     pub rate: Option<f64>,
+    /// Total time the run may wait for a throttling partner (429, or 503 with Retry-After).
+    pub throttle_budget: Duration,
     /// Per-request time-out.
     pub timeout: Duration,
     /// Connect time-out.
@@ -107,6 +111,16 @@ pub struct RunOptions {
     pub fail_on: FailOn,
     /// Set every catalog item back to its stated stock at the end.
     pub restore: bool,
+    /// Never set stock back, not even after a run with discovery (`--no-restore`).
+    pub no_restore: bool,
+    /// Discover the seller's catalog through `/productsCount` and `/products` before the
+    /// update cases (`--no-discovery` turns it off).
+    pub discovery: bool,
+    /// The most listing pages discovery reads, however the partner answers.
+    pub max_pages: u64,
+    /// Where stored stock is read from (`None`: the probe when given, else a stockwire
+    /// mock's ledger, else the listing).
+    pub stock_from: Option<StockFrom>,
     /// Accept any TLS certificate.
     pub insecure: bool,
     /// Without a probe, read stored stock from the target's `/__admin/ledger` when it has one.
@@ -151,11 +165,12 @@ impl ClientOptions {
             max_idle,
             extra_headers: opts.extra_headers.clone(),
             cacert: opts.cacert.clone(),
+            throttle_budget: opts.throttle_budget,
         }
     }
 }
 
-/// A report to write: `json=PATH` or `junit=PATH`.
+/// A report to write: `json=PATH`, `junit=PATH`, `html=PATH` or `catalog=PATH`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReportSpec {
     /// The JSON report.
@@ -164,6 +179,9 @@ pub enum ReportSpec {
     Junit(PathBuf),
     /// The self-contained HTML page.
     Html(PathBuf),
+    /// The catalog the update cases used (the discovered one, unless items were given), in
+    /// the catalog format, to reuse with `--catalog` or edit.
+    Catalog(PathBuf),
 }
 
 impl std::str::FromStr for ReportSpec {
@@ -171,7 +189,9 @@ impl std::str::FromStr for ReportSpec {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = |m: &str| ConformError::Setting {
             name: "report".into(),
-            message: format!("`{s}`: {m} (expected json=PATH, junit=PATH or html=PATH)"),
+            message: format!(
+                "`{s}`: {m} (expected json=PATH, junit=PATH, html=PATH or catalog=PATH)"
+            ),
         };
         let (kind, path) = s.split_once('=').ok_or_else(|| bad("no `=`"))?;
         if path.is_empty() {
@@ -181,6 +201,7 @@ impl std::str::FromStr for ReportSpec {
             "json" => Ok(ReportSpec::Json(PathBuf::from(path))),
             "junit" => Ok(ReportSpec::Junit(PathBuf::from(path))),
             "html" => Ok(ReportSpec::Html(PathBuf::from(path))),
+            "catalog" => Ok(ReportSpec::Catalog(PathBuf::from(path))),
             other => Err(bad(&format!("unknown format `{other}`"))),
         }
     }
@@ -291,6 +312,18 @@ impl ConfigFile {
                 "is empty; give a command that prints one item's stock",
             ));
         }
+        if s.stock_from == Some(StockFrom::Listing) && s.stock_probe.is_some() {
+            return Err(bad(
+                "stock-from",
+                "`listing` reads stock through the partner's listing; it cannot be combined with --stock-probe (use --stock-from probe, or drop the probe)",
+            ));
+        }
+        if s.stock_from == Some(StockFrom::Probe) && s.stock_probe.is_none() {
+            return Err(bad("stock-from", "`probe` needs --stock-probe COMMAND"));
+        }
+        if s.max_pages == Some(0) {
+            return Err(bad("max-pages", "must be at least 1"));
+        }
         if s.stock_probe_timeout.is_some_and(|t| t.0.is_zero()) {
             return Err(bad("stock-probe-timeout", "must be longer than 0"));
         }
@@ -329,6 +362,7 @@ impl ConfigFile {
             target,
             target_label: None,
             credentials: Credentials::None,
+            auth_method: self.auth.as_ref().and_then(|a| a.auth_method),
             profile: self.profile.unwrap_or_default(),
             catalog: Catalog::default(),
             seller: self.seller.clone(),
@@ -337,6 +371,7 @@ impl ConfigFile {
             duration: b.duration.map(|d| d.0),
             concurrency: b.concurrency.unwrap_or_default(),
             rate: b.rate,
+            throttle_budget: dur(b.throttle_budget),
             timeout: dur(b.timeout),
             connect_timeout: dur(b.connect_timeout),
             max_response_bytes: b.max_response_bytes.unwrap_or_default(),
@@ -345,6 +380,10 @@ impl ConfigFile {
             policies: self.policies(),
             fail_on: c.fail_on.unwrap_or_default(),
             restore: self.restore.unwrap_or_default(),
+            no_restore: self.no_restore.unwrap_or_default(),
+            discovery: !self.no_discovery.unwrap_or_default(),
+            max_pages: self.max_pages.unwrap_or_default(),
+            stock_from: self.stock_from,
             insecure: self.insecure.unwrap_or_default(),
             observe: true,
             stock_probe: self.stock_probe.clone(),

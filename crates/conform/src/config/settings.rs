@@ -19,11 +19,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use stockwire_schema::Profile;
 
-use super::values::{KnownItem, StockSample};
+use super::values::{AuthMethod, KnownItem, StockSample};
 use crate::error::ConformError;
 use crate::model::policies::{
     BatchLimit, BatchRejection, Dur, FailOn, InventorySpelling, ListOnSuccess, Policies,
-    RejectionStatus, parse_dur,
+    RejectionStatus, StockFrom, parse_dur,
 };
 
 /// Help heading of the options that say where requests go and as whom: a run's and a replay's.
@@ -112,7 +112,8 @@ pub struct ConfigFile {
     #[merge(strategy = merge::option::recurse)]
     pub checks: Option<ChecksConfig>,
     /// Write a report: json=PATH, junit=PATH or html=PATH (repeatable), also when the run cannot
-    /// start (exit 2 or 3), with the error recorded.
+    /// start (exit 2 or 3), with the error recorded; catalog=PATH writes the catalog the cases
+    /// used (the discovered one) in the catalog format.
     #[serde(default)]
     #[arg(long = "report", value_name = "FORMAT=PATH", help_heading = REPORTS)]
     #[merge(strategy = merge::vec::overwrite_empty)]
@@ -121,9 +122,27 @@ pub struct ConfigFile {
     #[arg(long, action = clap::ArgAction::SetTrue, help_heading = TARGET)]
     pub insecure: Option<bool>,
     /// At the end, set stock back: with a stock probe, to what each item held before the run
-    /// first touched it (also after Ctrl-C or an error); without, to the catalog's stated stock.
+    /// first touched it (also after Ctrl-C or an error); without, to the catalog's stated stock
+    /// (with discovery: the listed stock). On by default with discovery.
     #[arg(long, action = clap::ArgAction::SetTrue, help_heading = READ_BACK)]
     pub restore: Option<bool>,
+    /// Never set stock back (a run with discovery restores the listed stock by default).
+    #[arg(long, action = clap::ArgAction::SetTrue, conflicts_with = "restore", help_heading = READ_BACK)]
+    pub no_restore: Option<bool>,
+    /// Do not discover the catalog through /productsCount and /products (for partners that have
+    /// not built them yet): the update cases use only --catalog/--item, and the catalog calls
+    /// are not certified.
+    #[arg(long, action = clap::ArgAction::SetTrue, help_heading = CASES)]
+    pub no_discovery: Option<bool>,
+    /// The most listing pages discovery reads, however the partner answers (it also stops at
+    /// the count divided by 50 plus a few pages).
+    #[arg(long, value_name = "N", default_value = "10000", help_heading = CASES)]
+    pub max_pages: Option<u64>,
+    /// Where stored stock is read back from: listing (the partner's /products?skus=…), probe
+    /// (--stock-probe), ledger (a stockwire mock's) or none. Default: probe with --stock-probe,
+    /// else the ledger of a stockwire mock, else the listing.
+    #[arg(long, value_enum, value_name = "READER", help_heading = READ_BACK)]
+    pub stock_from: Option<StockFrom>,
     /// A command (run with sh -c) that prints one item's stored stock, or nothing if never set.
     /// Ids arrive as env vars STOCKWIRE_PRODUCT_ID, STOCKWIRE_VARIANT_ID, STOCKWIRE_SELLER,
     /// STOCKWIRE_FACILITY_CODE, as {productId}-style placeholders (one shell-quoted word; leave
@@ -215,6 +234,10 @@ pub struct AuthConfig {
         help_heading = TARGET
     )]
     pub password: Option<String>,
+    /// How to call /authToken: `get` or `post` only. Default: GET, then POST when GET answers
+    /// 404/405 (a partner choice) or 5xx / no token (an auth-token-response violation).
+    #[arg(long, value_enum, help_heading = TARGET)]
+    pub auth_method: Option<AuthMethod>,
 }
 
 /// `[budget]`: how much to send and how fast.
@@ -234,6 +257,10 @@ pub struct BudgetConfig {
     /// Requests per second ceiling.
     #[arg(long, help_heading = CASES)]
     pub rate: Option<f64>,
+    /// Total time the run may wait for a throttling partner (429, or 503 with Retry-After; at
+    /// most 5 re-sends per request). Past it, the run ends with exit 3.
+    #[arg(long, value_parser = parse_dur, default_value = "60s", help_heading = CASES)]
+    pub throttle_budget: Option<Dur>,
     /// Per-request time-out, e.g. 5s.
     #[arg(long, value_parser = parse_dur, default_value = "10s", help_heading = TARGET)]
     pub timeout: Option<Dur>,

@@ -1,12 +1,25 @@
 //! The values of options that are more than a word or a number: which cases are read back
-//! ([`StockSample`]) and a known item given without a catalog file ([`KnownItem`]), each read
-//! alike from a flag and from `stockwire.toml`.
+//! ([`StockSample`]), a known item given without a catalog file ([`KnownItem`]) and how to log
+//! in ([`AuthMethod`]), each read alike from a flag and from `stockwire.toml`.
 
 use std::borrow::Cow;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use stockwire_schema::CatalogEntry;
+
+/// How the runner calls `/authToken`: GET first, POST when GET is not built (404/405) or
+/// broken (a violation then), unless one is forced.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMethod {
+    /// Only GET with a query string (the documented call).
+    Get,
+    /// Only POST with a JSON body.
+    Post,
+}
 
 /// Which cases have their stored stock read back: up to N cases of each kind (`valid-batch`,
 /// `missing-apikey`, `negative`, …) within about N probe calls per 5 cases sent (auth refusals,

@@ -17,7 +17,7 @@ use crate::client::http::{Client, FailureKind, HttpRequest, Outcome};
 use crate::config::{BatchRejection, RunOptions};
 use crate::engine::cases::{CaseSpec, GenContext, Probe};
 use crate::readers::restore::StockWriter;
-use crate::readers::state::{ReadPlan, Tracker};
+use crate::readers::state::{Alias, ReadPlan, Tracker};
 
 /// Everything a case needs, shared by the tasks that send cases.
 pub(crate) struct Engine {
@@ -43,6 +43,9 @@ struct CaseItems {
     batch_refusable: HashSet<ItemKey>,
     /// Catalog items the case does not name, read to see that nothing spilled onto them.
     neighbors: Vec<ItemKey>,
+    /// Unknown pairs that share an id with a catalog item the case does not name, read to see
+    /// whether a partner keying items by one id applied the update to that item.
+    aliases: Vec<Alias>,
 }
 
 /// One case's requests, verdicts and observations.
@@ -55,6 +58,10 @@ pub(crate) struct CaseRun {
     pub(crate) latency: Vec<(usize, f64)>,
     pub(crate) auth_401: u32,
     pub(crate) authed: u32,
+    /// Responses 5xx to requests sent with the run's apiKey.
+    pub(crate) server_errors: u32,
+    /// Requests the partner was still throttling when re-sends or the wait budget ran out.
+    pub(crate) throttled: u32,
     pub(crate) timeouts: u32,
     pub(crate) connect_failures: u32,
     /// What the case did to each item it names (read-back only; `None`: not certain).
@@ -145,6 +152,24 @@ impl Engine {
         let class = classify(req, &self.cls);
         let x = Exchange::new(self.cases_ctx.profile, req, &class, &outcome)
             .with_catalog(!self.cls.catalog.is_empty());
+        // A partner still throttling when the re-sends or the wait budget ran out: its right,
+        // never a violation, and nothing is known of what it did to the items.
+        if outcome.response().is_some_and(|r| r.throttled) {
+            run.throttled += 1;
+            if class.auth == AuthUse::Valid {
+                run.authed += 1;
+            }
+            for k in class.items().iter().filter_map(|i| i.key.clone()) {
+                run.expect.insert(k, None);
+            }
+            run.exchanges.push((req.clone(), outcome));
+            let answer = Answer {
+                outcomes: None,
+                signature: "throttled".into(),
+                whole_refusal_tolerated: true,
+            };
+            return (vec![], answer);
+        }
         let (verdicts, obs) = checks::evaluate(&x, &self.opts_policies);
         let outcomes = checks::item_outcomes(&x);
         let signature = checks::signature(&x);
@@ -158,6 +183,9 @@ impl Engine {
                     run.authed += 1;
                     if matches!(r.status, 401 | 403) {
                         run.auth_401 += 1;
+                    }
+                    if (500..600).contains(&r.status) {
+                        run.server_errors += 1;
                     }
                 }
             }
@@ -213,6 +241,12 @@ impl Engine {
             Some(t) => {
                 let mut all = items.order.clone();
                 all.extend(items.neighbors.iter().cloned());
+                // An alias's catalog item may take the update (a partner keying by one id).
+                for a in &items.aliases {
+                    if !all.contains(&a.target) {
+                        all.push(a.target.clone());
+                    }
+                }
                 let held = t.hold(all).await;
                 // Before-values: only for what may be refused (a value reported applied is
                 // judged against what was sent); with --restore every first touch is read.
@@ -229,6 +263,9 @@ impl Engine {
                 } else {
                     vec![]
                 };
+                if read {
+                    before.extend(items.aliases.iter().map(|a| a.target.clone()));
+                }
                 if self.restore {
                     before.extend(items.order.iter().cloned());
                 }
@@ -249,21 +286,32 @@ impl Engine {
                 break;
             }
         }
-        run.verdicts.extend(checks::judge_relation(&Case {
-            relation: relation(probe),
-            answers: &answers,
-        }));
+        // A throttled answer compares with nothing.
+        if run.throttled == 0 {
+            run.verdicts.extend(checks::judge_relation(&Case {
+                relation: relation(probe),
+                answers: &answers,
+            }));
+        }
         if let Some(t) = tracker {
             if read {
                 let rb = t
-                    .after(&items.order, &items.neighbors, &run.expect, &self.enabled)
+                    .after(
+                        &items.order,
+                        &items.neighbors,
+                        &items.aliases,
+                        &run.expect,
+                        &self.enabled,
+                    )
                     .await;
                 run.verdicts.extend(rb.verdicts);
                 run.reads += rb.reads;
                 run.settle_ms = rb.settle_ms;
                 run.read_back = true;
             } else {
-                t.forget(&items.order, &run.expect);
+                let mut touched = items.order.clone();
+                touched.extend(items.aliases.iter().map(|a| a.target.clone()));
+                t.forget(&touched, &run.expect);
             }
         }
         run.verdicts.retain(|v| self.enabled.contains(v.check));
@@ -303,7 +351,50 @@ impl Engine {
         if appliable && neighbor {
             items.neighbors = crate::readers::state::neighbors(&self.cls.catalog, &seen);
         }
+        items.aliases = self.aliases(requests, &seen);
         items
+    }
+
+    /// The unknown pairs sent with the run's apiKey and a valid count whose variantId names a
+    /// catalog item (by its variantId or its SKU) the case does not name: a partner that finds
+    /// items by that id alone applies the update to that item.
+    fn aliases(&self, requests: &[HttpRequest], named: &HashSet<ItemKey>) -> Vec<Alias> {
+        let skus = stockwire_schema::catalog::default_skus(self.cls.catalog.len(), |i| {
+            let e = &self.cls.catalog[i];
+            (&e.product_id, &e.variant_id, e.sku.as_deref())
+        });
+        let mut out: Vec<Alias> = Vec::new();
+        for req in requests {
+            let class = classify(req, &self.cls);
+            if class.auth != AuthUse::Valid {
+                continue;
+            }
+            for item in class.items() {
+                let (Some(key), Some(count), ItemVerdict::Unknown) =
+                    (&item.key, item.count, &item.verdict)
+                else {
+                    continue;
+                };
+                let target = self.cls.catalog.iter().zip(&skus).find_map(|(e, sku)| {
+                    let by_variant = e.variant_id == key.variant_id;
+                    let by_sku = sku.as_ref() == key.variant_id.as_str();
+                    (by_variant || by_sku).then(|| (e.key(), !by_variant))
+                });
+                let Some((target, by_sku)) = target else {
+                    continue;
+                };
+                if named.contains(&target) || out.iter().any(|a| a.target == target) {
+                    continue;
+                }
+                out.push(Alias {
+                    sent: key.clone(),
+                    target,
+                    count: i64::from(count),
+                    by_sku,
+                });
+            }
+        }
+        out
     }
 
     /// A failure of a check confirmed by a control request ([`checks::Check::confirm`]: inventory

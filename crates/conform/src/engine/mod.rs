@@ -13,6 +13,7 @@
 //! uses `execute`, and `cases` uses none of them.
 
 pub mod cases;
+pub mod discovery;
 mod execute;
 pub mod replay;
 pub mod runner;

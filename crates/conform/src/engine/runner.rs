@@ -15,11 +15,13 @@ use tokio::task::JoinSet;
 
 use crate::checks::{self, Kind, RunFact, Verdict};
 use crate::client::http::{Client, ClientOptions, FailureKind, HttpRequest, Outcome, Redactor};
-use crate::config::{Credentials, FailOn, RunOptions, StockSample};
+use crate::config::{Credentials, FailOn, RunOptions, StockFrom, StockSample};
 use crate::engine::cases::{Base, CaseSpec, CaseTree, Envelope, Generator, Transport};
+use crate::engine::discovery::{self, Discovered};
 use crate::engine::execute::{CaseRun, Engine};
 use crate::engine::shrink::shrink;
 use crate::error::ConformError;
+use crate::readers::listing::ListingReader;
 use crate::readers::observe::StockReader;
 use crate::readers::probe::StockProbe;
 use crate::readers::restore;
@@ -33,8 +35,13 @@ use crate::reports::report::*;
 /// tokens are a few hundred bytes, and servers refuse headers of more than 8 to 16 KiB.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
+/// The exit code of a run that certified nothing (the partner unreachable, authentication
+/// failed, or nothing could be exercised), as the command's own exit code 3.
+pub const EXIT_NOTHING_CERTIFIED: u8 = 3;
+
 /// Fetches a token from `/authToken` for the given credentials: GET with a query string, or
-/// POST with a JSON body when GET answers 404 or 405.
+/// POST with a JSON body when GET answers 404 or 405, a 5xx or no token (unless
+/// `opts.auth_method` forces one).
 pub async fn fetch_token(
     client: &Client,
     base: &str,
@@ -44,17 +51,70 @@ pub async fn fetch_token(
 ) -> Result<String, ConformError> {
     login(client, base, opts, username, password)
         .await
-        .map(|(t, _)| t)
+        .map(|l| l.token)
 }
 
-/// [`fetch_token`], also returning the whole-run checks' verdicts on the answer.
+/// What logging in gave: the token, the whole-run checks' verdicts on the answers, the
+/// partner's choices seen (POST only) and the calls made.
+struct Login {
+    token: String,
+    verdicts: Vec<Verdict>,
+    observations: Vec<checks::Observation>,
+    /// `/authToken` calls made.
+    requests: u64,
+}
+
+/// One `/authToken` answer read: its status, body and token.
+struct TokenAnswer {
+    status: u16,
+    body: String,
+    json: Option<Value>,
+}
+
+impl TokenAnswer {
+    fn token(&self) -> Option<String> {
+        self.json.as_ref().and_then(exchange::access_token)
+    }
+}
+
+/// Sends one `/authToken` request; a transport failure is the run's error.
+async fn token_call(
+    client: &Client,
+    req: &HttpRequest,
+    auth_url: &str,
+) -> Result<TokenAnswer, ConformError> {
+    match client.send(req).await {
+        Outcome::Response(r) => Ok(TokenAnswer {
+            status: r.status,
+            json: serde_json::from_str(&r.body).ok(),
+            body: r.body,
+        }),
+        Outcome::Failure {
+            failure: FailureKind::Connect,
+            message,
+            ..
+        } => Err(ConformError::Unreachable {
+            url: auth_url.into(),
+            message,
+        }),
+        Outcome::Failure { message, .. } => Err(ConformError::AuthFailed {
+            url: auth_url.into(),
+            message,
+        }),
+    }
+}
+
+/// [`fetch_token`], also returning the whole-run checks' verdicts on the answers and the
+/// partner's choices. GET is the documented call: a 404/405 means the partner built only POST
+/// (its choice); a 5xx or an answer without a token violates `auth-token-response`, and the run
+/// logs in with POST to certify the rest. A 401/403 refuses the credentials.
 async fn login(
     client: &Client,
     base: &str,
     opts: &RunOptions,
     username: &str,
     password: &str,
-) -> Result<(String, Vec<Verdict>), ConformError> {
+) -> Result<Login, ConformError> {
     let path = contract(opts.profile).auth_path();
     let auth_url = format!("{}{path}", base.trim_end_matches('/'));
     let mut url = url::Url::parse(&auth_url).map_err(|e| ConformError::BadTarget {
@@ -74,46 +134,59 @@ async fn login(
         }],
         body: String::new(),
     };
-    let mut outcome = client.send(&get).await;
-    if matches!(outcome.response().map(|r| r.status), Some(404 | 405)) {
-        let post = HttpRequest {
-            method: "POST".into(),
-            url: auth_url.clone(),
-            headers: vec![crate::client::http::Header {
-                name: "Content-Type".into(),
-                value: "application/json".into(),
-            }],
-            body: credentials.to_body().to_string(),
-        };
-        outcome = client.send(&post).await;
-    }
-    let r = match outcome {
-        Outcome::Response(r) => r,
-        Outcome::Failure {
-            failure: FailureKind::Connect,
-            message,
-            ..
-        } => {
-            return Err(ConformError::Unreachable {
-                url: auth_url,
-                message,
+    let post = HttpRequest {
+        method: "POST".into(),
+        url: auth_url.clone(),
+        headers: vec![crate::client::http::Header {
+            name: "Content-Type".into(),
+            value: "application/json".into(),
+        }],
+        body: credentials.to_body().to_string(),
+    };
+    let judge = |a: &TokenAnswer| {
+        checks::judge_run(&RunFact::TokenAnswer {
+            profile: opts.profile,
+            status: a.status,
+            body: a.json.as_ref(),
+        })
+    };
+    let mut verdicts = Vec::new();
+    let mut observations = Vec::new();
+    let mut requests = 1u64;
+    let answer = if opts.auth_method == Some(crate::config::AuthMethod::Post) {
+        let a = token_call(client, &post, &auth_url).await?;
+        verdicts.extend(judge(&a));
+        a
+    } else {
+        let a = token_call(client, &get, &auth_url).await?;
+        let may_post = opts.auth_method.is_none();
+        let refused = matches!(a.status, 401 | 403);
+        if may_post && matches!(a.status, 404 | 405) {
+            observations.push(checks::Observation {
+                topic: "auth-method",
+                choice: format!("POST only (GET /authToken answered {})", a.status),
             });
-        }
-        Outcome::Failure { message, .. } => {
-            return Err(ConformError::AuthFailed {
-                url: auth_url,
-                message,
-            });
+            requests += 1;
+            let p = token_call(client, &post, &auth_url).await?;
+            verdicts.extend(judge(&p));
+            p
+        } else if may_post && !refused && (a.status >= 500 || a.token().is_none()) {
+            verdicts.push(Verdict::fail(
+                crate::checks::auth_token_response::CHECK.id,
+                format!(
+                    "GET /authToken (the documented call) answered HTTP {} without a token: {}; the run logged in with POST instead",
+                    a.status,
+                    crate::text::elide(&checks::snippet(&a.body), 120)
+                ),
+            ));
+            requests += 1;
+            token_call(client, &post, &auth_url).await?
+        } else {
+            verdicts.extend(judge(&a));
+            a
         }
     };
-    let body: Option<Value> = serde_json::from_str(&r.body).ok();
-    let verdicts = checks::judge_run(&RunFact::TokenAnswer {
-        profile: opts.profile,
-        status: r.status,
-        body: body.as_ref(),
-    });
-    let token = body.as_ref().and_then(exchange::access_token);
-    match token {
+    match answer.token() {
         Some(t) if t.len() > MAX_TOKEN_BYTES => Err(ConformError::AuthFailed {
             url: auth_url,
             message: format!(
@@ -123,10 +196,15 @@ async fn login(
                 MAX_TOKEN_BYTES / 1024
             ),
         }),
-        Some(t) => Ok((t, verdicts)),
+        Some(token) => Ok(Login {
+            token,
+            verdicts,
+            observations,
+            requests,
+        }),
         None => Err(ConformError::AuthFailed {
             url: auth_url,
-            message: format!("HTTP {}: {}", r.status, checks::snippet(&r.body)),
+            message: format!("HTTP {}: {}", answer.status, checks::snippet(&answer.body)),
         }),
     }
 }
@@ -142,6 +220,8 @@ struct Tally {
     violations: u64,
     authed: u64,
     auth_401: u64,
+    server_errors: u64,
+    throttled: u64,
     timeouts: u64,
     exchanges: u64,
     read_back: u64,
@@ -169,6 +249,8 @@ impl Tally {
         self.requests += run.requests as u64;
         self.authed += run.authed as u64;
         self.auth_401 += run.auth_401 as u64;
+        self.server_errors += run.server_errors as u64;
+        self.throttled += run.throttled as u64;
         self.timeouts += run.timeouts as u64;
         self.exchanges += run.exchanges.len() as u64;
         self.read_back += u64::from(run.read_back);
@@ -199,7 +281,75 @@ fn plain_failure(
         shrink: None,
         curl: exchanges.iter().map(|e| e.request.curl()).collect(),
         exchanges,
+        cases: Vec::new(),
+        more_cases: 0,
     }
+}
+
+/// Every case of `runs` that failed `check`, in case order: the first [`MAX_CASES_KEPT`], with
+/// their bodies within [`CASE_BODY_BUDGET`] bytes (a body beyond it clipped, with its size), and
+/// how many more failed.
+fn failing_cases(runs: &[Option<(CaseSpec, CaseRun)>], check: &str) -> (Vec<FailingCase>, u64) {
+    let mut kept = Vec::new();
+    let mut more = 0u64;
+    let mut budget = CASE_BODY_BUDGET;
+    for (index, (spec, run)) in runs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().map(|r| (i, r)))
+    {
+        let Some(message) = run
+            .verdicts
+            .iter()
+            .find(|v| v.check == check)
+            .and_then(|v| v.failure.clone())
+        else {
+            continue;
+        };
+        if kept.len() >= MAX_CASES_KEPT {
+            more += 1;
+            continue;
+        }
+        let exchanges: Vec<RecordedExchange> = recorded(run);
+        let curl = exchanges.iter().map(|e| e.request.curl()).collect();
+        let exchanges = exchanges
+            .into_iter()
+            .map(|mut e| {
+                clip_body(&mut e.request.body, &mut budget);
+                if let Outcome::Response(r) = &mut e.outcome {
+                    clip_body(&mut r.body, &mut budget);
+                }
+                e
+            })
+            .collect();
+        kept.push(FailingCase {
+            case_index: index as u64,
+            case_kind: spec.kind.clone(),
+            message,
+            exchanges,
+            curl,
+        });
+    }
+    (kept, more)
+}
+
+/// Takes `body` out of `budget`, clipping it (with its size) when the budget is short.
+fn clip_body(body: &mut String, budget: &mut usize) {
+    if body.len() <= *budget {
+        *budget -= body.len();
+        return;
+    }
+    let mut at = *budget;
+    while at > 0 && !body.is_char_boundary(at) {
+        at -= 1;
+    }
+    let size = body.len();
+    body.truncate(at);
+    body.push_str(&format!(
+        "… (clipped: {size} bytes in all; this check's {} KiB of case bodies is spent)",
+        CASE_BODY_BUDGET / 1024
+    ));
+    *budget = 0;
 }
 
 /// A check's severity, from its own definition.
@@ -242,12 +392,18 @@ struct Session<'s> {
     coverage: Vec<CoverageGap>,
     /// The kinds of case read back, in the order first read (sampled read-back).
     read_kinds: Vec<String>,
+    /// What discovery found, when it ran.
+    discovered: Option<Discovered>,
+    /// Why the run certified nothing (most requests with the run's apiKey refused, answered
+    /// 5xx or throttled away): the run then exits 3 with this as its reason.
+    certified_nothing: Option<String>,
 }
 
 /// Runs the conformance checks against `opts.target` and returns the report.
 pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, ConformError> {
     let mut s = Session::open(opts, sink)?;
     s.authenticate().await?;
+    s.discover().await?;
     s.select_catalog();
     s.start_engine().await;
     s.announce_coverage();
@@ -255,6 +411,7 @@ pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, C
     if sent.is_ok() && !s.interrupted {
         s.shrink_failures().await;
         s.judge_run();
+        s.reflect_listing().await;
     }
     s.restore_stock().await;
     sent?;
@@ -305,6 +462,8 @@ impl<'s> Session<'s> {
             restore: None,
             coverage: vec![],
             read_kinds: vec![],
+            discovered: None,
+            certified_nothing: None,
         })
     }
 
@@ -315,8 +474,18 @@ impl<'s> Session<'s> {
             .stock_sample
             .unwrap_or(match self.opts.stock_probe {
                 Some(_) => crate::config::DEFAULT_PROBE_SAMPLE,
+                // Each listing read is a request to the partner: sampled like a probe.
+                None if self.reads_listing() => crate::config::DEFAULT_PROBE_SAMPLE,
                 None => crate::config::DEFAULT_LEDGER_SAMPLE,
             })
+    }
+
+    /// Whether stored stock is read through the partner's listing.
+    fn reads_listing(&self) -> bool {
+        self.engine
+            .as_ref()
+            .and_then(|e| e.state.as_ref())
+            .is_some_and(|t| t.reads_listing())
     }
 
     fn enabled(&self, id: &str) -> bool {
@@ -343,9 +512,20 @@ impl<'s> Session<'s> {
                 self.auth = true;
             }
             Credentials::Login { username, password } => {
-                let (token, verdicts) =
-                    login(&self.client, &self.base, &self.opts, &username, &password).await?;
-                self.tally.requests += 1;
+                let Login {
+                    token,
+                    verdicts,
+                    observations,
+                    requests,
+                } = login(&self.client, &self.base, &self.opts, &username, &password).await?;
+                self.tally.requests += requests;
+                for o in observations {
+                    *self
+                        .tally
+                        .observations
+                        .entry((o.topic.to_string(), o.choice))
+                        .or_default() += 1;
+                }
                 for verdict in &verdicts {
                     if !self.enabled(verdict.check) {
                         continue;
@@ -375,12 +555,82 @@ impl<'s> Session<'s> {
         Ok(())
     }
 
-    /// The seller's catalog entries.
+    /// The seller's catalog entries: the given items (`--catalog`, `--item`) when there are
+    /// any, else the discovered ones.
     fn select_catalog(&mut self) {
-        self.catalog = match &self.opts.seller {
+        let given: Vec<CatalogEntry> = match &self.opts.seller {
             Some(s) => self.opts.catalog.for_seller(s).cloned().collect(),
             None => self.opts.catalog.entries.clone(),
         };
+        let found = self.discovered.as_ref().map_or(&[][..], |d| &d.entries[..]);
+        self.catalog = discovery::catalog_of(given, found);
+    }
+
+    /// The catalog flow (`--no-discovery` skips it): the count, the pages, the catalog checks'
+    /// verdicts and the partner's choices. A count of 0 with no given items ends the run.
+    async fn discover(&mut self) -> Result<(), ConformError> {
+        if self.opts.no_restore {
+            self.opts.restore = false;
+        }
+        if !self.opts.discovery {
+            let c = contract(self.opts.profile);
+            self.warnings.push(format!(
+                "--no-discovery: {} and {} were not called, so they are not certified",
+                c.count().path(),
+                c.listing().path()
+            ));
+            return Ok(());
+        }
+        self.sink.event(&Event::Phase("discovering the catalog"));
+        let d = discovery::discover(
+            &self.client,
+            &self.base,
+            self.opts.profile,
+            self.opts.max_pages,
+        )
+        .await;
+        self.tally.requests += d.requests;
+        for v in checks::judge_run(&RunFact::Catalog(&d.facts)) {
+            if !self.enabled(v.check) {
+                continue;
+            }
+            self.tally.add_verdict(&v);
+            if let Some(m) = &v.failure {
+                self.failures
+                    .push(plain_failure(v.check, m.clone(), "catalog".into(), vec![]));
+            }
+        }
+        for o in &d.observations {
+            *self
+                .tally
+                .observations
+                .entry((o.topic.to_string(), o.choice.clone()))
+                .or_default() += 1;
+        }
+        let given = !self.opts.catalog.entries.is_empty();
+        if !d.missing.is_empty() {
+            self.warnings.push(format!(
+                "{} not built (404/405): the catalog calls are mandatory for go-live; the run goes on as --no-discovery{}",
+                d.missing.join(" and "),
+                if given { ", on the given items" } else { "" }
+            ));
+        } else if d.facts.count_value == Some(0) && !given {
+            return Err(ConformError::NothingToCertify {
+                message: format!(
+                    "{} answered 0: the seller has no published listings; Uniware would stop here too, so nothing could be certified (publish a listing for the test seller, or give --catalog/--item)",
+                    contract(self.opts.profile).count().path()
+                ),
+            });
+        }
+        let lines = discovery::summary(&d, given, !self.opts.no_restore);
+        for line in &lines {
+            self.sink.event(&Event::Notice(line));
+        }
+        if !d.entries.is_empty() && !self.opts.no_restore {
+            self.opts.restore = true;
+        }
+        self.discovered = Some(d);
+        Ok(())
     }
 
     /// The engine, with the read-back when stored stock can be read.
@@ -396,21 +646,10 @@ impl<'s> Session<'s> {
             .iter()
             .any(|c| needs_stock_reader(c) && self.enabled(c.id))
             || self.opts.restore;
-        let reader = match &self.opts.stock_probe {
-            Some(cmd) if wants_state => Some(StockReader::Probe {
-                probe: Arc::new(StockProbe::new(cmd.clone(), self.opts.stock_probe_timeout)),
-                seller: self.opts.seller.clone().unwrap_or_default(),
-            }),
-            None if wants_state && self.opts.observe => {
-                StockReader::ledger(
-                    &self.client,
-                    &self.base,
-                    self.opts.seller.clone(),
-                    self.opts.admin_token.clone(),
-                )
-                .await
-            }
-            _ => None,
+        let reader = if wants_state {
+            self.choose_reader().await
+        } else {
+            None
         };
         engine.restore = self.opts.restore && self.opts.stock_probe.is_some();
         match reader {
@@ -420,6 +659,14 @@ impl<'s> Session<'s> {
                     self.opts.stock_settle,
                     self.catalog.clone(),
                 )));
+            }
+            None if self.opts.stock_from == Some(StockFrom::None) => {
+                for c in checks::registry() {
+                    if needs_stock_reader(c) {
+                        self.skip_reasons
+                            .insert(c.id, "no read-back (--stock-from none)".into());
+                    }
+                }
             }
             None if !self.opts.observe && self.opts.stock_probe.is_none() => {
                 for c in checks::registry() {
@@ -434,6 +681,52 @@ impl<'s> Session<'s> {
         self.engine = Some(Arc::new(engine));
     }
 
+    /// The reader of stored stock: as `--stock-from` says, else the probe when given, else a
+    /// stockwire mock's ledger, else the partner's listing (when an item has a SKU code).
+    async fn choose_reader(&self) -> Option<StockReader> {
+        let probe = |cmd: &String| StockReader::Probe {
+            probe: Arc::new(StockProbe::new(cmd.clone(), self.opts.stock_probe_timeout)),
+            seller: self.opts.seller.clone().unwrap_or_default(),
+        };
+        let ledger = || {
+            StockReader::ledger(
+                &self.client,
+                &self.base,
+                self.opts.seller.clone(),
+                self.opts.admin_token.clone(),
+            )
+        };
+        let listing = || {
+            let takes_list = self
+                .discovered
+                .as_ref()
+                .is_some_and(|d| d.filter_takes_list);
+            let l = ListingReader::new(
+                &self.client,
+                &self.base,
+                self.opts.profile,
+                &self.catalog,
+                takes_list,
+            );
+            (l.readable() > 0).then(|| StockReader::Listing(Box::new(l)))
+        };
+        match (self.opts.stock_from, &self.opts.stock_probe) {
+            (Some(StockFrom::None), _) => None,
+            (Some(StockFrom::Probe) | None, Some(cmd)) => Some(probe(cmd)),
+            (Some(StockFrom::Probe), None) => None,
+            (Some(StockFrom::Ledger), _) => ledger().await,
+            (Some(StockFrom::Listing), _) => listing(),
+            (None, None) => {
+                let found = if self.opts.observe {
+                    ledger().await
+                } else {
+                    None
+                };
+                found.or_else(listing)
+            }
+        }
+    }
+
     /// Which checks this run cannot carry out in full, derived from each check's declared
     /// needs and what the run has; shown before the first case and kept for the report.
     fn announce_coverage(&mut self) {
@@ -442,6 +735,7 @@ impl<'s> Session<'s> {
             stock_probe: self.engine.as_ref().is_some_and(|e| e.state.is_some()),
             credentials: self.auth,
             login: matches!(self.opts.credentials, Credentials::Login { .. }),
+            discovery: self.discovered.is_some(),
         };
         let coverage: Vec<CoverageGap> = checks::gaps(&available, |id| self.enabled(id))
             .iter()
@@ -501,6 +795,7 @@ impl<'s> Session<'s> {
             StockSample::PerKind(n) => NEIGHBOR_CASES.saturating_mul(n),
         };
         let mut read_spent = 0u64;
+        let mut probe_stopped = false;
         // With --restore, Ctrl-C stops sending and still restores.
         let watch_interrupt = self.opts.restore;
         let interrupt = async {
@@ -522,6 +817,9 @@ impl<'s> Session<'s> {
             } else {
                 1
             };
+            if !stalled && engine.client.throttle().exhausted() {
+                stalled = true;
+            }
             while set.len() < limit && more(dispatched) && !stalled {
                 let Some(tree) = generator.next_case() else {
                     break;
@@ -611,6 +909,16 @@ impl<'s> Session<'s> {
             }
             self.tally.add(index, &run);
             self.done += 1;
+            // Repeated probe errors stop the state checks: say so when it happens.
+            if !probe_stopped && let Some(t) = engine.state.as_ref().filter(|t| t.disabled()) {
+                probe_stopped = true;
+                let (errors, count) = t.errors();
+                let w = format!(
+                    "{count} stock probe errors: the state checks are skipped from now on (not a partner violation); first: {}",
+                    errors.first().map_or("", String::as_str)
+                );
+                self.sink.event(&Event::Warning(&w));
+            }
             self.runs[index] = Some((spec, run));
             self.sink.event(&Event::Progress {
                 cases: self.done,
@@ -661,6 +969,7 @@ impl<'s> Session<'s> {
                         requests: 0,
                         original_items: n,
                         final_items: n,
+                        smaller_value_passed: false,
                     };
                     (spec, run, info)
                 }
@@ -673,6 +982,7 @@ impl<'s> Session<'s> {
                 .and_then(|v| v.failure.clone())
                 .unwrap_or_default();
             let exchanges = recorded(&final_run);
+            let (cases, more_cases) = failing_cases(&self.runs, check);
             self.failures.push(Failure {
                 check: check.into(),
                 severity: severity_of(check),
@@ -683,6 +993,8 @@ impl<'s> Session<'s> {
                 shrink: Some(info),
                 curl: exchanges.iter().map(|e| e.request.curl()).collect(),
                 exchanges,
+                cases,
+                more_cases,
             });
         }
         self.tally.requests += shrink_requests_total;
@@ -738,6 +1050,52 @@ impl<'s> Session<'s> {
         }
     }
 
+    /// `listing-reflects-update`: one update read back through the listing (with discovery),
+    /// and the partner's choice of listed stock (stored, or left after blocked units).
+    async fn reflect_listing(&mut self) {
+        let check = checks::catalog_listing_reflects::CHECK.id;
+        if self.discovered.is_none() || !self.enabled(check) {
+            return;
+        }
+        let Some(engine) = self.engine.clone() else {
+            return;
+        };
+        let Some(p) = discovery::reflect(
+            &engine,
+            &self.client,
+            &self.base,
+            self.opts.profile,
+            &self.catalog,
+            self.opts.stock_settle,
+        )
+        .await
+        else {
+            return;
+        };
+        self.tally.requests += 4;
+        for v in checks::judge_run(&RunFact::ListingReflects(&p)) {
+            self.tally.add_verdict(&v);
+            if let Some(m) = &v.failure {
+                self.failures
+                    .push(plain_failure(v.check, m.clone(), "catalog".into(), vec![]));
+            }
+        }
+        let choice = match p.listed {
+            Some((v, Some(b))) if b > 0 && v == p.sent => Some("the stored stock"),
+            Some((v, Some(b))) if b > 0 && v.saturating_add(b) == p.sent => {
+                Some("the stock left after blockedInventory")
+            }
+            _ => None,
+        };
+        if let Some(c) = choice {
+            *self
+                .tally
+                .observations
+                .entry(("listed-inventory".into(), c.into()))
+                .or_default() += 1;
+        }
+    }
+
     /// `--restore`: with a read-back, each item's stock before the run first touched it;
     /// without, the catalog's stated stock.
     async fn restore_stock(&mut self) {
@@ -766,6 +1124,58 @@ impl<'s> Session<'s> {
         if t.authed >= 3 && t.auth_401 * 2 > t.authed {
             self.warnings.push(format!("{} of {} authenticated requests were answered 401/403: the credentials are probably wrong, so most checks saw only refusals", t.auth_401, t.authed));
         }
+        if t.authed >= 3 && t.server_errors * 2 > t.authed {
+            self.warnings.push(format!("{} of {} requests sent with the run's apiKey were answered 5xx: the partner seems down, so most checks saw only server errors", t.server_errors, t.authed));
+        }
+        let throttle = self.client.throttle().stats();
+        if throttle.throttled > 0 {
+            let rate = throttle.settled_rate.map_or(String::new(), |r| {
+                format!("; the run settled at {r:.1} requests/s")
+            });
+            *self
+                .tally
+                .observations
+                .entry((
+                    "throttling".into(),
+                    format!(
+                        "429 / 503 + Retry-After honoured, {:.1} s waited{rate}",
+                        throttle.waited.as_secs_f64()
+                    ),
+                ))
+                .or_default() += throttle.throttled;
+        }
+        let t = &self.tally;
+        // Most requests sent with a valid key got no answer a check can judge, or the
+        // partner throttled past the wait budget: the run certified nothing, whatever passed.
+        let unjudged = t.auth_401 + t.server_errors + t.throttled;
+        let reason = if throttle.exhausted {
+            Some(format!(
+                "nothing could be exercised: the partner throttled {} times and the wait budget (--throttle-budget {}) was spent after {} cases; stopped sending",
+                throttle.throttled,
+                humantime::format_duration(self.opts.throttle_budget),
+                self.done
+            ))
+        } else if t.authed >= 3 && unjudged * 2 > t.authed {
+            Some(format!(
+                "nothing could be exercised: {unjudged} of {} requests sent with the run's apiKey were refused (401/403), answered 5xx or throttled",
+                t.authed
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            if throttle.exhausted {
+                self.warnings.push(reason.clone());
+            }
+            let why = format!("not exercised: {reason}");
+            for c in checks::registry() {
+                let judged = t.passed.contains_key(c.id) || t.failed.contains_key(c.id);
+                if !judged {
+                    self.skip_reasons.insert(c.id, why.clone());
+                }
+            }
+            self.certified_nothing = Some(reason);
+        }
         let sum = |m: &HashMap<&'static str, u64>| {
             checks::registry()
                 .iter()
@@ -792,6 +1202,12 @@ impl<'s> Session<'s> {
                     } else {
                         ""
                     }
+                ));
+            }
+            if tr.unseen() > 0 {
+                self.warnings.push(format!(
+                    "{} read(s) of items the listing does not show (or shows without a SKU code): their stock is unknown, so their state checks were skipped",
+                    tr.unseen()
                 ));
             }
             if tr.disabled() {
@@ -830,8 +1246,11 @@ impl<'s> Session<'s> {
             restore,
             coverage,
             read_kinds,
+            discovered,
+            certified_nothing,
             ..
         } = self;
+        let calls = discovery::coverage(&opts, discovered.as_ref());
         let enabled = |id: &str| {
             (opts.checks.is_empty() || opts.checks.iter().any(|c| c == id))
                 && !opts.skip_checks.iter().any(|c| c == id)
@@ -879,6 +1298,7 @@ impl<'s> Session<'s> {
                 id: c.id.into(),
                 severity: c.severity.to_string(),
                 category: c.category,
+                call: crate::checks::call_of(c).into(),
                 rationale: c.rationale.into(),
                 status,
                 passed,
@@ -902,6 +1322,7 @@ impl<'s> Session<'s> {
             .filter(|c| c.status == CheckStatus::Failed && c.severity == "MUST")
             .count() as u64;
         let exit_code = match opts.fail_on {
+            _ if certified_nothing.is_some() => EXIT_NOTHING_CERTIFIED,
             FailOn::Any if failed_checks > 0 => 1,
             FailOn::Must if failed_must > 0 => 1,
             _ => 0,
@@ -947,12 +1368,17 @@ impl<'s> Session<'s> {
                     product_id: e.product_id.clone(),
                     variant_id: e.variant_id.clone(),
                     stock: e.stock,
+                    sku: e.sku.clone(),
                 })
                 .collect(),
+            calls,
             seller: opts.seller.clone(),
             restore,
             read_back,
-            error: None,
+            error: certified_nothing.map(|message| RunError {
+                kind: "nothing-exercised".into(),
+                message,
+            }),
             causes: Vec::new(),
             repeat_command: opts.repeat_command.clone(),
             replay_of: None,
@@ -1004,12 +1430,9 @@ fn estimated_reads(spec: &CaseSpec, neighbor: bool) -> u64 {
             .items
             .iter()
             .any(|i| !matches!(i.base, Base::Catalog(_)) || !i.edits.is_empty());
-    // Ids the generator invented are taken as never set: no read before.
+    // Every item that may be refused is read before, invented ids too (never assumed unset).
     let before = if refusable {
-        crate::readers::state::spread(&spec.items)
-            .iter()
-            .filter(|i| !matches!(i.base, Base::Unknown(_)))
-            .count()
+        crate::readers::state::spread(&spec.items).len()
     } else {
         0
     };
@@ -1031,3 +1454,65 @@ const BUCKETS: [(usize, usize, &str); 5] = [
     (101, 1000, "101-1000"),
     (1001, usize::MAX, "1001+"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::http::HttpResponse;
+    use crate::engine::cases::{Envelope, Probe};
+
+    fn failing_run(check: &'static str, body: &str) -> (CaseSpec, CaseRun) {
+        let spec = CaseSpec {
+            kind: "valid-single".into(),
+            items: vec![],
+            envelope: Envelope::List,
+            transport: Transport::Normal,
+            probe: Probe::Single,
+        };
+        let request = HttpRequest::post("http://p/updateInventory", vec![], body.to_string());
+        let outcome = Outcome::Response(HttpResponse {
+            status: 200,
+            content_type: None,
+            body: body.to_string(),
+            elapsed_ms: 1.0,
+            throttled: false,
+        });
+        let run = CaseRun {
+            exchanges: vec![(request, outcome)],
+            verdicts: vec![Verdict::fail(check, "broke")],
+            ..CaseRun::default()
+        };
+        (spec, run)
+    }
+
+    #[test]
+    fn every_failing_case_is_kept_up_to_the_cap_within_the_body_budget() {
+        // 150 failing cases of 16 KiB each way: 100 kept, 50 counted; the bodies stop at the
+        // 1 MiB budget and the rest are clipped with their size.
+        let body = "x".repeat(16 * 1024);
+        let mut runs: Vec<Option<(CaseSpec, CaseRun)>> = (0..150)
+            .map(|_| Some(failing_run("http-200", &body)))
+            .collect();
+        runs.insert(3, Some(failing_run("json-body", "{}")));
+        runs.insert(5, None);
+        let (cases, more) = failing_cases(&runs, "http-200");
+        assert_eq!((cases.len(), more), (MAX_CASES_KEPT, 50));
+        assert_eq!(cases[3].case_index, 4);
+        let held: usize = cases
+            .iter()
+            .flat_map(|c| &c.exchanges)
+            .map(|e| {
+                let response = e.outcome.response().map_or(0, |r| r.body.len());
+                e.request.body.len() + response
+            })
+            .sum();
+        assert!(
+            held <= CASE_BODY_BUDGET + 2 * MAX_CASES_KEPT * 120,
+            "{held}"
+        );
+        let last = &cases[MAX_CASES_KEPT - 1].exchanges[0];
+        assert!(last.request.body.contains("clipped: 16384 bytes in all"));
+        // The curl stays whole.
+        assert!(cases[MAX_CASES_KEPT - 1].curl[0].len() > 16 * 1024);
+    }
+}

@@ -135,6 +135,33 @@ pub enum BatchLimit {
     Forbid,
 }
 
+/// Where stored stock is read back from (`--stock-from`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum StockFrom {
+    /// The partner's own listing: `/products?skus=…` (what Uniware sees).
+    Listing,
+    /// The `--stock-probe` command.
+    Probe,
+    /// A stockwire mock's ledger.
+    Ledger,
+    /// No read-back: the state checks are skipped.
+    None,
+}
+
+impl std::fmt::Display for StockFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StockFrom::Listing => "listing",
+            StockFrom::Probe => "probe",
+            StockFrom::Ledger => "ledger",
+            StockFrom::None => "none",
+        })
+    }
+}
+
 /// Which violations make the exit code 1.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,

@@ -96,7 +96,7 @@ pub struct Summary {
     pub cases_per_sec: f64,
     /// Requests per second.
     pub requests_per_sec: f64,
-    /// The exit code the run maps to (0 clean, 1 violations).
+    /// The exit code the run maps to (0 clean, 1 violations, 3 nothing certified).
     pub exit_code: u8,
 }
 
@@ -109,6 +109,10 @@ pub struct CheckResult {
     pub severity: String,
     /// Category.
     pub category: Category,
+    /// The call of the family it judges, as reports group checks: `authentication`, `count`,
+    /// `listing` or `update`.
+    #[serde(default)]
+    pub call: String,
     /// Why it holds.
     pub rationale: String,
     /// Passed, failed or skipped.
@@ -179,6 +183,10 @@ pub struct ShrinkInfo {
     pub original_items: usize,
     /// Items in the reported request.
     pub final_items: usize,
+    /// Whether a candidate of one item with a smaller inventory than the reported one was seen
+    /// to pass: the only evidence for a value-range hint (kept out of the report file).
+    #[serde(skip)]
+    pub smaller_value_passed: bool,
 }
 
 /// A failed check, with its minimal failing case.
@@ -201,6 +209,39 @@ pub struct Failure {
     /// The exchanges of the minimal case, in order.
     pub exchanges: Vec<RecordedExchange>,
     /// One curl command per request, apiKey as `$APIKEY`.
+    pub curl: Vec<String>,
+    /// Every case of the run that failed this check, as sent (not shrunk), in case order: at
+    /// most [`MAX_CASES_KEPT`]; their bodies share [`CASE_BODY_BUDGET`] bytes, and a body
+    /// beyond it is clipped with its size.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cases: Vec<FailingCase>,
+    /// Failing cases of this check beyond those kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_cases: u64,
+}
+
+/// Failing cases kept per check in the report.
+pub const MAX_CASES_KEPT: usize = 100;
+
+/// Bytes of request and response bodies the kept failing cases of one check may hold (1 MiB).
+pub const CASE_BODY_BUDGET: usize = 1024 * 1024;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// One case that failed a check, as the run sent it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FailingCase {
+    /// Index of the case in the run.
+    pub case_index: u64,
+    /// The probe that made it, e.g. `negative:inventory`.
+    pub case_kind: String,
+    /// What is wrong in this case.
+    pub message: String,
+    /// Its exchanges, in order (bodies clipped past the check's budget).
+    pub exchanges: Vec<RecordedExchange>,
+    /// One curl command per request, apiKey as `$APIKEY` (whole, even when a body is clipped).
     pub curl: Vec<String>,
 }
 
@@ -245,6 +286,27 @@ pub struct CatalogItem {
     pub variant_id: String,
     /// Stated stock.
     pub stock: Option<u32>,
+    /// The seller's SKU code, as the listing shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+}
+
+/// The calls of the family this run exercised, and what discovery found.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct CallCoverage {
+    /// The calls made, by path, in the order of Uniware's flow.
+    pub exercised: Vec<String>,
+    /// The calls of the family not certified by this run, each with why.
+    pub not_certified: Vec<String>,
+    /// The count `/productsCount` answered, when it answered one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// Products discovered.
+    pub products: u64,
+    /// Variants discovered (the catalog of the update cases unless items were given).
+    pub variants: u64,
+    /// Listing pages read.
+    pub pages: u64,
 }
 
 /// What `--restore` did.
@@ -331,6 +393,9 @@ pub struct Report {
     pub coverage: Vec<CoverageGap>,
     /// Catalog items used.
     pub catalog: Vec<CatalogItem>,
+    /// The calls exercised and the ids discovered.
+    #[serde(default)]
+    pub calls: CallCoverage,
     /// Seller whose catalog entries were used.
     pub seller: Option<String>,
     /// What `--restore` did.
@@ -338,8 +403,9 @@ pub struct Report {
     /// What the read-back saw, when stored stock could be read.
     #[serde(default)]
     pub read_back: Option<ReadBackSummary>,
-    /// Why the run stopped before judging anything (target unreachable, authentication failed,
-    /// bad setting); absent when the run completed.
+    /// Why the run certified nothing: it stopped before judging anything (target unreachable,
+    /// authentication failed, bad setting), or it completed but nothing could be exercised;
+    /// absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
     /// Failures grouped by probable cause: failed checks that come from the same exchanges, with
@@ -357,7 +423,9 @@ pub struct Report {
 /// Why a run could not be carried out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunError {
-    /// `unreachable`, `auth-failed` or `setting`.
+    /// `unreachable`, `auth-failed`, `nothing-to-certify` (no published listing and no items
+    /// given), `nothing-exercised` (the run completed, but most requests with the run's apiKey
+    /// were refused, answered 5xx or throttled away) or `setting`.
     pub kind: String,
     /// The error as printed.
     pub message: String,
@@ -369,6 +437,7 @@ impl RunError {
         let kind = match e {
             ConformError::Unreachable { .. } => "unreachable",
             ConformError::AuthFailed { .. } => "auth-failed",
+            ConformError::NothingToCertify { .. } => "nothing-to-certify",
             _ => "setting",
         };
         RunError {

@@ -37,6 +37,8 @@ pub enum Category {
     Performance,
     /// What the partner stored, read back after the answer.
     State,
+    /// The catalog calls: the count and the listing of the seller's products.
+    Catalog,
 }
 
 impl Category {
@@ -51,6 +53,7 @@ impl Category {
             Category::Metamorphic => "metamorphic",
             Category::Performance => "performance",
             Category::State => "state",
+            Category::Catalog => "catalog",
         }
     }
 }
@@ -79,6 +82,8 @@ pub enum Resource {
     Credentials,
     /// Seller credentials for `/authToken` (not just an apiKey).
     Login,
+    /// The catalog discovered through the catalog calls (off with `--no-discovery`).
+    Discovery,
 }
 
 impl Resource {
@@ -89,6 +94,7 @@ impl Resource {
             Resource::StockProbe => "without a stock probe",
             Resource::Credentials => "without credentials",
             Resource::Login => "without seller credentials",
+            Resource::Discovery => "with --no-discovery",
         }
     }
 
@@ -101,6 +107,9 @@ impl Resource {
             }
             Resource::Credentials => "give --api-key, or --username and --password",
             Resource::Login => "give --username and --password instead of --api-key",
+            Resource::Discovery => {
+                "drop --no-discovery once /productsCount and /products are built"
+            }
         }
     }
 }

@@ -1,13 +1,15 @@
 //! Reading what the partner stored, one item at a time, through one interface: the user's
-//! `--stock-probe` command ([`crate::readers::probe`]), or the stockwire-mock admin ledger
-//! (`GET /__admin/ledger`) when the target exposes one (the embedded mock does).
+//! `--stock-probe` command ([`crate::readers::probe`]), the stockwire-mock admin ledger
+//! (`GET /__admin/ledger`) when the target exposes one (the embedded mock does), or the
+//! partner's own listing ([`crate::readers::listing`]).
 
 use std::sync::Arc;
 
 use stockwire_schema::ItemKey;
 
 use crate::client::http::{Client, HttpRequest, Outcome};
-use crate::readers::probe::{ItemRef, StockProbe};
+use crate::readers::listing::{Listed, ListingReader};
+use crate::readers::probe::{ItemRef, ProbeError, StockProbe};
 
 /// Where stored stock is read from.
 #[derive(Debug, Clone)]
@@ -30,6 +32,8 @@ pub enum StockReader {
         /// The mock's admin token (`--admin-token`), sent as `Authorization: Bearer`.
         admin_token: Option<String>,
     },
+    /// The partner's listing, filtered by SKU code.
+    Listing(Box<ListingReader>),
 }
 
 impl StockReader {
@@ -56,7 +60,15 @@ impl StockReader {
                 .await
                 .ok()
                 .map(|_| r),
-            StockReader::Probe { .. } => None,
+            StockReader::Probe { .. } | StockReader::Listing(_) => None,
+        }
+    }
+
+    /// Whether the reader can see `key` at all (the listing sees only items with a SKU code).
+    pub fn can_read(&self, key: &ItemKey) -> bool {
+        match self {
+            StockReader::Listing(l) => l.can_read(key),
+            _ => true,
         }
     }
 
@@ -65,12 +77,23 @@ impl StockReader {
         match self {
             StockReader::Probe { probe, .. } => format!("stock probe `{}`", probe.command()),
             StockReader::Ledger { url, .. } => format!("ledger at {url}"),
+            StockReader::Listing(l) => l.describe(),
         }
     }
 
     /// Reads every item of `keys` (probes run side by side); `Ok(None)` is "never set".
-    pub async fn read_many(&self, keys: &[ItemKey]) -> Vec<Result<Option<i64>, String>> {
+    pub async fn read_many(&self, keys: &[ItemKey]) -> Vec<Result<Option<i64>, ReadError>> {
         match self {
+            StockReader::Listing(l) => l
+                .read_many(keys)
+                .await
+                .into_iter()
+                .map(|r| match r {
+                    Listed::Value(v) => Ok(Some(v)),
+                    Listed::NotShown(why) => Err(ReadError::Unknown(why)),
+                    Listed::Failed(why) => Err(ReadError::Failed(why)),
+                })
+                .collect(),
             StockReader::Probe { probe, seller } => {
                 let mut set = tokio::task::JoinSet::new();
                 for (i, k) in keys.iter().enumerate() {
@@ -83,11 +106,17 @@ impl StockReader {
                     };
                     set.spawn(async move { (i, probe.read(&item).await) });
                 }
-                let mut out: Vec<Result<Option<i64>, String>> =
-                    vec![Err("stock probe task did not finish".into()); keys.len()];
+                let mut out: Vec<Result<Option<i64>, ReadError>> =
+                    vec![
+                        Err(ReadError::Failed("stock probe task did not finish".into()));
+                        keys.len()
+                    ];
                 while let Some(joined) = set.join_next().await {
                     if let Ok((i, r)) = joined {
-                        out[i] = r.map_err(|e| e.to_string());
+                        out[i] = r.map_err(|e| match e {
+                            ProbeError::InvalidStock { .. } => ReadError::Invalid(e.to_string()),
+                            e => ReadError::Failed(e.to_string()),
+                        });
                     }
                 }
                 out
@@ -98,7 +127,7 @@ impl StockReader {
                 seller,
                 admin_token,
             } => match ledger_rows(client, url, admin_token.as_deref()).await {
-                Err(e) => vec![Err(e); keys.len()],
+                Err(e) => vec![Err(ReadError::Failed(e)); keys.len()],
                 Ok(rows) => keys
                     .iter()
                     .map(|k| {
@@ -115,6 +144,20 @@ impl StockReader {
             },
         }
     }
+}
+
+/// Why a read gave no stock value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The reader failed (a probe error, an unreadable ledger, a refused or unreadable listing
+    /// answer): never evidence about the item.
+    Failed(String),
+    /// The reader cannot see the item (the listing does not show it): its stock is unknown,
+    /// never "never set", and not an error.
+    Unknown(String),
+    /// The item holds a number that is no valid stock, in words: the partner stored an invalid
+    /// value (`stored-value`).
+    Invalid(String),
 }
 
 /// One row of the stockwire-mock admin ledger: the admin API's own format, by its serde names.

@@ -41,7 +41,8 @@ impl std::fmt::Display for ItemRef {
     }
 }
 
-/// Why a probe did not give a reading. Never a partner violation.
+/// Why a probe did not give a reading: a probe error (never a partner violation), or a number
+/// that is not a valid stock ([`ProbeError::InvalidStock`], the partner's).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProbeError {
     /// The command could not be started.
@@ -94,7 +95,17 @@ pub enum ProbeError {
         /// The start of what it printed, clipped.
         output: String,
     },
-    /// The command printed something other than an integer or nothing.
+    /// The command printed a number that is not a valid stock (a fraction, a negative,
+    /// `Infinity`, `NaN`, an exponent): evidence that the partner stored an invalid value, so a
+    /// `stored-value` violation, not a probe error.
+    #[error("item {item} holds {output}, which is not a valid stock (a whole number from 0)")]
+    InvalidStock {
+        /// The item.
+        item: String,
+        /// What the probe printed, clipped and quoted.
+        output: String,
+    },
+    /// The command printed something other than a number, `null` or nothing.
     #[error(
         "stock probe for item {item} printed {output} (`{command}`), not an integer or nothing"
     )]
@@ -158,6 +169,22 @@ pub fn url_encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// What a probe that exited 0 printed: nothing or `null` (any case) is "never set", a whole
+/// number from 0 is the stock; `Err(true)` for another number (`48.5`, `-3`, `Infinity`, `NaN`,
+/// `1e3`: the partner stored an invalid value), `Err(false)` for anything else (words, several
+/// lines: a probe error).
+pub fn parse_output(printed: &str) -> Result<Option<i64>, bool> {
+    let t = printed.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("null") {
+        return Ok(None);
+    }
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits only: the stock, or a number too large for any stock.
+        return t.parse::<i64>().map(Some).map_err(|_| true);
+    }
+    Err(t.parse::<f64>().is_ok())
 }
 
 fn clip(s: &str) -> String {
@@ -325,17 +352,20 @@ impl StockProbe {
             });
         }
         let text = String::from_utf8_lossy(&out);
-        let t = text.trim();
-        if t.is_empty() {
-            return Ok(None);
-        }
-        t.parse::<i64>()
-            .map(Some)
-            .map_err(|_| ProbeError::NotInteger {
-                item: name,
-                command,
-                output: clip(t),
-            })
+        parse_output(&text).map_err(|invalid| {
+            if invalid {
+                ProbeError::InvalidStock {
+                    item: name,
+                    output: clip(&text),
+                }
+            } else {
+                ProbeError::NotInteger {
+                    item: name,
+                    command,
+                    output: clip(&text),
+                }
+            }
+        })
     }
 }
 
@@ -397,6 +427,44 @@ mod tests {
     async fn empty_output_means_never_set() {
         let p = StockProbe::new("true", DEFAULT_TIMEOUT);
         assert_eq!(p.read(&item("p", "v")).await, Ok(None));
+        let p = StockProbe::new("echo NULL", DEFAULT_TIMEOUT);
+        assert_eq!(p.read(&item("p", "v")).await, Ok(None));
+    }
+
+    #[test]
+    fn output_has_meaning() {
+        for never in ["", "  \n", "null", "Null", "NULL\n"] {
+            assert_eq!(parse_output(never), Ok(None), "{never:?}");
+        }
+        assert_eq!(parse_output(" 12\n"), Ok(Some(12)));
+        assert_eq!(parse_output("0"), Ok(Some(0)));
+        for invalid in [
+            "48.5",
+            "-3",
+            "Infinity",
+            "-Infinity",
+            "NaN",
+            "1e3",
+            "99999999999999999999",
+        ] {
+            assert_eq!(parse_output(invalid), Err(true), "{invalid:?}");
+        }
+        for error in [
+            "twelve",
+            "12\n13",
+            "12 items",
+            "ERROR: relation does not exist",
+        ] {
+            assert_eq!(parse_output(error), Err(false), "{error:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_number_that_is_no_stock_is_the_partners_not_a_probe_error() {
+        let p = StockProbe::new("echo 48.5", DEFAULT_TIMEOUT);
+        let e = p.read(&item("P", "V")).await.unwrap_err();
+        assert!(matches!(e, ProbeError::InvalidStock { .. }), "{e}");
+        assert!(e.to_string().contains("\"48.5\""), "{e}");
     }
 
     #[tokio::test]

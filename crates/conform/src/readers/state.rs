@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use crate::checks::classify::{AuthUse, ItemVerdict};
 use crate::checks::{self, Exchange, Fact, Stored, Verdict};
 use crate::model::ids::UNKNOWN_PREFIX;
-use crate::readers::observe::StockReader;
+use crate::readers::observe::{ReadError, StockReader};
 
 /// Probe errors after which the state checks are skipped for the rest of the run.
 pub const MAX_ERRORS: u64 = 3;
@@ -188,6 +188,49 @@ pub fn neighbors(catalog: &[CatalogEntry], named: &HashSet<ItemKey>) -> Vec<Item
         .unwrap_or_default()
 }
 
+/// An unknown pair a case sent whose variantId names a catalog item it does not name (by that
+/// item's variantId, or its SKU): a partner that finds items by that id alone applies the
+/// update to the catalog item, which is read before and after to see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias {
+    /// The pair as sent (unknown to the partner).
+    pub sent: ItemKey,
+    /// The catalog item it shares the id with.
+    pub target: ItemKey,
+    /// The inventory sent for it.
+    pub count: i64,
+    /// Shared through the catalog item's SKU rather than its variantId.
+    pub by_sku: bool,
+}
+
+impl Alias {
+    /// The defect in a partner's words, when the target changed to the value sent.
+    pub fn words(&self, before: Option<i64>) -> String {
+        let short = |s: &str| crate::text::elide(s, 40);
+        let what = if self.by_sku {
+            format!(
+                "productId is ignored and variantId is read as a SKU: an update for ({}, {}) was applied to the stock of SKU {}",
+                short(&self.sent.product_id),
+                short(&self.sent.variant_id),
+                short(&self.sent.variant_id)
+            )
+        } else {
+            format!(
+                "productId is ignored: an update for ({}, {}) was applied to {}'s stock",
+                short(&self.sent.product_id),
+                short(&self.sent.variant_id),
+                short(&self.sent.variant_id)
+            )
+        };
+        format!(
+            "{what} (item {} changed from {} to {})",
+            checks::short_key(&self.target),
+            Stored::shown(before),
+            self.count
+        )
+    }
+}
+
 /// Whether a case is read back, and whether it also reads a neighbor (an item it does not
 /// name) for `stored-per-item`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -255,10 +298,15 @@ pub struct Tracker {
     /// The partner was seen refusing valid items with an invalid one.
     whole_batch: AtomicBool,
     originals: Mutex<BTreeMap<ItemKey, Option<i64>>>,
+    /// Items read holding a number that is no valid stock, in words, until a read-back of the
+    /// case holding them reports it (`stored-value`).
+    invalid: Mutex<BTreeMap<ItemKey, String>>,
     errors: Mutex<Vec<String>>,
     error_count: AtomicU64,
     disabled: AtomicBool,
     reads: AtomicU64,
+    /// Reads of items the reader could not see (unknown, not errors).
+    unseen: AtomicU64,
     settle_max_us: AtomicU64,
 }
 
@@ -293,12 +341,19 @@ impl Tracker {
             per_item: AtomicBool::new(false),
             whole_batch: AtomicBool::new(false),
             originals: Mutex::default(),
+            invalid: Mutex::default(),
             errors: Mutex::default(),
             error_count: AtomicU64::new(0),
             disabled: AtomicBool::new(false),
             reads: AtomicU64::new(0),
+            unseen: AtomicU64::new(0),
             settle_max_us: AtomicU64::new(0),
         }
+    }
+
+    /// Whether stock is read through the partner's listing.
+    pub fn reads_listing(&self) -> bool {
+        matches!(self.reader, StockReader::Listing(_))
     }
 
     /// What is read.
@@ -330,6 +385,11 @@ impl Tracker {
     /// Reads made so far.
     pub fn reads(&self) -> u64 {
         self.reads.load(Ordering::Relaxed)
+    }
+
+    /// Items the reader could not see when asked (unknown: their state checks were skipped).
+    pub fn unseen(&self) -> u64 {
+        self.unseen.load(Ordering::Relaxed)
     }
 
     /// The longest settling wait so far.
@@ -416,7 +476,17 @@ impl Tracker {
                     }
                     out.push(Some(v));
                 }
-                Err(e) => {
+                Err(ReadError::Unknown(_)) => {
+                    self.unseen.fetch_add(1, Ordering::Relaxed);
+                    out.push(None);
+                }
+                Err(ReadError::Invalid(words)) => {
+                    if let Ok(mut inv) = self.invalid.lock() {
+                        inv.insert(k.clone(), words);
+                    }
+                    out.push(None);
+                }
+                Err(ReadError::Failed(e)) => {
                     self.record_error(e);
                     out.push(None);
                 }
@@ -425,8 +495,9 @@ impl Tracker {
         out
     }
 
-    /// Reads those of `keys` whose value is not known (ids the generator invented are taken as
-    /// never set), so that an item a case may leave unchanged has a before. With `restore`,
+    /// Reads those of `keys` whose value is not known, so that an item a case may leave
+    /// unchanged has a before (an id the generator invented is read too: a partner that keys
+    /// items by one id may find a stored item under it, so "never set" is never assumed). With `restore`,
     /// also reads every key the run has not read yet, for its original value. Returns reads
     /// made.
     pub async fn before(&self, keys: &[ItemKey], restore: bool) -> u64 {
@@ -440,7 +511,7 @@ impl Tracker {
                 Err(p) => p.into_inner(),
             };
             keys.iter()
-                .filter(|k| !invented(k) && readable(k))
+                .filter(|k| readable(k) && self.reader.can_read(k))
                 .filter(|k| !known.contains_key(*k) || (restore && !originals.contains_key(*k)))
                 .cloned()
                 .collect()
@@ -459,11 +530,7 @@ impl Tracker {
 
     fn known_value(&self, k: &ItemKey) -> Option<Option<i64>> {
         let known = self.known.lock().ok()?;
-        match known.get(k) {
-            Some(v) => Some(*v),
-            None if invented(k) => Some(None),
-            None => None,
-        }
+        known.get(k).copied()
     }
 
     /// After a case that is not read back: what its items hold is no longer known (a partner
@@ -520,11 +587,24 @@ impl Tracker {
         &self,
         order: &[ItemKey],
         neighbors: &[ItemKey],
+        aliases: &[Alias],
         facts: &BTreeMap<ItemKey, Option<Fact>>,
         enabled: &HashSet<&'static str>,
     ) -> ReadBack {
         let mut rb = ReadBack::default();
-        let keys = plan(order, neighbors);
+        let mut keys = plan(order, neighbors);
+        for a in aliases {
+            if readable(&a.target) && !keys.contains(&a.target) {
+                keys.push(a.target.clone());
+            }
+        }
+        // Ids the generator invented are never shown: only a known item out of sight counts.
+        let unseen = keys
+            .iter()
+            .filter(|k| !invented(k) && !self.reader.can_read(k))
+            .count();
+        keys.retain(|k| self.reader.can_read(k));
+        self.unseen.fetch_add(unseen as u64, Ordering::Relaxed);
         // What the case did to each item read, and what it held before.
         let wanted: Vec<(ItemKey, Option<Fact>, Option<Option<i64>>)> = keys
             .iter()
@@ -598,9 +678,49 @@ impl Tracker {
             started.elapsed().as_secs_f64(),
             humantime::format_duration(self.settle)
         );
+        // A partner keying items by one id: the catalog item an unknown pair shares its
+        // variantId with took the value sent. One cause in the partner's words; what the same
+        // update showed on the pair as read (a probe may read by that id too) and on the item as
+        // a neighbor is that cause, not another.
+        let position = |k: &ItemKey| keys.iter().position(|x| x == k);
+        let mut explained: HashSet<usize> = HashSet::new();
+        let check = crate::checks::refused_not_stored::CHECK.id;
+        for a in aliases {
+            let Some(t) = position(&a.target) else {
+                continue;
+            };
+            let (Some(before), Some(after)) = (wanted[t].2, values[t]) else {
+                continue;
+            };
+            if after == Some(a.count) && before != after {
+                explained.insert(t);
+                explained.extend(position(&a.sent));
+                if enabled.contains(check) {
+                    rb.verdicts.push(Verdict::fail(check, a.words(before)));
+                }
+            }
+        }
+        // A number that is no valid stock: the partner stored an invalid value, once per item.
+        let stored = crate::checks::stored_value::CHECK.id;
+        if let Ok(mut inv) = self.invalid.lock() {
+            for k in &keys {
+                if let Some(words) = inv.remove(k)
+                    && enabled.contains(stored)
+                {
+                    rb.verdicts.push(Verdict::fail(
+                        stored,
+                        format!("{words}: the partner stored an invalid value"),
+                    ));
+                }
+            }
+        }
         for (i, v) in values.iter().enumerate() {
             if let Some(got) = v {
-                rb.verdicts.extend(verdicts(i, *got, &settle));
+                let mut vs = verdicts(i, *got, &settle);
+                if explained.contains(&i) {
+                    vs.retain(|v| v.failure.is_none());
+                }
+                rb.verdicts.extend(vs);
             }
         }
         self.landed(&keys, &values);
@@ -644,7 +764,8 @@ fn readable(k: &ItemKey) -> bool {
     !k.product_id.contains('\0') && !k.variant_id.contains('\0')
 }
 
-/// Whether the generator made the id up (it cannot be stored unless the partner is wrong).
+/// Whether the generator made the id up: no listing shows it, so a listing reader that cannot
+/// see it does not count it as a known item out of sight.
 fn invented(k: &ItemKey) -> bool {
     k.product_id.starts_with(UNKNOWN_PREFIX) || k.variant_id.starts_with(UNKNOWN_PREFIX)
 }

@@ -49,6 +49,9 @@ pub fn group(failures: &[Failure], catalog: &[CatalogItem]) -> Vec<Cause> {
             keys.push(format!("req {} {}", e.request.url, e.request.body));
         }
         keys.extend(signals(f));
+        if ignored_id(f, catalog) {
+            keys.push(IGNORED_ID.to_string());
+        }
         for k in keys {
             match first_seen.get(&k) {
                 Some(&j) => {
@@ -77,20 +80,69 @@ pub fn group(failures: &[Failure], catalog: &[CatalogItem]) -> Vec<Cause> {
             } else {
                 "SHOULD"
             };
+            // A partner keying items by one id, as read back: the cause in its words, whichever
+            // check saw it first.
+            let ignored = members
+                .iter()
+                .find(|f| f.message.starts_with(IGNORED_ID))
+                .map(|f| f.message.clone());
             Cause {
                 id: i as u32 + 1,
                 checks: members.iter().map(|f| f.check.clone()).collect(),
                 severity: severity.into(),
-                message: members
-                    .iter()
-                    .find(|f| f.severity == severity)
-                    .unwrap_or(&members[0])
-                    .message
-                    .clone(),
+                message: ignored.unwrap_or_else(|| {
+                    members
+                        .iter()
+                        .find(|f| f.severity == severity)
+                        .unwrap_or(&members[0])
+                        .message
+                        .clone()
+                }),
                 hints: hints(&members, catalog),
             }
         })
         .collect()
+}
+
+/// How the read-back words a partner that finds items by variantId alone (see
+/// `readers::state::Alias`); failures that show it are one cause.
+const IGNORED_ID: &str = "productId is ignored";
+
+/// Whether `f` may be the defect the read-back words as [`IGNORED_ID`]: its message says so,
+/// or it shows an update for an unknown pair whose variantId is a catalog item's answered as
+/// applied (2xx, not FAILED, the pair not named failed). Only a read names the stock it
+/// changed, so only such a message words the cause; this links the failures.
+fn ignored_id(f: &Failure, catalog: &[CatalogItem]) -> bool {
+    if f.message.starts_with(IGNORED_ID) {
+        return true;
+    }
+    f.exchanges.iter().any(|e| {
+        let Some(r) = e
+            .outcome
+            .response()
+            .filter(|r| (200..300).contains(&r.status))
+        else {
+            return false;
+        };
+        let Ok(request) = serde_json::from_str::<Value>(&e.request.body) else {
+            return false;
+        };
+        let response = ResponseView::parse_text(&r.body);
+        if response
+            .as_ref()
+            .is_some_and(|v| v.status_is(&stockwire_schema::Status::Failed))
+        {
+            return false;
+        }
+        RequestView::parse(&request).items().iter().any(|item| {
+            let Some(key) = item.key() else { return false };
+            let known =
+                |c: &CatalogItem| c.product_id == key.product_id && c.variant_id == key.variant_id;
+            let shares = |c: &CatalogItem| c.variant_id == key.variant_id;
+            let named_failed = response.as_ref().is_some_and(|v| v.names_item(&item.raw));
+            !named_failed && !catalog.iter().any(known) && catalog.iter().any(shares)
+        })
+    })
 }
 
 /// JSON member names of the exchange, read off the contract crate's models.
@@ -333,8 +385,14 @@ fn hints(members: &[&Failure], catalog: &[CatalogItem]) -> Vec<String> {
                     .min()
             })
             .collect();
+        // Evidence that the value matters: each shrink saw a one-item candidate with a smaller
+        // inventory pass (a partner that fails whatever the value never gets this hint).
+        let value_evidence = shrunk
+            .iter()
+            .all(|f| f.shrink.as_ref().is_some_and(|s| s.smaller_value_passed));
         if let Some(v) = smallest_values
             && reproduced
+            && value_evidence
             && v.len() == shrunk.len()
             && let Some(&low) = v.iter().min()
             && low >= 2
@@ -408,6 +466,7 @@ mod tests {
                 content_type: Some("application/json".into()),
                 body: response.to_string(),
                 elapsed_ms: 1.0,
+                throttled: false,
             }),
         }
     }
@@ -423,6 +482,8 @@ mod tests {
             shrink,
             exchanges: vec![e],
             curl: vec![],
+            cases: vec![],
+            more_cases: 0,
         }
     }
 
@@ -500,6 +561,7 @@ mod tests {
                 product_id: p.to_string(),
                 variant_id: v.to_string(),
                 stock: None,
+                sku: None,
             })
             .collect();
         let causes = group(
@@ -522,6 +584,7 @@ mod tests {
                 requests: 9,
                 original_items: 40,
                 final_items: n,
+                smaller_value_passed: true,
             })
         };
         let e = exchange(
@@ -556,6 +619,24 @@ mod tests {
         assert!(!hints.contains("only requests above"), "{hints}");
     }
 
+    #[test]
+    fn a_value_range_hint_needs_a_smaller_value_seen_to_pass() {
+        // A partner that fails whatever the value (it refuses everything): the shrinker stopped
+        // at 340488 without ever seeing a smaller one pass.
+        let e = exchange(
+            json!({"inventoryList": [item("A", "a", 340_488)]}),
+            json!({"status": "FAILED"}),
+        );
+        let causes = group(
+            &[failure("refused-not-stored", 2, e, shrunk(3, 9, 4, 1))],
+            &[],
+        );
+        assert!(
+            !causes[0].hints.join("\n").contains("inventory values"),
+            "{causes:?}"
+        );
+    }
+
     fn shrunk(
         steps: u32,
         requests: u32,
@@ -567,6 +648,7 @@ mod tests {
             requests,
             original_items,
             final_items,
+            smaller_value_passed: false,
         })
     }
 
@@ -664,6 +746,7 @@ mod tests {
                 content_type: Some("text/html".into()),
                 body: "<b>Internal error</b>".into(),
                 elapsed_ms: 1.0,
+                throttled: false,
             }),
         };
         let mut twice = failure(

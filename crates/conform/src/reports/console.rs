@@ -11,7 +11,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::model::report::{CoverageGap, Report};
 use crate::reports::events::{Event, EventSink};
 use crate::reports::view::{CoverageView, RunView};
-use crate::text::clip;
+use crate::text::{clip, elide_strings};
+
+/// Values longer than this many characters are elided in the console.
+const LONG: usize = 100;
 pub use crate::text::{escape, outcome_line};
 
 /// The console: coverage and a progress bar on standard error (the bar hidden when it is not a
@@ -83,6 +86,16 @@ impl EventSink for ConsoleSink {
                 }
             }
             Event::Warning(_) => {}
+            Event::Notice(n) => {
+                if self.quiet {
+                    return;
+                }
+                let line = crate::text::escape(n);
+                match &self.bar {
+                    Some(b) => b.println(line),
+                    None => eprintln!("{line}"),
+                }
+            }
             Event::Finished { view, .. } => {
                 if let Some(b) = self.bar.take() {
                     b.finish_and_clear();
@@ -137,20 +150,26 @@ pub fn render(v: &RunView) -> String {
         "{:<27} {:<6} {:>7} {:>7}  RESULT",
         "CHECK", "SEV", "PASSED", "FAILED"
     );
+    let mut call = "";
     for c in &v.checks {
+        if c.call != call {
+            call = &c.call;
+            let _ = writeln!(s, "{call}:");
+        }
         let _ = writeln!(
             s,
-            "{:<27} {:<6} {:>7} {:>7}  {}",
+            "  {:<25} {:<6} {:>7} {:>7}  {}",
             c.id, c.severity, c.passed, c.failed, c.result
         );
     }
     if let Some(heading) = &v.causes_heading {
         let _ = writeln!(s, "\n{heading}");
         for c in &v.causes {
-            let _ = writeln!(s, "  {}. [{}] {}", c.number, c.severity, c.message);
+            // A cause's words may quote a partner: shown escaped, like the failure blocks.
+            let _ = writeln!(s, "  {}. [{}] {}", c.number, c.severity, escape(&c.message));
             let _ = writeln!(s, "     checks: {}", c.checks.join(", "));
             for h in &c.hints {
-                let _ = writeln!(s, "     hint: {h}");
+                let _ = writeln!(s, "     hint: {}", escape(h));
             }
         }
     }
@@ -169,9 +188,27 @@ pub fn render(v: &RunView) -> String {
         for e in &f.exchanges {
             let Some(curl) = &e.curl else { continue };
             let _ = writeln!(s, "  request:   {}", escape(&e.request));
-            let _ = writeln!(s, "             {}", clip(&e.body, 600));
+            // Long values elided (`"xxxx…" (3,117 chars)`); the reports keep them whole.
+            let _ = writeln!(
+                s,
+                "             {}",
+                clip(&elide_strings(&e.body, LONG), 600)
+            );
             let _ = writeln!(s, "  response:  {}", e.response_line());
-            let _ = writeln!(s, "  reproduce: {}", clip(curl, 800));
+            let shown = elide_strings(curl, LONG);
+            let _ = writeln!(s, "  reproduce: {}", clip(&shown, 800));
+            if shown.len() != curl.len() {
+                let _ = writeln!(
+                    s,
+                    "             (long values elided; the JSON and HTML reports keep them whole)"
+                );
+            }
+        }
+    }
+    if !v.calls.is_empty() {
+        let _ = writeln!(s, "\nCalls:");
+        for l in &v.calls {
+            let _ = writeln!(s, "  {}", escape(l));
         }
     }
     if !v.choices.is_empty() {
@@ -215,6 +252,13 @@ pub fn render(v: &RunView) -> String {
     }
     for w in &v.warnings {
         let _ = writeln!(s, "\nwarning: {}", escape(w));
+    }
+    // A run that completed but certified nothing says so above its result (exit 3).
+    if v.error
+        .as_ref()
+        .is_some_and(|(kind, _)| kind == "nothing-exercised")
+    {
+        let _ = writeln!(s, "\n{}", escape(&v.verdict.text));
     }
     let _ = writeln!(s, "\n{}", v.result);
     s

@@ -36,6 +36,10 @@ pub enum Event<'a> {
     Phase(&'a str),
     /// A warning about the run's strength.
     Warning(&'a str),
+    /// Something the user must know as it happens (the discovered catalog's size, that the run
+    /// changes stock, that state checks stop after repeated probe errors): one line, printed
+    /// as given (a warning starts with `warning:`) unless the run is quiet.
+    Notice(&'a str),
     /// The run is over (or could not be carried out): its report and the view of it.
     Finished {
         /// The report.
@@ -75,6 +79,8 @@ pub struct Recorder {
     pub warnings: Vec<String>,
     /// Phases seen.
     pub phases: Vec<String>,
+    /// Notices seen.
+    pub notices: Vec<String>,
     /// Progress events seen.
     pub progress: u64,
 }
@@ -84,6 +90,7 @@ impl EventSink for Recorder {
         match e {
             Event::Warning(w) => self.warnings.push(w.to_string()),
             Event::Phase(p) => self.phases.push(p.to_string()),
+            Event::Notice(n) => self.notices.push(n.to_string()),
             Event::Progress { .. } => self.progress += 1,
             _ => {}
         }
@@ -129,6 +136,7 @@ impl EventSink for ReportFile {
             ReportSpec::Json(p) => (p, report.to_json()),
             ReportSpec::Junit(p) => (p, crate::reports::junit::render(view)),
             ReportSpec::Html(p) => (p, crate::reports::html::render(view)),
+            ReportSpec::Catalog(p) => (p, crate::reports::report::catalog_file(report)),
         };
         self.written = Some(crate::reports::report::write_file(path, &text).map(|_| path.clone()));
     }

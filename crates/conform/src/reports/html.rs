@@ -14,9 +14,10 @@ use plotters::prelude::*;
 
 use crate::error::ConformError;
 use crate::model::report::{CheckStatus, LatencyRow, Report};
-use crate::reports::view::{RunView, VerdictKind};
+use crate::reports::view::{ExchangeView, RunView, VerdictKind};
 
-/// `text` safe to place in HTML text or in a double- or single-quoted attribute.
+/// `text` safe to place in HTML text or in a double- or single-quoted attribute, a partner's
+/// control characters and bidirectional overrides shown as escapes such as `\u{1b}`.
 pub fn escape(text: &str) -> String {
     let mut s = String::with_capacity(text.len());
     for c in text.chars() {
@@ -26,6 +27,14 @@ pub fn escape(text: &str) -> String {
             '>' => s.push_str("&gt;"),
             '"' => s.push_str("&quot;"),
             '\'' => s.push_str("&#39;"),
+            // A partner's control bytes and bidirectional overrides are shown, never carried:
+            // line breaks and tabs stay (bodies are laid out in <pre>).
+            '\n' | '\t' => s.push(c),
+            c if c.is_control()
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                s.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
             c => s.push(c),
         }
     }
@@ -138,6 +147,13 @@ pub fn render(v: &RunView) -> String {
         }
     }
 
+    if !v.calls.is_empty() {
+        s.push_str("<h2>Calls</h2>\n<ul id=\"calls\">\n");
+        for l in &v.calls {
+            let _ = writeln!(s, "<li>{}</li>", escape(l));
+        }
+        s.push_str("</ul>\n");
+    }
     if !v.coverage.groups.is_empty() {
         s.push_str("<h2>Coverage</h2>\n<p class=\"meta\">Checks this run could not carry out in full, and what would let them run.</p>\n<table id=\"coverage\"><thead><tr><th>check</th><th>severity</th><th>effect</th><th>missing</th><th>why</th><th>how to provide it</th></tr></thead><tbody>\n");
         for g in &v.coverage.groups {
@@ -158,7 +174,16 @@ pub fn render(v: &RunView) -> String {
     }
 
     s.push_str("<h2>Checks</h2>\n<table id=\"checks\"><thead><tr><th>check</th><th>severity</th><th>category</th><th class=\"num\">passed</th><th class=\"num\">failed</th><th>result</th></tr></thead><tbody>\n");
+    let mut call = "";
     for c in &v.checks {
+        if c.call != call {
+            call = &c.call;
+            let _ = writeln!(
+                s,
+                "<tr class=\"call\"><th colspan=\"6\">{}</th></tr>",
+                escape(call)
+            );
+        }
         let cls = match c.status {
             CheckStatus::Passed => "st-passed",
             CheckStatus::Failed => "st-failed",
@@ -190,30 +215,28 @@ pub fn render(v: &RunView) -> String {
             sev = escape(&f.severity)
         );
         let _ = write!(s, "<div class=\"label\">{}</div>", escape(&f.case_line));
-        for (k, e) in f.exchanges.iter().enumerate() {
-            let _ = write!(
-                s,
-                "<div class=\"label\">request: {}</div><pre class=\"request\">{}</pre>",
-                escape(&e.request),
-                escape(&e.body)
-            );
-            let response = match &e.response_body {
-                Some(b) => format!("{}\n{b}", e.response),
-                None => e.response.clone(),
+        exchanges_html(&mut s, &f.exchanges, &format!("{n}"));
+        if !f.cases.is_empty() {
+            let more = if f.more_cases > 0 {
+                format!(", {} more not kept", f.more_cases)
+            } else {
+                String::new()
             };
             let _ = write!(
                 s,
-                "<div class=\"label\">response</div><pre class=\"response\">{}</pre>",
-                escape(&response)
+                "<details class=\"cases\"><summary>every failing case as sent ({}{more})</summary>",
+                f.cases.len()
             );
-            if let Some(curl) = &e.curl {
-                let id = format!("curl-{n}-{k}");
+            for (c, case) in f.cases.iter().enumerate() {
                 let _ = write!(
                     s,
-                    "<div class=\"label\">reproduce <button class=\"copy\" data-target=\"{id}\">copy</button></div><pre class=\"curl\" id=\"{id}\">{}</pre>",
-                    escape(curl)
+                    "<details class=\"case\"><summary>{}</summary>",
+                    escape(&case.title)
                 );
+                exchanges_html(&mut s, &case.exchanges, &format!("{n}-case{c}"));
+                s.push_str("</details>");
             }
+            s.push_str("</details>");
         }
         s.push_str("</div>\n");
     }
@@ -423,6 +446,36 @@ pub fn write_html(report: &Report, path: &Path) -> Result<(), ConformError> {
     crate::reports::report::write_file(path, &to_html(report))
 }
 
+/// The exchanges of one case: each request, response and curl reproducer (`id` keeps the copy
+/// buttons' targets unique).
+fn exchanges_html(s: &mut String, exchanges: &[ExchangeView], id: &str) {
+    for (k, e) in exchanges.iter().enumerate() {
+        let _ = write!(
+            s,
+            "<div class=\"label\">request: {}</div><pre class=\"request\">{}</pre>",
+            escape(&e.request),
+            escape(&e.body)
+        );
+        let response = match &e.response_body {
+            Some(b) => format!("{}\n{b}", e.response),
+            None => e.response.clone(),
+        };
+        let _ = write!(
+            s,
+            "<div class=\"label\">response</div><pre class=\"response\">{}</pre>",
+            escape(&response)
+        );
+        if let Some(curl) = &e.curl {
+            let id = format!("curl-{id}-{k}");
+            let _ = write!(
+                s,
+                "<div class=\"label\">reproduce <button class=\"copy\" data-target=\"{id}\">copy</button></div><pre class=\"curl\" id=\"{id}\">{}</pre>",
+                escape(curl)
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,6 +485,11 @@ mod tests {
         assert_eq!(
             escape(r#"<script>alert("x")</script>&'"#),
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
+        );
+        // Control bytes (ANSI, OSC) and bidi overrides are shown, never carried.
+        assert_eq!(
+            escape("a\u{1b}[2J\u{1b}]8;;x\u{7}\r\n\u{202e}b"),
+            "a\\u{1b}[2J\\u{1b}]8;;x\\u{7}\\u{d}\n\\u{202e}b"
         );
     }
 

@@ -10,9 +10,10 @@ use crate::checks::Gap;
 use crate::config::RunOptions;
 use crate::error::ConformError;
 pub use crate::model::report::{
-    CatalogItem, Cause, CheckResult, CheckStatus, Choice, CoverageGap, CoverageReason, Failure,
-    LatencyRow, REPORT_FORMAT, ReadBackSummary, RecordedExchange, Report, RestoreResult, RunError,
-    Settings, ShrinkInfo, Summary, ToolInfo,
+    CASE_BODY_BUDGET, CatalogItem, Cause, CheckResult, CheckStatus, Choice, CoverageGap,
+    CoverageReason, FailingCase, Failure, LatencyRow, MAX_CASES_KEPT, REPORT_FORMAT,
+    ReadBackSummary, RecordedExchange, Report, RestoreResult, RunError, Settings, ShrinkInfo,
+    Summary, ToolInfo,
 };
 
 impl Settings {
@@ -68,6 +69,24 @@ impl ReadBackSummary {
     }
 }
 
+/// The catalog a run used, in the catalog format (`--report catalog=PATH`): each item's ids,
+/// the stock it held before the run (the listed stock, with discovery), its SKU code and the
+/// seller.
+pub fn catalog_file(report: &Report) -> String {
+    let entries = report
+        .catalog
+        .iter()
+        .map(|c| stockwire_schema::CatalogEntry {
+            stock: c.stock,
+            sku: c.sku.clone(),
+            seller: report.seller.clone(),
+            ..stockwire_schema::CatalogEntry::new(&c.product_id, &c.variant_id)
+        })
+        .collect();
+    let catalog = stockwire_schema::Catalog { entries };
+    serde_json::to_string_pretty(&catalog).unwrap_or_else(|_| "[]".into()) + "\n"
+}
+
 impl Report {
     /// The report of a run that could not be carried out: every check skipped, the error recorded,
     /// `exit_code` the command's exit code (2 or 3).
@@ -79,6 +98,7 @@ impl Report {
                 id: c.id.into(),
                 severity: c.severity.to_string(),
                 category: c.category,
+                call: crate::checks::call_of(c).into(),
                 rationale: c.rationale.into(),
                 status: CheckStatus::Skipped,
                 passed: 0,
@@ -118,6 +138,7 @@ impl Report {
             latency: Vec::new(),
             warnings: Vec::new(),
             catalog: Vec::new(),
+            calls: Default::default(),
             seller: opts.seller.clone(),
             restore: None,
             read_back: None,

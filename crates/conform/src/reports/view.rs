@@ -55,6 +55,9 @@ pub struct RunView {
     pub failures: Vec<FailureView>,
     /// Checks this run could not carry out in full.
     pub coverage: CoverageView,
+    /// The calls of the family exercised and not certified, and the ids discovered, one line
+    /// each (empty for a report without them).
+    pub calls: Vec<String>,
     /// The partner's choices where the contract allows several.
     pub choices: Vec<ChoiceRow>,
     /// Latency per batch size.
@@ -104,6 +107,8 @@ pub struct CheckRow {
     pub severity: String,
     /// What the check looks at.
     pub category: Category,
+    /// The call it judges (`authentication`, `count`, `listing`, `update`).
+    pub call: String,
     /// Passed, failed or skipped.
     pub status: CheckStatus,
     /// Evaluations that passed.
@@ -149,6 +154,19 @@ pub struct FailureView {
     /// `case 3 (unknown-items), shrunk from 5 to 2 items in 4 steps; 8 failure(s) in the run`.
     pub case_line: String,
     /// The exchanges of the minimal case, in order.
+    pub exchanges: Vec<ExchangeView>,
+    /// Every failing case kept in the report, as sent (the HTML lists them collapsed).
+    pub cases: Vec<CaseView>,
+    /// Failing cases beyond those kept.
+    pub more_cases: u64,
+}
+
+/// One failing case of a check, as the run sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseView {
+    /// `case 12 (negative:inventory): what is wrong`.
+    pub title: String,
+    /// Its exchanges.
     pub exchanges: Vec<ExchangeView>,
 }
 
@@ -327,6 +345,7 @@ impl RunView {
                 .collect(),
             failures: report.failures.iter().map(failure_view).collect(),
             coverage: CoverageView::of(&report.target, &report.coverage),
+            calls: call_lines(&report.calls),
             choices: report
                 .choices
                 .iter()
@@ -367,6 +386,10 @@ impl RunView {
 fn verdict(report: &Report) -> Verdict {
     let sm = &report.summary;
     match (&report.error, sm.failed_checks) {
+        (Some(e), _) if e.kind == "nothing-exercised" => Verdict {
+            kind: VerdictKind::Error,
+            text: format!("Nothing certified: {}", e.message),
+        },
         (Some(e), _) => Verdict {
             kind: VerdictKind::Error,
             text: format!("Not run: {}", e.message),
@@ -386,8 +409,30 @@ fn verdict(report: &Report) -> Verdict {
     }
 }
 
+/// The calls exercised, those not certified, and what discovery found, one line each.
+fn call_lines(c: &crate::model::report::CallCoverage) -> Vec<String> {
+    let mut out = Vec::new();
+    if c.exercised.is_empty() {
+        return out;
+    }
+    out.push(format!("calls exercised: {}", c.exercised.join(", ")));
+    for n in &c.not_certified {
+        out.push(format!("not certified: {n}"));
+    }
+    if c.pages > 0 || c.count.is_some() {
+        let count = c
+            .count
+            .map_or_else(|| "no valid count".to_string(), |n| format!("count {n}"));
+        out.push(format!(
+            "discovered: {} products, {} variants, {} pages ({count})",
+            c.products, c.variants, c.pages
+        ));
+    }
+    out
+}
+
 fn check_rows(report: &Report) -> Vec<CheckRow> {
-    report
+    let mut rows = report
         .checks
         .iter()
         .map(|c| {
@@ -416,6 +461,13 @@ fn check_rows(report: &Report) -> Vec<CheckRow> {
                 id: c.id.clone(),
                 severity: c.severity.clone(),
                 category: c.category,
+                call: if c.call.is_empty() {
+                    crate::checks::find(&c.id)
+                        .map_or("", crate::checks::call_of)
+                        .to_string()
+                } else {
+                    c.call.clone()
+                },
                 status: c.status,
                 passed: c.passed,
                 failed: c.failed,
@@ -424,7 +476,16 @@ fn check_rows(report: &Report) -> Vec<CheckRow> {
                 evaluations: format!("{} of {} evaluations failed", c.failed, c.failed + c.passed),
             }
         })
-        .collect()
+        .collect::<Vec<CheckRow>>();
+    // Grouped by call, in the order of Uniware's flow; registry order within a call.
+    let groups = crate::checks::call_groups();
+    rows.sort_by_key(|r| {
+        groups
+            .iter()
+            .position(|g| *g == r.call)
+            .unwrap_or(groups.len())
+    });
+    rows
 }
 
 fn failure_view(f: &crate::model::report::Failure) -> FailureView {
@@ -450,22 +511,37 @@ fn failure_view(f: &crate::model::report::Failure) -> FailureView {
         case,
         shrink,
         case_line,
-        exchanges: f
-            .exchanges
+        exchanges: exchange_views(&f.exchanges, &f.curl),
+        cases: f
+            .cases
             .iter()
-            .enumerate()
-            .map(|(k, e)| {
-                let (response, body) = outcome_parts(&e.outcome);
-                ExchangeView {
-                    request: format!("{} {}", e.request.method, e.request.url),
-                    body: e.request.body.clone(),
-                    response,
-                    response_body: body.map(str::to_string),
-                    curl: f.curl.get(k).cloned(),
-                }
+            .map(|c| CaseView {
+                title: format!("case {} ({}): {}", c.case_index, c.case_kind, c.message),
+                exchanges: exchange_views(&c.exchanges, &c.curl),
             })
             .collect(),
+        more_cases: f.more_cases,
     }
+}
+
+fn exchange_views(
+    exchanges: &[crate::model::report::RecordedExchange],
+    curl: &[String],
+) -> Vec<ExchangeView> {
+    exchanges
+        .iter()
+        .enumerate()
+        .map(|(k, e)| {
+            let (response, body) = outcome_parts(&e.outcome);
+            ExchangeView {
+                request: format!("{} {}", e.request.method, e.request.url),
+                body: e.request.body.clone(),
+                response,
+                response_body: body.map(str::to_string),
+                curl: curl.get(k).cloned(),
+            }
+        })
+        .collect()
 }
 
 impl CoverageView {

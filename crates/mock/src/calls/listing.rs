@@ -28,7 +28,7 @@ use serde_json::Value;
 use stockwire_schema::Call;
 use stockwire_schema::call::ListingMembers;
 use stockwire_schema::exchange::{
-    ListedVariant, count_body, error_body, listed_product_of, listed_variant_of, listing_body_of,
+    ListedVariant, ListingPageWriter, count_body, error_body, listing_body_of,
 };
 
 use super::render::{Rendered, deliver};
@@ -104,10 +104,10 @@ impl Asked {
         Effects(v.answer)
     }
 
-    /// Sends `body` (or the scripted status's answer) with the scripted effects: close,
+    /// Sends `body` (JSON, or the scripted status's answer) with the scripted effects: close,
     /// malformed body, headers, content type, drip and delay. `key`: the body's top member,
     /// for a body that is not JSON.
-    fn scripted(self, sh: &Shared, body: Value, key: &str, e: Effects) -> Reply {
+    fn scripted(self, sh: &Shared, body: Bytes, key: &str, e: Effects) -> Reply {
         let mut a = e.0;
         let delay = a.delay;
         if a.close {
@@ -139,7 +139,7 @@ impl Asked {
                 }
             }
             None => {
-                let mut body = Bytes::from(body.to_string());
+                let mut body = body;
                 if let Some(m) = a.malformed {
                     body = match m {
                         Malformed::Truncated => body.slice(..body.len() / 2),
@@ -262,7 +262,8 @@ pub(crate) fn count(sh: &Shared, call: &Call, req: Request<Incoming>) -> Reply {
         Some(ListingBreak::ZeroCount) => 0,
         _ => n,
     };
-    asked.scripted(sh, count_body(&m, n), m.count, effects)
+    let body = Bytes::from(count_body(&m, n).to_string());
+    asked.scripted(sh, body, m.count, effects)
 }
 
 /// `GET` a listing call (`/products?pageNumber=&pageSize=50&publishedStatus=PUBLISHED
@@ -315,39 +316,42 @@ pub(crate) fn listing(sh: &Shared, call: &Call, req: Request<Incoming>) -> Reply
     let effects = asked.script(sh, call, &seller, Some(page as u64));
     let brk = effects.breaks();
     let Some(catalog) = sh.catalog.as_ref() else {
-        return asked.scripted(sh, listing_body_of(&m, Vec::new()), m.products, effects);
+        let body = Bytes::from(listing_body_of(&m, Vec::new()).to_string());
+        return asked.scripted(sh, body, m.products, effects);
     };
     let filter = get(m.filter);
     let groups: Vec<Vec<u32>> = match filter {
         Some(list) if codes(list).next().is_some() => matching(catalog, &seller, list, page, size),
         _ => {
-            let products = catalog.listed_products(&seller);
-            let Some(start) = page_start(products.len(), page, size, brk) else {
+            let len = catalog.listed_product_count(&seller);
+            let Some(start) = page_start(len, page, size, brk) else {
                 let text = format!(
                     "page {page} is past the end of the listing ({} products, {} a page): scripted error",
-                    products.len(),
-                    size
+                    len, size
                 );
                 asked.rec.e.notes.push(text.clone());
                 let mut e = effects;
                 if e.0.status.is_none() {
                     e.0.status = Some((500, Some(error_body(m.message, text)), String::new()));
                 }
-                return asked.scripted(sh, Value::Null, m.products, e);
+                return asked.scripted(sh, Bytes::new(), m.products, e);
             };
-            let end = start.saturating_add(size).min(products.len());
-            products[start..end]
-                .iter()
-                .map(|&first| catalog.listed_variants(&seller, first).collect())
+            let end = start.saturating_add(size).min(len);
+            (start..end)
+                .map(|k| catalog.listed_variants_of(&seller, k).collect())
                 .collect()
         }
     };
     let stale = brk == Some(ListingBreak::StaleInventory);
     let mut body = render(sh, catalog, &m, &seller, &groups, stale);
-    if brk == Some(ListingBreak::MissingVariantId) {
-        drop_first_variant_ids(&mut body, &m);
+    if brk == Some(ListingBreak::MissingVariantId)
+        && let Ok(mut v) = serde_json::from_slice::<Value>(&body)
+    {
+        // A scripted break: the page as a `Value`, rewritten (the common page never is).
+        drop_first_variant_ids(&mut v, &m);
+        body = v.to_string().into_bytes();
     }
-    asked.scripted(sh, body, m.products, effects)
+    asked.scripted(sh, Bytes::from(body), m.products, effects)
 }
 
 /// Where the unfiltered listing's page starts among `len` products, with a scripted break
@@ -421,8 +425,8 @@ fn matching(
         .collect()
 }
 
-/// The listing body of these products (each a group of entries of one product); `stale`:
-/// the catalog's stock, whatever the updates set.
+/// The listing body of these products (each a group of entries of one product), written
+/// straight to bytes; `stale`: the catalog's stock, whatever the updates set.
 fn render(
     sh: &Shared,
     catalog: &CatalogIndex,
@@ -430,7 +434,7 @@ fn render(
     seller: &str,
     groups: &[Vec<u32>],
     stale: bool,
-) -> Value {
+) -> Vec<u8> {
     // The values the listing shows are the ones its update call sets (the stock).
     let ledger_index = sh
         .family
@@ -438,60 +442,54 @@ fn render(
         .filter(|u| u.kind == crate::family::ValueKind::Count)
         .unwrap_or(sh.family.inventory())
         .ledger;
-    let values: Vec<Vec<u32>> = {
+    // Read under the ledger's lock, all at once; the page is written after it is let go.
+    let values: Vec<u32> = {
         let ledger = sh.count_ledger(ledger_index);
-        let mine = ledger.get(seller);
+        let mine = ledger.get(seller).filter(|_| !stale);
         groups
             .iter()
-            .map(|g| {
-                g.iter()
-                    .map(|&i| {
-                        mine.filter(|_| !stale)
-                            .and_then(|s| s.entry(i))
-                            .or(catalog.stock_of(i))
-                            .unwrap_or(0)
-                    })
-                    .collect()
+            .flatten()
+            .map(|&i| {
+                mine.and_then(|s| s.entry(i))
+                    .or(catalog.stock_of(i))
+                    .unwrap_or(0)
             })
             .collect()
     };
-    let products = groups
-        .iter()
-        .zip(&values)
-        .filter_map(|(g, vals)| {
-            let first = *g.first()?;
-            let brand = g.iter().find_map(|&i| catalog.listed(i).brand);
-            let variants = g
-                .iter()
-                .zip(vals)
-                .map(|(&i, &value)| {
-                    let l = catalog.listed(i);
-                    let (p, v) = catalog.key_of(i);
-                    let title: Cow<'_, str> = match l.title {
-                        Some(t) => Cow::Borrowed(t),
-                        None => Cow::Owned(format!("{p} {v}")),
-                    };
-                    listed_variant_of(
-                        m,
-                        &ListedVariant {
-                            variant_id: v,
-                            sku: catalog.sku_of(i),
-                            value,
-                            blocked: l.blocked.unwrap_or(0),
-                            title: &title,
-                            listing_price: l.listing_price,
-                            mrp: l.mrp,
-                        },
-                    )
-                })
-                .collect();
-            Some(listed_product_of(
-                m,
-                catalog.key_of(first).0,
-                brand,
-                variants,
-            ))
-        })
-        .collect();
-    listing_body_of(m, products)
+    let entries: usize = groups.iter().map(Vec::len).sum();
+    let mut w = ListingPageWriter::new(m, Vec::with_capacity(64 + entries * 160));
+    let mut values = values.into_iter();
+    let mut default_title = String::new();
+    for g in groups {
+        let Some(&first) = g.first() else {
+            continue;
+        };
+        let brand = g.iter().find_map(|&i| catalog.listed(i).brand);
+        w.product(catalog.key_of(first).0, brand);
+        for &i in g {
+            let value = values.next().unwrap_or(0);
+            let l = catalog.listed(i);
+            let (p, v) = catalog.key_of(i);
+            let title = match l.title {
+                Some(t) => t,
+                None => {
+                    default_title.clear();
+                    default_title.push_str(p);
+                    default_title.push(' ');
+                    default_title.push_str(v);
+                    &default_title
+                }
+            };
+            w.variant(&ListedVariant {
+                variant_id: v,
+                sku: catalog.sku_of(i),
+                value,
+                blocked: l.blocked.unwrap_or(0),
+                title,
+                listing_price: l.listing_price,
+                mrp: l.mrp,
+            });
+        }
+    }
+    w.finish()
 }

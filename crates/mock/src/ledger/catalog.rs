@@ -150,8 +150,9 @@ pub(crate) struct Listed<'a> {
 struct SellerListing {
     /// The seller (`None`: the listing every seller shares).
     seller: Option<Box<str>>,
-    /// Per product, in order: its first published entry the seller sees.
-    products: Vec<u32>,
+    /// Per product, in the order of its first published entry the seller sees: where its
+    /// entries start in `by_product` (a page's variants are read from there, no search).
+    runs: Vec<u32>,
     /// Published entries the seller sees.
     count: u64,
 }
@@ -494,12 +495,17 @@ impl CatalogIndex {
         // Each entry's product, numbered by the by-product order (entries of one product are
         // adjacent there).
         let mut product_of = vec![0u32; n];
+        // Each product's first position in `by_product`, by product number.
+        let mut run_at: Vec<u32> = Vec::new();
         let mut ordinal = 0u32;
         let mut prev: Option<&[u8]> = None;
-        for &i in &self.by_product {
+        for (pos, &i) in self.by_product.iter().enumerate() {
             let p = self.ids_of(i).0;
             if prev.is_some_and(|q| q != p) {
                 ordinal += 1;
+            }
+            if prev.is_none_or(|q| q != p) {
+                run_at.push(pos as u32);
             }
             prev = Some(p);
             product_of[i as usize] = ordinal;
@@ -521,10 +527,10 @@ impl CatalogIndex {
             let k = product_of[i as usize] as usize;
             if !seen[k] {
                 seen[k] = true;
-                out.products.push(i);
+                out.runs.push(run_at.get(k).copied().unwrap_or(0));
             }
         }
-        out.products.shrink_to_fit();
+        out.runs.shrink_to_fit();
         out
     }
 
@@ -540,14 +546,22 @@ impl CatalogIndex {
         self.seller_listing(seller).map_or(0, |l| l.count)
     }
 
+    /// How many products `seller`'s listing holds.
+    pub fn listed_product_count(&self, seller: &str) -> usize {
+        self.seller_listing(seller).map_or(0, |l| l.runs.len())
+    }
+
     /// The products of `seller`'s listing (each by its first published entry), in order.
-    pub fn listed_products(&self, seller: &str) -> &[u32] {
-        self.seller_listing(seller)
-            .map_or(&[][..], |l| l.products.as_slice())
+    #[cfg(test)]
+    pub fn listed_products(&self, seller: &str) -> Vec<u32> {
+        (0..self.listed_product_count(seller))
+            .filter_map(|k| self.listed_variants_of(seller, k).next())
+            .collect()
     }
 
     /// The published entries of the product of entry `first` that `seller` sees, in file
     /// order.
+    #[cfg(test)]
     pub fn listed_variants<'s>(
         &'s self,
         seller: &'s str,
@@ -555,10 +569,32 @@ impl CatalogIndex {
     ) -> impl Iterator<Item = u32> + 's {
         let p = self.ids_of(first).0;
         let b = self.by_product.partition_point(|&i| self.ids_of(i).0 < p);
-        self.by_product[b..]
-            .iter()
+        self.variants_from(seller, b)
+    }
+
+    /// The published entries `seller` sees of the `k`th product of its listing (products in
+    /// the order of their first published entry), in file order: read from where the
+    /// product's entries start, without a search.
+    pub fn listed_variants_of<'s>(
+        &'s self,
+        seller: &'s str,
+        k: usize,
+    ) -> impl Iterator<Item = u32> + 's {
+        let b = self
+            .seller_listing(seller)
+            .and_then(|l| l.runs.get(k))
+            .map_or(self.by_product.len(), |&r| r as usize);
+        self.variants_from(seller, b)
+    }
+
+    /// The published entries `seller` sees of the product whose entries start at `b` in
+    /// `by_product`.
+    fn variants_from<'s>(&'s self, seller: &'s str, b: usize) -> impl Iterator<Item = u32> + 's {
+        let run = self.by_product.get(b..).unwrap_or_default();
+        let p = run.first().map(|&i| self.ids_of(i).0);
+        run.iter()
             .copied()
-            .take_while(move |&i| self.ids_of(i).0 == p)
+            .take_while(move |&i| Some(self.ids_of(i).0) == p)
             .filter(move |&i| self.belongs_to(i, seller) && self.listed(i).published)
     }
 
@@ -604,7 +640,7 @@ impl CatalogIndex {
             + self
                 .listings
                 .iter()
-                .map(|l| l.products.capacity() * size_of::<u32>())
+                .map(|l| l.runs.capacity() * size_of::<u32>())
                 .sum::<usize>()
             + self.ids.capacity()
             + self.at.capacity() * size_of::<usize>()
@@ -910,6 +946,7 @@ mod tests {
         );
         assert_eq!(ix.listed_products("acme"), [0, 1]);
         let shirt: Vec<u32> = ix.listed_variants("acme", 0).collect();
+        assert_eq!(ix.listed_variants_of("acme", 0).collect::<Vec<_>>(), shirt);
         assert_eq!(shirt, [0, 2]);
         let shirt: Vec<u32> = ix.listed_variants("globex", 0).collect();
         assert_eq!(shirt, [0]);
