@@ -230,8 +230,8 @@ pub struct BorrowedItem<'a> {
     /// The place (`facilityCode`), if present.
     pub place: Option<Scalar<'a>>,
     /// Other members the item schema names, by their position in [`RequestRules::others`]
-    /// (empty, with no allocation, when the item has none).
-    pub others: Vec<(u8, Scalar<'a>)>,
+    /// (held inline: the documented item has one, `hsnCode`).
+    pub others: Others<'a>,
     /// Member names that appear more than once (each once, in order of their repetition).
     pub duplicate_keys: Vec<Cow<'a, str>>,
 }
@@ -244,7 +244,7 @@ impl<'a> BorrowedItem<'a> {
             Field::VariantId => self.variant_id.as_ref(),
             Field::Value => self.value.as_ref(),
             Field::Place => self.place.as_ref(),
-            Field::Other(i) => self.others.iter().find(|(k, _)| *k == i).map(|(_, v)| v),
+            Field::Other(i) => self.others.get(i),
         }
     }
 
@@ -255,18 +255,7 @@ impl<'a> BorrowedItem<'a> {
             Field::VariantId => &mut self.variant_id,
             Field::Value => &mut self.value,
             Field::Place => &mut self.place,
-            Field::Other(i) => {
-                return match self.others.iter_mut().find(|(k, _)| *k == i) {
-                    Some(old) => {
-                        old.1 = v;
-                        true
-                    }
-                    None => {
-                        self.others.push((i, v));
-                        false
-                    }
-                };
-            }
+            Field::Other(i) => return self.others.put(i, v),
         };
         slot.replace(v).is_some()
     }
@@ -309,6 +298,43 @@ impl<'a> BorrowedItem<'a> {
     pub fn key(&self) -> ItemKey {
         let (p, v) = self.id_texts();
         ItemKey::new(p, v)
+    }
+}
+
+/// The members of an item beyond its ids, value and place ([`Field::Other`]), by position:
+/// two inline (a request of 1,000 items with `hsnCode` allocates nothing per item), the rest
+/// in a list.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Others<'a> {
+    inline: [Option<(u8, Scalar<'a>)>; 2],
+    more: Vec<(u8, Scalar<'a>)>,
+}
+
+impl<'a> Others<'a> {
+    /// The value of member `i`, if present.
+    pub fn get(&self, i: u8) -> Option<&Scalar<'a>> {
+        self.iter().find(|(k, _)| *k == i).map(|(_, v)| v)
+    }
+
+    /// Every member present, in the order first given.
+    pub fn iter(&self) -> impl Iterator<Item = &(u8, Scalar<'a>)> {
+        self.inline.iter().flatten().chain(self.more.iter())
+    }
+
+    /// Stores member `i`; true when it was already there (a repeated name).
+    fn put(&mut self, i: u8, v: Scalar<'a>) -> bool {
+        let slots = self.inline.iter_mut().flatten().chain(self.more.iter_mut());
+        for old in slots {
+            if old.0 == i {
+                old.1 = v;
+                return true;
+            }
+        }
+        match self.inline.iter_mut().find(|s| s.is_none()) {
+            Some(free) => *free = Some((i, v)),
+            None => self.more.push((i, v)),
+        }
+        false
     }
 }
 
