@@ -115,6 +115,47 @@ fn cmp_shown(p: &[u8], v: &[u8], want: &str) -> std::cmp::Ordering {
     p.iter().chain(b"/").chain(v).copied().cmp(want.bytes())
 }
 
+/// `product/variant` of two ids, lower-cased, compared with `want` (lower-cased already)
+/// without writing either: ASCII byte by byte, anything else char by char.
+fn cmp_folded(p: &[u8], v: &[u8], want: &[u8]) -> std::cmp::Ordering {
+    let shown = p.iter().chain(b"/").chain(v).copied();
+    if p.is_ascii() && v.is_ascii() && want.is_ascii() {
+        return shown
+            .map(|b| b.to_ascii_lowercase())
+            .cmp(want.iter().copied());
+    }
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let (p, v, w) = (text(p), text(v), text(want));
+    p.chars()
+        .chain(std::iter::once('/'))
+        .chain(v.chars())
+        .flat_map(char::to_lowercase)
+        .cmp(w.chars())
+}
+
+/// Two entries' `product/variant`, lower-cased, compared without writing either.
+fn cmp_folded_ids(a: (&[u8], &[u8]), b: (&[u8], &[u8])) -> std::cmp::Ordering {
+    let ascii = |(p, v): (&[u8], &[u8])| p.is_ascii() && v.is_ascii();
+    if ascii(a) && ascii(b) {
+        fn lower<'a>((p, v): (&'a [u8], &'a [u8])) -> impl Iterator<Item = u8> + 'a {
+            p.iter()
+                .chain(b"/")
+                .chain(v)
+                .map(|b| b.to_ascii_lowercase())
+        }
+        return lower(a).cmp(lower(b));
+    }
+    let folded = |(p, v): (&[u8], &[u8])| {
+        format!(
+            "{}/{}",
+            String::from_utf8_lossy(p),
+            String::from_utf8_lossy(v)
+        )
+        .to_lowercase()
+    };
+    folded(a).cmp(&folded(b))
+}
+
 /// In an entry's flags byte (after its ids in the arena): which listing members follow.
 const HAS_SKU: u8 = 1;
 const HAS_TITLE: u8 = 2;
@@ -418,12 +459,12 @@ impl IndexBuilder {
         });
         let mut by_product = all.clone();
         by_product.sort_by(|&a, &b| me.ids_of(a).0.cmp(me.ids_of(b).0));
-        let mut keyed: Vec<(Box<str>, u32)> = all
-            .into_iter()
-            .map(|i| (me.shown(i).to_lowercase().into_boxed_str(), i))
-            .collect();
-        keyed.sort();
-        me.folded = keyed.into_iter().map(|(_, i)| i).collect();
+        // Compared in place, never copied: a lower-cased copy of every key was a transient
+        // 1,000,000 strings (and their allocations) at start-up. Stable, so ties keep file
+        // order; a file in spelling order is one run and sorts in linear time.
+        let mut folded = all;
+        folded.sort_by(|&a, &b| cmp_folded_ids(me.ids_of(a), me.ids_of(b)));
+        me.folded = folded;
         me.sorted = sorted;
         me.by_product = by_product;
         me.listings = vec![me.listing_for(None)];
@@ -680,11 +721,6 @@ impl CatalogIndex {
         )
     }
 
-    fn shown(&self, i: u32) -> String {
-        let (p, v) = self.key_of(i);
-        format!("{p}/{v}")
-    }
-
     /// The `stock` entry `i` was given in the catalog.
     pub fn stock_of(&self, i: u32) -> Option<u32> {
         self.stock.get(i as usize).copied().filter(|&s| s != UNSET)
@@ -728,14 +764,16 @@ impl CatalogIndex {
         let want = format!("{product}/{variant}");
         let lower = want.to_lowercase();
         let mut candidates: Vec<u32> = Vec::new();
-        let f = self
-            .folded
-            .partition_point(|&i| self.shown(i).to_lowercase() < lower);
+        let folded = |i: u32| {
+            let (p, v) = self.ids_of(i);
+            cmp_folded(p, v, lower.as_bytes())
+        };
+        let f = self.folded.partition_point(|&i| folded(i).is_lt());
         candidates.extend(
             self.folded[f..]
                 .iter()
                 .take(SAME_PRODUCT)
-                .take_while(|&&i| self.shown(i).to_lowercase() == lower),
+                .take_while(|&&i| folded(i).is_eq()),
         );
         let b = self
             .by_product
