@@ -3,6 +3,7 @@
 //! `\uXXXX`, any mix), URL-encoded (`%XX` in either case, `+` for a space) and base64
 //! (standard or URL-safe alphabet, at any alignment inside a longer encoded text).
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
 /// What replaces a secret.
@@ -11,7 +12,12 @@ pub const REDACTED: &str = "[REDACTED]";
 /// Replaces every secret in text by `[REDACTED]`.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
+    /// Short secrets, each in any mix of spellings.
     patterns: Vec<Regex>,
+    /// Every whole spelling of the long secrets.
+    long: Vec<String>,
+    /// `long`, as one automaton (its size is a small multiple of the spellings' bytes).
+    long_matcher: Option<AhoCorasick>,
 }
 
 /// The base64 alphabets (standard, URL-safe).
@@ -86,6 +92,47 @@ fn char_alternatives(c: char) -> String {
     format!("(?:{})", alts.join("|"))
 }
 
+/// Secrets up to this many bytes are found in any mix of escapes; longer ones in each whole
+/// spelling ([`whole_spellings`]).
+const MIXED_SPELLINGS_UP_TO: usize = 256;
+
+/// A secret as a JSON string spells it (serde_json's escaping, and with `\/`), and URL-encoded
+/// (upper- and lower-case `%XX`, a space as `+` or `%20`): each whole, deduplicated.
+fn whole_spellings(secret: &str) -> Vec<String> {
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json
+        .strip_prefix('"')
+        .and_then(|j| j.strip_suffix('"'))
+        .unwrap_or(secret)
+        .to_string();
+    let pct = |upper: bool, plus: bool| -> String {
+        let mut out = String::with_capacity(secret.len() * 3);
+        for b in secret.bytes() {
+            match b {
+                b' ' if plus => out.push('+'),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    out.push(char::from(b))
+                }
+                _ if upper => out.push_str(&format!("%{b:02X}")),
+                _ => out.push_str(&format!("%{b:02x}")),
+            }
+        }
+        out
+    };
+    let mut out = vec![
+        secret.to_string(),
+        json.replace('/', "\\/"),
+        json,
+        pct(true, false),
+        pct(false, false),
+        pct(true, true),
+        pct(false, true),
+    ];
+    out.sort();
+    out.dedup();
+    out
+}
+
 impl Redactor {
     /// A redactor for these secrets (those shorter than 3 characters are ignored).
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
@@ -101,6 +148,23 @@ impl Redactor {
         if secret.chars().count() < 3 {
             return;
         }
+        // A short secret is matched in any mix of spellings, character by character. A long
+        // one (a token of kilobytes) in its whole spellings only, by one automaton: a pattern
+        // of alternatives per character compiles to megabytes per kilobyte of secret, past
+        // regex's size limit, and the secret then went unredacted.
+        if secret.len() > MIXED_SPELLINGS_UP_TO {
+            self.long.extend(whole_spellings(secret));
+            self.long.extend(base64_cores(secret));
+            self.long.sort();
+            self.long.dedup();
+            self.long_matcher = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                // An NFA: a few bytes per pattern byte (a DFA of a 10 KiB token took 84 MB).
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(&self.long)
+                .ok();
+            return;
+        }
         let spelled: String = secret.chars().map(char_alternatives).collect();
         let mut alts = vec![spelled];
         alts.extend(base64_cores(secret).iter().map(|c| regex::escape(c)));
@@ -111,7 +175,10 @@ impl Redactor {
 
     /// `text` with every secret, in every form, replaced.
     pub fn redact(&self, text: &str) -> String {
-        let mut s = text.to_string();
+        let mut s = match &self.long_matcher {
+            Some(ac) if ac.is_match(text) => ac.replace_all(text, &vec![REDACTED; self.long.len()]),
+            _ => text.to_string(),
+        };
         for re in &self.patterns {
             if re.is_match(&s) {
                 s = re.replace_all(&s, REDACTED).into_owned();
@@ -170,6 +237,36 @@ mod tests {
                 assert!(out.contains(REDACTED), "{prefix:?}: {encoded} -> {out}");
             }
         }
+    }
+
+    #[test]
+    fn a_long_secret_is_found_in_each_whole_spelling_with_a_small_pattern() {
+        // A token of 10 KiB with characters every spelling changes.
+        let secret: String = "tok/en+ é".repeat(1200);
+        let r = Redactor::new([secret.clone()]);
+        let json = serde_json::to_string(&secret).unwrap();
+        let url: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let b64 = base64(format!("x{secret}").as_bytes(), URL);
+        for text in [
+            format!("k {secret} z"),
+            format!("{{\"echo\":{json}}}"),
+            format!("{{\"echo\":{}}}", json.replace('/', "\\/")),
+            format!("https://h/x?k={url}&z=1"),
+            format!("https://h/x?k={}&z=1", url.to_lowercase()),
+            format!("Authorization: {b64}"),
+        ] {
+            let out = r.redact(&text);
+            assert!(out.contains(REDACTED), "{}", &text[..40]);
+            assert!(!out.contains("tok/en+ é"), "{}", &text[..40]);
+        }
+        // Bounded by structure: the automaton holds the whole spellings, a small multiple of
+        // the secret's bytes (no pattern of alternatives per character).
+        let held = r.long_matcher.as_ref().map_or(0, AhoCorasick::memory_usage);
+        assert!(
+            held > 0 && held < secret.len() * 400,
+            "automaton of {held} bytes"
+        );
+        assert!(r.patterns.is_empty());
     }
 
     #[test]
