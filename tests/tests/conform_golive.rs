@@ -292,8 +292,12 @@ impl Respond for Update {
 }
 
 async fn partner(fault: Fault, products: Vec<Product>) -> MockServer {
+    partner_with_ledger(fault, products, Ledger::default()).await
+}
+
+/// [`partner`], storing updates in `ledger`.
+async fn partner_with_ledger(fault: Fault, products: Vec<Product>, ledger: Ledger) -> MockServer {
     let server = MockServer::start().await;
-    let ledger = Ledger::default();
     for p in ["/productsCount", "/products"] {
         Mock::given(method("GET"))
             .and(path(p))
@@ -598,4 +602,41 @@ fn listing_and_a_probe_do_not_go_together() {
         .run_options("http://127.0.0.1:1".into(), |_| None)
         .unwrap_err();
     assert!(e.to_string().contains("stock-from"), "{e}");
+}
+
+/// Under the available-stock choice (the listing shows the stored stock minus the blocked
+/// units), `--restore` sets each item back to the listed stock plus its blocked units: the
+/// stock it stored before the run, not the smaller number the listing showed.
+#[tokio::test]
+async fn the_restore_adds_the_blocked_units_back_under_the_available_stock_choice() {
+    for fault in [Fault::ListsAvailable, Fault::None] {
+        let ledger = Ledger::default();
+        let server = partner_with_ledger(fault, products(60, 1), ledger.clone()).await;
+        let mut o = options(server.uri());
+        o.no_restore = false;
+        o.restore = true;
+        o.cases = 12;
+        let r = stockwire_conform::run(o, &mut NoSink).await.unwrap();
+        assert_eq!(
+            failed(&r),
+            Vec::<String>::new(),
+            "{fault:?}: {:?}",
+            r.failures
+        );
+        let restore = r.restore.as_ref().expect("restored");
+        assert_eq!(restore.failed, 0, "{restore:?}");
+        assert!(restore.restored > 0, "{restore:?}");
+        let want = if fault == Fault::ListsAvailable {
+            "listing-plus-blocked"
+        } else {
+            "catalog"
+        };
+        assert_eq!(restore.source, want, "{fault:?}");
+        // Every item the run touched holds its stock from before the run (5) again.
+        let ledger = ledger.lock().unwrap();
+        assert!(!ledger.is_empty());
+        for (key, stock) in ledger.iter() {
+            assert_eq!(*stock, 5, "{fault:?}: {key:?}");
+        }
+    }
 }

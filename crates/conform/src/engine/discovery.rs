@@ -302,7 +302,12 @@ pub fn catalog_of(given: Vec<CatalogEntry>, found: &[CatalogEntry]) -> Vec<Catal
         .map(|mut e| {
             if let Some(f) = by_key.get(&e.key()) {
                 e.sku = e.sku.or_else(|| f.sku.clone());
-                e.stock = e.stock.or(f.stock);
+                // A stock taken from the listing comes with its blocked units (the restore adds
+                // them back under the available-stock choice); a stated stock stays as stated.
+                if e.stock.is_none() {
+                    e.stock = f.stock;
+                    e.blocked = e.blocked.or(f.blocked);
+                }
             }
             e
         })
