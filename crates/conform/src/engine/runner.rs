@@ -600,8 +600,12 @@ impl<'s> Session<'s> {
             }
             self.tally.add_verdict(&v);
             if let Some(m) = &v.failure {
-                self.failures
-                    .push(plain_failure(v.check, m.clone(), "catalog".into(), vec![]));
+                self.failures.push(plain_failure(
+                    v.check,
+                    m.clone(),
+                    "catalog".into(),
+                    v.shown_by.clone(),
+                ));
             }
         }
         for o in &d.observations {
