@@ -61,6 +61,10 @@ enum Fault {
     AppliesRefused,
     /// Choice: the listing shows the stock left after blocked units.
     ListsAvailable,
+    /// The first pull shows product 50 at the end of the last page instead of first on page
+    /// 2 (its order moved while it was pulled); read again, the boundary is elsewhere. Count,
+    /// pages and ids all agree: only the boundary read again shows the move.
+    BoundaryMoves,
 }
 
 /// A listed variant: variantId, sku, stock.
@@ -76,6 +80,8 @@ struct Listing {
     products: Vec<Product>,
     /// Stock set by updates, by (product id, variantId).
     ledger: Ledger,
+    /// Whether a page past the end was served (the first pull is over).
+    pulled: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Stock set by updates, shared by the partner's calls.
@@ -204,7 +210,21 @@ impl Respond for Listing {
             _ => ((page - 1) * 50, page * 50),
         };
         let total = self.products.len();
+        let moved;
+        let shown = if f == Fault::BoundaryMoves
+            && !self.pulled.load(std::sync::atomic::Ordering::SeqCst)
+            && total > 50
+        {
+            let mut order = self.products.clone();
+            let p = order.remove(50);
+            order.push(p);
+            moved = order;
+            &moved
+        } else {
+            &self.products
+        };
         if start >= total {
+            self.pulled.store(true, std::sync::atomic::Ordering::SeqCst);
             return match f {
                 Fault::PastEnd404 => {
                     ResponseTemplate::new(404).set_body_json(json!({"message": "no such page"}))
@@ -236,7 +256,7 @@ impl Respond for Listing {
             };
         }
         let ledger = self.ledger.lock().unwrap();
-        let list: Vec<Value> = self.products[start..end.min(total)]
+        let list: Vec<Value> = shown[start..end.min(total)]
             .iter()
             .enumerate()
             .map(|(i, p)| {
@@ -292,8 +312,12 @@ impl Respond for Update {
 }
 
 async fn partner(fault: Fault, products: Vec<Product>) -> MockServer {
+    partner_with_ledger(fault, products, Ledger::default()).await
+}
+
+/// [`partner`], storing updates in `ledger`.
+async fn partner_with_ledger(fault: Fault, products: Vec<Product>, ledger: Ledger) -> MockServer {
     let server = MockServer::start().await;
-    let ledger = Ledger::default();
     for p in ["/productsCount", "/products"] {
         Mock::given(method("GET"))
             .and(path(p))
@@ -301,6 +325,7 @@ async fn partner(fault: Fault, products: Vec<Product>) -> MockServer {
                 fault,
                 products: products.clone(),
                 ledger: ledger.clone(),
+                pulled: Default::default(),
             })
             .mount(&server)
             .await;
@@ -414,6 +439,7 @@ async fn each_broken_listing_fails_only_its_check() {
         (Fault::NoSku, "listing-schema"),
         (Fault::Overlap, "pages-disjoint"),
         (Fault::ShortPage, "pages-complete"),
+        (Fault::BoundaryMoves, "pages-complete"),
         (Fault::PastEnd500, "past-end"),
         (Fault::PastEndRepeats, "past-end"),
         (Fault::Endless, "past-end"),
@@ -431,7 +457,68 @@ async fn each_broken_listing_fails_only_its_check() {
             r.failures
         );
         assert_eq!(r.summary.exit_code, 1, "{fault:?}");
+        // A failing catalog check carries the request that shows it, as a curl with the apiKey
+        // as `$APIKEY` (the reflect check judges updates, not one catalog answer).
+        if check != "listing-reflects-update" {
+            let f = r.failures.iter().find(|f| f.check == check).unwrap();
+            assert!(!f.curl.is_empty(), "{fault:?}: no curl");
+            assert_eq!(f.curl.len(), f.exchanges.len());
+            for c in &f.curl {
+                assert!(c.starts_with("curl -sS -i -X GET '"), "{fault:?}: {c}");
+                assert!(c.contains("/products"), "{fault:?}: {c}");
+                assert!(!c.contains(KEY), "{fault:?}: {c}");
+            }
+            if fault != Fault::OpenListing {
+                assert!(
+                    f.curl[0].contains("apiKey: $APIKEY"),
+                    "{fault:?}: {}",
+                    f.curl[0]
+                );
+            }
+        }
     }
+}
+
+/// A catalog check's failure shows its request, answer and curl in every report, as an
+/// update's failure does.
+#[tokio::test]
+async fn a_catalog_failure_shows_its_curl_in_every_report() {
+    let r = run_against(Fault::ShortPage, products(120, 1)).await;
+    let f = r
+        .failures
+        .iter()
+        .find(|f| f.check == "pages-complete")
+        .unwrap();
+    let curl = &f.curl[0];
+    assert!(
+        curl.contains("/products?pageNumber=1&pageSize=50"),
+        "{curl}"
+    );
+    let console = stockwire_conform::console::summary(&r);
+    assert!(
+        console.contains("reproduce: curl -sS -i -X GET"),
+        "{console}"
+    );
+    assert!(console.contains("/products?pageNumber=1"), "{console}");
+    let json: Value = serde_json::from_str(&r.to_json()).unwrap();
+    let failure = json["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "pages-complete")
+        .unwrap();
+    assert_eq!(failure["curl"][0], curl.as_str());
+    assert_eq!(failure["exchanges"][0]["request"]["method"], "GET");
+    let html = stockwire_conform::html::to_html(&r);
+    assert!(
+        html.contains("curl -sS -i -X GET"),
+        "no curl in the HTML report"
+    );
+    let junit = stockwire_conform::junit::to_junit(&r);
+    assert!(
+        junit.contains("curl -sS -i -X GET"),
+        "no curl in the JUnit report"
+    );
 }
 
 #[tokio::test]
@@ -598,4 +685,86 @@ fn listing_and_a_probe_do_not_go_together() {
         .run_options("http://127.0.0.1:1".into(), |_| None)
         .unwrap_err();
     assert!(e.to_string().contains("stock-from"), "{e}");
+}
+
+/// The mock's `listing-skip` scenario: page 2 starts one product late and its last product
+/// opens page 3 too, so the listing entries reach the count while one product is on no page.
+/// `pages-complete` catches the skip the repeat hides (besides the repeat and the count).
+#[tokio::test]
+async fn a_skip_hidden_by_a_repeat_is_caught_against_the_count() {
+    let catalog = Catalog {
+        entries: (0..120)
+            .flat_map(|i| {
+                ["A", "B"].map(|v| CatalogEntry {
+                    stock: Some(1),
+                    ..CatalogEntry::new(format!("P{i:04}"), format!("P{i:04}-{v}"))
+                })
+            })
+            .collect(),
+    };
+    let scenario =
+        stockwire_mock::Scenario::read(&stockwire_tests::fixture("scenarios/listing-skip.toml"))
+            .unwrap();
+    let mock = stockwire_mock::MockMarketplace::builder()
+        .catalog(catalog)
+        .scenario(scenario)
+        .start()
+        .await
+        .unwrap();
+    let mut o = options(mock.url());
+    o.credentials = Credentials::ApiKey(mock.token("demo").unwrap());
+    let r = stockwire_conform::run(o, &mut NoSink).await.unwrap();
+    assert!(
+        failed(&r).contains(&"pages-complete".to_string()),
+        "{:?}",
+        r.failures
+    );
+    let f = r
+        .failures
+        .iter()
+        .find(|f| f.check == "pages-complete")
+        .unwrap();
+    assert!(
+        f.message
+            .contains("240 listing(s) for a count of 240, but only 238 distinct"),
+        "{}",
+        f.message
+    );
+}
+
+/// Under the available-stock choice (the listing shows the stored stock minus the blocked
+/// units), `--restore` sets each item back to the listed stock plus its blocked units: the
+/// stock it stored before the run, not the smaller number the listing showed.
+#[tokio::test]
+async fn the_restore_adds_the_blocked_units_back_under_the_available_stock_choice() {
+    for fault in [Fault::ListsAvailable, Fault::None] {
+        let ledger = Ledger::default();
+        let server = partner_with_ledger(fault, products(60, 1), ledger.clone()).await;
+        let mut o = options(server.uri());
+        o.no_restore = false;
+        o.restore = true;
+        o.cases = 12;
+        let r = stockwire_conform::run(o, &mut NoSink).await.unwrap();
+        assert_eq!(
+            failed(&r),
+            Vec::<String>::new(),
+            "{fault:?}: {:?}",
+            r.failures
+        );
+        let restore = r.restore.as_ref().expect("restored");
+        assert_eq!(restore.failed, 0, "{restore:?}");
+        assert!(restore.restored > 0, "{restore:?}");
+        let want = if fault == Fault::ListsAvailable {
+            "listing-plus-blocked"
+        } else {
+            "catalog"
+        };
+        assert_eq!(restore.source, want, "{fault:?}");
+        // Every item the run touched holds its stock from before the run (5) again.
+        let ledger = ledger.lock().unwrap();
+        assert!(!ledger.is_empty());
+        for (key, stock) in ledger.iter() {
+            assert_eq!(*stock, 5, "{fault:?}: {key:?}");
+        }
+    }
 }

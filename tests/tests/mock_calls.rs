@@ -1,6 +1,7 @@
-//! A call is a value in the mock: a call of the update's shape that is not built in (the
-//! fixture price push, `fixtures/calls/updateprice.md` and its overlay) is served from its
-//! definition and its page alone, with no code of its own in the mock.
+//! A call is a value: a call of the update's shape that is not built in (the fixture price
+//! push, `fixtures/calls/updateprice.md` and its overlay) is served by the mock and run by the
+//! runner from its definition and its page alone, with no code of its own in either, and no
+//! inventory module knows it.
 
 use std::sync::Arc;
 
@@ -171,4 +172,148 @@ async fn a_call_that_clashes_with_another_is_refused_at_start() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("clashes with call `products`"), "{e}");
+}
+
+/// The runner runs the fixture call from its definition alone: seeded cases (valid batches,
+/// an item with a value its schema refuses, an unknown item) go to the mock's `/updatePrice`,
+/// and a mock that keeps the shape's contract gets a clean verdict, under both profiles.
+#[tokio::test]
+async fn the_runner_runs_a_call_of_the_update_shape_from_its_definition_alone() {
+    use stockwire_conform::{Credentials, RunOptions, family};
+    for profile in Profile::ALL {
+        let call = price_push(profile);
+        let m = MockMarketplace::builder()
+            .profile(profile)
+            .catalog(demo::catalog())
+            .demo()
+            .call(call.clone())
+            .start()
+            .await
+            .unwrap();
+        let mut o = RunOptions::new(m.url());
+        o.profile = profile;
+        o.catalog = demo::catalog();
+        o.seller = Some(demo::SELLER.into());
+        o.credentials = Credentials::Login {
+            username: demo::USERNAME.into(),
+            password: demo::PASSWORD.into(),
+        };
+        o.seed = 5;
+        o.cases = 30;
+        let v = family::run_update_call(&o, call.clone()).await.unwrap();
+        assert_eq!(
+            (v.call.as_str(), v.path.as_str()),
+            ("updatePrice", "/updatePrice")
+        );
+        assert_eq!(v.cases, 30);
+        assert!(v.is_clean(), "{:#?}", v.findings);
+        // The cases reached the mock: the price push's journal holds them, and prices were set.
+        let sent = m.journal_filtered(&Filter {
+            call: Some("updatePrice".into()),
+            ..Filter::default()
+        });
+        assert_eq!(sent.len(), 30);
+        assert!(!m.values("updatePrice").unwrap().is_empty());
+        // The same seed sends the same cases.
+        let again = family::run_update_call(&o, call).await.unwrap();
+        assert_eq!(again, v);
+        m.shutdown().await;
+    }
+}
+
+/// A partner that answers SUCCESS to every price push, whatever it holds, is caught: the
+/// runner's verdict names the registry checks whose rules it breaks, with a curl.
+#[tokio::test]
+async fn the_runner_catches_a_call_that_accepts_everything() {
+    use stockwire_conform::{Credentials, RunOptions, family};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/updatePrice"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status": "SUCCESS", "failedProductList": []})),
+        )
+        .mount(&server)
+        .await;
+    let mut o = RunOptions::new(server.uri());
+    o.catalog = demo::catalog();
+    o.seller = Some(demo::SELLER.into());
+    o.credentials = Credentials::ApiKey("secret-key".into());
+    o.cases = 9;
+    let v = family::run_update_call(&o, price_push(Profile::V1))
+        .await
+        .unwrap();
+    let ids: std::collections::BTreeSet<&str> = v.findings.iter().map(|f| f.check).collect();
+    assert_eq!(
+        ids.into_iter().collect::<Vec<_>>(),
+        ["invalid-item-rejected", "unknown-item-rejected"]
+    );
+    let f = &v.findings[0];
+    assert!(f.curl.contains("/updatePrice"), "{}", f.curl);
+    assert!(f.curl.contains("$APIKEY") && !f.curl.contains("secret-key"));
+    // A call of another shape is refused, never sent.
+    let listing = stockwire_schema::contract(Profile::V1)
+        .call("products")
+        .unwrap()
+        .clone();
+    assert!(family::run_update_call(&o, listing).await.is_err());
+}
+
+/// The measure of "a call is a value": the files the fixture call needed are its page, its
+/// overlay and its definition (the `PRICE_PUSH` consts of this test and of the schema crate's
+/// test). No library source names it, so no inventory module (nor any other) changed for it.
+#[test]
+fn the_fixture_call_needed_only_its_page_overlay_and_definition() {
+    let needed = [
+        "fixtures/calls/updateprice.md",
+        "fixtures/calls/overlays/common/updateprice.json",
+        "tests/tests/mock_calls.rs",
+        "crates/schema/src/contract.rs",
+    ];
+    let root = stockwire_tests::root();
+    for f in needed {
+        assert!(root.join(f).is_file(), "{f}");
+    }
+    // The call's own names, read from its page.
+    let page = std::fs::read_to_string(fixture("calls/updateprice.md")).unwrap();
+    for name in ["/updatePrice", "priceList", "sellingPrice"] {
+        assert!(page.contains(name), "{name}");
+    }
+    let mut stack = vec![root.join("crates")];
+    let mut read = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if p.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            read += 1;
+            let rel = p
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            // The schema crate's test of the definition is the one place a library file holds
+            // it; everything before its `mod tests` is library code.
+            let code = if rel == "crates/schema/src/contract.rs" {
+                text.split("mod tests").next().unwrap_or_default()
+            } else {
+                &text
+            };
+            for name in ["updatePrice", "updateprice", "priceList", "sellingPrice"] {
+                assert!(
+                    !code.contains(name),
+                    "{rel} names the fixture call (`{name}`)"
+                );
+            }
+        }
+    }
+    assert!(read > 100, "only {read} sources read");
 }

@@ -6,7 +6,9 @@
 //! The source is grouped by role, each folder with a `mod.rs` that says what it owns:
 //! - `engine/`: the catalog flow that discovers the seller's items ([`discovery`]), case
 //!   generation from the contract of a profile and the catalog ([`cases`]), driven by one seeded
-//!   proptest runner, with shrinking; the run itself ([`runner`]) and [`replay`];
+//!   proptest runner, with shrinking; the run itself ([`runner`]) and [`replay`]; and the
+//!   calls of the update's shape beyond the inventory push, run from their definition alone
+//!   ([`family`]);
 //! - `checks/`: the classification of a request as sent ([`classify`]) and the checks
 //!   ([`checks`]), each in its own module with a stable id, severity and rationale (the semantic
 //!   rules come from `stockwire-schema`);
@@ -62,7 +64,7 @@ mod text;
 
 pub use checks::classify;
 pub use client::{http, proxy, redact, throttle};
-pub use engine::{cases, discovery, replay, runner};
+pub use engine::{cases, discovery, family, replay, runner};
 pub use readers::{listing, observe, probe, restore, state};
 pub use reports::{causes, console, events, html, junit, report, view};
 

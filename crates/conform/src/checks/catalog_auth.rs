@@ -41,13 +41,16 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
     if f.key_probes.is_empty() {
         return None;
     }
-    let problems: Vec<String> = f
+    let leaks: Vec<_> = f
         .key_probes
         .iter()
         .filter(|k| {
             let refused = k.answer.status.is_some_and(|s| (400..500).contains(&s));
             !refused && (k.answer.status == Some(200) || k.listed > 0)
         })
+        .collect();
+    let problems: Vec<String> = leaks
+        .iter()
         .map(|k| {
             format!(
                 "{} sent {} was answered {}{}",
@@ -62,5 +65,8 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
             )
         })
         .collect();
-    Some(super::catalog_facts::verdict_of(CHECK.id, &problems))
+    Some(super::catalog_facts::shown_by(
+        super::catalog_facts::verdict_of(CHECK.id, &problems),
+        leaks.iter().map(|k| &k.answer),
+    ))
 }

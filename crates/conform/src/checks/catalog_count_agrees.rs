@@ -52,11 +52,15 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
     } else {
         ""
     };
-    Some(Verdict::fail(
+    let v = Verdict::fail(
         CHECK.id,
         format!(
             "the count is {count}, but the {} listing page(s) show {variants} published variant(s){hint}",
             f.pages.len()
         ),
+    );
+    Some(super::catalog_facts::shown_by(
+        v,
+        f.count.iter().chain(f.pages.first().map(|p| &p.answer)),
     ))
 }

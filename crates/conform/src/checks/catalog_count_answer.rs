@@ -68,5 +68,5 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
         ),
         _ => Verdict::fail(CHECK.id, format!("{} answered {}", a.request, a.shown())),
     };
-    Some(v)
+    Some(super::catalog_facts::shown_by(v, [a]))
 }

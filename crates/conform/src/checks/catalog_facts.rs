@@ -14,6 +14,7 @@ use stockwire_schema::exchange::ListingView;
 use stockwire_schema::{Profile, contract};
 
 use super::check::Verdict;
+use crate::model::report::RecordedExchange;
 
 /// One answer of a catalog call as discovery recorded it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -26,6 +27,9 @@ pub struct CallAnswer {
     pub body: Option<Value>,
     /// What came back, in a few words (a transport error, or the start of the body).
     pub text: String,
+    /// The request as sent (apiKey as `$APIKEY`) and its answer (the start of its body), shown
+    /// with a curl when a check fails on this answer.
+    pub sent: Option<Box<RecordedExchange>>,
 }
 
 impl CallAnswer {
@@ -164,6 +168,45 @@ pub struct ReflectProbe {
     pub settle: String,
 }
 
+/// A page boundary read again, unfiltered, after the pull: page `before` and the page after it.
+/// A listing whose pages are complete shows the same product last on page `before` and the
+/// same product first on the next page every time, and nothing the pull did not list.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BoundaryReread {
+    /// The page before the boundary (k; the page after it is k + 1).
+    pub before: u64,
+    /// The product id the pull saw last on page k, and first on page k + 1.
+    pub pulled: (String, String),
+    /// The same, read again; `None` when a re-read did not answer a list (then nothing is
+    /// judged: a flaky answer is not a skip).
+    pub reread: Option<(String, String)>,
+    /// Pairs (product id, variantId) the re-read pages show that the whole pull never listed
+    /// (first few).
+    pub unseen: Vec<(String, String)>,
+    /// The re-read answers (pages k and k + 1, bodies dropped).
+    pub answers: Vec<CallAnswer>,
+}
+
+impl BoundaryReread {
+    /// What the re-read shows wrong, in words; `None` when the boundary held.
+    pub fn problem(&self) -> Option<String> {
+        let reread = self.reread.as_ref()?;
+        let (k, next) = (self.before, self.before + 1);
+        if let Some((p, v)) = self.unseen.first() {
+            return Some(format!(
+                "re-reading pages {k} and {next} shows {p}/{v}, which the pull never listed: it was skipped between pages"
+            ));
+        }
+        if *reread != self.pulled {
+            return Some(format!(
+                "re-reading pages {k} and {next}: page {k} ended with product {} and page {next} began with {}, now {} and {}: the boundary moves between reads, so a pull skips the listings that cross it",
+                self.pulled.0, self.pulled.1, reread.0, reread.1
+            ));
+        }
+        None
+    }
+}
+
 /// Everything discovery saw of the catalog calls.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CatalogFacts {
@@ -190,6 +233,8 @@ pub struct CatalogFacts {
     pub filter: Option<FilterProbe>,
     /// Requests without the right apiKey.
     pub key_probes: Vec<KeyProbe>,
+    /// Page boundaries read again after the pull (the first and the last, at most).
+    pub boundaries: Vec<BoundaryReread>,
 }
 
 impl CatalogFacts {
@@ -207,6 +252,7 @@ impl CatalogFacts {
             page_size,
             filter: None,
             key_probes: Vec::new(),
+            boundaries: Vec::new(),
         }
     }
 
@@ -287,6 +333,22 @@ pub fn page_problems(
         }
     }
     out
+}
+
+/// Most exchanges a catalog failure shows.
+pub const SHOWN_EXCHANGES: usize = 3;
+
+/// `v`, shown by the exchanges of `answers` (the first [`SHOWN_EXCHANGES`] that were sent) when
+/// it fails: the report gives each its request, answer and curl, as for an update's failure.
+pub fn shown_by<'a>(mut v: Verdict, answers: impl IntoIterator<Item = &'a CallAnswer>) -> Verdict {
+    if v.failure.is_some() {
+        v.shown_by = answers
+            .into_iter()
+            .filter_map(|a| a.sent.as_deref().cloned())
+            .take(SHOWN_EXCHANGES)
+            .collect();
+    }
+    v
 }
 
 /// A verdict that fails with the first few of `problems` (and how many more), or passes.

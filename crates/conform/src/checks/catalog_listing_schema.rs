@@ -47,13 +47,18 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
             Some(404 | 405) => "the call is mandatory for go-live".to_string(),
             _ => "Uniware cannot pull the catalog".to_string(),
         };
-        return Some(Verdict::fail(
-            CHECK.id,
-            format!("{path} page 1 answered {}: {why}", first.answer.shown()),
+        return Some(super::catalog_facts::shown_by(
+            Verdict::fail(
+                CHECK.id,
+                format!("{path} page 1 answered {}: {why}", first.answer.shown()),
+            ),
+            [&first.answer],
         ));
     }
     let mut problems = Vec::new();
+    let mut shown = Vec::new();
     for page in &f.pages {
+        let before = problems.len();
         problems.extend(page.problems.iter().cloned());
         let mut seen = std::collections::HashSet::new();
         for pair in page.pairs.clone() {
@@ -64,6 +69,12 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
                 ));
             }
         }
+        if problems.len() > before {
+            shown.push(&page.answer);
+        }
     }
-    Some(super::catalog_facts::verdict_of(CHECK.id, &problems))
+    Some(super::catalog_facts::shown_by(
+        super::catalog_facts::verdict_of(CHECK.id, &problems),
+        shown,
+    ))
 }

@@ -40,10 +40,13 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
     if !f.listed() {
         return None;
     }
-    let problems: Vec<String> = f
+    let large: Vec<_> = f
         .pages
         .iter()
         .filter(|p| p.product_count() > f.page_size)
+        .collect();
+    let problems: Vec<String> = large
+        .iter()
         .map(|p| {
             format!(
                 "page {} holds {} products, more than the page size of {}",
@@ -53,5 +56,8 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
             )
         })
         .collect();
-    Some(super::catalog_facts::verdict_of(CHECK.id, &problems))
+    Some(super::catalog_facts::shown_by(
+        super::catalog_facts::verdict_of(CHECK.id, &problems),
+        large.iter().map(|p| &p.answer),
+    ))
 }

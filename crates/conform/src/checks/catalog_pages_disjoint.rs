@@ -42,6 +42,8 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
     }
     let mut first_page: std::collections::HashMap<(String, String), u64> = Default::default();
     let mut problems = Vec::new();
+    // The pages of the first repeat seen (the earlier page, then the later one).
+    let mut shown: Vec<u64> = Vec::new();
     for page in &f.pages {
         let mine: std::collections::HashSet<(String, String)> =
             page.pairs.clone().into_iter().collect();
@@ -50,10 +52,15 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
                 continue;
             }
             match first_page.get(&pair) {
-                Some(earlier) => problems.push(format!(
-                    "product {} variant {} is on page {earlier} and on page {}",
-                    pair.0, pair.1, page.number
-                )),
+                Some(earlier) => {
+                    if shown.is_empty() {
+                        shown = vec![*earlier, page.number];
+                    }
+                    problems.push(format!(
+                        "product {} variant {} is on page {earlier} and on page {}",
+                        pair.0, pair.1, page.number
+                    ))
+                }
                 None => {
                     first_page.insert(pair, page.number);
                 }
@@ -61,5 +68,11 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
         }
     }
     problems.sort();
-    Some(super::catalog_facts::verdict_of(CHECK.id, &problems))
+    Some(super::catalog_facts::shown_by(
+        super::catalog_facts::verdict_of(CHECK.id, &problems),
+        shown
+            .iter()
+            .filter_map(|n| f.pages.iter().find(|p| p.number == *n))
+            .map(|p| &p.answer),
+    ))
 }

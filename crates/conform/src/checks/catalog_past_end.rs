@@ -41,24 +41,29 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
         return None;
     }
     if f.cut {
-        return Some(Verdict::fail(
+        let v = Verdict::fail(
             CHECK.id,
             format!(
                 "the listing never ended: {} pages read, none empty, cut at the bound of {} pages (the count divided by the page size, plus a few; or --max-pages)",
                 f.pages.len(),
                 f.page_bound
             ),
+        );
+        return Some(super::catalog_facts::shown_by(
+            v,
+            f.pages.last().map(|p| &p.answer),
         ));
     }
     let end = f.end.as_ref()?;
     if f.end_repeats {
-        return Some(Verdict::fail(
+        let v = Verdict::fail(
             CHECK.id,
             format!(
                 "page {} past the end repeats an earlier page instead of coming back empty: a caller pulling until an empty page never stops",
                 end.number
             ),
-        ));
+        );
+        return Some(super::catalog_facts::shown_by(v, [&end.answer]));
     }
     let v = match end.answer.status {
         Some(200) if end.is_list() => Verdict::pass(CHECK.id),
@@ -79,5 +84,5 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
             ),
         ),
     };
-    Some(v)
+    Some(super::catalog_facts::shown_by(v, [&end.answer]))
 }

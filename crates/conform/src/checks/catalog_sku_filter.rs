@@ -40,9 +40,12 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
     let probe = f.filter.as_ref()?;
     let page = &probe.page;
     if !page.is_list() {
-        return Some(Verdict::fail(
-            CHECK.id,
-            format!("{} answered {}", page.answer.request, page.answer.shown()),
+        return Some(super::catalog_facts::shown_by(
+            Verdict::fail(
+                CHECK.id,
+                format!("{} answered {}", page.answer.request, page.answer.shown()),
+            ),
+            [&page.answer],
         ));
     }
     let pairs = page.pairs.clone();
@@ -71,5 +74,5 @@ pub fn evaluate(f: &CatalogFacts) -> Option<Verdict> {
             ),
         ),
     };
-    Some(v)
+    Some(super::catalog_facts::shown_by(v, [&page.answer]))
 }

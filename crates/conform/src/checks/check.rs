@@ -13,6 +13,7 @@ use stockwire_schema::{ItemKey, Profile, Severity};
 use super::classify::AuthUse;
 use super::exchange::Exchange;
 use crate::model::policies::Policies;
+use crate::model::report::RecordedExchange;
 use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
 /// What a check judges, which decides where the runner evaluates it (derived from its
@@ -323,6 +324,9 @@ pub struct Verdict {
     pub check: &'static str,
     /// `None` when it passed, else what is wrong.
     pub failure: Option<String>,
+    /// For a failure judged outside an exchange (a whole-run check, like the catalog's): the
+    /// exchanges that show it, each reported with its curl. Empty otherwise.
+    pub shown_by: Vec<RecordedExchange>,
 }
 
 impl Verdict {
@@ -331,6 +335,7 @@ impl Verdict {
         Verdict {
             check,
             failure: None,
+            shown_by: Vec::new(),
         }
     }
     /// A failure with a message.
@@ -338,6 +343,7 @@ impl Verdict {
         Verdict {
             check,
             failure: Some(message.into()),
+            shown_by: Vec::new(),
         }
     }
 }

@@ -82,5 +82,6 @@ fn evaluate(x: &Exchange<'_>, cx: &Ctx<'_>, out: &mut Out) {
     out.verdicts.push(Verdict {
         check: CHECK.id,
         failure: verdict,
+        shown_by: Vec::new(),
     });
 }

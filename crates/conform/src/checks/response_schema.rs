@@ -63,5 +63,6 @@ fn evaluate(x: &Exchange<'_>, cx: &Ctx<'_>, out: &mut Out) {
     out.verdicts.push(Verdict {
         check: CHECK.id,
         failure,
+        shown_by: Vec::new(),
     });
 }

@@ -42,5 +42,6 @@ fn evaluate(x: &Exchange<'_>, cx: &Ctx<'_>, out: &mut Out) {
     out.verdicts.push(Verdict {
         check: cx.check.id,
         failure: (!mine.is_empty()).then(|| mine.join("; ")),
+        shown_by: Vec::new(),
     });
 }

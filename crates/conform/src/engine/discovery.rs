@@ -18,7 +18,9 @@ use std::hash::{Hash, Hasher};
 use stockwire_schema::{CatalogEntry, Profile, contract};
 
 use crate::checks::Observation;
-use crate::checks::catalog_facts::{CatalogFacts, FilterProbe, KeyProbe, PageAnswer};
+use crate::checks::catalog_facts::{
+    BoundaryReread, CatalogFacts, FilterProbe, KeyProbe, PageAnswer,
+};
 use crate::client::http::Client;
 use crate::readers::listing::{ask, get, listing_query, page_size};
 
@@ -63,8 +65,8 @@ fn fingerprint(page: &PageAnswer) -> u64 {
 }
 
 /// Runs the catalog flow against `base` with the client's apiKey: the count, every page (within
-/// the bounds), the page past the end, a one-code filter, and both calls without the right
-/// apiKey.
+/// the bounds), the page past the end, the first and the last page boundary read again, a
+/// one-code filter, and both calls without the right apiKey.
 pub async fn discover(client: &Client, base: &str, profile: Profile, max_pages: u64) -> Discovered {
     let c = contract(profile);
     let count_call = c.count();
@@ -145,6 +147,55 @@ pub async fn discover(client: &Client, base: &str, profile: Profile, max_pages: 
                     choice: format!("HTTP {s} past the last page"),
                 });
             }
+        }
+    }
+
+    // 2b. The first and the last page boundary read again, unfiltered (at most 4 requests).
+    let n = facts.pages.len() as u64;
+    if n >= 2 && !facts.cut {
+        let pulled_pairs = facts.distinct_pairs();
+        let mut ks = vec![1];
+        if n - 1 > 1 {
+            ks.push(n - 1);
+        }
+        for k in ks {
+            let (Some(a), Some(b)) = (facts.pages.get(k as usize - 1), facts.pages.get(k as usize))
+            else {
+                continue;
+            };
+            let (Some(last), Some(first)) = (a.pairs.last(), b.pairs.first()) else {
+                continue;
+            };
+            let mut boundary = BoundaryReread {
+                before: k,
+                pulled: (last.0.clone(), first.0.clone()),
+                ..BoundaryReread::default()
+            };
+            let mut again = Vec::new();
+            for number in [k, k + 1] {
+                let query = listing_query(profile, number, None, true);
+                let req = get(base, listing.path(), &query, None);
+                let answer = ask(client, &req, format!("GET {}?{query}", listing.path())).await;
+                requests += 1;
+                again.push(PageAnswer::read(profile, number, answer));
+            }
+            if let [a, b] = again.as_slice() {
+                if a.is_list() && b.is_list() {
+                    if let (Some(last), Some(first)) = (a.pairs.last(), b.pairs.first()) {
+                        boundary.reread = Some((last.0.clone(), first.0.clone()));
+                    }
+                    boundary.unseen = a
+                        .pairs
+                        .iter()
+                        .chain(&b.pairs)
+                        .filter(|p| !pulled_pairs.contains(*p))
+                        .take(crate::checks::catalog_facts::PROBLEMS_PER_PAGE)
+                        .cloned()
+                        .collect();
+                }
+            }
+            boundary.answers = again.into_iter().map(|p| p.answer).collect();
+            facts.boundaries.push(boundary);
         }
     }
 
@@ -302,7 +353,12 @@ pub fn catalog_of(given: Vec<CatalogEntry>, found: &[CatalogEntry]) -> Vec<Catal
         .map(|mut e| {
             if let Some(f) = by_key.get(&e.key()) {
                 e.sku = e.sku.or_else(|| f.sku.clone());
-                e.stock = e.stock.or(f.stock);
+                // A stock taken from the listing comes with its blocked units (the restore adds
+                // them back under the available-stock choice); a stated stock stays as stated.
+                if e.stock.is_none() {
+                    e.stock = f.stock;
+                    e.blocked = e.blocked.or(f.blocked);
+                }
             }
             e
         })

@@ -6,6 +6,9 @@
 //! same `Engine` and logs in the same way, and under `reports` it would make the reports reach
 //! the engine, which writes its report through them.
 //!
+//! Calls of the update's shape other than the inventory push (a price push) are run by
+//! [`family`], from their definition alone.
+//!
 //! It does not own what a check judges (`checks`), how stored stock is read or set back
 //! (`readers`; the restore reaches the engine only through the `StockWriter` it implements),
 //! how requests travel (`client`) nor how a report is written (`reports`). It uses them all,
@@ -15,6 +18,7 @@
 pub mod cases;
 pub mod discovery;
 mod execute;
+pub mod family;
 pub mod replay;
 pub mod runner;
 mod shrink;

@@ -397,6 +397,9 @@ struct Session<'s> {
     /// Why the run certified nothing (most requests with the run's apiKey refused, answered
     /// 5xx or throttled away): the run then exits 3 with this as its reason.
     certified_nothing: Option<String>,
+    /// Whether the listing was seen to show the stock left after `blockedInventory` (the
+    /// restore then adds the blocked units back).
+    lists_available: bool,
 }
 
 /// Runs the conformance checks against `opts.target` and returns the report.
@@ -464,6 +467,7 @@ impl<'s> Session<'s> {
             read_kinds: vec![],
             discovered: None,
             certified_nothing: None,
+            lists_available: false,
         })
     }
 
@@ -596,8 +600,12 @@ impl<'s> Session<'s> {
             }
             self.tally.add_verdict(&v);
             if let Some(m) = &v.failure {
-                self.failures
-                    .push(plain_failure(v.check, m.clone(), "catalog".into(), vec![]));
+                self.failures.push(plain_failure(
+                    v.check,
+                    m.clone(),
+                    "catalog".into(),
+                    v.shown_by.clone(),
+                ));
             }
         }
         for o in &d.observations {
@@ -1087,6 +1095,7 @@ impl<'s> Session<'s> {
             }
             _ => None,
         };
+        self.lists_available = choice == Some("the stock left after blockedInventory");
         if let Some(c) = choice {
             *self
                 .tally
@@ -1111,7 +1120,7 @@ impl<'s> Session<'s> {
             Some(t) if self.opts.stock_probe.is_some() => {
                 restore::from_read_back(&*engine, t).await
             }
-            _ => restore::from_catalog(&*engine, &self.catalog).await,
+            _ => restore::from_catalog(&*engine, &self.catalog, self.lists_available).await,
         };
         self.tally.requests += result.1;
         self.restore = Some(result.0);

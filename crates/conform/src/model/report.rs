@@ -312,8 +312,10 @@ pub struct CallCoverage {
 /// What `--restore` did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RestoreResult {
-    /// Where the values set back came from: `catalog` (stated stock) or `read-back` (the stock
-    /// probe's reading before the run first touched the item).
+    /// Where the values set back came from: `catalog` (stated stock), `listing-plus-blocked`
+    /// (the listed stock plus the blocked units, when the listing shows the stock left after
+    /// `blockedInventory`) or `read-back` (the stock probe's reading before the run first
+    /// touched the item).
     #[serde(default)]
     pub source: String,
     /// Items set back.

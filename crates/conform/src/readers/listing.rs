@@ -21,6 +21,7 @@ use crate::checks::catalog_facts::{CallAnswer, PageAnswer};
 use crate::client::http::{
     API_KEY_HEADER, API_KEY_PLACEHOLDER, Client, Header, HttpRequest, Outcome,
 };
+use crate::model::report::RecordedExchange;
 
 /// SKU codes asked in one request when the filter takes a list.
 pub const CODES_PER_REQUEST: usize = 20;
@@ -94,21 +95,46 @@ pub fn get(base: &str, path: &str, query: &str, key: Option<Option<&str>>) -> Ht
 }
 
 /// Sends `req` and records the answer as the catalog checks read it.
+/// What a catalog answer keeps of its body for the report (a check that fails shows its
+/// request and the start of its answer, like an update's failure; the rest is dropped).
+pub const KEPT_BODY_BYTES: usize = 512;
+
+/// Sends `req` and records the answer as the catalog checks read it, with the exchange (its
+/// body cut at [`KEPT_BODY_BYTES`]) for a failure's reproducer.
 pub async fn ask(client: &Client, req: &HttpRequest, shown: String) -> CallAnswer {
-    match client.send(req).await {
+    let outcome = client.send(req).await;
+    let mut answer = match &outcome {
         Outcome::Response(r) => CallAnswer {
             request: shown,
             status: Some(r.status),
             body: serde_json::from_str::<Value>(&r.body).ok(),
             text: crate::checks::snippet(&r.body),
+            sent: None,
         },
         Outcome::Failure { message, .. } => CallAnswer {
             request: shown,
             status: None,
             body: None,
-            text: message,
+            text: message.clone(),
+            sent: None,
         },
+    };
+    let mut outcome = outcome;
+    if let Outcome::Response(r) = &mut outcome {
+        if r.body.len() > KEPT_BODY_BYTES {
+            let mut end = KEPT_BODY_BYTES;
+            while !r.body.is_char_boundary(end) {
+                end -= 1;
+            }
+            r.body.truncate(end);
+            r.body.push('…');
+        }
     }
+    answer.sent = Some(Box::new(RecordedExchange {
+        request: req.clone(),
+        outcome,
+    }));
+    answer
 }
 
 /// A reading of one item: its value (`Ok(Some)`), or why it is not known.
@@ -261,6 +287,7 @@ impl ListingReader {
                 status: Some(answer.status),
                 body: serde_json::from_str(&answer.body).ok(),
                 text: String::new(),
+                sent: None,
             },
         );
         if !page.is_list() {

@@ -1,6 +1,8 @@
 //! `--restore`: setting the stock back at the end of a run (also after Ctrl-C and after a run
 //! that ends in an error). With a read-back, each item goes back to the stock read before the
-//! run first touched it; without, to the catalog's stated stock. An item that had never been
+//! run first touched it; without, to the catalog's stated stock (for a discovered item, the
+//! listed stock, plus its blocked units when the listing shows the stock left after
+//! `blockedInventory`: the partner's available-stock choice). An item that had never been
 //! set cannot be unset through `/updateInventory`: such items are listed, as are items the
 //! partner did not accept.
 
@@ -69,19 +71,41 @@ async fn send(
     (refused, requests)
 }
 
-/// Restores the catalog's stated stock (no read-back). Returns the result and requests sent.
+/// What `from_catalog` sets an entry back to: its stated stock, plus its blocked units when
+/// the listing it was read from shows the stock left after them (`lists_available`); the
+/// stock sent to `/updateInventory` is the stored stock, blocked units included.
+pub(crate) fn restore_value(e: &CatalogEntry, lists_available: bool) -> Option<u32> {
+    let stock = e.stock?;
+    Some(match e.blocked {
+        Some(b) if lists_available => stock.saturating_add(b),
+        _ => stock,
+    })
+}
+
+/// Where `from_catalog`'s values came from, as the report names it.
+pub(crate) const SOURCE_LISTED_PLUS_BLOCKED: &str = "listing-plus-blocked";
+
+/// Restores the catalog's stated stock (no read-back); under the available-stock choice
+/// (`lists_available`), a listed item's stock plus its blocked units. Returns the result and
+/// requests sent.
 pub(crate) async fn from_catalog(
     writer: &impl StockWriter,
     catalog: &[CatalogEntry],
+    lists_available: bool,
 ) -> (RestoreResult, u64) {
     let items: Vec<(ItemKey, u32)> = catalog
         .iter()
-        .filter_map(|e| e.stock.map(|s| (e.key(), s)))
+        .filter_map(|e| restore_value(e, lists_available).map(|s| (e.key(), s)))
         .collect();
+    let added_blocked = lists_available && catalog.iter().any(|e| e.blocked.is_some());
     let (refused, requests) = send(writer, &items).await;
     (
         RestoreResult {
-            source: "catalog".into(),
+            source: if added_blocked {
+                SOURCE_LISTED_PLUS_BLOCKED.into()
+            } else {
+                "catalog".into()
+            },
             restored: (items.len() - refused.len()) as u64,
             failed: refused.len() as u64,
             without_stock: (catalog.len() - items.len()) as u64,
@@ -137,4 +161,22 @@ pub(crate) async fn from_read_back(
         },
         requests,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_available_stock_choice_adds_the_blocked_units_back() {
+        let mut e = CatalogEntry::new("P", "V");
+        assert_eq!(restore_value(&e, true), None);
+        e.stock = Some(3);
+        assert_eq!(restore_value(&e, true), Some(3));
+        e.blocked = Some(2);
+        assert_eq!(restore_value(&e, false), Some(3));
+        assert_eq!(restore_value(&e, true), Some(5));
+        e.blocked = Some(u32::MAX);
+        assert_eq!(restore_value(&e, true), Some(u32::MAX));
+    }
 }

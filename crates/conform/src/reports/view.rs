@@ -622,10 +622,12 @@ fn read_back_view(b: &ReadBackSummary, cases: u64) -> ReadBackView {
 }
 
 fn restore_view(r: &RestoreResult) -> RestoreView {
-    let what = if r.source == "read-back" {
-        "the stock read before the run touched them"
-    } else {
-        "their stated stock"
+    let what = match r.source.as_str() {
+        "read-back" => "the stock read before the run touched them",
+        "listing-plus-blocked" => {
+            "their listed stock plus its blocked units (the listing shows the stock left after blockedInventory)"
+        }
+        _ => "their stated stock",
     };
     RestoreView {
         line: format!(
