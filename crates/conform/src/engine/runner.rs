@@ -1268,6 +1268,16 @@ impl<'s> Session<'s> {
                 settle_max_ms: t.settle_max().as_secs_f64() * 1000.0,
                 errors,
                 stopped: t.disabled(),
+                settle_waits: t.settle_waits(),
+                proven: t
+                    .proven()
+                    .into_iter()
+                    .map(|p| ProvenViolation {
+                        check: p.check.into(),
+                        item: p.item,
+                    })
+                    .collect(),
+                unsettled: t.unsettled(),
             }
         });
         let mut check_results = Vec::new();
