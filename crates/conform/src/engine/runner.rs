@@ -209,6 +209,33 @@ async fn login(
     }
 }
 
+/// Logs in again with the run's seller credentials when a token expires (see
+/// [`crate::client::key`]).
+struct LoginAgain {
+    client: Client,
+    base: String,
+    opts: RunOptions,
+    username: String,
+    password: String,
+}
+
+impl crate::client::key::Relogin for LoginAgain {
+    fn login(&self) -> crate::client::key::LoginFuture<'_> {
+        Box::pin(async move {
+            login(
+                &self.client,
+                &self.base,
+                &self.opts,
+                &self.username,
+                &self.password,
+            )
+            .await
+            .map(|l| l.token)
+            .map_err(|e| e.to_string())
+        })
+    }
+}
+
 #[derive(Default)]
 struct Tally {
     passed: HashMap<&'static str, u64>,
@@ -225,10 +252,16 @@ struct Tally {
     timeouts: u64,
     exchanges: u64,
     read_back: u64,
+    /// The first case with a request refused 401/403 although sent with the run's key.
+    first_refused_case: Option<usize>,
 }
 
 impl Tally {
     fn add(&mut self, index: usize, run: &CaseRun) {
+        if run.auth_401 > 0 && index != usize::MAX {
+            let first = self.first_refused_case.get_or_insert(index);
+            *first = (*first).min(index);
+        }
         for v in &run.verdicts {
             if v.failure.is_some() {
                 *self.failed.entry(v.check).or_default() += 1;
@@ -549,6 +582,14 @@ impl<'s> Session<'s> {
                     }
                 }
                 self.client.set_api_key(Some(token));
+                // A token that expires is a partner's right: log in again, once per request.
+                self.client.set_relogin(Arc::new(LoginAgain {
+                    client: self.client.without_key(),
+                    base: self.base.clone(),
+                    opts: self.opts.clone(),
+                    username,
+                    password,
+                }));
                 self.auth = true;
             }
         }
@@ -1127,6 +1168,7 @@ impl<'s> Session<'s> {
         if t.authed >= 3 && t.server_errors * 2 > t.authed {
             self.warnings.push(format!("{} of {} requests sent with the run's apiKey were answered 5xx: the partner seems down, so most checks saw only server errors", t.server_errors, t.authed));
         }
+        self.note_key();
         let throttle = self.client.throttle().stats();
         if throttle.throttled > 0 {
             let rate = throttle.settled_rate.map_or(String::new(), |r| {
@@ -1223,6 +1265,50 @@ impl<'s> Session<'s> {
         }
         for w in &self.warnings {
             self.sink.event(&Event::Warning(w));
+        }
+    }
+
+    /// What happened to the run's key: tokens that expired (a partner choice, with the
+    /// lifetime seen), a new login that failed, or an apiKey that stopped working.
+    fn note_key(&mut self) {
+        let keys = self.client.key_stats();
+        self.tally.requests += u64::from(keys.relogins);
+        if let Some(first) = keys.expiries.first() {
+            let choice = format!(
+                "tokens expire: the first stopped working {:.1} s and {} request(s) after login; the run logged in again{}",
+                first.after.as_secs_f64(),
+                first.requests,
+                if keys.expiries.len() > 1 {
+                    format!(" ({} times)", keys.expiries.len())
+                } else {
+                    String::new()
+                }
+            );
+            *self
+                .tally
+                .observations
+                .entry(("token-lifetime".into(), choice))
+                .or_default() += keys.expiries.len() as u64;
+        }
+        if let Some(why) = &keys.relogin_failed {
+            self.warnings.push(format!(
+                "a token expired and logging in again failed ({why}): later requests with it were refused"
+            ));
+        }
+        if keys.capped {
+            self.warnings.push(format!(
+                "tokens expired more than {} times: the run logged in no more, and later requests were refused",
+                crate::client::key::MAX_RELOGINS
+            ));
+        }
+        if let Some(n) = keys.stopped_at {
+            let case = self
+                .tally
+                .first_refused_case
+                .map_or(String::new(), |c| format!(", case {c}"));
+            self.warnings.push(format!(
+                "the apiKey stopped working from request {n} on{case}: it had worked before, and later requests with it were answered 401 (give --username/--password to let the run log in again when a token expires)"
+            ));
         }
     }
 
