@@ -445,6 +445,7 @@ pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, C
         s.shrink_failures().await;
         s.judge_run();
         s.reflect_listing().await;
+        s.isolate_sellers().await;
     }
     s.restore_stock().await;
     sent?;
@@ -777,6 +778,7 @@ impl<'s> Session<'s> {
             credentials: self.auth,
             login: matches!(self.opts.credentials, Credentials::Login { .. }),
             discovery: self.discovered.is_some(),
+            second_seller: !matches!(self.opts.second_seller, Credentials::None),
         };
         let coverage: Vec<CoverageGap> = checks::gaps(&available, |id| self.enabled(id))
             .iter()
@@ -1134,6 +1136,142 @@ impl<'s> Session<'s> {
                 .observations
                 .entry(("listed-inventory".into(), c.into()))
                 .or_default() += 1;
+        }
+    }
+
+    /// `seller-isolation`: with a second seller's credentials, each seller's updates read back
+    /// on the other's stock (see `engine::sellers`); B's catalog through B's own listing.
+    async fn isolate_sellers(&mut self) {
+        let check = checks::seller_isolation::CHECK.id;
+        let second = self.opts.second_seller.clone();
+        if !self.enabled(check) || matches!(second, Credentials::None) {
+            return;
+        }
+        let Some(engine) = self.engine.clone() else {
+            return;
+        };
+        let Some(tracker) = engine.state.clone().filter(|t| !t.disabled()) else {
+            return;
+        };
+        self.sink.event(&Event::Phase("checking seller isolation"));
+        let skip = |s: &mut Self, why: String| {
+            s.warnings.push(format!("{check} skipped: {why}"));
+            s.skip_reasons.insert(check, why);
+        };
+        let mut client = match Client::new(
+            ClientOptions::from_run(&self.opts, 1),
+            None,
+            Redactor::new(second.secrets()),
+        ) {
+            Ok(c) => c,
+            Err(e) => return skip(self, format!("no client for the second seller: {e}")),
+        };
+        let name = match &second {
+            Credentials::ApiKey(k) => {
+                client.set_api_key(Some(k.clone()));
+                None
+            }
+            Credentials::Login { username, password } => {
+                match fetch_token(&client, &self.base, &self.opts, username, password).await {
+                    Ok(t) => client.set_api_key(Some(t)),
+                    Err(e) => {
+                        return skip(self, format!("the second seller could not log in: {e}"));
+                    }
+                }
+                self.tally.requests += 1;
+                Some(username.clone())
+            }
+            Credentials::None => None,
+        };
+        // B's items: the given ones of its name, and what its own listing shows.
+        let given: Vec<CatalogEntry> = match &name {
+            Some(n) => self.opts.catalog.for_seller(n).cloned().collect(),
+            None => vec![],
+        };
+        let mut takes_list = false;
+        let found = if self.opts.discovery {
+            let d =
+                discovery::discover(&client, &self.base, self.opts.profile, self.opts.max_pages)
+                    .await;
+            self.tally.requests += d.requests;
+            takes_list = d.filter_takes_list;
+            d.entries
+        } else {
+            vec![]
+        };
+        let catalog_b = discovery::catalog_of(given, &found);
+        let reader_b = match tracker.reader() {
+            StockReader::Probe { probe, .. } => Some(StockReader::Probe {
+                probe: probe.clone(),
+                seller: name.clone().unwrap_or_default(),
+            }),
+            StockReader::Ledger {
+                url, admin_token, ..
+            } if name.is_some() => Some(StockReader::Ledger {
+                client: Box::new(client.clone()),
+                url: url.clone(),
+                seller: name.clone(),
+                admin_token: admin_token.clone(),
+            }),
+            _ => {
+                let l = ListingReader::new(
+                    &client,
+                    &self.base,
+                    self.opts.profile,
+                    &catalog_b,
+                    takes_list,
+                );
+                (l.readable() > 0).then(|| StockReader::Listing(Box::new(l)))
+            }
+        };
+        let Some(reader_b) = reader_b else {
+            return skip(
+                self,
+                "the second seller's stock cannot be read: its listing shows no item with a SKU code".into(),
+            );
+        };
+        let a = crate::engine::sellers::Seller {
+            name: "A",
+            client: &self.client,
+            reader: tracker.reader(),
+            catalog: &self.catalog,
+        };
+        let b = crate::engine::sellers::Seller {
+            name: "B",
+            client: &client,
+            reader: &reader_b,
+            catalog: &catalog_b,
+        };
+        let found = crate::engine::sellers::probe(&engine, &a, &b, self.opts.restore).await;
+        self.tally.requests += found.requests;
+        match checks::judge_run(&RunFact::SellerIsolation(&found.facts))
+            .into_iter()
+            .find(|v| v.check == check)
+        {
+            Some(v) => {
+                self.tally.add_verdict(&v);
+                if let Some(m) = &v.failure {
+                    self.failures
+                        .push(plain_failure(check, m.clone(), "sellers".into(), vec![]));
+                }
+            }
+            None => skip(
+                self,
+                "no item of either seller could be read before and after the other's update".into(),
+            ),
+        }
+        if !found.restored.is_empty() {
+            let line = format!(
+                "seller-isolation set back what its probes changed: {}",
+                found.restored.join(", ")
+            );
+            self.sink.event(&Event::Notice(&line));
+        }
+        if !found.not_restored.is_empty() {
+            self.warnings.push(format!(
+                "seller-isolation changed stock it could not set back: {}",
+                found.not_restored.join("; ")
+            ));
         }
     }
 
@@ -1572,6 +1710,7 @@ mod tests {
             body: body.to_string(),
             elapsed_ms: 1.0,
             throttled: false,
+            expired: false,
         });
         let run = CaseRun {
             exchanges: vec![(request, outcome)],
