@@ -366,7 +366,39 @@ async fn an_asynchronous_apply_within_the_settle_time_is_clean_and_the_wait_is_r
     let r = clean(Mode::Async, Profile::V1).await;
     let rb = r.read_back.clone().unwrap();
     assert!(rb.settle_max_ms > 0.0, "{rb:?}");
+    // Every mismatch settled: no violation proven, so no read stopped waiting.
+    assert!(rb.proven.is_empty() && rb.unsettled == 0, "{rb:?}");
     assert!(stockwire_conform::console::summary(&r).contains("longest settle"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_that_stores_nothing_costs_a_few_settle_waits_not_one_per_case() {
+    // Every case read back, each finding its update not stored. Once a mismatch outlived the
+    // whole settle time the check's violation is proven: later mismatches are judged on one
+    // read, and still counted. The bound is structural: a wait proves a check (4 state
+    // checks), settles, or runs alongside the one that proves it (concurrency 2).
+    let server = partner(Mode::SuccessNoStore, Profile::V1).await;
+    let mut o = options(&server, Profile::V1);
+    o.cases = 60;
+    o.stock_settle = Duration::from_millis(300);
+    o.stock_sample = Some(stockwire_conform::config::StockSample::All);
+    let r = run(o).await;
+    let summary = stockwire_conform::console::summary(&r);
+    assert_eq!(failed(&r), vec!["stored-value".to_string()], "{summary}");
+    let rb = r.read_back.clone().unwrap();
+    assert!(rb.cases_read >= 40, "{rb:?}");
+    assert!(rb.settle_waits >= 1 && rb.settle_waits <= 4 * 2, "{rb:?}");
+    assert!(
+        rb.proven.iter().any(|p| p.check == "stored-value"),
+        "{rb:?}"
+    );
+    let stored = r.checks.iter().find(|c| c.id == "stored-value").unwrap();
+    assert!(stored.failed > rb.settle_waits, "{stored:?} {rb:?}");
+    assert!(rb.unsettled > 0, "{rb:?}");
+    assert!(
+        summary.contains("settle stopped: stored-value: proven when"),
+        "{summary}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,7 +63,7 @@ mod reports;
 mod text;
 
 pub use checks::classify;
-pub use client::{http, proxy, redact, throttle};
+pub use client::{http, key, proxy, redact, throttle};
 pub use engine::{cases, discovery, family, replay, runner};
 pub use readers::{listing, observe, probe, restore, state};
 pub use reports::{causes, console, events, html, junit, report, view};

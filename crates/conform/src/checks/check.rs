@@ -182,6 +182,8 @@ pub enum RunFact<'a> {
     Catalog(&'a super::catalog_facts::CatalogFacts),
     /// An update read back through the listing (`listing-reflects-update`).
     ListingReflects(&'a super::catalog_facts::ReflectProbe),
+    /// Each seller's writes and the other seller's stock (`seller-isolation`).
+    SellerIsolation(&'a super::seller_isolation::IsolationFacts),
     /// The latency of one batch-size bucket.
     Latency {
         /// The bucket's batch sizes, e.g. `2-10`.

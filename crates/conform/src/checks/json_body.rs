@@ -86,6 +86,7 @@ mod tests {
                 .to_string(),
             elapsed_ms: 1.0,
             throttled: false,
+            expired: false,
         });
         let x = Exchange::new(Profile::V1, &request, &class, &outcome);
         let mut out = Out::default();

@@ -44,6 +44,7 @@ pub mod order_independent;
 pub mod refused_not_stored;
 pub mod registry;
 pub mod response_schema;
+pub mod seller_isolation;
 pub mod semantic;
 pub mod stored_per_item;
 pub mod stored_value;

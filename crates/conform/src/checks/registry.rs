@@ -15,8 +15,8 @@ use super::{
     auth_no_effect, auth_refused, auth_token_response, batch_independent, connection_kept,
     extra_fields_tolerated, http_200, idempotent, invalid_input_refused, invalid_item_rejected,
     json_body, latency_budget, no_server_error, no_timeout, order_independent, refused_not_stored,
-    response_schema, semantic, stored_per_item, stored_value, unknown_item_rejected,
-    valid_item_accepted, zero_inventory_accepted,
+    response_schema, seller_isolation, semantic, stored_per_item, stored_value,
+    unknown_item_rejected, valid_item_accepted, zero_inventory_accepted,
 };
 use super::{
     catalog_auth, catalog_count_agrees, catalog_count_answer, catalog_listing_reflects,
@@ -47,6 +47,8 @@ pub struct Available {
     pub login: bool,
     /// The catalog calls were made (discovery).
     pub discovery: bool,
+    /// A second seller's credentials (`seller-isolation`).
+    pub second_seller: bool,
 }
 
 impl Available {
@@ -58,6 +60,7 @@ impl Available {
             Resource::Credentials => self.credentials,
             Resource::Login => self.login,
             Resource::Discovery => self.discovery,
+            Resource::SecondSeller => self.second_seller,
         }
     }
 }
@@ -120,6 +123,7 @@ pub fn registry() -> &'static [Check] {
             stored_value::CHECK,
             stored_per_item::CHECK,
             refused_not_stored::CHECK,
+            seller_isolation::CHECK,
             latency_budget::CHECK,
         ]);
         v.extend(catalog_checks());

@@ -14,6 +14,7 @@ use hyper_util::rt::TokioExecutor;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::client::key::{After401, KeyState, KeyStats, Relogin};
 use crate::client::throttle::{Throttle, is_throttled, parse_retry_after};
 use crate::error::ConformError;
 
@@ -115,6 +116,11 @@ pub struct HttpResponse {
     /// re-sends or the run's wait budget were spent: an answer no check judges.
     #[serde(skip)]
     pub throttled: bool,
+    /// Sent with the run's key after that key had worked, and answered 401 with no new login
+    /// possible (an apiKey that stopped working; see [`crate::client::key`]): the partner's
+    /// right, an answer no check judges.
+    #[serde(skip)]
+    pub expired: bool,
 }
 
 /// Why no response came back.
@@ -301,7 +307,7 @@ type Https = hyper_rustls::HttpsConnector<crate::client::proxy::ProxyConnector>;
 #[derive(Clone)]
 pub struct Client {
     inner: LegacyClient<Https, Full<Bytes>>,
-    api_key: Option<Arc<str>>,
+    key: Arc<KeyState>,
     opts: ClientOptions,
     rate: Option<Arc<RateLimiter>>,
     throttle: Arc<Throttle>,
@@ -311,7 +317,7 @@ pub struct Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
+            .field("api_key", &self.key.has_key().then_some("[REDACTED]"))
             .field("opts", &self.opts)
             .finish_non_exhaustive()
     }
@@ -447,7 +453,7 @@ impl Client {
         let throttle = Arc::new(Throttle::new(opts.throttle_budget));
         Ok(Client {
             inner,
-            api_key: api_key.map(Arc::from),
+            key: Arc::new(KeyState::new(api_key)),
             opts,
             rate,
             throttle,
@@ -455,12 +461,32 @@ impl Client {
         })
     }
 
-    /// Sets (or replaces) the apiKey substituted for the placeholder.
+    /// Sets (or replaces) the apiKey substituted for the placeholder. The key is shared by the
+    /// clones made after this call (a new login after an expired token reaches them all).
     pub fn set_api_key(&mut self, key: Option<String>) {
         if let Some(k) = &key {
             self.redactor.add(k);
         }
-        self.api_key = key.map(Arc::from);
+        self.key = Arc::new(KeyState::new(key));
+    }
+
+    /// Logs in again with `relogin` when a token that worked is answered 401 (see
+    /// [`crate::client::key`]); without it, such a 401 is kept as the key having stopped working.
+    pub fn set_relogin(&self, relogin: Arc<dyn Relogin>) {
+        self.key.set_relogin(relogin);
+    }
+
+    /// A clone sending without the run's key (and never logging in again): for the login
+    /// itself.
+    pub fn without_key(&self) -> Client {
+        let mut c = self.clone();
+        c.key = Arc::new(KeyState::new(None));
+        c
+    }
+
+    /// What happened to the run's key: expired tokens, new logins, when it stopped working.
+    pub fn key_stats(&self) -> KeyStats {
+        self.key.stats()
     }
 
     /// The redactor that cleans what this client records.
@@ -477,11 +503,53 @@ impl Client {
     /// Sends `req` and records what came back. Never fails: transport problems are outcomes.
     /// A throttled answer (429, or 503 with `Retry-After`) is waited out and the request
     /// re-sent, within [`Throttle`]'s bounds; the answer given up on is marked `throttled`.
+    /// A request carrying the run's key and answered 401 after the key worked is handled as
+    /// [`crate::client::key`] says: re-sent once after a new login, or kept as refused.
     pub async fn send(&self, req: &HttpRequest) -> Outcome {
+        let keyed = req
+            .headers
+            .iter()
+            .any(|h| h.value.contains(API_KEY_PLACEHOLDER));
+        if !keyed || !self.key.has_key() {
+            return self.send_with(req, None).await;
+        }
+        let used = self.key.take();
+        let outcome = self.send_with(req, used.key.clone()).await;
+        match outcome.response().map(|r| r.status) {
+            Some(401) => {}
+            Some(_) => {
+                self.key.worked(&used);
+                return outcome;
+            }
+            None => return outcome,
+        }
+        match self.key.refused(&used).await {
+            After401::Resend => {}
+            After401::Refused => return outcome,
+            After401::Expired => {
+                let mut outcome = outcome;
+                if let Outcome::Response(r) = &mut outcome {
+                    r.expired = true;
+                }
+                return outcome;
+            }
+        }
+        // One re-send with the fresh token; a 401 to it stands (and is kept by `refused`
+        // only if the fresh token had worked meanwhile).
+        let again = self.key.take();
+        let second = self.send_with(req, again.key.clone()).await;
+        if second.response().is_some_and(|r| r.status != 401) {
+            self.key.worked(&again);
+        }
+        second
+    }
+
+    /// Sends `req` with `key` for the placeholder, honouring throttling.
+    async fn send_with(&self, req: &HttpRequest, key: Option<Arc<str>>) -> Outcome {
         let mut attempt = 0u32;
         loop {
             self.throttle.pace().await;
-            let (mut outcome, retry_after) = self.send_once(req).await;
+            let (mut outcome, retry_after) = self.send_once(req, key.as_deref()).await;
             let Outcome::Response(r) = &mut outcome else {
                 return outcome;
             };
@@ -505,7 +573,7 @@ impl Client {
     }
 
     /// Sends `req` once; returns what came back and the `Retry-After` header, if any.
-    async fn send_once(&self, req: &HttpRequest) -> (Outcome, Option<String>) {
+    async fn send_once(&self, req: &HttpRequest, key: Option<&str>) -> (Outcome, Option<String>) {
         if let Some(rate) = &self.rate {
             rate.acquire().await;
         }
@@ -515,7 +583,7 @@ impl Client {
             .method(req.method.as_str())
             .uri(req.url.as_str());
         for h in &req.headers {
-            let value = match (&self.api_key, h.value.contains(API_KEY_PLACEHOLDER)) {
+            let value = match (key, h.value.contains(API_KEY_PLACEHOLDER)) {
                 (Some(k), true) => h.value.replace(API_KEY_PLACEHOLDER, k),
                 _ => h.value.clone(),
             };
@@ -594,7 +662,7 @@ impl Client {
             Ok(Err((failure, message))) => (
                 Outcome::Failure {
                     failure,
-                    message: self.redactor.redact(&message),
+                    message: self.key.redact(self.redactor.redact(&message)),
                     elapsed_ms: elapsed(start),
                 },
                 None,
@@ -603,9 +671,12 @@ impl Client {
                 Outcome::Response(HttpResponse {
                     status,
                     content_type,
-                    body: self.redactor.redact(&String::from_utf8_lossy(&body)),
+                    body: self
+                        .key
+                        .redact(self.redactor.redact(&String::from_utf8_lossy(&body))),
                     elapsed_ms: elapsed(start),
                     throttled: false,
+                    expired: false,
                 }),
                 retry_after,
             ),

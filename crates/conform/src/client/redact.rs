@@ -173,6 +173,11 @@ impl Redactor {
         }
     }
 
+    /// Whether it has no secret to redact.
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
     /// `text` with every secret, in every form, replaced.
     pub fn redact(&self, text: &str) -> String {
         let mut s = match &self.long_matcher {

@@ -69,6 +69,11 @@ impl ConfigFile {
                 lower.password = None;
                 lower.password_env = None;
             }
+            if a.second_seller_api_key.is_some() || a.second_seller_api_key_env.is_some() {
+                lower.second_seller_username = None;
+                lower.second_seller_password = None;
+                lower.second_seller_password_env = None;
+            }
         }
         over.merge(self);
         over

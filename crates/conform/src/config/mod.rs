@@ -24,7 +24,7 @@ pub use crate::model::policies::{
 pub use layers::{CommandLine, Layers, ReplayCommandLine};
 pub use settings::{
     AuthConfig, BudgetConfig, CASES, CHECKS, ChecksConfig, ConfigFile, DEFAULT_CASES, POLICIES,
-    PoliciesConfig, READ_BACK, REPORTS, TARGET,
+    PoliciesConfig, READ_BACK, REPORTS, SellerConfig, TARGET,
 };
 pub use values::{AuthMethod, DEFAULT_LEDGER_SAMPLE, DEFAULT_PROBE_SAMPLE, KnownItem, StockSample};
 
@@ -75,6 +75,8 @@ pub struct RunOptions {
     pub target_label: Option<String>,
     /// Credentials.
     pub credentials: Credentials,
+    /// A second seller's credentials, for `seller-isolation` (`Credentials::None`: one seller).
+    pub second_seller: Credentials,
     /// How to call `/authToken` (`None`: GET, then POST when GET does not hand out a token).
     pub auth_method: Option<AuthMethod>,
     /// Contract version.
@@ -241,13 +243,66 @@ impl ConfigFile {
         self.reports.iter().map(|r| r.parse()).collect()
     }
 
+    /// The second seller's credentials (`Credentials::None` when not given), reading
+    /// environment variables through `env`.
+    pub fn second_seller(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Credentials, ConformError> {
+        let listed = || match self.sellers.get(1) {
+            Some(s) => seller_credentials(s, 2, &env),
+            None => Ok(Credentials::None),
+        };
+        let Some(a) = &self.auth else {
+            return listed();
+        };
+        let from_env = |var: &Option<String>, key: &str| -> Result<Option<String>, ConformError> {
+            match var {
+                None => Ok(None),
+                Some(v) => env(v).map(Some).ok_or_else(|| ConformError::MissingEnv {
+                    var: v.clone(),
+                    key: key.into(),
+                }),
+            }
+        };
+        let api_key = match &a.second_seller_api_key {
+            Some(k) => Some(k.clone()),
+            None => from_env(
+                &a.second_seller_api_key_env,
+                "auth.second-seller-api-key-env",
+            )?,
+        };
+        if let Some(k) = api_key {
+            return Ok(Credentials::ApiKey(k));
+        }
+        let password = match &a.second_seller_password {
+            Some(p) => Some(p.clone()),
+            None => from_env(
+                &a.second_seller_password_env,
+                "auth.second-seller-password-env",
+            )?,
+        };
+        match (a.second_seller_username.clone(), password) {
+            (Some(username), Some(password)) => Ok(Credentials::Login { username, password }),
+            (None, None) => listed(),
+            _ => Err(ConformError::Setting {
+                name: "auth".into(),
+                message: "second-seller-username and its password go together".into(),
+            }),
+        }
+    }
+
     /// Credentials, reading environment variables through `env`.
     pub fn credentials(
         &self,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Credentials, ConformError> {
+        let listed = || match self.sellers.first() {
+            Some(s) => seller_credentials(s, 1, &env),
+            None => Ok(Credentials::None),
+        };
         let Some(a) = &self.auth else {
-            return Ok(Credentials::None);
+            return listed();
         };
         let from_env = |var: &Option<String>, key: &str| -> Result<Option<String>, ConformError> {
             match var {
@@ -275,7 +330,7 @@ impl ConfigFile {
         };
         match (username, password) {
             (Some(username), Some(password)) => Ok(Credentials::Login { username, password }),
-            (None, None) => Ok(Credentials::None),
+            (None, None) => listed(),
             _ => Err(ConformError::Setting {
                 name: "auth".into(),
                 message: "username and password go together".into(),
@@ -328,7 +383,17 @@ impl ConfigFile {
             return Err(bad("stock-probe-timeout", "must be longer than 0"));
         }
         let mut o = s.typed(target);
-        o.credentials = s.credentials(env)?;
+        if s.sellers.len() > 2 {
+            return Err(bad(
+                "sellers",
+                &format!(
+                    "{} [[sellers]] given; at most two: the seller under test and a second one",
+                    s.sellers.len()
+                ),
+            ));
+        }
+        o.credentials = s.credentials(&env)?;
+        o.second_seller = s.second_seller(&env)?;
         if let Some(c) = &s.catalog {
             o.catalog = Catalog::read(c)?;
         }
@@ -362,6 +427,7 @@ impl ConfigFile {
             target,
             target_label: None,
             credentials: Credentials::None,
+            second_seller: Credentials::None,
             auth_method: self.auth.as_ref().and_then(|a| a.auth_method),
             profile: self.profile.unwrap_or_default(),
             catalog: Catalog::default(),
@@ -402,6 +468,38 @@ impl ConfigFile {
 /// The JSON Schema of `stockwire.toml` (committed as `schemas/stockwire-toml.schema.json`).
 pub fn config_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(ConfigFile)).unwrap_or_default()
+}
+
+/// The credentials of the `n`th `[[sellers]]` entry, reading its environment variables.
+fn seller_credentials(
+    s: &SellerConfig,
+    n: usize,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Credentials, ConformError> {
+    let read = |var: &Option<String>, key: &str| -> Result<Option<String>, ConformError> {
+        match var {
+            None => Ok(None),
+            Some(v) => env(v).map(Some).ok_or_else(|| ConformError::MissingEnv {
+                var: v.clone(),
+                key: format!("sellers[{n}].{key}"),
+            }),
+        }
+    };
+    if let Some(k) = read(&s.api_key_env, "api-key-env")? {
+        return Ok(Credentials::ApiKey(k));
+    }
+    let username = match &s.username {
+        Some(u) => Some(u.clone()),
+        None => read(&s.username_env, "username-env")?,
+    };
+    match (username, read(&s.password_env, "password-env")?) {
+        (Some(username), Some(password)) => Ok(Credentials::Login { username, password }),
+        (None, None) => Ok(Credentials::None),
+        _ => Err(ConformError::Setting {
+            name: "sellers".into(),
+            message: format!("[[sellers]] entry {n}: a username and its password go together"),
+        }),
+    }
 }
 
 #[cfg(test)]

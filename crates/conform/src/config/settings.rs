@@ -99,6 +99,13 @@ pub struct ConfigFile {
     #[command(flatten)]
     #[merge(strategy = merge::option::recurse)]
     pub auth: Option<AuthConfig>,
+    /// The sellers of one account, each by environment-variable name (`[[sellers]]`): the first
+    /// is the seller under test (when `[auth]` gives no credentials), the second the one
+    /// `seller-isolation` keeps apart from it (when `[auth]` gives no second seller).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[arg(skip)]
+    #[merge(strategy = merge::vec::overwrite_empty)]
+    pub sellers: Vec<SellerConfig>,
     /// Budget: how much to send and how fast.
     #[command(flatten)]
     #[merge(strategy = merge::option::recurse)]
@@ -238,6 +245,51 @@ pub struct AuthConfig {
     /// 404/405 (a partner choice) or 5xx / no token (an auth-token-response violation).
     #[arg(long, value_enum, help_heading = TARGET)]
     pub auth_method: Option<AuthMethod>,
+    /// A second seller's username for /authToken (with its password): `seller-isolation` checks
+    /// that neither seller's updates change the other's stock.
+    #[arg(long, requires = "second_seller_password", help_heading = TARGET)]
+    pub second_seller_username: Option<String>,
+    /// Environment variable holding the second seller's password.
+    #[arg(skip)]
+    pub second_seller_password_env: Option<String>,
+    /// Environment variable holding the second seller's apiKey.
+    #[arg(skip)]
+    pub second_seller_api_key_env: Option<String>,
+    /// The second seller's password for /authToken (in a file a literal password draws a
+    /// warning: use `second-seller-password-env`).
+    #[arg(
+        long,
+        env = "STOCKWIRE_SECOND_SELLER_PASSWORD",
+        hide_env_values = true,
+        requires = "second_seller_username",
+        help_heading = TARGET
+    )]
+    pub second_seller_password: Option<String>,
+    /// A second seller's token for the apiKey header, instead of its username and password (in
+    /// a file a literal key draws a warning: use `second-seller-api-key-env`).
+    #[arg(
+        long,
+        env = "STOCKWIRE_SECOND_SELLER_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY",
+        help_heading = TARGET
+    )]
+    pub second_seller_api_key: Option<String>,
+}
+
+/// One `[[sellers]]` entry: a seller's credentials, by environment-variable name (a literal
+/// `username` is not a secret).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SellerConfig {
+    /// The seller's username for /authToken.
+    pub username: Option<String>,
+    /// Environment variable holding the username.
+    pub username_env: Option<String>,
+    /// Environment variable holding the password.
+    pub password_env: Option<String>,
+    /// Environment variable holding the apiKey (instead of a username and password).
+    pub api_key_env: Option<String>,
 }
 
 /// `[budget]`: how much to send and how fast.
@@ -453,6 +505,12 @@ impl ConfigFile {
             if a.password.is_some() {
                 warnings.push(format!(
                     "{}: [auth] password holds a literal secret; use password-env",
+                    path.display()
+                ));
+            }
+            if a.second_seller_api_key.is_some() || a.second_seller_password.is_some() {
+                warnings.push(format!(
+                    "{}: [auth] holds the second seller's literal secret; use second-seller-api-key-env or second-seller-password-env",
                     path.display()
                 ));
             }

@@ -62,6 +62,9 @@ pub(crate) struct CaseRun {
     pub(crate) server_errors: u32,
     /// Requests the partner was still throttling when re-sends or the wait budget ran out.
     pub(crate) throttled: u32,
+    /// Requests answered 401 after the run's key had worked and stopped (see
+    /// [`crate::client::key`]).
+    pub(crate) expired: u32,
     pub(crate) timeouts: u32,
     pub(crate) connect_failures: u32,
     /// What the case did to each item it names (read-back only; `None`: not certain).
@@ -166,6 +169,24 @@ impl Engine {
             let answer = Answer {
                 outcomes: None,
                 signature: "throttled".into(),
+                whole_refusal_tolerated: true,
+            };
+            return (vec![], answer);
+        }
+        // The run's key stopped working and no new login was possible (an apiKey alone): the
+        // partner's right; counted as refused (so a run mostly refused certifies nothing),
+        // judged by no check, and nothing is known of the items.
+        if outcome.response().is_some_and(|r| r.expired) {
+            run.expired += 1;
+            run.authed += 1;
+            run.auth_401 += 1;
+            for k in class.items().iter().filter_map(|i| i.key.clone()) {
+                run.expect.insert(k, None);
+            }
+            run.exchanges.push((req.clone(), outcome));
+            let answer = Answer {
+                outcomes: None,
+                signature: "key expired".into(),
                 whole_refusal_tolerated: true,
             };
             return (vec![], answer);
@@ -286,8 +307,8 @@ impl Engine {
                 break;
             }
         }
-        // A throttled answer compares with nothing.
-        if run.throttled == 0 {
+        // A throttled answer, or one to a key that stopped working, compares with nothing.
+        if run.throttled == 0 && run.expired == 0 {
             run.verdicts.extend(checks::judge_relation(&Case {
                 relation: relation(probe),
                 answers: &answers,

@@ -1,7 +1,8 @@
 //! The engine: it draws cases from the contract and the catalog ([`cases`]), runs each case
 //! (`execute`: its requests, every exchange judged through the check registry, the relation
 //! between them, the read-back), shrinks each failed check's first failing case (`shrink`),
-//! and runs the whole conformance run through its phases to the report ([`runner`]). Replaying
+//! runs `seller-isolation`'s probes with a second seller (`sellers`), and runs the whole
+//! conformance run through its phases to the report ([`runner`]). Replaying
 //! an earlier report ([`replay`]) lives here too: it re-sends recorded requests through the
 //! same `Engine` and logs in the same way, and under `reports` it would make the reports reach
 //! the engine, which writes its report through them.
@@ -13,7 +14,7 @@
 //! (`readers`; the restore reaches the engine only through the `StockWriter` it implements),
 //! how requests travel (`client`) nor how a report is written (`reports`). It uses them all,
 //! and none of them uses it. Inside: `runner` and `replay` use `execute` and `shrink`, `shrink`
-//! uses `execute`, and `cases` uses none of them.
+//! uses `execute`, `sellers` uses `execute`, and `cases` uses none of them.
 
 pub mod cases;
 pub mod discovery;
@@ -21,4 +22,5 @@ mod execute;
 pub mod family;
 pub mod replay;
 pub mod runner;
+mod sellers;
 mod shrink;

@@ -209,6 +209,33 @@ async fn login(
     }
 }
 
+/// Logs in again with the run's seller credentials when a token expires (see
+/// [`crate::client::key`]).
+struct LoginAgain {
+    client: Client,
+    base: String,
+    opts: RunOptions,
+    username: String,
+    password: String,
+}
+
+impl crate::client::key::Relogin for LoginAgain {
+    fn login(&self) -> crate::client::key::LoginFuture<'_> {
+        Box::pin(async move {
+            login(
+                &self.client,
+                &self.base,
+                &self.opts,
+                &self.username,
+                &self.password,
+            )
+            .await
+            .map(|l| l.token)
+            .map_err(|e| e.to_string())
+        })
+    }
+}
+
 #[derive(Default)]
 struct Tally {
     passed: HashMap<&'static str, u64>,
@@ -225,10 +252,16 @@ struct Tally {
     timeouts: u64,
     exchanges: u64,
     read_back: u64,
+    /// The first case with a request refused 401/403 although sent with the run's key.
+    first_refused_case: Option<usize>,
 }
 
 impl Tally {
     fn add(&mut self, index: usize, run: &CaseRun) {
+        if run.auth_401 > 0 && index != usize::MAX {
+            let first = self.first_refused_case.get_or_insert(index);
+            *first = (*first).min(index);
+        }
         for v in &run.verdicts {
             if v.failure.is_some() {
                 *self.failed.entry(v.check).or_default() += 1;
@@ -415,6 +448,7 @@ pub async fn run(opts: RunOptions, sink: &mut dyn EventSink) -> Result<Report, C
         s.shrink_failures().await;
         s.judge_run();
         s.reflect_listing().await;
+        s.isolate_sellers().await;
     }
     s.restore_stock().await;
     sent?;
@@ -553,6 +587,14 @@ impl<'s> Session<'s> {
                     }
                 }
                 self.client.set_api_key(Some(token));
+                // A token that expires is a partner's right: log in again, once per request.
+                self.client.set_relogin(Arc::new(LoginAgain {
+                    client: self.client.without_key(),
+                    base: self.base.clone(),
+                    opts: self.opts.clone(),
+                    username,
+                    password,
+                }));
                 self.auth = true;
             }
         }
@@ -744,6 +786,7 @@ impl<'s> Session<'s> {
             credentials: self.auth,
             login: matches!(self.opts.credentials, Credentials::Login { .. }),
             discovery: self.discovered.is_some(),
+            second_seller: !matches!(self.opts.second_seller, Credentials::None),
         };
         let coverage: Vec<CoverageGap> = checks::gaps(&available, |id| self.enabled(id))
             .iter()
@@ -760,6 +803,17 @@ impl<'s> Session<'s> {
                     .or_insert_with(|| g.reason_line());
             }
         }
+        // A second seller is an extra, not something a run lacks: `seller-isolation` says it
+        // was skipped with one seller (its skip reason, set above), and the coverage shown before
+        // the first case and kept in the report leaves that reason out.
+        let coverage: Vec<CoverageGap> = coverage
+            .into_iter()
+            .filter_map(|mut g| {
+                g.reasons
+                    .retain(|r| r.missing != checks::Resource::SecondSeller);
+                (!g.reasons.is_empty()).then_some(g)
+            })
+            .collect();
         if self.catalog.is_empty() {
             let weakened = coverage
                 .iter()
@@ -1105,6 +1159,142 @@ impl<'s> Session<'s> {
         }
     }
 
+    /// `seller-isolation`: with a second seller's credentials, each seller's updates read back
+    /// on the other's stock (see `engine::sellers`); B's catalog through B's own listing.
+    async fn isolate_sellers(&mut self) {
+        let check = checks::seller_isolation::CHECK.id;
+        let second = self.opts.second_seller.clone();
+        if !self.enabled(check) || matches!(second, Credentials::None) {
+            return;
+        }
+        let Some(engine) = self.engine.clone() else {
+            return;
+        };
+        let Some(tracker) = engine.state.clone().filter(|t| !t.disabled()) else {
+            return;
+        };
+        self.sink.event(&Event::Phase("checking seller isolation"));
+        let skip = |s: &mut Self, why: String| {
+            s.warnings.push(format!("{check} skipped: {why}"));
+            s.skip_reasons.insert(check, why);
+        };
+        let mut client = match Client::new(
+            ClientOptions::from_run(&self.opts, 1),
+            None,
+            Redactor::new(second.secrets()),
+        ) {
+            Ok(c) => c,
+            Err(e) => return skip(self, format!("no client for the second seller: {e}")),
+        };
+        let name = match &second {
+            Credentials::ApiKey(k) => {
+                client.set_api_key(Some(k.clone()));
+                None
+            }
+            Credentials::Login { username, password } => {
+                match fetch_token(&client, &self.base, &self.opts, username, password).await {
+                    Ok(t) => client.set_api_key(Some(t)),
+                    Err(e) => {
+                        return skip(self, format!("the second seller could not log in: {e}"));
+                    }
+                }
+                self.tally.requests += 1;
+                Some(username.clone())
+            }
+            Credentials::None => None,
+        };
+        // B's items: the given ones of its name, and what its own listing shows.
+        let given: Vec<CatalogEntry> = match &name {
+            Some(n) => self.opts.catalog.for_seller(n).cloned().collect(),
+            None => vec![],
+        };
+        let mut takes_list = false;
+        let found = if self.opts.discovery {
+            let d =
+                discovery::discover(&client, &self.base, self.opts.profile, self.opts.max_pages)
+                    .await;
+            self.tally.requests += d.requests;
+            takes_list = d.filter_takes_list;
+            d.entries
+        } else {
+            vec![]
+        };
+        let catalog_b = discovery::catalog_of(given, &found);
+        let reader_b = match tracker.reader() {
+            StockReader::Probe { probe, .. } => Some(StockReader::Probe {
+                probe: probe.clone(),
+                seller: name.clone().unwrap_or_default(),
+            }),
+            StockReader::Ledger {
+                url, admin_token, ..
+            } if name.is_some() => Some(StockReader::Ledger {
+                client: Box::new(client.clone()),
+                url: url.clone(),
+                seller: name.clone(),
+                admin_token: admin_token.clone(),
+            }),
+            _ => {
+                let l = ListingReader::new(
+                    &client,
+                    &self.base,
+                    self.opts.profile,
+                    &catalog_b,
+                    takes_list,
+                );
+                (l.readable() > 0).then(|| StockReader::Listing(Box::new(l)))
+            }
+        };
+        let Some(reader_b) = reader_b else {
+            return skip(
+                self,
+                "the second seller's stock cannot be read: its listing shows no item with a SKU code".into(),
+            );
+        };
+        let a = crate::engine::sellers::Seller {
+            name: "A",
+            client: &self.client,
+            reader: tracker.reader(),
+            catalog: &self.catalog,
+        };
+        let b = crate::engine::sellers::Seller {
+            name: "B",
+            client: &client,
+            reader: &reader_b,
+            catalog: &catalog_b,
+        };
+        let found = crate::engine::sellers::probe(&engine, &a, &b, self.opts.restore).await;
+        self.tally.requests += found.requests;
+        match checks::judge_run(&RunFact::SellerIsolation(&found.facts))
+            .into_iter()
+            .find(|v| v.check == check)
+        {
+            Some(v) => {
+                self.tally.add_verdict(&v);
+                if let Some(m) = &v.failure {
+                    self.failures
+                        .push(plain_failure(check, m.clone(), "sellers".into(), vec![]));
+                }
+            }
+            None => skip(
+                self,
+                "no item of either seller could be read before and after the other's update".into(),
+            ),
+        }
+        if !found.restored.is_empty() {
+            let line = format!(
+                "seller-isolation set back what its probes changed: {}",
+                found.restored.join(", ")
+            );
+            self.sink.event(&Event::Notice(&line));
+        }
+        if !found.not_restored.is_empty() {
+            self.warnings.push(format!(
+                "seller-isolation changed stock it could not set back: {}",
+                found.not_restored.join("; ")
+            ));
+        }
+    }
+
     /// `--restore`: with a read-back, each item's stock before the run first touched it;
     /// without, the catalog's stated stock.
     async fn restore_stock(&mut self) {
@@ -1136,6 +1326,7 @@ impl<'s> Session<'s> {
         if t.authed >= 3 && t.server_errors * 2 > t.authed {
             self.warnings.push(format!("{} of {} requests sent with the run's apiKey were answered 5xx: the partner seems down, so most checks saw only server errors", t.server_errors, t.authed));
         }
+        self.note_key();
         let throttle = self.client.throttle().stats();
         if throttle.throttled > 0 {
             let rate = throttle.settled_rate.map_or(String::new(), |r| {
@@ -1235,6 +1426,50 @@ impl<'s> Session<'s> {
         }
     }
 
+    /// What happened to the run's key: tokens that expired (a partner choice, with the
+    /// lifetime seen), a new login that failed, or an apiKey that stopped working.
+    fn note_key(&mut self) {
+        let keys = self.client.key_stats();
+        self.tally.requests += u64::from(keys.relogins);
+        if let Some(first) = keys.expiries.first() {
+            let choice = format!(
+                "tokens expire: the first stopped working {:.1} s and {} request(s) after login; the run logged in again{}",
+                first.after.as_secs_f64(),
+                first.requests,
+                if keys.expiries.len() > 1 {
+                    format!(" ({} times)", keys.expiries.len())
+                } else {
+                    String::new()
+                }
+            );
+            *self
+                .tally
+                .observations
+                .entry(("token-lifetime".into(), choice))
+                .or_default() += keys.expiries.len() as u64;
+        }
+        if let Some(why) = &keys.relogin_failed {
+            self.warnings.push(format!(
+                "a token expired and logging in again failed ({why}): later requests with it were refused"
+            ));
+        }
+        if keys.capped {
+            self.warnings.push(format!(
+                "tokens expired more than {} times: the run logged in no more, and later requests were refused",
+                crate::client::key::MAX_RELOGINS
+            ));
+        }
+        if let Some(n) = keys.stopped_at {
+            let case = self
+                .tally
+                .first_refused_case
+                .map_or(String::new(), |c| format!(", case {c}"));
+            self.warnings.push(format!(
+                "the apiKey stopped working from request {n} on{case}: it had worked before, and later requests with it were answered 401 (give --username/--password to let the run log in again when a token expires)"
+            ));
+        }
+    }
+
     /// The check table, the summary and the report.
     fn report(self) -> Report {
         let sample = self.sample();
@@ -1277,6 +1512,16 @@ impl<'s> Session<'s> {
                 settle_max_ms: t.settle_max().as_secs_f64() * 1000.0,
                 errors,
                 stopped: t.disabled(),
+                settle_waits: t.settle_waits(),
+                proven: t
+                    .proven()
+                    .into_iter()
+                    .map(|p| ProvenViolation {
+                        check: p.check.into(),
+                        item: p.item,
+                    })
+                    .collect(),
+                unsettled: t.unsettled(),
             }
         });
         let mut check_results = Vec::new();
@@ -1485,6 +1730,7 @@ mod tests {
             body: body.to_string(),
             elapsed_ms: 1.0,
             throttled: false,
+            expired: false,
         });
         let run = CaseRun {
             exchanges: vec![(request, outcome)],

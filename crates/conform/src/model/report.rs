@@ -357,6 +357,25 @@ pub struct ReadBackSummary {
     pub errors: u64,
     /// Whether repeated errors stopped the read-back.
     pub stopped: bool,
+    /// Read-backs that waited for a mismatch to settle.
+    #[serde(default)]
+    pub settle_waits: u64,
+    /// State checks whose violation a mismatch proved by outliving the whole settle time:
+    /// later mismatches of these were judged on one read, not waited for (and still counted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proven: Vec<ProvenViolation>,
+    /// Mismatches judged on one read because their check's violation was already proven.
+    #[serde(default)]
+    pub unsettled: u64,
+}
+
+/// A state check whose violation a read-back proved; later reads stopped waiting for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProvenViolation {
+    /// The check.
+    pub check: String,
+    /// The item whose mismatch outlived the settle time.
+    pub item: String,
 }
 
 /// The result of a run.

@@ -84,6 +84,8 @@ pub enum Resource {
     Login,
     /// The catalog discovered through the catalog calls (off with `--no-discovery`).
     Discovery,
+    /// A second seller's credentials (`--second-seller-*`).
+    SecondSeller,
 }
 
 impl Resource {
@@ -95,6 +97,7 @@ impl Resource {
             Resource::Credentials => "without credentials",
             Resource::Login => "without seller credentials",
             Resource::Discovery => "with --no-discovery",
+            Resource::SecondSeller => "with one seller",
         }
     }
 
@@ -109,6 +112,9 @@ impl Resource {
             Resource::Login => "give --username and --password instead of --api-key",
             Resource::Discovery => {
                 "drop --no-discovery once /productsCount and /products are built"
+            }
+            Resource::SecondSeller => {
+                "give another seller of the same account: --second-seller-username and --second-seller-password, or --second-seller-api-key"
             }
         }
     }

@@ -5,6 +5,12 @@
 //! second read), locks the items a case touches until its read-back is done (the runner's own
 //! concurrency never races a read), re-reads a mismatch until the settle time is up, stops after
 //! repeated probe errors, and remembers each item's first reading for `--restore`.
+//!
+//! The settle time is spent once per violation, not once per item: once a state check's
+//! violation is proven (a mismatch outlived a whole settle), later mismatches of that check are
+//! judged on their first read and still counted, and read-backs waiting on that check stop
+//! waiting when the proof comes ([`Tracker::proven`]). A broken partner then costs a few settle
+//! times in all, however many cases are read back.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
@@ -279,6 +285,18 @@ pub struct ReadBack {
     pub reads: u64,
     /// Longest wait for a value to settle, in ms.
     pub settle_ms: f64,
+    /// Whether this read-back waited for values to settle (re-read a mismatch).
+    pub waited: bool,
+}
+
+/// A state check whose violation a read-back proved: a mismatch that outlived the whole settle
+/// time. Later mismatches of the check are judged on one read (and still counted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proven {
+    /// The check.
+    pub check: &'static str,
+    /// The item whose mismatch outlived the settle time, shown short.
+    pub item: String,
 }
 
 /// Read-back state shared by every case of a run.
@@ -308,6 +326,12 @@ pub struct Tracker {
     /// Reads of items the reader could not see (unknown, not errors).
     unseen: AtomicU64,
     settle_max_us: AtomicU64,
+    /// Read-backs that waited for values to settle.
+    settle_waits: AtomicU64,
+    /// Checks whose violation is proven, in the order proven.
+    proven: Mutex<Vec<Proven>>,
+    /// Mismatches judged on one read because their check was proven.
+    unsettled: AtomicU64,
 }
 
 /// Items a case holds until its read-back is done; released on drop.
@@ -348,12 +372,55 @@ impl Tracker {
             reads: AtomicU64::new(0),
             unseen: AtomicU64::new(0),
             settle_max_us: AtomicU64::new(0),
+            settle_waits: AtomicU64::new(0),
+            proven: Mutex::default(),
+            unsettled: AtomicU64::new(0),
+        }
+    }
+
+    /// Read-backs that waited for values to settle: at most one per check proven, plus those
+    /// that settled and those already waiting when the proof came.
+    pub fn settle_waits(&self) -> u64 {
+        self.settle_waits.load(Ordering::Relaxed)
+    }
+
+    /// The checks whose violation a read-back proved (a mismatch outlived the settle time):
+    /// later mismatches of these were judged on one read.
+    pub fn proven(&self) -> Vec<Proven> {
+        self.proven.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// Mismatches judged on one read because their check's violation was already proven.
+    pub fn unsettled(&self) -> u64 {
+        self.unsettled.load(Ordering::Relaxed)
+    }
+
+    fn is_proven(&self, check: &str) -> bool {
+        self.proven
+            .lock()
+            .map(|p| p.iter().any(|x| x.check == check))
+            .unwrap_or(false)
+    }
+
+    fn prove(&self, check: &'static str, item: &str) {
+        if let Ok(mut p) = self.proven.lock()
+            && !p.iter().any(|x| x.check == check)
+        {
+            p.push(Proven {
+                check,
+                item: item.to_string(),
+            });
         }
     }
 
     /// Whether stock is read through the partner's listing.
     pub fn reads_listing(&self) -> bool {
         matches!(self.reader, StockReader::Listing(_))
+    }
+
+    /// The reader of stored stock.
+    pub fn reader(&self) -> &StockReader {
+        &self.reader
     }
 
     /// What is read.
@@ -640,20 +707,40 @@ impl Tracker {
                 enabled,
             )
         };
-        let rejected = |i: usize, v: &Option<Option<i64>>| match v {
-            Some(got) => verdicts(i, *got, "").iter().any(|v| v.failure.is_some()),
-            None => false,
+        // The checks a value read fails (none: accepted, or not read).
+        let failing = |i: usize, v: &Option<Option<i64>>| -> Vec<&'static str> {
+            match v {
+                Some(got) => verdicts(i, *got, "")
+                    .into_iter()
+                    .filter(|v| v.failure.is_some())
+                    .map(|v| v.check)
+                    .collect(),
+                None => vec![],
+            }
         };
+        let rejected = |i: usize, v: &Option<Option<i64>>| !failing(i, v).is_empty();
+        // A mismatch is waited for only while one of its checks is not proven yet.
+        let worth_waiting =
+            |i: usize, v: &Option<Option<i64>>| failing(i, v).iter().any(|c| !self.is_proven(c));
         let started = Instant::now();
         let mut values = self.read(&keys, false).await;
         rb.reads += keys.len() as u64;
         let mut pause = Duration::from_millis(25);
+        let mut cut_short = false;
         loop {
             let pending: Vec<usize> = (0..wanted.len())
                 .filter(|i| rejected(*i, &values[*i]))
                 .collect();
             if pending.is_empty() || started.elapsed() >= self.settle || self.disabled() {
                 break;
+            }
+            if !pending.iter().any(|i| worth_waiting(*i, &values[*i])) {
+                cut_short = true;
+                break;
+            }
+            if !rb.waited {
+                rb.waited = true;
+                self.settle_waits.fetch_add(1, Ordering::Relaxed);
             }
             let left = self.settle.saturating_sub(started.elapsed());
             tokio::time::sleep(pause.min(left)).await;
@@ -673,11 +760,31 @@ impl Tracker {
                     .fetch_max(waited.as_micros() as u64, Ordering::Relaxed);
             }
         }
-        let settle = format!(
-            "read back after {:.1} s of settling (--stock-settle {})",
-            started.elapsed().as_secs_f64(),
-            humantime::format_duration(self.settle)
-        );
+        // A mismatch that outlived the whole settle time proves its checks' violations.
+        if rb.waited && !cut_short && started.elapsed() >= self.settle && !self.disabled() {
+            for (i, v) in values.iter().enumerate() {
+                for c in failing(i, v) {
+                    self.prove(c, &shorts[i]);
+                }
+            }
+        }
+        let settle = if cut_short {
+            let n = (0..wanted.len())
+                .filter(|i| rejected(*i, &values[*i]))
+                .count();
+            self.unsettled.fetch_add(n as u64, Ordering::Relaxed);
+            format!(
+                "read back after {:.1} s; not waited for further: the check's violation was already proven by a mismatch that outlived the whole --stock-settle {}",
+                started.elapsed().as_secs_f64(),
+                humantime::format_duration(self.settle)
+            )
+        } else {
+            format!(
+                "read back after {:.1} s of settling (--stock-settle {})",
+                started.elapsed().as_secs_f64(),
+                humantime::format_duration(self.settle)
+            )
+        };
         // A partner keying items by one id: the catalog item an unknown pair shares its
         // variantId with took the value sent. One cause in the partner's words; what the same
         // update showed on the pair as read (a probe may read by that id too) and on the item as

@@ -467,6 +467,7 @@ mod tests {
                 body: response.to_string(),
                 elapsed_ms: 1.0,
                 throttled: false,
+                expired: false,
             }),
         }
     }
@@ -747,6 +748,7 @@ mod tests {
                 body: "<b>Internal error</b>".into(),
                 elapsed_ms: 1.0,
                 throttled: false,
+                expired: false,
             }),
         };
         let mut twice = failure(

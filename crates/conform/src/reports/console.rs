@@ -240,6 +240,9 @@ pub fn render(v: &RunView) -> String {
         if !b.kinds.is_empty() {
             let _ = writeln!(s, "  kinds read back: {}", escape(&b.kinds.join(", ")));
         }
+        for w in &b.stopped_waiting {
+            let _ = writeln!(s, "  settle stopped: {}", escape(w));
+        }
     }
     if let Some(r) = &v.restore {
         let _ = writeln!(s, "\n{}", r.line);

@@ -284,6 +284,7 @@ pub fn render(v: &RunView) -> String {
             ("reads", b.reads.to_string()),
             ("longest settle", b.settle.clone()),
             ("probe errors", b.errors.to_string()),
+            ("settle stopped", b.stopped_waiting.join("; ")),
         ];
         for (k, val) in rows.iter().filter(|(_, val)| !val.is_empty()) {
             let _ = writeln!(s, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(val));

@@ -11,9 +11,9 @@ use crate::config::RunOptions;
 use crate::error::ConformError;
 pub use crate::model::report::{
     CASE_BODY_BUDGET, CatalogItem, Cause, CheckResult, CheckStatus, Choice, CoverageGap,
-    CoverageReason, FailingCase, Failure, LatencyRow, MAX_CASES_KEPT, REPORT_FORMAT,
-    ReadBackSummary, RecordedExchange, Report, RestoreResult, RunError, Settings, ShrinkInfo,
-    Summary, ToolInfo,
+    CoverageReason, FailingCase, Failure, LatencyRow, MAX_CASES_KEPT, ProvenViolation,
+    REPORT_FORMAT, ReadBackSummary, RecordedExchange, Report, RestoreResult, RunError, Settings,
+    ShrinkInfo, Summary, ToolInfo,
 };
 
 impl Settings {

@@ -272,6 +272,8 @@ pub struct ReadBackView {
     pub errors: u64,
     /// `Read-back: 6 of 60 cases (…), 114 reads through …; longest settle 0 ms (…)`.
     pub line: String,
+    /// Why later mismatches were not waited for: a line per check whose violation was proven.
+    pub stopped_waiting: Vec<String>,
 }
 
 /// What `--restore` did.
@@ -618,6 +620,16 @@ fn read_back_view(b: &ReadBackSummary, cases: u64) -> ReadBackView {
         kinds: b.kinds.clone(),
         settle,
         errors: b.errors,
+        stopped_waiting: b
+            .proven
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}: proven when {} kept its value through the whole settle time; later mismatches of it were judged on one read, not waited for ({} in all, still counted)",
+                    p.check, p.item, b.unsettled
+                )
+            })
+            .collect(),
     }
 }
 
