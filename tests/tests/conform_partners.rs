@@ -172,8 +172,11 @@ impl Partner {
                     failed.push(json!({"productId": p, "variantId": v, "message": msg}));
                 }
             };
-            let valid_data =
-                violations.is_empty() || other_spelling || (negative && f == Fault::AcceptNegative);
+            // A number the schema admits but that is no stock count (`1e3`, `-0`) is refused,
+            // as the mock refuses it.
+            let valid_data = (violations.is_empty() && count.is_some())
+                || other_spelling
+                || (negative && f == Fault::AcceptNegative);
             if !valid_data {
                 fail("Invalid inventory value");
                 continue;

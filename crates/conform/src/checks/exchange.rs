@@ -136,6 +136,143 @@ pub(crate) fn snippet(s: &str) -> String {
     }
 }
 
+/// The JSON text of the value at `pointer` in `text`, exactly as written (`1e3` stays `1e3`,
+/// where a parsed value would show `1000.0`); `None` when `text` is not JSON or holds no such
+/// value. One pass over the text, nesting bounded by [`RAW_DEPTH`].
+pub(crate) fn raw_at<'t>(text: &'t str, pointer: &str) -> Option<&'t str> {
+    let path: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let mut r = RawScan {
+        b: text.as_bytes(),
+        at: 0,
+    };
+    let (start, end) = r.find(&path, 0)??;
+    text.get(start..end)
+}
+
+/// The deepest nesting [`raw_at`] reads.
+const RAW_DEPTH: usize = 64;
+
+/// A cursor over JSON text for [`raw_at`].
+struct RawScan<'b> {
+    b: &'b [u8],
+    at: usize,
+}
+
+impl RawScan<'_> {
+    fn ws(&mut self) {
+        while self.b.get(self.at).is_some_and(u8::is_ascii_whitespace) {
+            self.at += 1;
+        }
+    }
+
+    /// Skips a string (the cursor on its opening quote); returns its raw inside.
+    fn string(&mut self) -> Option<(usize, usize)> {
+        let start = self.at + 1;
+        let mut i = start;
+        loop {
+            match self.b.get(i)? {
+                b'\\' => i += 2,
+                b'"' => {
+                    self.at = i + 1;
+                    return Some((start, i));
+                }
+                _ => i += 1,
+            }
+        }
+    }
+
+    /// Reads one value; when `path` is empty it is the one sought and its span is returned,
+    /// else the value is searched for the rest of `path` (`Some(None)` when absent). `None`:
+    /// the text is not JSON (or nests deeper than [`RAW_DEPTH`]).
+    fn find(&mut self, path: &[String], depth: usize) -> Option<Option<(usize, usize)>> {
+        if depth > RAW_DEPTH {
+            return None;
+        }
+        self.ws();
+        let start = self.at;
+        let want = path.first();
+        let mut found = None;
+        match self.b.get(self.at)? {
+            b'{' => {
+                self.at += 1;
+                loop {
+                    self.ws();
+                    match self.b.get(self.at)? {
+                        b'}' => {
+                            self.at += 1;
+                            break;
+                        }
+                        b',' => self.at += 1,
+                        b'"' => {
+                            let (ks, ke) = self.string()?;
+                            self.ws();
+                            (self.b.get(self.at)? == &b':').then_some(())?;
+                            self.at += 1;
+                            let key = std::str::from_utf8(&self.b[ks..ke]).ok()?;
+                            let hit = found.is_none() && want.is_some_and(|w| w == key);
+                            let rest = if hit { &path[1..] } else { &[][..] };
+                            let span = self.find(rest, depth + 1)?;
+                            if hit {
+                                found = span;
+                            }
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.at += 1;
+                let mut index = 0usize;
+                loop {
+                    self.ws();
+                    match self.b.get(self.at)? {
+                        b']' => {
+                            self.at += 1;
+                            break;
+                        }
+                        b',' => {
+                            self.at += 1;
+                            index += 1;
+                        }
+                        _ => {
+                            let hit = found.is_none()
+                                && want.is_some_and(|w| w.parse::<usize>().ok() == Some(index));
+                            let rest = if hit { &path[1..] } else { &[][..] };
+                            let span = self.find(rest, depth + 1)?;
+                            if hit {
+                                found = span;
+                            }
+                        }
+                    }
+                }
+            }
+            b'"' => {
+                self.string()?;
+            }
+            _ => {
+                while self
+                    .b
+                    .get(self.at)
+                    .is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace())
+                {
+                    self.at += 1;
+                }
+                // Not a value (a stray `}` in an array): no progress, not JSON.
+                (self.at > start).then_some(())?;
+            }
+        }
+        Some(if path.is_empty() {
+            Some((start, self.at))
+        } else {
+            found
+        })
+    }
+}
+
 /// An item key for messages, shortened when an id is very long.
 pub(crate) fn short_key(k: &stockwire_schema::ItemKey) -> String {
     let short = |s: &str| {
@@ -219,4 +356,25 @@ pub(crate) fn first_difference<'a>(
 
 pub(crate) fn applied(b: bool) -> &'static str {
     if b { "applied" } else { "refused" }
+}
+
+#[cfg(test)]
+mod raw_tests {
+    use super::raw_at;
+
+    #[test]
+    fn raw_at_keeps_the_spelling_sent() {
+        let body = r#"{"inventoryList":[{"productId":"P","inventory":1e3},{"x":[1,{"a":"b"}],"inventory": -0 }]}"#;
+        assert_eq!(raw_at(body, "/inventoryList/0/inventory"), Some("1e3"));
+        assert_eq!(raw_at(body, "/inventoryList/1/inventory"), Some("-0"));
+        assert_eq!(raw_at(body, "/inventoryList/0/productId"), Some("\"P\""));
+        assert_eq!(raw_at(body, "/inventoryList/2/inventory"), None);
+        assert_eq!(raw_at(body, "/inventoryList/0/nothing"), None);
+        for bad in ["", "[}", "{\"a\":", "[1,", "{\"a\" 1}", "\"open"] {
+            assert_eq!(raw_at(bad, "/a"), None, "{bad}");
+        }
+        // Nesting is bounded: deep text gives no answer, without recursion past the bound.
+        let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(raw_at(&deep, "/0"), None);
+    }
 }

@@ -1,5 +1,6 @@
 //! `invalid-item-rejected`: an item whose data the contract forbids is not reported as applied.
 
+use serde_json::Value;
 use stockwire_schema::{Severity, Status, exchange};
 
 use super::check::{Check, Ctx, Eval, Out, Stage, Verdict};
@@ -42,18 +43,20 @@ fn evaluate(x: &Exchange<'_>, _: &Ctx<'_>, out: &mut Out) {
         let why = violations
             .first()
             .map_or(String::new(), |v| format!("{} [{}]", v.pointer, v.keyword));
-        let value = x
-            .class
-            .json
-            .as_ref()
-            .and_then(|j| {
-                j.pointer(
-                    &violations
-                        .first()
-                        .map_or(String::new(), |v| v.pointer.clone()),
-                )
+        let at = violations
+            .first()
+            .map_or(String::new(), |v| v.pointer.clone());
+        // The value as sent (`1e3`, not the `1000.0` a parsed number shows).
+        let value = super::exchange::raw_at(&x.request.body, &at)
+            .map(str::to_string)
+            .or_else(|| {
+                x.class
+                    .json
+                    .as_ref()
+                    .and_then(|j| j.pointer(&at))
+                    .map(Value::to_string)
             })
-            .map(|v| super::exchange::snippet(&v.to_string()))
+            .map(|v| super::exchange::snippet(&v))
             .unwrap_or_else(|| "(missing)".into());
         match &item.key {
             Some(key) => {

@@ -13,10 +13,11 @@ use super::check::{
 use super::exchange::Exchange;
 use super::{
     auth_no_effect, auth_refused, auth_token_response, batch_independent, connection_kept,
-    extra_fields_tolerated, http_200, idempotent, invalid_input_refused, invalid_item_rejected,
-    json_body, latency_budget, no_server_error, no_timeout, order_independent, refused_not_stored,
-    response_schema, seller_isolation, semantic, stored_per_item, stored_value,
-    unknown_item_rejected, valid_item_accepted, zero_inventory_accepted,
+    duplicate_last_wins, error_body_json, extra_fields_tolerated, http_200, idempotent,
+    invalid_input_refused, invalid_item_rejected, json_body, latency_budget, no_server_error,
+    no_stack_trace, no_timeout, order_independent, refused_not_stored, response_schema,
+    seller_isolation, semantic, stored_per_item, stored_value, unknown_item_rejected,
+    valid_item_accepted, zero_inventory_accepted,
 };
 use super::{
     catalog_auth, catalog_count_agrees, catalog_count_answer, catalog_listing_reflects,
@@ -111,6 +112,8 @@ pub fn registry() -> &'static [Check] {
             invalid_item_rejected::CHECK,
             extra_fields_tolerated::CHECK,
             no_server_error::CHECK,
+            error_body_json::CHECK,
+            no_stack_trace::CHECK,
             no_timeout::CHECK,
             connection_kept::CHECK,
             invalid_input_refused::CHECK,
@@ -124,6 +127,7 @@ pub fn registry() -> &'static [Check] {
             stored_per_item::CHECK,
             refused_not_stored::CHECK,
             seller_isolation::CHECK,
+            duplicate_last_wins::CHECK,
             latency_budget::CHECK,
         ]);
         v.extend(catalog_checks());

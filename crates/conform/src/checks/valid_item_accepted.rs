@@ -65,6 +65,15 @@ fn batch_rejection_choice(x: &Exchange<'_>, rejected: bool) -> Option<&'static s
     }
 }
 
+/// Whether `key` was refused: listed as failed, or the whole request refused.
+fn listed_or_rejected(
+    failed: &std::collections::BTreeSet<stockwire_schema::ItemKey>,
+    key: &stockwire_schema::ItemKey,
+    rejected: bool,
+) -> bool {
+    rejected || failed.contains(key)
+}
+
 /// Judges every valid, tolerated item of the request (valid, zero and extra-field checks).
 fn evaluate_items(x: &Exchange<'_>, cx: &Ctx<'_>, out: &mut Out) {
     let p = cx.policies;
@@ -104,6 +113,18 @@ fn evaluate_items(x: &Exchange<'_>, cx: &Ctx<'_>, out: &mut Out) {
     for item in items {
         let Some(key) = &item.key else { continue };
         if item.duplicate {
+            // A valid item named twice: refusing it is a partner choice (what an applied one
+            // holds is `duplicate-last-wins`'s); told once, at its last copy.
+            let last = items.iter().rposition(|o| o.key.as_ref() == Some(key)) == Some(item.index);
+            if last
+                && item.verdict == ItemVerdict::Valid
+                && (listed_or_rejected(&failed, key, rejected))
+            {
+                out.observations.push(Observation {
+                    topic: super::duplicate_last_wins::TOPIC,
+                    choice: "refused (an item named twice in one batch)".into(),
+                });
+            }
             continue;
         }
         let listed = failed.contains(key);

@@ -58,7 +58,27 @@ pub enum Edit {
     Remove(String),
     /// Set (or add) a member.
     Set(String, Value),
+    /// Set (or add) a member written as this raw JSON text, e.g. `1e3` or `-0`: spellings a
+    /// JSON library would not write back as they are (`1e3` serialises as `1000.0`).
+    Raw(String, String),
 }
+
+/// Inventory spellings a lenient parser (`Number(x)` in JavaScript) would wrongly read as a
+/// stock count, for a count written as a string of digits: each is sent in every default run
+/// (see [`GenContext::plan`]); the schema decides whether it is valid.
+pub const DIGIT_STRING_SPELLINGS: &[&str] = &[
+    "", " ", "Infinity", "NaN", "0x10", "1e3", "+7", "\u{663}", "7 ",
+];
+
+/// The same for a count written as a JSON number, as raw JSON text (sent as written).
+pub const NUMBER_SPELLINGS: &[&str] = &["1.5", "1e3", "-0"];
+
+/// How many fixed duplicate cases a run sends (each read back): a partner that keeps the
+/// last value only some of the time shows it on one of them.
+pub const DUPLICATE_REPEATS: usize = 3;
+
+/// What marks a raw value in a body until it is written (see [`Edit::Raw`]).
+const RAW_MARK: &str = "\u{1}sw-raw\u{1}";
 
 /// One item of a case.
 #[derive(Debug, Clone, PartialEq)]
@@ -488,8 +508,99 @@ impl GenContext {
         CaseSpec::single(&format!("large-batch:{n}"), items)
     }
 
-    /// The fixed probes, in run order, each a strategy (so each can shrink).
+    /// One single-item case per spelling of [`DIGIT_STRING_SPELLINGS`] (a count written as
+    /// digits) or [`NUMBER_SPELLINGS`] (a JSON number) on each count field, on the first catalog
+    /// item: fixed, so each spelling is sent in every run whatever the seed draws.
+    fn spelling_cases(&self) -> Vec<CaseSpec> {
+        let mut out = Vec::new();
+        for f in &self.fields {
+            let Some(sp) = self.numeric(f) else { continue };
+            let edits: Vec<(String, Edit)> = match sp {
+                Spelling::Digits => DIGIT_STRING_SPELLINGS
+                    .iter()
+                    .map(|s| {
+                        (
+                            Value::String((*s).into()).to_string(),
+                            Edit::Set(f.name.clone(), json!(s)),
+                        )
+                    })
+                    .collect(),
+                Spelling::Integer => NUMBER_SPELLINGS
+                    .iter()
+                    .map(|s| ((*s).to_string(), Edit::Raw(f.name.clone(), (*s).into())))
+                    .collect(),
+            };
+            for (label, edit) in edits {
+                let item = ItemSpec {
+                    base: Base::Catalog(0),
+                    count: 1,
+                    edits: vec![edit],
+                };
+                out.push(CaseSpec::single(
+                    &format!("spelling:{}:{label}", f.name),
+                    vec![item],
+                ));
+            }
+        }
+        out
+    }
+
+    /// The same item twice in one batch with different values, around another valid item
+    /// (when the catalog has one): fixed cases, sent [`DUPLICATE_REPEATS`] times with other
+    /// values so a partner that keeps the last value only some of the time is caught.
+    fn duplicate_cases(&self) -> Vec<CaseSpec> {
+        (0..DUPLICATE_REPEATS)
+            .map(|k| {
+                let n = self.catalog.len().max(1);
+                let first = ItemSpec {
+                    base: Base::Catalog(k % n),
+                    // The last value is lower, then higher, than the first.
+                    count: if k % 2 == 0 {
+                        40 + k as u32
+                    } else {
+                        20 + k as u32
+                    },
+                    edits: vec![],
+                };
+                let mut last = first.clone();
+                last.count = if k % 2 == 0 {
+                    30 + k as u32
+                } else {
+                    50 + k as u32
+                };
+                let mut items = vec![first];
+                if n > 1 {
+                    items.push(ItemSpec {
+                        base: Base::Catalog((k + 1) % n),
+                        count: 5,
+                        edits: vec![],
+                    });
+                }
+                items.push(last);
+                CaseSpec::single(&format!("duplicates-{}", k + 1), items)
+            })
+            .collect()
+    }
+
+    /// The fixed probes, in run order, each a strategy (so each can shrink): the probes the
+    /// random cases are drawn from ([`GenContext::pool`]), the large batches, then the fixed
+    /// spellings and duplicates (last, so a seed draws the same random cases as before them).
     pub fn plan(&self) -> Vec<SBoxedStrategy<CaseSpec>> {
+        let mut plan = self.probes();
+        plan.push(Just(self.large(1000)).sboxed());
+        plan.push(Just(self.large(10_000)).sboxed());
+        for case in self
+            .spelling_cases()
+            .into_iter()
+            .chain(self.duplicate_cases())
+        {
+            plan.push(Just(case).sboxed());
+        }
+        plan
+    }
+
+    /// The probes random cases are drawn from, each a strategy.
+    fn probes(&self) -> Vec<SBoxedStrategy<CaseSpec>> {
         let mut plan: Vec<SBoxedStrategy<CaseSpec>> = Vec::new();
         plan.push(
             self.catalog_items(1, 1)
@@ -638,16 +749,14 @@ impl GenContext {
                 })
                 .sboxed(),
         );
-        plan.push(Just(self.large(1000)).sboxed());
-        plan.push(Just(self.large(10_000)).sboxed());
         plan
     }
 
     /// The strategy random cases are drawn from once the fixed probes are done: every probe
-    /// except the large batches, with extra weight on plain valid and mixed batches.
+    /// except the large batches and the fixed cases, with extra weight on plain valid and mixed
+    /// batches.
     pub fn pool(&self) -> SBoxedStrategy<CaseSpec> {
-        let mut plan = self.plan();
-        plan.truncate(plan.len().saturating_sub(2));
+        let plan = self.probes();
         let mut weighted: Vec<(u32, SBoxedStrategy<CaseSpec>)> =
             plan.into_iter().map(|s| (1, s)).collect();
         if let Some(first) = weighted.get_mut(1) {
@@ -687,6 +796,12 @@ impl GenContext {
                 Edit::Set(f, val) => {
                     m.insert(f.clone(), val.clone());
                 }
+                Edit::Raw(f, raw) => {
+                    m.insert(
+                        f.clone(),
+                        Value::String(format!("{RAW_MARK}{raw}{RAW_MARK}")),
+                    );
+                }
             }
         }
         Value::Object(m)
@@ -702,6 +817,14 @@ impl GenContext {
             Envelope::BodyIsArray => Value::Array(list),
         };
         let mut text = serde_json::to_string(&body).unwrap_or_default();
+        for it in items {
+            for e in &it.edits {
+                if let Edit::Raw(_, raw) = e {
+                    let mark = Value::String(format!("{RAW_MARK}{raw}{RAW_MARK}")).to_string();
+                    text = text.replace(&mark, raw);
+                }
+            }
+        }
         if let Transport::Malformed(cut) = spec.transport {
             let len = text.len();
             let mut at =
@@ -848,5 +971,81 @@ impl Generator {
             &self.pool
         };
         strategy.new_tree(&mut self.runner).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::classify::{ClassifyContext, ItemVerdict, classify};
+    use crate::model::policies::Policies;
+
+    fn ctx(profile: Profile) -> GenContext {
+        let catalog = vec![CatalogEntry::new("P1", "V1"), CatalogEntry::new("P2", "V2")];
+        GenContext::new(profile, catalog, true, "http://x/updateInventory".into())
+    }
+
+    /// Every spelling is a fixed case of the plan, written into the body as it is, and the
+    /// schema crate's rules find each invalid (never a count).
+    #[test]
+    fn every_spelling_is_planned_sent_as_written_and_invalid() {
+        for (profile, spellings) in [
+            (
+                Profile::V2,
+                DIGIT_STRING_SPELLINGS
+                    .iter()
+                    .map(|s| Value::String((*s).into()).to_string())
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                Profile::V1,
+                NUMBER_SPELLINGS.iter().map(|s| s.to_string()).collect(),
+            ),
+        ] {
+            let g = ctx(profile);
+            let cases = g.spelling_cases();
+            assert_eq!(cases.len(), spellings.len(), "{profile:?}");
+            let cx = ClassifyContext {
+                profile,
+                catalog: g.catalog.clone(),
+                auth_configured: true,
+                policies: Policies::default(),
+            };
+            for (case, sp) in cases.iter().zip(&spellings) {
+                let req = &g.render(case)[0];
+                assert!(
+                    req.body.contains(&format!(":{sp}}}")),
+                    "{profile:?} {sp}: {}",
+                    req.body
+                );
+                let class = classify(req, &cx);
+                assert!(
+                    matches!(class.items()[0].verdict, ItemVerdict::Invalid(_)),
+                    "{profile:?} {sp}: {:?}",
+                    class.items()[0]
+                );
+            }
+            // The plan ends with them and the duplicates, after the large batches; the random
+            // cases are drawn from the probes alone.
+            let plan = g.plan();
+            let fixed = spellings.len() + DUPLICATE_REPEATS;
+            assert_eq!(plan.len(), g.probes().len() + 2 + fixed);
+        }
+    }
+
+    /// The fixed duplicate cases name one catalog item twice, the last value different from
+    /// the first (lower, then higher), around another item.
+    #[test]
+    fn duplicate_cases_name_an_item_twice_with_other_values() {
+        let g = ctx(Profile::V1);
+        let cases = g.duplicate_cases();
+        assert_eq!(cases.len(), DUPLICATE_REPEATS);
+        for (k, c) in cases.iter().enumerate() {
+            let first = &c.items[0];
+            let last = &c.items[c.items.len() - 1];
+            assert_eq!(first.base, last.base);
+            assert_eq!(c.items.len(), 3);
+            assert_eq!(last.count < first.count, k % 2 == 0, "{c:?}");
+        }
     }
 }

@@ -249,7 +249,7 @@ pub struct FailingCase {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Choice {
     /// Which difference (`rejection-style`, `failed-list-on-success`, `batch-rejection`,
-    /// `inventory-spelling`, `batch-limit`, `auth-refusal`).
+    /// `inventory-spelling`, `batch-limit`, `auth-refusal`, `duplicate-items`).
     pub topic: String,
     /// The choice seen.
     pub choice: String,

@@ -77,9 +77,9 @@ pub fn expect_from(x: &Exchange<'_>, out: &mut BTreeMap<ItemKey, Option<Fact>>) 
                         Some(Some(Fact::Applied(v))) if repeated.contains(&key) => v.clone(),
                         _ => vec![],
                     };
-                    if !sent.contains(&i64::from(n)) {
-                        sent.push(i64::from(n));
-                    }
+                    // In the order sent, the last value last (`duplicate-last-wins`).
+                    sent.retain(|&v| v != i64::from(n));
+                    sent.push(i64::from(n));
                     repeated.insert(key.clone());
                     Some(Fact::Applied(sent))
                 }
