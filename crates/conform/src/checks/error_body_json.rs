@@ -82,6 +82,7 @@ mod tests {
             body: body.into(),
             elapsed_ms: 1.0,
             throttled: false,
+            expired: false,
         });
         let x = Exchange::new(Profile::V1, &request, &class, &outcome);
         let mut out = Out::default();

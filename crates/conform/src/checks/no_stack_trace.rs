@@ -228,6 +228,7 @@ mod tests {
             body: "Error\n    at Object.<anonymous> (/app/x.js:1:2)\u{1b}[2J\nmore".into(),
             elapsed_ms: 1.0,
             throttled: false,
+            expired: false,
         });
         let x = Exchange::new(stockwire_schema::Profile::V1, &request, &class, &outcome);
         let mut out = Out::default();
