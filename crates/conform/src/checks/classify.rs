@@ -202,7 +202,7 @@ fn classify_item(item: &ItemView, ctx: &ClassifyContext, names: &[String]) -> It
         // as one: such a value is no stock count.
         violations.push(SchemaViolation {
             pointer: exchange::pointer::item_field(index, exchange::field::INVENTORY),
-            keyword: "count".into(),
+            keyword: "stock-count".into(),
             message: "not a stock count as the contract reads one (a whole number written without a fraction, an exponent or a sign)".into(),
         });
     }
