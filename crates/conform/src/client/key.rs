@@ -222,7 +222,7 @@ impl KeyState {
     /// Removes the tokens of new logins from `text`.
     pub fn redact(&self, text: String) -> String {
         match self.redactor.read() {
-            Ok(r) if !r.is_empty() => r.redact(&text),
+            Ok(r) if !r.is_empty() => r.redact_owned(text),
             _ => text,
         }
     }
