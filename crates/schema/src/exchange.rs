@@ -38,10 +38,12 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::call::{CountMembers, INVENTORY_MEMBERS, ListingMembers, UpdateMembers};
+use crate::contract::SchemaViolation;
 use crate::model::{
     AuthTokenRequest, AuthTokenResponse, FailedProduct, InventoryItem, InventoryRequest,
     InventoryResponse, ItemKey, Status,
 };
+use crate::rules::{Rule, Severity};
 
 /// Member names of the exchange, as the documentation writes them. The typed models carry the
 /// same names through serde; a unit test holds both to the committed schemas.
@@ -345,6 +347,14 @@ impl ResponseView {
     }
 }
 
+/// An item's `inventory` is a stock count: a whole number from 0 to 2^31 - 1, written as one
+/// (the same reading as the mock's and the typed model's).
+pub const STOCK_COUNT: Rule = Rule {
+    id: "stock-count",
+    severity: Severity::Must,
+    rationale: "not a stock count as the contract reads one (a whole number written without a fraction, an exponent or a sign)",
+};
+
 /// One item of `inventoryList`, as sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemView {
@@ -392,6 +402,18 @@ impl ItemView {
             _ => String::new(),
         };
         ItemKey::new(text(&self.product_id), text(&self.variant_id))
+    }
+
+    /// The [`STOCK_COUNT`] rule broken by this item: an `inventory` that the item schema
+    /// admits (any number without a fraction: `1e3`, `-0`) but that is no stock count as the
+    /// contract reads one. `None` when the value is absent or a count; the schema's own
+    /// violations are [`crate::Contract::validate_item`]'s.
+    pub fn stock_count_violation(&self) -> Option<SchemaViolation> {
+        (self.inventory.is_some() && self.count().is_none()).then(|| SchemaViolation {
+            pointer: pointer::item_field(self.index, field::INVENTORY),
+            keyword: STOCK_COUNT.id.into(),
+            message: STOCK_COUNT.rationale.into(),
+        })
     }
 
     /// The stock count, when `inventory` is a whole number in 0..2^31 written either way.
@@ -1121,6 +1143,24 @@ mod tests {
 
     use super::*;
     use crate::Profile;
+
+    #[test]
+    fn a_value_the_schema_admits_but_no_stock_count_breaks_stock_count() {
+        let body: Value = serde_json::from_str(
+            r#"{"inventoryList":[{"inventory":1e3},{"inventory":-0},{"inventory":7},{"inventory":"7"},{}]}"#,
+        )
+        .unwrap();
+        let request = RequestView::parse(&body);
+        let broken: Vec<_> = request
+            .items()
+            .iter()
+            .filter_map(ItemView::stock_count_violation)
+            .collect();
+        assert_eq!(broken.len(), 2, "{broken:?}");
+        assert_eq!(broken[0].pointer, "/inventoryList/0/inventory");
+        assert_eq!(broken[1].pointer, "/inventoryList/1/inventory");
+        assert!(broken.iter().all(|v| v.keyword == STOCK_COUNT.id));
+    }
 
     #[test]
     fn media_types() {

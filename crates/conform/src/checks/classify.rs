@@ -196,15 +196,9 @@ fn classify_item(item: &ItemView, ctx: &ClassifyContext, names: &[String]) -> It
         .is_some_and(|m| m.keys().any(|k| !names.iter().any(|n| n == k)));
     let count = item.count();
     let mut violations = c.validate_item(index, &item.raw);
-    if violations.is_empty() && count.is_none() && item.inventory.is_some() {
-        // The schema admits any number without a fraction (`1e3`, `-0`), but the contract's
-        // stock count (the schema crate's reading, the mock's too) is a whole number written
-        // as one: such a value is no stock count.
-        violations.push(SchemaViolation {
-            pointer: exchange::pointer::item_field(index, exchange::field::INVENTORY),
-            keyword: "stock-count".into(),
-            message: "not a stock count as the contract reads one (a whole number written without a fraction, an exponent or a sign)".into(),
-        });
+    if violations.is_empty() {
+        // The schema admits `1e3` and `-0`; the contract's stock count does not.
+        violations.extend(item.stock_count_violation());
     }
     let known = key.as_ref().is_some_and(|k| ctx.known(k));
     let verdict = if violations.is_empty() {
