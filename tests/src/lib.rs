@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod http;
+pub mod partner_kit;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -3,21 +3,22 @@
 //! lenient parser reads as a count, error answers that are not JSON or carry a stack trace, and
 //! an item named twice in one batch.
 
+use stockwire_tests::partner_kit;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use partner_kit::{
+    KEY, StockPartner, batch_answer, catalog, envelope_items, failed, item_ids, reply, run, serve,
+    stock_probe, summary,
+};
 use serde_json::{Value, json};
 use stockwire_conform::cases::{DIGIT_STRING_SPELLINGS, NUMBER_SPELLINGS};
-use stockwire_conform::config::Dur;
-use stockwire_conform::events::NoSink;
-use stockwire_conform::{Credentials, Report, RunOptions};
+use stockwire_conform::{Report, RunOptions};
 use stockwire_schema::{Catalog, Inventory, Profile, contract};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-const KEY: &str = "good-key";
+use wiremock::{MockServer, Request, ResponseTemplate};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mode {
@@ -39,14 +40,6 @@ enum Mode {
     FirstWins,
     /// Keeps the last value on the first batch with a duplicate, the first one after.
     FlakyDuplicates,
-}
-
-fn catalog() -> Catalog {
-    Catalog::read(&stockwire_tests::fixture("conform/catalog.json")).unwrap()
-}
-
-fn reply(status: u16, body: Value) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json")
 }
 
 /// JavaScript's `Number(x)` on a JSON value: strings trimmed, `""` is 0, hex and exponents
@@ -135,32 +128,21 @@ impl Partner {
             _ => reply(400, json!({"status": "FAILED", "failedProductList": []})),
         }
     }
+}
 
+impl StockPartner for Partner {
     fn update(&self, req: &Request) -> ResponseTemplate {
         match req.headers.get("apikey").and_then(|v| v.to_str().ok()) {
             Some(KEY) => {}
             _ => return reply(401, json!({"message": "Unauthorized"})),
         }
         let c = contract(self.profile);
-        let parsed: Option<Value> = serde_json::from_slice(&req.body).ok();
-        let Some(body) = parsed.filter(|b| c.validate_envelope(b).is_empty()) else {
+        let Some(items) = envelope_items(c, &req.body) else {
             return self.refuse();
-        };
-        let items = body["inventoryList"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let text = |item: &Value, f: &str| {
-            item.get(f)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
         };
         let mut seen: HashMap<(String, String), usize> = HashMap::new();
         for item in &items {
-            *seen
-                .entry((text(item, "productId"), text(item, "variantId")))
-                .or_default() += 1;
+            *seen.entry(item_ids(item)).or_default() += 1;
         }
         let has_duplicate = seen.values().any(|&n| n > 1);
         let first_wins = match self.mode {
@@ -174,7 +156,7 @@ impl Partner {
         let mut listed: std::collections::HashSet<(String, String)> = Default::default();
         let mut writes: Vec<((String, String), String)> = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            let key = (text(item, "productId"), text(item, "variantId"));
+            let key = item_ids(item);
             let inventory = item.get("inventory").cloned().unwrap_or(Value::Null);
             let value: Option<String> = match self.mode {
                 Mode::NodeNumber => {
@@ -225,93 +207,34 @@ impl Partner {
         for (k, v) in writes {
             s.insert(k, v);
         }
-        let status = if failed.is_empty() {
-            "SUCCESS"
-        } else if applied == 0 {
-            "FAILED"
-        } else {
-            "PARTIAL_SUCCESS"
-        };
-        reply(200, json!({"status": status, "failedProductList": failed}))
+        batch_answer(failed, applied == 0)
     }
-}
 
-struct Update(Arc<Partner>);
-
-impl Respond for Update {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        self.0.update(req)
-    }
-}
-
-/// The partner's own stock API: `GET /stock?p=&v=`, the stored value or an empty body.
-struct Stock(Arc<Partner>);
-
-impl Respond for Stock {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        let q: HashMap<String, String> = req.url.query_pairs().into_owned().collect();
-        let get = |k: &str| q.get(k).cloned().unwrap_or_default();
-        let body = self
-            .0
-            .store
+    /// The partner's own stock API: the stored value or an empty body.
+    fn stock(&self, product: &str, variant: &str) -> String {
+        self.store
             .lock()
             .unwrap()
-            .get(&(get("p"), get("v")))
+            .get(&(product.to_string(), variant.to_string()))
             .cloned()
-            .unwrap_or_default();
-        ResponseTemplate::new(200).set_body_string(body)
+            .unwrap_or_default()
     }
 }
 
 async fn partner(mode: Mode, profile: Profile) -> MockServer {
-    let server = MockServer::start().await;
-    let p = Partner::new(mode, profile);
-    Mock::given(method("POST"))
-        .and(path("/updateInventory"))
-        .respond_with(Update(p.clone()))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/stock"))
-        .respond_with(Stock(p))
-        .mount(&server)
-        .await;
-    server
+    serve(Partner::new(mode, profile)).await
 }
 
 fn options(server: &MockServer, profile: Profile, probe: bool) -> RunOptions {
-    let mut o = RunOptions::new(server.uri());
     // These partners build only /updateInventory: the catalog calls are not under test.
-    o.discovery = false;
-    o.profile = profile;
-    o.catalog = catalog();
-    o.credentials = Credentials::ApiKey(KEY.into());
-    o.seed = 18;
-    o.concurrency = 2;
-    o.shrink_requests = 12;
+    let mut o = partner_kit::options(server, profile, 18);
     o.stock_settle = Duration::from_millis(100);
     if probe {
-        o.stock_probe = Some(format!(
-            "curl -sf \"{}/stock?p={{productId:url}}&v={{variantId:url}}\"",
-            server.uri()
-        ));
+        o.stock_probe = Some(stock_probe(server));
     }
-    o.policies.latency_budget = Dur(Duration::from_secs(60));
     // A debug-built test partner on a loaded machine: the 10,000-item batch is not under test.
     o.timeout = Duration::from_secs(120);
     o
-}
-
-async fn run(o: RunOptions) -> Report {
-    stockwire_conform::run(o, &mut NoSink).await.unwrap()
-}
-
-fn failed(r: &Report) -> Vec<String> {
-    r.failed_checks().map(|c| c.id.clone()).collect()
-}
-
-fn summary(r: &Report) -> String {
-    stockwire_conform::console::summary(r)
 }
 
 /// The messages of every kept failing case of `check`.

@@ -5,17 +5,18 @@
 //! included); no `failedProductList` on SUCCESS; digit-string inventory; a batch limit of the
 //! partner's own answered with 413. Each knows items the runner is not told about.
 
+use stockwire_tests::partner_kit;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use partner_kit::{catalog, run, serve_updates};
 use serde_json::{Value, json};
 use stockwire_conform::config::Dur;
-use stockwire_conform::events::NoSink;
 use stockwire_conform::{Credentials, Report, RunOptions};
 use stockwire_schema::{Catalog, Inventory, Profile, contract};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 const KEY: &str = "partner-key";
 
@@ -146,17 +147,11 @@ impl Respond for Inventory200 {
 }
 
 async fn partner(style: Style) -> MockServer {
-    let server = MockServer::start().await;
-    let p = Arc::new(Partner {
+    serve_updates(Inventory200(Arc::new(Partner {
         style,
-        catalog: Catalog::read(&stockwire_tests::fixture("conform/catalog.json")).unwrap(),
-    });
-    Mock::given(method("POST"))
-        .and(path("/updateInventory"))
-        .respond_with(Inventory200(p))
-        .mount(&server)
-        .await;
-    server
+        catalog: catalog(),
+    })))
+    .await
 }
 
 /// A first run: no catalog, a bounded budget, the partner's credentials.
@@ -174,10 +169,6 @@ fn first_run(url: String, seed: u64, credentials: Credentials) -> RunOptions {
     // Speed is not what is asserted here.
     o.policies.latency_budget = Dur(Duration::from_secs(60));
     o
-}
-
-async fn run(o: RunOptions) -> Report {
-    stockwire_conform::run(o, &mut NoSink).await.unwrap()
 }
 
 fn assert_clean(name: &str, seed: u64, r: &Report) {

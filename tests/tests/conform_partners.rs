@@ -1,11 +1,14 @@
 //! Partners (wiremock and a raw TCP one) that each break one check in turn: the runner must
 //! report exactly that check. A correct partner yields none.
 
+use stockwire_tests::partner_kit;
+
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use partner_kit::{KEY, catalog, failed, item_ids, run, serve_updates};
 use serde_json::{Value, json};
 use stockwire_conform::config::Dur;
 use stockwire_conform::events::NoSink;
@@ -13,8 +16,6 @@ use stockwire_conform::{Credentials, Report, RunOptions};
 use stockwire_schema::{Catalog, Inventory, ItemKey, Profile, contract};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-const KEY: &str = "good-key";
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Fault {
@@ -44,10 +45,6 @@ enum Fault {
     NotIdempotent,
     SlowMediumBatches,
     AuthToken201,
-}
-
-fn catalog() -> Catalog {
-    Catalog::read(&stockwire_tests::fixture("conform/catalog.json")).unwrap()
 }
 
 /// A v1 partner that follows the contract, per item, except for one fault.
@@ -137,16 +134,7 @@ impl Partner {
         let mut sent: HashSet<(String, String)> = HashSet::new();
         let mut failed_keys: HashSet<(String, String)> = HashSet::new();
         for (i, item) in items.iter().enumerate() {
-            let p = item
-                .get("productId")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let v = item
-                .get("variantId")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
+            let (p, v) = item_ids(item);
             sent.insert((p.clone(), v.clone()));
             let inv: Option<Inventory> = item
                 .get("inventory")
@@ -303,18 +291,13 @@ impl Respond for Ledger {
 }
 
 async fn partner(fault: Fault) -> MockServer {
-    let server = MockServer::start().await;
     let p = Arc::new(Partner {
         fault,
         catalog: catalog(),
         ledger: Arc::default(),
         seen: Mutex::default(),
     });
-    Mock::given(method("POST"))
-        .and(path("/updateInventory"))
-        .respond_with(Inventory200(p.clone()))
-        .mount(&server)
-        .await;
+    let server = serve_updates(Inventory200(p.clone())).await;
     Mock::given(method("GET"))
         .and(path("/__admin/ledger"))
         .respond_with(Ledger(p.clone()))
@@ -354,14 +337,6 @@ fn options(url: String, seed: u64) -> RunOptions {
     // Speed is not asserted in tests, except by the latency partner's own budget.
     o.policies.latency_budget = Dur(Duration::from_secs(60));
     o
-}
-
-async fn run(o: RunOptions) -> Report {
-    stockwire_conform::run(o, &mut NoSink).await.unwrap()
-}
-
-fn failed(r: &Report) -> Vec<String> {
-    r.failed_checks().map(|c| c.id.clone()).collect()
 }
 
 /// Defects that store what the partner refused: the read-back (through the ledger) sees that

@@ -3,13 +3,15 @@
 //! token refused at once is a real refusal (no loop), and an apiKey that stops working is said
 //! with the request it stopped at, the run then certifying nothing (exit 3).
 
+use stockwire_tests::partner_kit;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use partner_kit::{batch_answer, catalog, envelope_items, failed, item_ids, reply, run};
 use serde_json::{Value, json};
 use stockwire_conform::config::Dur;
-use stockwire_conform::events::NoSink;
 use stockwire_conform::{Credentials, Report, RunOptions};
 use stockwire_mock::scenario::Format;
 use stockwire_mock::verify::{Expectation, SellerQuery};
@@ -47,14 +49,6 @@ fn login() -> Credentials {
         username: demo::USERNAME.into(),
         password: demo::PASSWORD.into(),
     }
-}
-
-async fn run(o: RunOptions) -> Report {
-    stockwire_conform::run(o, &mut NoSink).await.unwrap()
-}
-
-fn failed(r: &Report) -> Vec<String> {
-    r.failed_checks().map(|c| c.id.clone()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,9 +112,6 @@ struct FreshServe(Arc<FreshRefused>);
 
 impl Respond for FreshServe {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let reply = |status: u16, body: Value| {
-            ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json")
-        };
         if req.url.path() == "/authToken" {
             let n = self.0.logins.fetch_add(1, Ordering::SeqCst);
             return reply(
@@ -163,8 +154,7 @@ async fn a_fresh_token_refused_at_once_is_a_refusal_without_a_login_loop() {
     let mut o = options(server.uri(), login());
     o.discovery = false;
     o.seller = None;
-    o.catalog =
-        stockwire_schema::Catalog::read(&stockwire_tests::fixture("conform/catalog.json")).unwrap();
+    o.catalog = catalog();
     let r = run(o).await;
     let summary = stockwire_conform::console::summary(&r);
     // The first login, and one more after the first token stopped working: the fresh token
@@ -225,9 +215,6 @@ impl TwoSellers {
     }
 
     fn update(&self, req: &Request) -> ResponseTemplate {
-        let reply = |status: u16, body: Value| {
-            ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json")
-        };
         let token = req
             .headers
             .get("apikey")
@@ -241,24 +228,13 @@ impl TwoSellers {
             Sellers::FirstSeller => SELLERS[0],
         };
         let c = stockwire_schema::contract(stockwire_schema::Profile::V1);
-        let parsed: Option<Value> = serde_json::from_slice(&req.body).ok();
-        let Some(body) = parsed.filter(|b| c.validate_envelope(b).is_empty()) else {
+        let Some(items) = envelope_items(c, &req.body) else {
             return reply(400, json!({"status": "FAILED", "failedProductList": []}));
         };
-        let items = body["inventoryList"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
         let mut failed = Vec::new();
         let mut writes = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            let text = |f: &str| {
-                item.get(f)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            };
-            let (p, v) = (text("productId"), text("variantId"));
+            let (p, v) = item_ids(item);
             let known = self
                 .catalog
                 .for_seller(seller)
@@ -279,14 +255,8 @@ impl TwoSellers {
                 store.insert((seller.to_string(), p, v), n);
             }
         }
-        let status = if failed.is_empty() {
-            "SUCCESS"
-        } else if failed.len() >= items.len() {
-            "FAILED"
-        } else {
-            "PARTIAL_SUCCESS"
-        };
-        reply(200, json!({"status": status, "failedProductList": failed}))
+        let all_failed = failed.len() >= items.len();
+        batch_answer(failed, all_failed)
     }
 }
 

@@ -4,19 +4,21 @@
 //! FAILED for a refused request, digit-string inventory, an asynchronous apply within the
 //! settle time) stay clean. A broken probe is never a partner violation.
 
+use stockwire_tests::partner_kit;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use partner_kit::{
+    KEY, StockPartner, batch_answer, catalog, envelope_items, failed, item_count, item_ids, reply,
+    run, serve, serve_updates, stock_probe,
+};
 use serde_json::{Value, json};
-use stockwire_conform::config::Dur;
-use stockwire_conform::events::NoSink;
-use stockwire_conform::{Credentials, Report, RunOptions};
-use stockwire_schema::{Catalog, Inventory, ItemKey, Profile, contract};
+use stockwire_conform::{Report, RunOptions};
+use stockwire_schema::{Catalog, ItemKey, Profile, contract};
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-const KEY: &str = "good-key";
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mode {
@@ -54,14 +56,6 @@ struct Partner {
 }
 
 type Apply = Box<dyn FnOnce() + Send>;
-
-fn catalog() -> Catalog {
-    Catalog::read(&stockwire_tests::fixture("conform/catalog.json")).unwrap()
-}
-
-fn reply(status: u16, body: Value) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json")
-}
 
 impl Partner {
     fn set(&self, writes: Vec<(ItemKey, u32)>) {
@@ -113,7 +107,9 @@ impl Partner {
         };
         reply(status, json!({"status": "FAILED", "failedProductList": []}))
     }
+}
 
+impl StockPartner for Partner {
     fn update(&self, req: &Request) -> ResponseTemplate {
         let authed = req
             .headers
@@ -121,31 +117,18 @@ impl Partner {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v == KEY);
         let c = contract(self.profile);
-        let parsed: Option<Value> = serde_json::from_slice(&req.body).ok();
-        let Some(body) = parsed.filter(|b| c.validate_envelope(b).is_empty()) else {
+        let Some(items) = envelope_items(c, &req.body) else {
             return self.refuse(if authed { 400 } else { 401 });
         };
-        let items = body["inventoryList"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
         let mut failed: Vec<Value> = Vec::new();
         let mut failed_keys: HashSet<ItemKey> = HashSet::new();
         let mut writes: Vec<(ItemKey, u32)> = Vec::new();
         let mut sent: HashSet<ItemKey> = HashSet::new();
         for (i, item) in items.iter().enumerate() {
-            let text = |f: &str| {
-                item.get(f)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            };
-            let key = ItemKey::new(text("productId"), text("variantId"));
+            let (p, v) = item_ids(item);
+            let key = ItemKey::new(p, v);
             sent.insert(key.clone());
-            let count = item
-                .get("inventory")
-                .and_then(|v| serde_json::from_value::<Inventory>(v.clone()).ok())
-                .and_then(|i| i.count());
+            let count = item_count(item);
             let known = self.catalog.entries.iter().any(|e| e.key() == key);
             let why = if !c.validate_item(i, item).is_empty() {
                 Some("Invalid inventory value")
@@ -190,44 +173,18 @@ impl Partner {
         if self.mode != Mode::SuccessNoStore {
             self.set(writes);
         }
-        let status = if failed.is_empty() {
-            "SUCCESS"
-        } else if failed_keys.len() >= sent.len() {
-            "FAILED"
-        } else {
-            "PARTIAL_SUCCESS"
-        };
-        reply(200, json!({"status": status, "failedProductList": failed}))
+        let all_failed = failed_keys.len() >= sent.len();
+        batch_answer(failed, all_failed)
     }
-}
 
-struct Update(Arc<Partner>);
-
-impl Respond for Update {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        self.0.update(req)
-    }
-}
-
-/// `GET /stock?p=&v=`: the stored integer, or an empty body when never set.
-struct Stock(Arc<Partner>);
-
-impl Respond for Stock {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        let q: HashMap<String, String> = req.url.query_pairs().into_owned().collect();
-        let key = ItemKey::new(
-            q.get("p").cloned().unwrap_or_default(),
-            q.get("v").cloned().unwrap_or_default(),
-        );
-        let body = self
-            .0
-            .store
+    /// `GET /stock?p=&v=`: the stored integer, or an empty body when never set.
+    fn stock(&self, product: &str, variant: &str) -> String {
+        self.store
             .lock()
             .unwrap()
-            .get(&key)
+            .get(&ItemKey::new(product, variant))
             .map(|n| n.to_string())
-            .unwrap_or_default();
-        ResponseTemplate::new(200).set_body_string(body)
+            .unwrap_or_default()
     }
 }
 
@@ -236,56 +193,22 @@ async fn partner(mode: Mode, profile: Profile) -> MockServer {
 }
 
 async fn partner_with(mode: Mode, profile: Profile, catalog: Catalog) -> MockServer {
-    let server = MockServer::start().await;
-    let p = Arc::new(Partner {
+    serve(Arc::new(Partner {
         mode,
         profile,
         catalog,
         store: Arc::default(),
         queue: Mutex::default(),
-    });
-    Mock::given(method("POST"))
-        .and(path("/updateInventory"))
-        .respond_with(Update(p.clone()))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/stock"))
-        .respond_with(Stock(p))
-        .mount(&server)
-        .await;
-    server
-}
-
-fn probe(server: &MockServer) -> String {
-    format!(
-        "curl -sf \"{}/stock?p={{productId:url}}&v={{variantId:url}}\"",
-        server.uri()
-    )
+    }))
+    .await
 }
 
 fn options(server: &MockServer, profile: Profile) -> RunOptions {
-    let mut o = RunOptions::new(server.uri());
-    o.profile = profile;
-    o.catalog = catalog();
-    o.credentials = Credentials::ApiKey(KEY.into());
-    o.seed = 21;
     // These partners serve only /updateInventory (and /authToken): no catalog calls.
-    o.discovery = false;
+    let mut o = partner_kit::options(server, profile, 21);
     o.cases = 45;
-    o.concurrency = 2;
-    o.shrink_requests = 12;
-    o.stock_probe = Some(probe(server));
-    o.policies.latency_budget = Dur(Duration::from_secs(60));
+    o.stock_probe = Some(stock_probe(server));
     o
-}
-
-async fn run(o: RunOptions) -> Report {
-    stockwire_conform::run(o, &mut NoSink).await.unwrap()
-}
-
-fn failed(r: &Report) -> Vec<String> {
-    r.failed_checks().map(|c| c.id.clone()).collect()
 }
 
 fn passed(r: &Report, id: &str) -> u64 {
@@ -615,14 +538,10 @@ async fn an_id_named_back_as_a_number_is_a_violation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_is_never_an_acceptable_answer_nor_reported_applied() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/updateInventory"))
-        .respond_with(
-            ResponseTemplate::new(302).insert_header("Location", "https://elsewhere.invalid/"),
-        )
-        .mount(&server)
-        .await;
+    let server = serve_updates(
+        ResponseTemplate::new(302).insert_header("Location", "https://elsewhere.invalid/"),
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path("/stock"))
         .respond_with(ResponseTemplate::new(200).set_body_string(""))

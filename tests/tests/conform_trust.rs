@@ -4,19 +4,20 @@
 //! refusals by any 4xx as the partner's choice, and a run against a partner that is down
 //! certifies nothing (exit 3).
 
+use stockwire_tests::partner_kit;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use partner_kit::{
+    KEY, StockPartner, batch_answer, catalog, envelope_items, failed, item_count, item_ids, reply,
+    run, serve, serve_updates, stock_probe, summary,
+};
 use serde_json::{Value, json};
-use stockwire_conform::config::Dur;
-use stockwire_conform::events::NoSink;
-use stockwire_conform::{Credentials, Report, RunOptions};
-use stockwire_schema::{Catalog, Inventory, Profile, contract};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-const KEY: &str = "good-key";
+use stockwire_conform::{Report, RunOptions};
+use stockwire_schema::{Catalog, Profile, contract};
+use wiremock::{MockServer, Request, ResponseTemplate};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mode {
@@ -37,14 +38,6 @@ enum Mode {
     /// Correct, but its stock API shows `48.5` for one item (a float column) and `null` for
     /// an item never set.
     StoresFraction,
-}
-
-fn catalog() -> Catalog {
-    Catalog::read(&stockwire_tests::fixture("conform/catalog.json")).unwrap()
-}
-
-fn reply(status: u16, body: Value) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json")
 }
 
 struct Partner {
@@ -87,7 +80,9 @@ impl Partner {
             e.variant_id == variant && (self.mode == Mode::KeyByVariant || e.product_id == product)
         })
     }
+}
 
+impl StockPartner for Partner {
     fn update(&self, req: &Request) -> ResponseTemplate {
         let n = self
             .updates
@@ -113,28 +108,14 @@ impl Partner {
             Some(_) => {}
         }
         let c = contract(Profile::V1);
-        let parsed: Option<Value> = serde_json::from_slice(&req.body).ok();
-        let Some(body) = parsed.filter(|b| c.validate_envelope(b).is_empty()) else {
+        let Some(items) = envelope_items(c, &req.body) else {
             return reply(400, json!({"status": "FAILED", "failedProductList": []}));
         };
-        let items = body["inventoryList"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
         let mut failed: Vec<Value> = Vec::new();
         let mut writes: Vec<(String, u32)> = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            let text = |f: &str| {
-                item.get(f)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            };
-            let (p, v) = (text("productId"), text("variantId"));
-            let count = item
-                .get("inventory")
-                .and_then(|v| serde_json::from_value::<Inventory>(v.clone()).ok())
-                .and_then(|i| i.count());
+            let (p, v) = item_ids(item);
+            let count = item_count(item);
             let why = if !c.validate_item(i, item).is_empty() {
                 Some("Invalid inventory value")
             } else if !self.known(&p, &v) {
@@ -152,101 +133,42 @@ impl Partner {
         for (k, n) in writes {
             s.insert(k, n);
         }
-        let status = if failed.is_empty() {
-            "SUCCESS"
-        } else if failed.len() >= items.len() {
-            "FAILED"
-        } else {
-            "PARTIAL_SUCCESS"
-        };
-        reply(200, json!({"status": status, "failedProductList": failed}))
+        let all_failed = failed.len() >= items.len();
+        batch_answer(failed, all_failed)
     }
-}
 
-struct Update(Arc<Partner>);
-
-impl Respond for Update {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        self.0.update(req)
-    }
-}
-
-/// The partner's own stock API: `GET /stock?p=&v=`, the stored integer or an empty body.
-struct Stock(Arc<Partner>);
-
-impl Respond for Stock {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        let q: HashMap<String, String> = req.url.query_pairs().into_owned().collect();
-        let get = |k: &str| q.get(k).cloned().unwrap_or_default();
-        let key = self.0.key(&get("p"), &get("v"));
-        if self.0.mode == Mode::StoresFraction && get("v") == "MUG-7-BLUE" {
-            return ResponseTemplate::new(200).set_body_string("48.5\n");
+    /// The partner's own stock API: the stored integer or an empty body.
+    fn stock(&self, product: &str, variant: &str) -> String {
+        if self.mode == Mode::StoresFraction && variant == "MUG-7-BLUE" {
+            return "48.5\n".into();
         }
-        let body = self
-            .0
-            .store
+        self.store
             .lock()
             .unwrap()
-            .get(&key)
+            .get(&self.key(product, variant))
             .map(|n| n.to_string())
             .unwrap_or_else(|| {
-                if self.0.mode == Mode::StoresFraction {
+                if self.mode == Mode::StoresFraction {
                     "null".into()
                 } else {
                     String::new()
                 }
-            });
-        ResponseTemplate::new(200).set_body_string(body)
+            })
     }
 }
 
 async fn partner(mode: Mode) -> MockServer {
-    let server = MockServer::start().await;
-    let p = Partner::new(mode);
-    Mock::given(method("POST"))
-        .and(path("/updateInventory"))
-        .respond_with(Update(p.clone()))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/stock"))
-        .respond_with(Stock(p))
-        .mount(&server)
-        .await;
-    server
+    serve(Partner::new(mode)).await
 }
 
 fn options(server: &MockServer) -> RunOptions {
-    let mut o = RunOptions::new(server.uri());
     // These partners build only /authToken and /updateInventory (as the one this issue was
     // found on): the catalog calls are not what is under test.
-    o.discovery = false;
-    o.profile = Profile::V1;
-    o.catalog = catalog();
-    o.credentials = Credentials::ApiKey(KEY.into());
-    o.seed = 21;
+    let mut o = partner_kit::options(server, Profile::V1, 21);
     o.cases = 60;
-    o.concurrency = 2;
-    o.shrink_requests = 12;
     o.stock_settle = Duration::from_millis(200);
-    o.stock_probe = Some(format!(
-        "curl -sf \"{}/stock?p={{productId:url}}&v={{variantId:url}}\"",
-        server.uri()
-    ));
-    o.policies.latency_budget = Dur(Duration::from_secs(60));
+    o.stock_probe = Some(stock_probe(server));
     o
-}
-
-async fn run(o: RunOptions) -> Report {
-    stockwire_conform::run(o, &mut NoSink).await.unwrap()
-}
-
-fn failed(r: &Report) -> Vec<String> {
-    r.failed_checks().map(|c| c.id.clone()).collect()
-}
-
-fn summary(r: &Report) -> String {
-    stockwire_conform::console::summary(r)
 }
 
 /// Every message a report shows about a failure: the failures' and the causes'.
@@ -432,16 +354,11 @@ async fn a_partner_that_throttles_within_the_budget_stays_clean() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_all_429_partner_ends_the_run_within_the_budget_with_exit_3() {
     for retry_after in [Some("86400"), None] {
-        let server = MockServer::start().await;
         let mut answer = reply(429, json!({"message": "Too Many Requests"}));
         if let Some(v) = retry_after {
             answer = answer.insert_header("Retry-After", v);
         }
-        Mock::given(method("POST"))
-            .and(path("/updateInventory"))
-            .respond_with(answer)
-            .mount(&server)
-            .await;
+        let server = serve_updates(answer).await;
         let mut o = options(&server);
         o.stock_probe = None;
         o.catalog = Catalog::default();
@@ -487,14 +404,10 @@ async fn a_probe_printing_a_fraction_is_a_stored_value_violation_and_null_is_nev
 /// no item is called applied (nor refused).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_without_a_catalog_is_never_reported_applied() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/updateInventory"))
-        .respond_with(
-            ResponseTemplate::new(302).insert_header("Location", "https://elsewhere.invalid/"),
-        )
-        .mount(&server)
-        .await;
+    let server = serve_updates(
+        ResponseTemplate::new(302).insert_header("Location", "https://elsewhere.invalid/"),
+    )
+    .await;
     let mut o = options(&server);
     o.stock_probe = None;
     o.catalog = Catalog::default();

@@ -22,11 +22,7 @@ pub const CHECK: Check = Check {
     confirm: None,
     catalog_evidence: false,
     needs: &[
-        Need {
-            resource: Resource::Catalog,
-            loss: Loss::Skipped,
-            why: "only an item known to exist can be updated and read back",
-        },
+        super::stored_value::KNOWN_ITEM,
         Need {
             resource: Resource::StockProbe,
             loss: Loss::Skipped,

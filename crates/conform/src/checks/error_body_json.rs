@@ -60,38 +60,9 @@ fn evaluate(x: &Exchange<'_>, _: &Ctx<'_>, out: &mut Out) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::classify::{ClassifyContext, classify};
-    use crate::client::http::{HttpRequest, HttpResponse};
-    use crate::model::policies::Policies;
-    use stockwire_schema::Profile;
 
-    pub(crate) fn judge(status: u16, content_type: Option<&str>, body: &str) -> Vec<Verdict> {
-        let request = HttpRequest::post("http://x/updateInventory", vec![], String::new());
-        let class = classify(
-            &request,
-            &ClassifyContext {
-                profile: Profile::V1,
-                catalog: Vec::new(),
-                auth_configured: false,
-                policies: Policies::default(),
-            },
-        );
-        let outcome = Outcome::Response(HttpResponse {
-            status,
-            content_type: content_type.map(str::to_string),
-            body: body.into(),
-            elapsed_ms: 1.0,
-            throttled: false,
-            expired: false,
-        });
-        let x = Exchange::new(Profile::V1, &request, &class, &outcome);
-        let mut out = Out::default();
-        let cx = Ctx {
-            check: &CHECK,
-            policies: &Policies::default(),
-        };
-        evaluate(&x, &cx, &mut out);
-        out.verdicts
+    fn judge(status: u16, content_type: Option<&str>, body: &str) -> Vec<Verdict> {
+        crate::checks::judge_answer(&CHECK, status, content_type, body)
     }
 
     #[test]

@@ -60,42 +60,15 @@ fn evaluate(x: &Exchange<'_>, _: &Ctx<'_>, out: &mut Out) {
 
 #[cfg(test)]
 mod tests {
-    use stockwire_schema::{InventoryResponse, Profile, ResponseBuilder};
+    use stockwire_schema::{InventoryResponse, ResponseBuilder};
 
     use super::*;
-    use crate::checks::classify::{ClassifyContext, classify};
-    use crate::client::http::{HttpRequest, HttpResponse};
-    use crate::model::policies::Policies;
 
     fn judge(content_type: Option<&str>) -> Vec<Verdict> {
-        let request = HttpRequest::post("http://x/updateInventory", vec![], String::new());
-        let class = classify(
-            &request,
-            &ClassifyContext {
-                profile: Profile::V1,
-                catalog: Vec::new(),
-                auth_configured: false,
-                policies: Policies::default(),
-            },
-        );
-        let outcome = Outcome::Response(HttpResponse {
-            status: 200,
-            content_type: content_type.map(str::to_string),
-            body: ResponseBuilder::from_model(&InventoryResponse::rejected())
-                .build()
-                .to_string(),
-            elapsed_ms: 1.0,
-            throttled: false,
-            expired: false,
-        });
-        let x = Exchange::new(Profile::V1, &request, &class, &outcome);
-        let mut out = Out::default();
-        let cx = Ctx {
-            check: &CHECK,
-            policies: &Policies::default(),
-        };
-        evaluate(&x, &cx, &mut out);
-        out.verdicts
+        let body = ResponseBuilder::from_model(&InventoryResponse::rejected())
+            .build()
+            .to_string();
+        crate::checks::judge_answer(&CHECK, 200, content_type, &body)
     }
 
     /// The runner takes the same media types for JSON as the mock does.

@@ -9,8 +9,8 @@
 //! engine, the readers, the settings and the reports use the checks, and the checks use none of
 //! them, only `model` (policies, vocabulary) and the client's request and outcome types.
 //! Inside: every check module uses `check` and `exchange` (which use `classify`), `registry`
-//! uses every check module, and this file only declares and re-exports, so no check reaches
-//! the registry that lists it.
+//! uses every check module, and this file only declares and re-exports (and gives the checks'
+//! unit tests `judge_answer`), so no check reaches the registry that lists it.
 
 pub mod auth_no_effect;
 pub mod auth_refused;
@@ -66,3 +66,48 @@ pub use registry::{
     Available, Gap, call_groups, call_of, confirmed_by_control, evaluate, find, gaps,
     judge_relation, judge_run, registry, state_judges,
 };
+
+/// The verdicts `check`'s exchange judge gives on one answer to a plain v1 update (for the
+/// checks' unit tests).
+#[cfg(test)]
+pub(crate) fn judge_answer(
+    check: &Check,
+    status: u16,
+    content_type: Option<&str>,
+    body: &str,
+) -> Vec<Verdict> {
+    use crate::client::http::{HttpRequest, HttpResponse, Outcome};
+    use crate::model::policies::Policies;
+    use classify::{ClassifyContext, classify};
+    use stockwire_schema::Profile;
+
+    let Eval::Exchange { judge, .. } = check.eval else {
+        panic!("{} is not judged on an exchange", check.id);
+    };
+    let request = HttpRequest::post("http://x/updateInventory", vec![], String::new());
+    let class = classify(
+        &request,
+        &ClassifyContext {
+            profile: Profile::V1,
+            catalog: Vec::new(),
+            auth_configured: false,
+            policies: Policies::default(),
+        },
+    );
+    let outcome = Outcome::Response(HttpResponse {
+        status,
+        content_type: content_type.map(str::to_string),
+        body: body.into(),
+        elapsed_ms: 1.0,
+        throttled: false,
+        expired: false,
+    });
+    let x = Exchange::new(Profile::V1, &request, &class, &outcome);
+    let mut out = Out::default();
+    let cx = Ctx {
+        check,
+        policies: &Policies::default(),
+    };
+    judge(&x, &cx, &mut out);
+    out.verdicts
+}

@@ -22,11 +22,7 @@ pub const CHECK: Check = Check {
             loss: Loss::Skipped,
             why: "only items known to exist show whether an update spilled onto another item",
         },
-        Need {
-            resource: Resource::StockProbe,
-            loss: Loss::Skipped,
-            why: "what a partner stored shows only by reading its stock back (--stock-probe, or a stockwire mock's ledger)",
-        },
+        super::stored_value::READ_BACK,
     ],
     rationale: "A push names each item it sets; an update that spills onto a sibling variant or another product corrupts stock nobody sent.",
 };

@@ -6,6 +6,20 @@ use stockwire_schema::Severity;
 use super::check::{Check, Eval, Fact, Stored, Verdict};
 use crate::model::vocabulary::{Category, Loss, Need, Resource};
 
+/// The catalog need of a check that updates an item and reads it back.
+pub(crate) const KNOWN_ITEM: Need = Need {
+    resource: Resource::Catalog,
+    loss: Loss::Skipped,
+    why: "only an item known to exist can be updated and read back",
+};
+
+/// The read-back need of a check that judges what a partner stored.
+pub(crate) const READ_BACK: Need = Need {
+    resource: Resource::StockProbe,
+    loss: Loss::Skipped,
+    why: "what a partner stored shows only by reading its stock back (--stock-probe, or a stockwire mock's ledger)",
+};
+
 /// The check.
 pub const CHECK: Check = Check {
     id: "stored-value",
@@ -16,18 +30,7 @@ pub const CHECK: Check = Check {
     replayable: true,
     confirm: None,
     catalog_evidence: false,
-    needs: &[
-        Need {
-            resource: Resource::Catalog,
-            loss: Loss::Skipped,
-            why: "only an item known to exist can be updated and read back",
-        },
-        Need {
-            resource: Resource::StockProbe,
-            loss: Loss::Skipped,
-            why: "what a partner stored shows only by reading its stock back (--stock-probe, or a stockwire mock's ledger)",
-        },
-    ],
+    needs: &[KNOWN_ITEM, READ_BACK],
     rationale: "The contract is about the number the marketplace holds; a SUCCESS that stores another number oversells.",
 };
 
