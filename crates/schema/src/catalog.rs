@@ -9,8 +9,10 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 
+use hashbrown::HashTable;
 use serde_json::Value;
 
 use crate::model::ItemKey;
@@ -508,38 +510,120 @@ pub fn default_skus<'a>(
     n: usize,
     entry: impl Fn(usize) -> (&'a str, &'a str, Option<&'a str>),
 ) -> Vec<Cow<'a, str>> {
-    let mut variants: HashMap<&str, u32> = HashMap::with_capacity(n);
-    let mut taken: HashSet<Cow<'_, str>> = HashSet::with_capacity(n);
-    for i in 0..n {
-        let (_, v, sku) = entry(i);
-        *variants.entry(v).or_default() += 1;
-        if let Some(s) = sku {
-            taken.insert(Cow::Borrowed(s));
-        }
-    }
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let (p, v, sku) = entry(i);
-        if let Some(s) = sku {
-            out.push(Cow::Borrowed(s));
-            continue;
-        }
-        let code: Cow<'_, str> = if variants.get(v) == Some(&1) && !taken.contains(v) {
-            Cow::Borrowed(v)
-        } else {
-            let base = format!("{p}-{v}");
-            let mut code = base.clone();
-            let mut k = 1;
-            while taken.contains(code.as_str()) {
-                k += 1;
-                code = format!("{base}-{k}");
-            }
-            Cow::Owned(code)
-        };
-        taken.insert(code.clone());
-        out.push(code);
+    let mut out: Vec<Cow<'a, str>> = (0..n)
+        .map(|i| {
+            let (_, v, sku) = entry(i);
+            Cow::Borrowed(sku.unwrap_or(v))
+        })
+        .collect();
+    for (i, code) in default_sku_exceptions(n, entry) {
+        out[i] = Cow::Owned(code);
     }
     out
+}
+
+/// The entries whose SKU code (by [`default_skus`]' rule) is neither their `sku` nor their
+/// variantId, with that code, in entry order: the rare ones (a variantId two entries share,
+/// or one another entry gives as its `sku`). Every other entry's code is its `sku`, else its
+/// variantId.
+///
+/// Lean for a catalog of millions: the sets it needs hold entry numbers (4 bytes a slot) and
+/// compare by reading `entry` again, never a copy of a code; only the exceptions are owned.
+pub fn default_sku_exceptions<'a>(
+    n: usize,
+    entry: impl Fn(usize) -> (&'a str, &'a str, Option<&'a str>),
+) -> Vec<(usize, String)> {
+    let state = std::hash::RandomState::new();
+    let hash = |s: &str| state.hash_one(s);
+    let n32 = u32::try_from(n).unwrap_or(u32::MAX).min(EXCEPTION - 1);
+    let n = n32 as usize;
+    // Each entry's first entry with the same variantId, and whether that variantId repeats.
+    let mut first_of: Vec<u32> = Vec::with_capacity(n);
+    let mut repeats = vec![false; n];
+    {
+        let mut firsts: HashTable<u32> = HashTable::with_capacity(n);
+        for i in 0..n32 {
+            let v = entry(i as usize).1;
+            let h = hash(v);
+            match firsts.find(h, |&j| entry(j as usize).1 == v) {
+                Some(&j) => {
+                    repeats[j as usize] = true;
+                    first_of.push(j);
+                }
+                None => {
+                    firsts.insert_unique(h, i, |&j| hash(entry(j as usize).1));
+                    first_of.push(i);
+                }
+            }
+        }
+    }
+    // The codes taken so far: every `sku` given, then each default as it is chosen. A slot
+    // holds an entry number (its code is its `sku`, else its variantId) or, with the
+    // [`EXCEPTION`] bit, a place in `out`.
+    let mut out: Vec<(usize, String)> = Vec::new();
+    let mut taken: HashTable<u32> = HashTable::with_capacity(n);
+    for i in 0..n32 {
+        if let (_, _, Some(s)) = entry(i as usize) {
+            let h = hash(s);
+            if taken.find(h, |&t| entry_code(&entry, t) == s).is_none() {
+                taken.insert_unique(h, i, |&t| hash(entry_code(&entry, t)));
+            }
+        }
+    }
+    for i in 0..n32 {
+        let (p, v, sku) = entry(i as usize);
+        if sku.is_some() {
+            continue;
+        }
+        let is_taken = |taken: &HashTable<u32>, out: &[(usize, String)], c: &str| {
+            taken
+                .find(hash(c), |&t| taken_code(&entry, out, t) == c)
+                .is_some()
+        };
+        if !repeats[first_of[i as usize] as usize] && !is_taken(&taken, &out, v) {
+            taken.insert_unique(hash(v), i, |&t| hash(taken_code(&entry, &out, t)));
+            continue;
+        }
+        let base = format!("{p}-{v}");
+        let mut code = base.clone();
+        let mut k = 1;
+        while is_taken(&taken, &out, &code) {
+            k += 1;
+            code = format!("{base}-{k}");
+        }
+        let h = hash(&code);
+        let slot = EXCEPTION | out.len() as u32;
+        out.push((i as usize, code));
+        taken.insert_unique(h, slot, |&t| hash(taken_code(&entry, &out, t)));
+    }
+    out
+}
+
+/// The bit of a taken-code slot that marks an exception's place (see
+/// [`default_sku_exceptions`]); catalogs stay below 2^31 entries.
+const EXCEPTION: u32 = 1 << 31;
+
+/// An entry's code when it is its `sku` or its variantId.
+fn entry_code<'a>(
+    entry: &impl Fn(usize) -> (&'a str, &'a str, Option<&'a str>),
+    t: u32,
+) -> &'a str {
+    let (_, v, sku) = entry(t as usize);
+    sku.unwrap_or(v)
+}
+
+/// The code a taken-code slot stands for.
+fn taken_code<'s, 'a: 's>(
+    entry: &impl Fn(usize) -> (&'a str, &'a str, Option<&'a str>),
+    out: &'s [(usize, String)],
+    t: u32,
+) -> &'s str {
+    if t & EXCEPTION != 0 {
+        out.get((t & !EXCEPTION) as usize)
+            .map_or("", |(_, c)| c.as_str())
+    } else {
+        entry_code(entry, t)
+    }
 }
 
 /// Where an entry is in its file: its index in a JSON array, or its CSV line.
@@ -940,6 +1024,65 @@ mod tests {
                 }]
             }
         );
+    }
+
+    /// The rule of [`default_skus`] as first written, with sets of the codes themselves: the
+    /// reference the lean version is held to.
+    fn default_skus_reference<'a>(
+        n: usize,
+        entry: impl Fn(usize) -> (&'a str, &'a str, Option<&'a str>),
+    ) -> Vec<Cow<'a, str>> {
+        let mut variants: HashMap<&str, u32> = HashMap::new();
+        let mut taken: HashSet<Cow<'_, str>> = HashSet::new();
+        for i in 0..n {
+            let (_, v, sku) = entry(i);
+            *variants.entry(v).or_default() += 1;
+            if let Some(s) = sku {
+                taken.insert(Cow::Borrowed(s));
+            }
+        }
+        let mut out = Vec::new();
+        for i in 0..n {
+            let (p, v, sku) = entry(i);
+            if let Some(s) = sku {
+                out.push(Cow::Borrowed(s));
+                continue;
+            }
+            let code: Cow<'_, str> = if variants.get(v) == Some(&1) && !taken.contains(v) {
+                Cow::Borrowed(v)
+            } else {
+                let base = format!("{p}-{v}");
+                let mut code = base.clone();
+                let mut k = 1;
+                while taken.contains(code.as_str()) {
+                    k += 1;
+                    code = format!("{base}-{k}");
+                }
+                Cow::Owned(code)
+            };
+            taken.insert(code.clone());
+            out.push(code);
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn default_skus_keep_the_rule_as_first_written(
+            entries in proptest::collection::vec(
+                ("[AB]{1,2}", "[XY]{1,2}|A-X|B-Y", proptest::option::of("[XY]{1,2}|A-X(-2)?|B")),
+                0..24,
+            ),
+        ) {
+            let entry = |i: usize| {
+                let (p, v, s): &(String, String, Option<String>) = &entries[i];
+                (p.as_str(), v.as_str(), s.as_deref())
+            };
+            proptest::prop_assert_eq!(
+                default_skus(entries.len(), entry),
+                default_skus_reference(entries.len(), entry)
+            );
+        }
     }
 
     #[test]

@@ -1005,24 +1005,55 @@ pub fn listing_body_of(m: &ListingMembers, products: Vec<Value>) -> Value {
 /// assert_eq!(page["products"][0]["variants"][0]["sku"], "S1");
 /// ```
 #[derive(Debug)]
-pub struct ListingPageWriter<'m> {
-    m: &'m ListingMembers,
+pub struct ListingPageWriter {
     out: Vec<u8>,
+    /// The member names a page repeats, each escaped once with its quotes and colon.
+    keys: PageKeys,
     /// Whether a product is open (its variants' array not closed yet).
     open: bool,
     /// Whether the open product has a variant written yet.
     any: bool,
 }
 
-impl<'m> ListingPageWriter<'m> {
+/// The member names of a listing page, escaped once per page (`"variantId":` and the like),
+/// not once per variant.
+#[derive(Debug)]
+struct PageKeys {
+    product_id: Vec<u8>,
+    variants: Vec<u8>,
+    variant_id: Vec<u8>,
+    sku: Vec<u8>,
+    value: Vec<u8>,
+    blocked: Option<Vec<u8>>,
+}
+
+impl PageKeys {
+    fn of(m: &ListingMembers) -> Self {
+        let k = |name: &str| {
+            let mut out = Vec::with_capacity(name.len() + 3);
+            key(&mut out, name);
+            out
+        };
+        PageKeys {
+            product_id: k(m.product_id),
+            variants: k(m.variants),
+            variant_id: k(m.variant_id),
+            sku: k(m.sku),
+            value: k(m.value),
+            blocked: m.blocked.map(k),
+        }
+    }
+}
+
+impl ListingPageWriter {
     /// Starts a page in `out` (appended to: pass a cleared buffer to reuse one).
-    pub fn new(m: &'m ListingMembers, mut out: Vec<u8>) -> Self {
+    pub fn new(m: &ListingMembers, mut out: Vec<u8>) -> Self {
         out.push(b'{');
         key(&mut out, m.products);
         out.push(b'[');
         ListingPageWriter {
-            m,
             out,
+            keys: PageKeys::of(m),
             open: false,
             any: false,
         }
@@ -1037,15 +1068,16 @@ impl<'m> ListingPageWriter<'m> {
         self.open = true;
         self.any = false;
         self.out.push(b'{');
-        key(&mut self.out, self.m.product_id);
+        self.out.extend_from_slice(&self.keys.product_id);
         text(&mut self.out, product_id);
         if let Some(b) = brand {
-            self.out.push(b',');
-            key(&mut self.out, listing_field::BRAND);
+            self.out.extend_from_slice(b",\"");
+            self.out.extend_from_slice(listing_field::BRAND.as_bytes());
+            self.out.extend_from_slice(b"\":");
             text(&mut self.out, b);
         }
         self.out.push(b',');
-        key(&mut self.out, self.m.variants);
+        self.out.extend_from_slice(&self.keys.variants);
         self.out.push(b'[');
     }
 
@@ -1054,19 +1086,20 @@ impl<'m> ListingPageWriter<'m> {
         if !self.open {
             return;
         }
-        let (m, out) = (self.m, &mut self.out);
+        let (keys, out) = (&self.keys, &mut self.out);
         if self.any {
             out.push(b',');
         }
         self.any = true;
         out.push(b'{');
-        key(out, m.variant_id);
+        out.extend_from_slice(&keys.variant_id);
         text(out, v.variant_id);
-        out.push(b',');
-        key(out, listing_field::TITLE);
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(listing_field::TITLE.as_bytes());
+        out.extend_from_slice(b"\":");
         text(out, v.title);
         out.push(b',');
-        key(out, m.sku);
+        out.extend_from_slice(&keys.sku);
         text(out, v.sku);
         let prices = [
             (listing_field::LISTING_PRICE, v.listing_price),
@@ -1092,12 +1125,12 @@ impl<'m> ListingPageWriter<'m> {
             out.push(b'}');
         }
         out.push(b',');
-        key(out, m.value);
-        number(out, v.value);
-        if let Some(b) = m.blocked {
+        out.extend_from_slice(&keys.value);
+        count(out, v.value);
+        if let Some(b) = &keys.blocked {
             out.push(b',');
-            key(out, b);
-            number(out, v.blocked);
+            out.extend_from_slice(b);
+            count(out, v.blocked);
         }
         out.push(b'}');
     }
@@ -1114,8 +1147,13 @@ impl<'m> ListingPageWriter<'m> {
 
 /// A JSON string, escaped as `serde_json` escapes it.
 fn text(out: &mut Vec<u8>, s: &str) {
-    // Most ids need no escape: copied as they are (what `serde_json` writes for them).
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    // Most ids need no escape: copied as they are (what `serde_json` writes for them). The
+    // test reads every byte without an early exit, which the compiler turns into wide
+    // compares (a short id is all one or two of them).
+    let plain = !s.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -1130,6 +1168,22 @@ fn text(out: &mut Vec<u8>, s: &str) {
 fn key(out: &mut Vec<u8>, name: &str) {
     text(out, name);
     out.push(b':');
+}
+
+/// A count, as `serde_json` writes it (decimal digits).
+fn count(out: &mut Vec<u8>, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// A number, as `serde_json` writes it.

@@ -320,7 +320,7 @@ pub(crate) fn listing(sh: &Shared, call: &Call, req: Request<Incoming>) -> Reply
         return asked.scripted(sh, body, m.products, effects);
     };
     let filter = get(m.filter);
-    let groups: Vec<Vec<u32>> = match filter {
+    let groups: Groups = match filter {
         Some(list) if codes(list).next().is_some() => matching(catalog, &seller, list, page, size),
         _ => {
             let len = catalog.listed_product_count(&seller);
@@ -337,9 +337,12 @@ pub(crate) fn listing(sh: &Shared, call: &Call, req: Request<Incoming>) -> Reply
                 return asked.scripted(sh, Bytes::new(), m.products, e);
             };
             let end = start.saturating_add(size).min(len);
-            (start..end)
-                .map(|k| catalog.listed_variants_of(&seller, k).collect())
-                .collect()
+            let mut g = Groups::default();
+            for k in start..end {
+                g.entries.extend(catalog.listed_variants_of(&seller, k));
+                g.ends.push(g.entries.len());
+            }
+            g
         }
     };
     let stale = brk == Some(ListingBreak::StaleInventory);
@@ -394,13 +397,7 @@ fn drop_first_variant_ids(body: &mut Value, m: &ListingMembers) {
 
 /// The page'th page of the seller's published entries whose SKU code `list` names, grouped
 /// by product (in the order of each product's first matching entry), variants in file order.
-fn matching(
-    catalog: &CatalogIndex,
-    seller: &str,
-    list: &str,
-    page: usize,
-    size: usize,
-) -> Vec<Vec<u32>> {
+fn matching(catalog: &CatalogIndex, seller: &str, list: &str, page: usize, size: usize) -> Groups {
     let mut found: Vec<u32> = codes(list)
         .filter_map(|c| catalog.find_sku(seller, c))
         .collect();
@@ -418,11 +415,36 @@ fn matching(
             }
         }
     }
-    groups
+    let mut out = Groups::default();
+    for g in groups
         .into_iter()
         .skip((page - 1).saturating_mul(size))
         .take(size)
-        .collect()
+    {
+        out.entries.extend(g);
+        out.ends.push(out.entries.len());
+    }
+    out
+}
+
+/// The entries of a page, grouped by product: one list of entries and where each product's
+/// group ends (two allocations a page, not one a product).
+#[derive(Debug, Default)]
+struct Groups {
+    entries: Vec<u32>,
+    ends: Vec<usize>,
+}
+
+impl Groups {
+    /// Each product's entries, in page order.
+    fn iter(&self) -> impl Iterator<Item = &[u32]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let g = self.entries.get(start..end).unwrap_or_default();
+            start = end;
+            g
+        })
+    }
 }
 
 /// The listing body of these products (each a group of entries of one product), written
@@ -432,7 +454,7 @@ fn render(
     catalog: &CatalogIndex,
     m: &ListingMembers,
     seller: &str,
-    groups: &[Vec<u32>],
+    groups: &Groups,
     stale: bool,
 ) -> Vec<u8> {
     // The values the listing shows are the ones its update call sets (the stock).
@@ -447,8 +469,8 @@ fn render(
         let ledger = sh.count_ledger(ledger_index);
         let mine = ledger.get(seller).filter(|_| !stale);
         groups
+            .entries
             .iter()
-            .flatten()
             .map(|&i| {
                 mine.and_then(|s| s.entry(i))
                     .or(catalog.stock_of(i))
@@ -456,20 +478,25 @@ fn render(
             })
             .collect()
     };
-    let entries: usize = groups.iter().map(Vec::len).sum();
+    let entries = groups.entries.len();
     let mut w = ListingPageWriter::new(m, Vec::with_capacity(64 + entries * 160));
     let mut values = values.into_iter();
     let mut default_title = String::new();
-    for g in groups {
+    // Each entry's listing members are decoded from the arena once (its brand, SKU code,
+    // title, prices and blocked units all come from that one read).
+    let mut listed = Vec::new();
+    for g in groups.iter() {
         let Some(&first) = g.first() else {
             continue;
         };
-        let brand = g.iter().find_map(|&i| catalog.listed(i).brand);
-        w.product(catalog.key_of(first).0, brand);
-        for &i in g {
+        listed.clear();
+        listed.extend(g.iter().map(|&i| catalog.listed(i)));
+        let brand = listed.iter().find_map(|l| l.brand);
+        let p = catalog.key_of(first).0;
+        w.product(p, brand);
+        for (&i, l) in g.iter().zip(&listed) {
             let value = values.next().unwrap_or(0);
-            let l = catalog.listed(i);
-            let (p, v) = catalog.key_of(i);
+            let v = catalog.key_of(i).1;
             let title = match l.title {
                 Some(t) => t,
                 None => {
@@ -482,7 +509,7 @@ fn render(
             };
             w.variant(&ListedVariant {
                 variant_id: v,
-                sku: catalog.sku_of(i),
+                sku: catalog.sku_with(i, l),
                 value,
                 blocked: l.blocked.unwrap_or(0),
                 title,

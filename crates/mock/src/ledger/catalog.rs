@@ -4,9 +4,7 @@
 
 use std::hash::BuildHasher;
 
-use std::borrow::Cow;
-
-use stockwire_schema::catalog::{default_skus, for_each_entry};
+use stockwire_schema::catalog::{default_sku_exceptions, for_each_entry};
 use stockwire_schema::{Catalog, CatalogEntry, ItemKey};
 
 /// The maps looked up per item of a request (catalog index, ledger): foldhash, seeded per
@@ -418,20 +416,13 @@ impl IndexBuilder {
             listings: Vec::new(),
         };
         // Default SKU codes: the shared rule, over every entry of the file.
-        let defaults: Vec<(u32, Box<str>)> = {
-            let codes = default_skus(n, |i| {
-                let (p, v) = me.key_of(i as u32);
-                (p, v, me.listed(i as u32).sku)
-            });
-            codes
-                .into_iter()
-                .enumerate()
-                .filter_map(|(i, c)| match c {
-                    Cow::Owned(s) => Some((i as u32, s.into_boxed_str())),
-                    Cow::Borrowed(_) => None,
-                })
-                .collect()
-        };
+        let defaults: Vec<(u32, Box<str>)> = default_sku_exceptions(n, |i| {
+            let (p, v) = me.key_of(i as u32);
+            (p, v, me.listed(i as u32).sku)
+        })
+        .into_iter()
+        .map(|(i, c)| (i as u32, c.into_boxed_str()))
+        .collect();
         me.default_sku = defaults.into_iter().collect();
         // Room for every entry first: growing the table as codes are added re-hashed every
         // code already in it (each a decode of the arena), which was a fifth of the start-up
@@ -658,9 +649,15 @@ impl CatalogIndex {
     }
 
     /// Entry `i`'s SKU code: the file's `sku`, else the default of the shared rule
-    /// (`stockwire_schema::catalog::default_skus`).
+    /// (`stockwire_schema::catalog::default_skus`, whose exceptions are held here).
     pub fn sku_of(&self, i: u32) -> &str {
-        if let Some(s) = self.listed(i).sku {
+        self.sku_with(i, &self.listed(i))
+    }
+
+    /// Entry `i`'s SKU code when its listing members `l` are read already (a page reads each
+    /// entry's members once).
+    pub(crate) fn sku_with<'s>(&'s self, i: u32, l: &Listed<'s>) -> &'s str {
+        if let Some(s) = l.sku {
             return s;
         }
         match self.default_sku.get(&i) {
