@@ -13,7 +13,7 @@
 # Needs python3 and curl. Everything binds 127.0.0.1; nothing here reaches the network.
 set -u
 cd "$(dirname "$0")/.."
-CASES=${CASES:-"token probe nested regex rules check burst"}
+CASES=${CASES:-"token probe nested regex rules check burst empties"}
 if [ -z "${BIN:-}" ]; then
   cargo build --release -q --bin stockwire || exit 2
   BIN=target/release/stockwire
@@ -160,6 +160,19 @@ line = s.makefile("rb").readline().decode().strip()
 print(f"{len(idle)} idle opened; new client: {line} after {time.time() - t0:.3f} s")
 EOF
     row "mock, 1,100 idle connections + 1 client" "$(hwm "$MOCK_PID")" "-" "503 after 2 s" "$(cat "$tmp/burst.out")"
+    stop_mock
+    ;;
+  empties)
+    # One 16 MiB body of bare `{}` items (5.6 million of them), then a normal 1-item request.
+    python3 -c '
+n = (16 * 1024 * 1024 - 40) // 3
+open("'"$tmp"'/empties.json", "w").write("{\"inventoryList\":[" + ",".join(["{}"] * n) + "]}")'
+    start_mock --no-scenario --no-auth
+    code=$(curl -s -o "$tmp/e.out" -w '%{http_code} in %{time_total} s' -H 'Content-Type: application/json' \
+      --data-binary @"$tmp/empties.json" "$URL/updateInventory")
+    one=$(curl -s -o /dev/null -w '%{http_code} in %{time_total} s' -H 'Content-Type: application/json' \
+      -d '{"inventoryList":[{"productId":"P","variantId":"V","inventory":1}]}' "$URL/updateInventory")
+    row "mock, 16 MiB body of bare {} items" "$(hwm "$MOCK_PID")" "$code" "2.9 GB, 18.5 s" "then 1 item: $one"
     stop_mock
     ;;
   *) echo "unknown case $c" ;;

@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
-use stockwire_mock::MockMarketplace;
+use stockwire_mock::{DEFAULT_MAX_ITEMS, Limits, MockMarketplace};
 use stockwire_schema::{Catalog, CatalogEntry};
 use stockwire_tests::http::{parse, send};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -46,8 +46,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
+/// The tests read one process-wide counter: one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_body_of_unknown_items_costs_a_small_multiple_of_its_size() {
+    let _one = SERIAL.lock().await;
     let catalog = Catalog {
         entries: (0..1000)
             .map(|i| CatalogEntry {
@@ -132,4 +136,88 @@ async fn a_large_body_of_unknown_items_costs_a_small_multiple_of_its_size() {
         "body {size} B, answer {answer} B, peak {peak} B ({:.1}x the body), held after {after} B",
         peak as f64 / size as f64
     );
+}
+
+/// Sends `body` to `/updateInventory` on a lean connection and returns the answer and the
+/// most bytes live at once in this process while it was handled.
+async fn post_counted(url: &str, body: &[u8]) -> (stockwire_tests::http::Resp, usize) {
+    let mut req = format!(
+        "POST /updateInventory HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    let mut out: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut s = tokio::net::TcpStream::connect(url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let before = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    s.write_all(&req).await.unwrap();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = s.read(&mut chunk).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+    let peak = PEAK.load(Ordering::Relaxed) - before;
+    (parse(&out).unwrap(), peak)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_past_the_item_cap_is_refused_before_it_is_held() {
+    let _one = SERIAL.lock().await;
+    // Bare `{}` items: 3 bytes of body each, about 300 bytes once read. Without the cap a
+    // 16 MiB body of them took 2.9 GB.
+    let items =
+        |n: usize| format!("{{\"inventoryList\":[{}]}}", vec!["{}"; n].join(",")).into_bytes();
+    let m = MockMarketplace::builder()
+        .no_auth()
+        .limits(Limits {
+            max_items: Some(1_000),
+            ..Limits::default()
+        })
+        .journal_bytes(1024)
+        .start()
+        .await
+        .unwrap();
+    let body = items(200_000);
+    let (r, peak) = post_counted(&m.url(), &body).await;
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(
+        r.json()["violations"][0]["rule"],
+        "max-items",
+        "{}",
+        r.text()
+    );
+    // At most the cap's items are held, never the list: the body itself (600 KB) and a
+    // thousand items, not 200,000 of them (60 MB).
+    assert!(
+        peak < 3 * body.len(),
+        "{peak} bytes at the peak for a body of {}",
+        body.len()
+    );
+    // A normal request is still served.
+    let ok = items(3);
+    let (r, _) = post_counted(&m.url(), &ok).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    m.shutdown().await;
+
+    // The default cap: a body of one more bare item than it is refused.
+    let m = MockMarketplace::builder()
+        .no_auth()
+        .journal_bytes(1024)
+        .start()
+        .await
+        .unwrap();
+    let (r, _) = post_counted(&m.url(), &items(DEFAULT_MAX_ITEMS + 1)).await;
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(
+        r.text().contains(&format!("at most {DEFAULT_MAX_ITEMS}")),
+        "{}",
+        r.text()
+    );
+    m.shutdown().await;
 }

@@ -114,9 +114,10 @@ pub struct MockArgs {
     /// Largest request body in bytes (larger → 413).
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_body: usize,
-    /// Most items per request (more → 413). Default: no limit.
-    #[arg(long)]
-    pub max_items: Option<usize>,
+    /// Most items per request (more → 413), counted while the body is read so that a longer
+    /// list is never held in memory.
+    #[arg(long, default_value_t = stockwire_mock::DEFAULT_MAX_ITEMS)]
+    pub max_items: usize,
     /// Body bytes held at once: update bodies of 64 KiB or more from reading until answered,
     /// and answers of 64 KiB or more until written to their client. A body that finds no room
     /// within the body time-out is answered 503.
@@ -479,7 +480,7 @@ pub fn run(args: MockArgs) -> Result<u8> {
         .scenario_limits(args.caps.limits())
         .limits(Limits {
             max_body_bytes: args.max_body,
-            max_items: args.max_items,
+            max_items: Some(args.max_items),
             max_skus: args.max_skus,
             body_bytes_in_flight: usize::try_from(args.body_budget).unwrap_or(usize::MAX),
             record_bytes_in_flight: args.record_budget,

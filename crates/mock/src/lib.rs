@@ -69,7 +69,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use admin::verify;
-pub use http::{DEFAULT_MAX_SKUS, Limits};
+pub use http::{DEFAULT_MAX_ITEMS, DEFAULT_MAX_SKUS, Limits};
 pub use journal::{Filter, JournalEntry, JournalStats};
 pub use ledger::stock::{StockRow, ValueRow};
 pub use ledger::tokens::Credentials;

@@ -431,7 +431,7 @@ pub(crate) fn process(
     let u = sh.family.updates.get(call).unwrap_or(sh.family.inventory());
     let req = match parse(&u.rules, &sh.limits, body) {
         Ok(r) => r,
-        Err(v) => return Outcome::rejected(400, v),
+        Err((code, v)) => return Outcome::rejected(code, v),
     };
     let items = match check_envelope(sh, &u.rules, &req) {
         Ok(items) => items,
@@ -506,18 +506,36 @@ pub(crate) fn process(
 }
 
 /// Step 3, parse: one pass into borrowed typed structs. A body that is not JSON, or nests
-/// deeper than the limit, is refused as a whole.
+/// deeper than the limit, is refused as a whole (400); one with more items than the limit
+/// (counted while reading, never held past it) is refused with 413.
 fn parse<'b>(
     rules: &RequestRules,
     limits: &Limits,
     body: &'b [u8],
-) -> Result<BorrowedRequest<'b>, Value> {
-    match rules.parse(body, limits.max_depth) {
+) -> Result<BorrowedRequest<'b>, (u16, Value)> {
+    match rules.parse_capped(
+        body,
+        limits.max_depth,
+        limits.max_items.unwrap_or(usize::MAX),
+    ) {
         Ok(r) => Ok(r),
-        Err(ParseError::TooDeep { max }) => Err(violation(
-            "",
-            "max-depth",
-            format!("JSON nested more than {max} levels deep; at most {max} accepted"),
+        Err(ParseError::TooManyItems { max }) => Err((
+            413,
+            violation(
+                &format!("/{}", escape_pointer(rules.members().list)),
+                "max-items",
+                format!(
+                    "more than {max} items sent; this marketplace accepts at most {max} per request"
+                ),
+            ),
+        )),
+        Err(ParseError::TooDeep { max }) => Err((
+            400,
+            violation(
+                "",
+                "max-depth",
+                format!("JSON nested more than {max} levels deep; at most {max} accepted"),
+            ),
         )),
         Err(ParseError::Syntax(e)) => {
             let rule = if std::str::from_utf8(body).is_err() {
@@ -525,7 +543,10 @@ fn parse<'b>(
             } else {
                 "json"
             };
-            Err(violation("", rule, format!("the body is not JSON: {e}")))
+            Err((
+                400,
+                violation("", rule, format!("the body is not JSON: {e}")),
+            ))
         }
     }
 }

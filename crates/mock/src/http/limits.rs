@@ -5,6 +5,13 @@ use std::time::Duration;
 /// The default of [`Limits::max_skus`].
 pub const DEFAULT_MAX_SKUS: usize = 1000;
 
+/// The default most items per request: room for any 16 MiB body of real items (58 bytes is
+/// the shortest with all three members), while a body of bare `{}` items (a third of a
+/// million a MiB, about 440 bytes each once read and checked) stops at ~130 MB, not 2.9 GB.
+pub const DEFAULT_MAX_ITEMS: usize = 300_000;
+// The default leaves room for the largest body (16 MiB) of the shortest real items.
+const _: () = assert!(DEFAULT_MAX_ITEMS * 58 >= 16 * 1024 * 1024);
+
 /// Limits that protect the mock; each has a clear answer when exceeded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -14,7 +21,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// Time allowed to send the request body (default 30 s); then 408.
     pub body_read_timeout: Duration,
-    /// Most items per request (default: no limit); more → 413.
+    /// Most items per request (default [`DEFAULT_MAX_ITEMS`]; `None`: no limit); more → 413,
+    /// counted while the body is read, so a list past it is never held.
     pub max_items: Option<usize>,
     /// Deepest JSON nesting accepted (default 64); deeper → 400.
     pub max_depth: usize,
@@ -69,7 +77,7 @@ impl Default for Limits {
             max_body_bytes: 16 * 1024 * 1024,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
-            max_items: None,
+            max_items: Some(DEFAULT_MAX_ITEMS),
             max_depth: 64,
             max_connections: 1024,
             drain_timeout: Duration::from_secs(10),

@@ -18,4 +18,4 @@ pub(crate) use answer::{
 };
 pub(crate) use body::{json_content_type, read_body, read_body_within};
 pub(crate) use budget::{BodyBudget, BudgetHeld};
-pub use limits::{DEFAULT_MAX_SKUS, Limits};
+pub use limits::{DEFAULT_MAX_ITEMS, DEFAULT_MAX_SKUS, Limits};
