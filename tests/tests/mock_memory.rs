@@ -87,15 +87,48 @@ async fn a_large_body_of_unknown_items_costs_a_small_multiple_of_its_size() {
     .unwrap();
     assert_eq!(r.status, 200);
 
-    // The client is lean so that the count is the server's: the request is built and the
-    // answer's buffer reserved before counting starts.
+    let (r, peak, before) = post_counted(&m.url(), &body, 4 * size).await;
+    assert_eq!(r.status, 200);
+    let failed = r.json()["failedProductList"].as_array().map_or(0, Vec::len);
+    assert_eq!(failed, 60_000);
+    let answer = r.body.len();
+    drop(r);
+    assert!(
+        peak <= 10 * size,
+        "peak {peak} bytes for a body of {size} bytes ({:.1}x) and an answer of {answer}",
+        peak as f64 / size as f64
+    );
+    // Freed afterwards: the journal keeps at most one entry (it may exceed its byte budget
+    // alone), that is, the body and the answer.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let after = CURRENT.load(Ordering::Relaxed).saturating_sub(before);
+    assert!(
+        after <= size + answer + 1024 * 1024,
+        "{after} bytes still held after the request"
+    );
+    eprintln!(
+        "body {size} B, answer {answer} B, peak {peak} B ({:.1}x the body), held after {after} B",
+        peak as f64 / size as f64
+    );
+}
+
+/// Sends `body` to `/updateInventory` on a lean connection and returns the answer, the most
+/// bytes live at once in this process while it was handled, and the bytes live before. The
+/// client is lean so that the count is the server's: the request is built and `room` bytes
+/// reserved for the answer before counting starts.
+async fn post_counted(
+    url: &str,
+    body: &[u8],
+    room: usize,
+) -> (stockwire_tests::http::Resp, usize, usize) {
     let mut req = format!(
-        "POST /updateInventory HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {size}\r\n\r\n"
+        "POST /updateInventory HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+        body.len()
     )
     .into_bytes();
-    req.extend_from_slice(&body);
-    let mut out: Vec<u8> = Vec::with_capacity(4 * size);
-    let mut s = tokio::net::TcpStream::connect(m.url().trim_start_matches("http://"))
+    req.extend_from_slice(body);
+    let mut out: Vec<u8> = Vec::with_capacity(room);
+    let mut s = tokio::net::TcpStream::connect(url.trim_start_matches("http://"))
         .await
         .unwrap();
     let before = CURRENT.load(Ordering::Relaxed);
@@ -110,60 +143,7 @@ async fn a_large_body_of_unknown_items_costs_a_small_multiple_of_its_size() {
         out.extend_from_slice(&chunk[..n]);
     }
     let peak = PEAK.load(Ordering::Relaxed) - before;
-    drop(s);
-    let r = parse(&out).unwrap();
-    assert_eq!(r.status, 200);
-    let failed = r.json()["failedProductList"].as_array().map_or(0, Vec::len);
-    assert_eq!(failed, 60_000);
-    let answer = r.body.len();
-    drop(r);
-    assert!(
-        peak <= 10 * size,
-        "peak {peak} bytes for a body of {size} bytes ({:.1}x) and an answer of {answer}",
-        peak as f64 / size as f64
-    );
-    // Freed afterwards: the journal keeps at most one entry (it may exceed its byte budget
-    // alone), that is, the body and the answer.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    drop(out);
-    drop(req);
-    let after = CURRENT.load(Ordering::Relaxed).saturating_sub(before);
-    assert!(
-        after <= size + answer + 1024 * 1024,
-        "{after} bytes still held after the request"
-    );
-    eprintln!(
-        "body {size} B, answer {answer} B, peak {peak} B ({:.1}x the body), held after {after} B",
-        peak as f64 / size as f64
-    );
-}
-
-/// Sends `body` to `/updateInventory` on a lean connection and returns the answer and the
-/// most bytes live at once in this process while it was handled.
-async fn post_counted(url: &str, body: &[u8]) -> (stockwire_tests::http::Resp, usize) {
-    let mut req = format!(
-        "POST /updateInventory HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    req.extend_from_slice(body);
-    let mut out: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut s = tokio::net::TcpStream::connect(url.trim_start_matches("http://"))
-        .await
-        .unwrap();
-    let before = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
-    s.write_all(&req).await.unwrap();
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        let n = s.read(&mut chunk).await.unwrap();
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&chunk[..n]);
-    }
-    let peak = PEAK.load(Ordering::Relaxed) - before;
-    (parse(&out).unwrap(), peak)
+    (parse(&out).unwrap(), peak, before)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,7 +164,7 @@ async fn a_list_past_the_item_cap_is_refused_before_it_is_held() {
         .await
         .unwrap();
     let body = items(200_000);
-    let (r, peak) = post_counted(&m.url(), &body).await;
+    let (r, peak, _) = post_counted(&m.url(), &body, 64 * 1024).await;
     assert_eq!(r.status, 413, "{}", r.text());
     assert_eq!(
         r.json()["violations"][0]["rule"],
@@ -201,7 +181,7 @@ async fn a_list_past_the_item_cap_is_refused_before_it_is_held() {
     );
     // A normal request is still served.
     let ok = items(3);
-    let (r, _) = post_counted(&m.url(), &ok).await;
+    let (r, _, _) = post_counted(&m.url(), &ok, 64 * 1024).await;
     assert_eq!(r.status, 200, "{}", r.text());
     m.shutdown().await;
 
@@ -212,7 +192,7 @@ async fn a_list_past_the_item_cap_is_refused_before_it_is_held() {
         .start()
         .await
         .unwrap();
-    let (r, _) = post_counted(&m.url(), &items(DEFAULT_MAX_ITEMS + 1)).await;
+    let (r, _, _) = post_counted(&m.url(), &items(DEFAULT_MAX_ITEMS + 1), 64 * 1024).await;
     assert_eq!(r.status, 413, "{}", r.text());
     assert!(
         r.text().contains(&format!("at most {DEFAULT_MAX_ITEMS}")),

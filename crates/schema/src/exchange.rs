@@ -1172,18 +1172,7 @@ fn key(out: &mut Vec<u8>, name: &str) {
 
 /// A count, as `serde_json` writes it (decimal digits).
 fn count(out: &mut Vec<u8>, n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// A number, as `serde_json` writes it.

@@ -12,20 +12,7 @@ use super::tokens::Credentials;
 pub(crate) fn pair_key<'b>(buf: &'b mut String, product: &str, variant: &str) -> &'b str {
     buf.clear();
     // The length's digits without the formatting machinery (this runs twice per item).
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = product.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[at..] {
-        buf.push(char::from(d));
-    }
+    buf.push_str(itoa::Buffer::new().format(product.len()));
     buf.push(':');
     buf.push_str(product);
     buf.push_str(variant);
