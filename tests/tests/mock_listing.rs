@@ -174,6 +174,60 @@ async fn listing_members_of_the_catalog_are_shown_per_seller() {
     assert_eq!(body, json!({"products": []}));
 }
 
+#[tokio::test]
+async fn texts_that_json_escapes_are_listed_as_the_catalog_gives_them() {
+    // A page mixes products written as their bytes are and products whose texts need an
+    // escape (a quote, a backslash, a control character), within one product too.
+    let entry = |p: &str, v: &str, title: Option<&str>, brand: Option<&str>| CatalogEntry {
+        stock: Some(3),
+        title: title.map(Into::into),
+        brand: brand.map(Into::into),
+        ..CatalogEntry::new(p, v)
+    };
+    let catalog = Catalog {
+        entries: vec![
+            entry("PLAIN", "PLAIN-1", None, Some("Acme")),
+            entry("Q\"1", "Q-A", Some("12\" ruler\\metric"), Some("B\"rand")),
+            entry("Q\"1", "Q-B", None, None),
+            entry("MIXED", "M-1", Some("tab\there"), None),
+            entry("MIXED", "M-2", Some("fine"), None),
+            entry("LAST", "L\n1", None, None),
+        ],
+    };
+    let m = MockMarketplace::builder()
+        .catalog(catalog)
+        .start()
+        .await
+        .unwrap();
+    let key = m.token("demo").unwrap();
+    let (code, body) = get(&m.url(), Some(&key), FIRST_PAGE).await;
+    assert_eq!(code, 200, "{body}");
+    assert_listing(Profile::V1, &body);
+    let p = &body["products"];
+    assert_eq!(
+        (&p[0]["brand"], &p[0]["variants"][0]["title"]),
+        (&json!("Acme"), &json!("PLAIN PLAIN-1"))
+    );
+    assert_eq!(
+        (&p[1]["id"], &p[1]["brand"]),
+        (&json!("Q\"1"), &json!("B\"rand"))
+    );
+    assert_eq!(p[1]["variants"][0]["title"], "12\" ruler\\metric");
+    assert_eq!(p[1]["variants"][1]["title"], "Q\"1 Q-B");
+    assert_eq!(
+        (&p[2]["variants"][0]["title"], &p[2]["variants"][1]["title"]),
+        (&json!("tab\there"), &json!("fine"))
+    );
+    assert_eq!(
+        (
+            &p[3]["variants"][0]["variantId"],
+            &p[3]["variants"][0]["sku"]
+        ),
+        (&json!("L\n1"), &json!("L\n1"))
+    );
+    assert_eq!(variants(&body).iter().map(|v| v.3).sum::<u64>(), 18);
+}
+
 /// A catalog of `products` products of two variants each.
 fn big_catalog(products: usize) -> Catalog {
     Catalog {

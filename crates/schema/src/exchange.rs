@@ -989,6 +989,53 @@ pub fn listing_body_of(m: &ListingMembers, products: Vec<Value>) -> Value {
     Value::Object(o)
 }
 
+/// Whether JSON writes `s` as it is between quotes: no quote, backslash or control character
+/// (what a listing page's writer checks of every text; a caller that checked a text once, when
+/// it read it, hands its bytes to [`ListingPageWriter::plain_variant`] and skips the check).
+pub fn needs_no_escape(s: &str) -> bool {
+    plain_bytes(s.as_bytes())
+}
+
+/// [`needs_no_escape`] of bytes. The test reads every byte without an early exit, which the
+/// compiler turns into wide compares (a short id is all one or two of them).
+fn plain_bytes(b: &[u8]) -> bool {
+    !b.iter().fold(false, |any, &b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
+}
+
+/// One variant whose texts are known to need no JSON escape ([`needs_no_escape`], checked by
+/// the caller where it read them: a catalog checks each entry's texts once, when it is
+/// loaded), as UTF-8 bytes. [`ListingPageWriter::plain_variant`] copies them as they are; a
+/// text that does need an escape would make the page invalid JSON, nothing worse.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlainVariant<'a> {
+    /// The variantId.
+    pub variant_id: &'a [u8],
+    /// The SKU code.
+    pub sku: &'a [u8],
+    /// The value shown (the stock the update call set).
+    pub value: u32,
+    /// Units held back, when the listing shows them.
+    pub blocked: u32,
+    /// The variant's title.
+    pub title: PlainTitle<'a>,
+    /// The listing price, when known.
+    pub listing_price: Option<f64>,
+    /// The maximum retail price, when known.
+    pub mrp: Option<f64>,
+}
+
+/// A [`PlainVariant`]'s title: one text, or two joined with a space (a catalog's default
+/// title, `productId variantId`, written without being put together first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PlainTitle<'a> {
+    /// The title.
+    Text(&'a [u8]),
+    /// Two texts and a space between them.
+    Joined(&'a [u8], &'a [u8]),
+}
+
 /// Writes a listing page straight to bytes: the same JSON, member for member and byte for
 /// byte, as [`listing_body_of`] of [`listed_product_of`]s of [`listed_variant_of`]s serialized
 /// with `serde_json` (the mock's page, without building a `Value` per member).
@@ -1006,54 +1053,192 @@ pub fn listing_body_of(m: &ListingMembers, products: Vec<Value>) -> Value {
 /// ```
 #[derive(Debug)]
 pub struct ListingPageWriter {
-    out: Vec<u8>,
-    /// The member names a page repeats, each escaped once with its quotes and colon.
-    keys: PageKeys,
+    out: PageBytes,
+    /// What a page repeats between its values, each put together once per page.
+    glue: Glue,
     /// Whether a product is open (its variants' array not closed yet).
     open: bool,
     /// Whether the open product has a variant written yet.
     any: bool,
 }
 
-/// The member names of a listing page, escaped once per page (`"variantId":` and the like),
-/// not once per variant.
+/// What a listing page writes between its values, with the member names escaped and the
+/// quotes around the texts in place (`","sku":"` and the like): put together once per page,
+/// so that a variant is a few copies and two numbers.
 #[derive(Debug)]
-struct PageKeys {
-    product_id: Vec<u8>,
-    variants: Vec<u8>,
-    variant_id: Vec<u8>,
+struct Glue {
+    /// `{"id":"`
+    product_open: Vec<u8>,
+    /// `","variants":[`
+    variants_open: Vec<u8>,
+    /// `","brand":"`
+    brand: Vec<u8>,
+    /// `{"variantId":"`
+    variant_open: Vec<u8>,
+    /// `","title":"`
+    title: Vec<u8>,
+    /// `","sku":"`
     sku: Vec<u8>,
+    /// `","inventory":` (after the SKU code, when the variant has no prices)
+    sku_close_value: Vec<u8>,
+    /// `"inventory":` (after the prices)
     value: Vec<u8>,
+    /// `,"blockedInventory":`
     blocked: Option<Vec<u8>>,
 }
 
-impl PageKeys {
+impl Glue {
     fn of(m: &ListingMembers) -> Self {
-        let k = |name: &str| {
-            let mut out = Vec::with_capacity(name.len() + 3);
+        // What comes before (`pre`), the name escaped with its quotes and colon, and what
+        // comes after (`post`).
+        let g = |pre: &[u8], name: &str, post: &[u8]| {
+            let mut out = PageBytes::new(pre.to_vec());
             key(&mut out, name);
-            out
+            out.put(post);
+            out.into_vec()
         };
-        PageKeys {
-            product_id: k(m.product_id),
-            variants: k(m.variants),
-            variant_id: k(m.variant_id),
-            sku: k(m.sku),
-            value: k(m.value),
-            blocked: m.blocked.map(k),
+        Glue {
+            product_open: g(b"{", m.product_id, b"\""),
+            variants_open: g(b"\",", m.variants, b"["),
+            brand: g(b"\",", listing_field::BRAND, b"\""),
+            variant_open: g(b"{", m.variant_id, b"\""),
+            title: g(b"\",", listing_field::TITLE, b"\""),
+            sku: g(b"\",", m.sku, b"\""),
+            sku_close_value: g(b"\",", m.value, b""),
+            value: g(b"", m.value, b""),
+            blocked: m.blocked.map(|b| g(b",", b, b"")),
         }
+    }
+}
+
+/// A text's content, written without its quotes (the glue has them).
+#[derive(Clone, Copy)]
+enum Content<'a> {
+    /// Bytes known to need no escape.
+    Plain(&'a [u8]),
+    /// Two such texts and a space.
+    Joined(&'a [u8], &'a [u8]),
+    /// Any text: escaped as `serde_json` escapes it, when it must be.
+    Str(&'a str),
+}
+
+impl Content<'_> {
+    fn put(self, out: &mut PageBytes) {
+        match self {
+            Content::Plain(b) => out.put(b),
+            Content::Joined(a, b) => {
+                out.put(a);
+                out.push(b' ');
+                out.put(b);
+            }
+            Content::Str(s) if needs_no_escape(s) => out.put(s.as_bytes()),
+            Content::Str(s) => {
+                // Rare (a text with a quote, a backslash or a control character): escaped by
+                // `serde_json`, its quotes left out.
+                let mut escaped = Vec::with_capacity(s.len() + 8);
+                let _ = serde_json::to_writer(&mut escaped, s);
+                out.put(escaped.get(1..escaped.len() - 1).unwrap_or_default());
+            }
+        }
+    }
+}
+
+/// A page's bytes as they are written: a buffer kept longer than what is written (zeros past
+/// `len`), so that a short piece is copied with a few fixed-size moves instead of a call to
+/// `memcpy` (a page is mostly pieces of a few bytes: a call each was a tenth of the mock's
+/// time serving pages).
+#[derive(Debug)]
+struct PageBytes {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl PageBytes {
+    /// Writes after what `out` holds, in all of its capacity (zeroed once, here).
+    fn new(mut out: Vec<u8>) -> Self {
+        let len = out.len();
+        let room = out.capacity().max(len + 256);
+        out.resize(room, 0);
+        PageBytes { buf: out, len }
+    }
+
+    /// Room for `n` more bytes past the written part.
+    #[inline]
+    fn room(&mut self, n: usize) -> &mut [u8] {
+        let need = self.len.saturating_add(n);
+        if self.buf.len() < need {
+            self.grow(need);
+        }
+        self.buf.get_mut(self.len..need).unwrap_or_default()
+    }
+
+    #[cold]
+    fn grow(&mut self, need: usize) {
+        let to = need.max(self.buf.len().saturating_mul(2));
+        self.buf.resize(to, 0);
+    }
+
+    #[inline]
+    fn put(&mut self, s: &[u8]) {
+        copy_short(self.room(s.len()), s);
+        self.len += s.len();
+    }
+
+    #[inline]
+    fn push(&mut self, b: u8) {
+        if let Some(d) = self.room(1).first_mut() {
+            *d = b;
+        }
+        self.len += 1;
+    }
+
+    fn into_vec(mut self) -> Vec<u8> {
+        self.buf.truncate(self.len);
+        self.buf
+    }
+}
+
+/// Copies `src` to `dst` (of the same length): up to 32 bytes as two overlapping fixed-size
+/// moves, which the compiler writes inline; longer ones with `copy_from_slice`.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    #[inline(always)]
+    fn two<const N: usize>(dst: &mut [u8], src: &[u8]) {
+        let n = src.len();
+        if let (Some(d), Some(s)) = (dst.get_mut(..N), src.get(..N)) {
+            d.copy_from_slice(s);
+        }
+        if let (Some(d), Some(s)) = (dst.get_mut(n - N..), src.get(n - N..)) {
+            d.copy_from_slice(s);
+        }
+    }
+    if dst.len() != src.len() {
+        return;
+    }
+    match src.len() {
+        0 => {}
+        1..=3 => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+        }
+        4..=7 => two::<4>(dst, src),
+        8..=15 => two::<8>(dst, src),
+        16..=32 => two::<16>(dst, src),
+        _ => dst.copy_from_slice(src),
     }
 }
 
 impl ListingPageWriter {
     /// Starts a page in `out` (appended to: pass a cleared buffer to reuse one).
-    pub fn new(m: &ListingMembers, mut out: Vec<u8>) -> Self {
+    pub fn new(m: &ListingMembers, out: Vec<u8>) -> Self {
+        let mut out = PageBytes::new(out);
         out.push(b'{');
         key(&mut out, m.products);
         out.push(b'[');
         ListingPageWriter {
             out,
-            keys: PageKeys::of(m),
+            glue: Glue::of(m),
             open: false,
             any: false,
         }
@@ -1062,75 +1247,110 @@ impl ListingPageWriter {
     /// Starts a product (closing the one before): its id and its brand, when known; its
     /// variants follow with [`ListingPageWriter::variant`].
     pub fn product(&mut self, product_id: &str, brand: Option<&str>) {
+        self.put_product(Content::Str(product_id), brand.map(Content::Str));
+    }
+
+    /// [`ListingPageWriter::product`] of texts known to need no escape ([`PlainVariant`]).
+    pub fn plain_product(&mut self, product_id: &[u8], brand: Option<&[u8]>) {
+        self.put_product(Content::Plain(product_id), brand.map(Content::Plain));
+    }
+
+    fn put_product(&mut self, id: Content<'_>, brand: Option<Content<'_>>) {
+        let (g, out) = (&self.glue, &mut self.out);
         if self.open {
-            self.out.extend_from_slice(b"]},");
+            out.put(b"]},");
         }
         self.open = true;
         self.any = false;
-        self.out.push(b'{');
-        self.out.extend_from_slice(&self.keys.product_id);
-        text(&mut self.out, product_id);
+        out.put(&g.product_open);
+        id.put(out);
         if let Some(b) = brand {
-            self.out.extend_from_slice(b",\"");
-            self.out.extend_from_slice(listing_field::BRAND.as_bytes());
-            self.out.extend_from_slice(b"\":");
-            text(&mut self.out, b);
+            out.put(&g.brand);
+            b.put(out);
         }
-        self.out.push(b',');
-        self.out.extend_from_slice(&self.keys.variants);
-        self.out.push(b'[');
+        out.put(&g.variants_open);
     }
 
     /// Appends a variant to the open product (a variant with no product open is left out).
     pub fn variant(&mut self, v: &ListedVariant<'_>) {
+        self.put_variant(
+            Content::Str(v.variant_id),
+            Content::Str(v.title),
+            Content::Str(v.sku),
+            (v.value, v.blocked),
+            (v.listing_price, v.mrp),
+        );
+    }
+
+    /// [`ListingPageWriter::variant`] of texts known to need no escape: copied as they are.
+    pub fn plain_variant(&mut self, v: &PlainVariant<'_>) {
+        let title = match v.title {
+            PlainTitle::Text(t) => Content::Plain(t),
+            PlainTitle::Joined(a, b) => Content::Joined(a, b),
+        };
+        self.put_variant(
+            Content::Plain(v.variant_id),
+            title,
+            Content::Plain(v.sku),
+            (v.value, v.blocked),
+            (v.listing_price, v.mrp),
+        );
+    }
+
+    fn put_variant(
+        &mut self,
+        variant_id: Content<'_>,
+        title: Content<'_>,
+        sku: Content<'_>,
+        (value, blocked): (u32, u32),
+        (listing_price, mrp): (Option<f64>, Option<f64>),
+    ) {
         if !self.open {
             return;
         }
-        let (keys, out) = (&self.keys, &mut self.out);
+        let (g, out) = (&self.glue, &mut self.out);
         if self.any {
             out.push(b',');
         }
         self.any = true;
-        out.push(b'{');
-        out.extend_from_slice(&keys.variant_id);
-        text(out, v.variant_id);
-        out.extend_from_slice(b",\"");
-        out.extend_from_slice(listing_field::TITLE.as_bytes());
-        out.extend_from_slice(b"\":");
-        text(out, v.title);
-        out.push(b',');
-        out.extend_from_slice(&keys.sku);
-        text(out, v.sku);
+        out.put(&g.variant_open);
+        variant_id.put(out);
+        out.put(&g.title);
+        title.put(out);
+        out.put(&g.sku);
+        sku.put(out);
+        // What `Number::from_f64` keeps: finite numbers only.
         let prices = [
-            (listing_field::LISTING_PRICE, v.listing_price),
-            (listing_field::MRP, v.mrp),
+            (
+                listing_field::LISTING_PRICE,
+                listing_price.filter(|x| x.is_finite()),
+            ),
+            (listing_field::MRP, mrp.filter(|x| x.is_finite())),
         ];
-        let mut first = true;
-        for (name, x) in prices {
-            // What `Number::from_f64` keeps: finite numbers only.
-            if let Some(x) = x.filter(|x| x.is_finite()) {
-                if first {
-                    out.push(b',');
-                    key(out, listing_field::ITEM_PRICE);
-                    out.push(b'{');
+        if prices.iter().all(|(_, x)| x.is_none()) {
+            out.put(&g.sku_close_value);
+        } else {
+            out.put(b"\",");
+            key(out, listing_field::ITEM_PRICE);
+            out.push(b'{');
+            let mut first = true;
+            for (name, x) in prices {
+                if let Some(x) = x {
+                    if !first {
+                        out.push(b',');
+                    }
                     first = false;
-                } else {
-                    out.push(b',');
+                    key(out, name);
+                    number(out, x);
                 }
-                key(out, name);
-                number(out, x);
             }
+            out.put(b"},");
+            out.put(&g.value);
         }
-        if !first {
-            out.push(b'}');
-        }
-        out.push(b',');
-        out.extend_from_slice(&keys.value);
-        count(out, v.value);
-        if let Some(b) = &keys.blocked {
-            out.push(b',');
-            out.extend_from_slice(b);
-            count(out, v.blocked);
+        count(out, value);
+        if let Some(b) = &g.blocked {
+            out.put(b);
+            count(out, blocked);
         }
         out.push(b'}');
     }
@@ -1138,46 +1358,36 @@ impl ListingPageWriter {
     /// Closes the page and gives its bytes.
     pub fn finish(mut self) -> Vec<u8> {
         if self.open {
-            self.out.extend_from_slice(b"]}");
+            self.out.put(b"]}");
         }
-        self.out.extend_from_slice(b"]}");
-        self.out
+        self.out.put(b"]}");
+        self.out.into_vec()
     }
 }
 
 /// A JSON string, escaped as `serde_json` escapes it.
-fn text(out: &mut Vec<u8>, s: &str) {
-    // Most ids need no escape: copied as they are (what `serde_json` writes for them). The
-    // test reads every byte without an early exit, which the compiler turns into wide
-    // compares (a short id is all one or two of them).
-    let plain = !s.bytes().fold(false, |any, b| {
-        any | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if plain {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-        return;
-    }
-    // Writing to a Vec cannot fail, and a `str` always serializes.
-    let _ = serde_json::to_writer(&mut *out, s);
+fn text(out: &mut PageBytes, s: &str) {
+    out.push(b'"');
+    Content::Str(s).put(out);
+    out.push(b'"');
 }
 
 /// A member name and its colon.
-fn key(out: &mut Vec<u8>, name: &str) {
+fn key(out: &mut PageBytes, name: &str) {
     text(out, name);
     out.push(b':');
 }
 
 /// A count, as `serde_json` writes it (decimal digits).
-fn count(out: &mut Vec<u8>, n: u32) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+fn count(out: &mut PageBytes, n: u32) {
+    out.put(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// A number, as `serde_json` writes it.
-fn number(out: &mut Vec<u8>, x: impl Serialize) {
-    let _ = serde_json::to_writer(&mut *out, &x);
+fn number(out: &mut PageBytes, x: impl Serialize) {
+    let mut digits = Vec::with_capacity(24);
+    let _ = serde_json::to_writer(&mut digits, &x);
+    out.put(&digits);
 }
 
 #[cfg(test)]
@@ -1470,6 +1680,22 @@ mod tests {
         )
     }
 
+    #[test]
+    fn short_copies_copy_every_length() {
+        for n in 0..=80usize {
+            let src: Vec<u8> = (0..n as u8)
+                .map(|b| b.wrapping_mul(7).wrapping_add(1))
+                .collect();
+            let mut out = PageBytes::new(b"[".to_vec());
+            out.put(&src);
+            out.push(b']');
+            let mut want = b"[".to_vec();
+            want.extend_from_slice(&src);
+            want.push(b']');
+            assert_eq!(out.into_vec(), want, "{n} bytes");
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn the_page_writer_writes_what_the_builders_build(
@@ -1484,9 +1710,17 @@ mod tests {
                 m.blocked = None;
             }
             let mut w = ListingPageWriter::new(&m, Vec::new());
+            // The same page, every text that needs no escape handed over as plain bytes (a
+            // title with a space as two joined halves).
+            let mut plain = ListingPageWriter::new(&m, Vec::new());
             let mut built = Vec::new();
             for (id, brand, variants) in &products {
                 w.product(id, brand.as_deref());
+                if needs_no_escape(id) && brand.as_deref().is_none_or(needs_no_escape) {
+                    plain.plain_product(id.as_bytes(), brand.as_deref().map(str::as_bytes));
+                } else {
+                    plain.product(id, brand.as_deref());
+                }
                 let mut vs = Vec::new();
                 for (vid, sku, title, value, blocked, lp, mrp) in variants {
                     let v = ListedVariant {
@@ -1499,6 +1733,22 @@ mod tests {
                         mrp: *mrp,
                     };
                     w.variant(&v);
+                    if [vid, sku, title].iter().all(|t| needs_no_escape(t)) {
+                        plain.plain_variant(&PlainVariant {
+                            variant_id: vid.as_bytes(),
+                            sku: sku.as_bytes(),
+                            value: *value,
+                            blocked: *blocked,
+                            title: match title.split_once(' ') {
+                                Some((a, b)) => PlainTitle::Joined(a.as_bytes(), b.as_bytes()),
+                                None => PlainTitle::Text(title.as_bytes()),
+                            },
+                            listing_price: *lp,
+                            mrp: *mrp,
+                        });
+                    } else {
+                        plain.variant(&v);
+                    }
                     vs.push(listed_variant_of(&m, &v));
                 }
                 built.push(listed_product_of(&m, id, brand.as_deref(), vs));
@@ -1507,6 +1757,7 @@ mod tests {
             let old = listing_body_of(&m, built);
             let parsed: Value = serde_json::from_slice(&bytes).unwrap();
             proptest::prop_assert_eq!(&parsed, &old);
+            proptest::prop_assert_eq!(&plain.finish(), &bytes);
             proptest::prop_assert_eq!(String::from_utf8(bytes).unwrap(), old.to_string());
         }
     }

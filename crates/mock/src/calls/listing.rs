@@ -28,14 +28,15 @@ use serde_json::Value;
 use stockwire_schema::Call;
 use stockwire_schema::call::ListingMembers;
 use stockwire_schema::exchange::{
-    ListedVariant, ListingPageWriter, count_body, error_body, listing_body_of,
+    ListedVariant, ListingPageWriter, PlainTitle, PlainVariant, count_body, error_body,
+    listing_body_of,
 };
 
 use super::render::{Rendered, deliver};
 use super::update::authenticate;
 use crate::http::{Body, CloseConnection, json_response};
 use crate::journal::{Record, redacted_query};
-use crate::ledger::catalog::CatalogIndex;
+use crate::ledger::catalog::{CatalogIndex, PlainListed};
 use crate::scenario::{AnswerEffects, ListingBreak, Malformed, RequestFacts, kebab};
 use crate::state::Shared;
 
@@ -339,7 +340,8 @@ pub(crate) fn listing(sh: &Shared, call: &Call, req: Request<Incoming>) -> Reply
             let end = start.saturating_add(size).min(len);
             let mut g = Groups::default();
             for k in start..end {
-                g.entries.extend(catalog.listed_variants_of(&seller, k));
+                g.entries
+                    .extend_from_slice(catalog.listed_variants_of(&seller, k));
                 g.ends.push(g.entries.len());
             }
             g
@@ -481,14 +483,39 @@ fn render(
     let entries = groups.entries.len();
     let mut w = ListingPageWriter::new(m, Vec::with_capacity(64 + entries * 160));
     let mut values = values.into_iter();
-    let mut default_title = String::new();
-    // Each entry's listing members are decoded from the arena once (its brand, SKU code,
-    // title, prices and blocked units all come from that one read).
+    // A product whose entries need no escape (nearly all) is copied from the arena's bytes
+    // as they are (`plain`); any other is written member by member, each text checked.
+    let mut plain: Vec<PlainListed<'_>> = Vec::new();
     let mut listed = Vec::new();
+    let mut default_title = String::new();
     for g in groups.iter() {
         let Some(&first) = g.first() else {
             continue;
         };
+        plain.clear();
+        plain.extend(g.iter().map_while(|&i| catalog.plain_listed(i)));
+        if plain.len() == g.len() {
+            let brand = plain.iter().find_map(|l| l.brand);
+            let p = plain.first().map_or(&[][..], |l| l.product);
+            w.plain_product(p, brand);
+            for l in &plain {
+                w.plain_variant(&PlainVariant {
+                    variant_id: l.variant,
+                    sku: l.sku,
+                    value: values.next().unwrap_or(0),
+                    blocked: l.blocked.unwrap_or(0),
+                    title: match l.title {
+                        Some(t) => PlainTitle::Text(t),
+                        None => PlainTitle::Joined(l.product, l.variant),
+                    },
+                    listing_price: l.listing_price,
+                    mrp: l.mrp,
+                });
+            }
+            continue;
+        }
+        // Each entry's listing members are decoded from the arena once (its brand, SKU code,
+        // title, prices and blocked units all come from that one read).
         listed.clear();
         listed.extend(g.iter().map(|&i| catalog.listed(i)));
         let brand = listed.iter().find_map(|l| l.brand);

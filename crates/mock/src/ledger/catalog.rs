@@ -5,6 +5,7 @@
 use std::hash::BuildHasher;
 
 use stockwire_schema::catalog::{default_sku_exceptions, for_each_entry};
+use stockwire_schema::exchange::needs_no_escape;
 use stockwire_schema::{Catalog, CatalogEntry, ItemKey};
 
 /// The maps looked up per item of a request (catalog index, ledger): foldhash, seeded per
@@ -162,6 +163,10 @@ const HAS_PRICE: u8 = 8;
 const HAS_MRP: u8 = 16;
 const HAS_BLOCKED: u8 = 32;
 const UNPUBLISHED: u8 = 64;
+/// Some text of the entry (an id, its SKU code, title or brand) has a character JSON escapes:
+/// its listing is written the slow way, checked text by text. Set when the entry is read, so
+/// that a page of ordinary entries copies their bytes as they are.
+const ESCAPES: u8 = 128;
 
 /// How a catalog entry is listed (`GET /products`), read from the arena; absent members take
 /// their defaults where the listing is built.
@@ -183,6 +188,28 @@ pub(crate) struct Listed<'a> {
     pub published: bool,
 }
 
+/// A listed entry whose texts need no JSON escape, as bytes ([`CatalogIndex::plain_listed`]):
+/// what a page copies as it is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlainListed<'a> {
+    /// The productId.
+    pub product: &'a [u8],
+    /// The variantId.
+    pub variant: &'a [u8],
+    /// The SKU code (the file's, else the default).
+    pub sku: &'a [u8],
+    /// The file's title (the default is the ids).
+    pub title: Option<&'a [u8]>,
+    /// The product's brand.
+    pub brand: Option<&'a [u8]>,
+    /// The listing price.
+    pub listing_price: Option<f64>,
+    /// The maximum retail price.
+    pub mrp: Option<f64>,
+    /// Units held back.
+    pub blocked: Option<u32>,
+}
+
 /// The listing of one seller (or of every seller, when no entry names one): its products in
 /// the order of their first published entry, and how many published variants it has.
 #[derive(Debug, Default)]
@@ -190,10 +217,11 @@ struct SellerListing {
     /// The seller (`None`: the listing every seller shares).
     seller: Option<Box<str>>,
     /// Per product, in the order of its first published entry the seller sees: where its
-    /// entries start in `by_product` (a page's variants are read from there, no search).
+    /// entries start in `entries` (a page is a slice of it: no search, no filter).
     runs: Vec<u32>,
-    /// Published entries the seller sees.
-    count: u64,
+    /// The published entries the seller sees, grouped by product in listing order, each
+    /// product's in file order (4 bytes an entry).
+    entries: Vec<u32>,
 }
 
 fn push_text(out: &mut Vec<u8>, s: &str) {
@@ -322,6 +350,13 @@ impl IndexBuilder {
             (e.mrp.is_some(), HAS_MRP),
             (e.blocked.is_some(), HAS_BLOCKED),
             (!e.is_published(), UNPUBLISHED),
+            (
+                ![&e.product_id, &e.variant_id]
+                    .into_iter()
+                    .chain([&e.sku, &e.title, &e.brand].into_iter().flatten())
+                    .all(|t| needs_no_escape(t)),
+                ESCAPES,
+            ),
         ]
         .iter()
         .filter(|(on, _)| *on)
@@ -555,14 +590,34 @@ impl CatalogIndex {
             if !visible || !self.listed(i).published {
                 continue;
             }
-            out.count += 1;
             let k = product_of[i as usize] as usize;
             if !seen[k] {
                 seen[k] = true;
                 out.runs.push(run_at.get(k).copied().unwrap_or(0));
             }
         }
+        // Each product's entries, read once here from where they start in `by_product`; a
+        // page copies them from `entries` instead.
+        for r in &mut out.runs {
+            let b = *r as usize;
+            *r = out.entries.len() as u32;
+            let run = self.by_product.get(b..).unwrap_or_default();
+            let p = run.first().map(|&i| self.ids_of(i).0);
+            out.entries.extend(
+                run.iter()
+                    .copied()
+                    .take_while(|&i| Some(self.ids_of(i).0) == p)
+                    .filter(|&i| {
+                        let visible = match seller {
+                            Some(s) => self.belongs_to(i, s),
+                            None => self.owner_of(i) == EVERY_SELLER,
+                        };
+                        visible && self.listed(i).published
+                    }),
+            );
+        }
         out.runs.shrink_to_fit();
+        out.entries.shrink_to_fit();
         out
     }
 
@@ -575,7 +630,8 @@ impl CatalogIndex {
 
     /// How many published variants `seller` lists.
     pub fn published_count(&self, seller: &str) -> u64 {
-        self.seller_listing(seller).map_or(0, |l| l.count)
+        self.seller_listing(seller)
+            .map_or(0, |l| l.entries.len() as u64)
     }
 
     /// How many products `seller`'s listing holds.
@@ -587,7 +643,7 @@ impl CatalogIndex {
     #[cfg(test)]
     pub fn listed_products(&self, seller: &str) -> Vec<u32> {
         (0..self.listed_product_count(seller))
-            .filter_map(|k| self.listed_variants_of(seller, k).next())
+            .filter_map(|k| self.listed_variants_of(seller, k).first().copied())
             .collect()
     }
 
@@ -605,22 +661,20 @@ impl CatalogIndex {
     }
 
     /// The published entries `seller` sees of the `k`th product of its listing (products in
-    /// the order of their first published entry), in file order: read from where the
-    /// product's entries start, without a search.
-    pub fn listed_variants_of<'s>(
-        &'s self,
-        seller: &'s str,
-        k: usize,
-    ) -> impl Iterator<Item = u32> + 's {
-        let b = self
-            .seller_listing(seller)
-            .and_then(|l| l.runs.get(k))
-            .map_or(self.by_product.len(), |&r| r as usize);
-        self.variants_from(seller, b)
+    /// the order of their first published entry), in file order: a slice of the listing,
+    /// without a search or a filter.
+    pub fn listed_variants_of(&self, seller: &str, k: usize) -> &[u32] {
+        let Some(l) = self.seller_listing(seller) else {
+            return &[];
+        };
+        let start = l.runs.get(k).map_or(l.entries.len(), |&r| r as usize);
+        let end = l.runs.get(k + 1).map_or(l.entries.len(), |&r| r as usize);
+        l.entries.get(start..end).unwrap_or_default()
     }
 
     /// The published entries `seller` sees of the product whose entries start at `b` in
     /// `by_product`.
+    #[cfg(test)]
     fn variants_from<'s>(&'s self, seller: &'s str, b: usize) -> impl Iterator<Item = u32> + 's {
         let run = self.by_product.get(b..).unwrap_or_default();
         let p = run.first().map(|&i| self.ids_of(i).0);
@@ -639,6 +693,60 @@ impl CatalogIndex {
             .filter(|&j| self.sku_of(j) == sku && self.belongs_to(j, seller))
             .min()
             .filter(|&j| self.listed(j).published)
+    }
+
+    /// Entry `i` as a page lists it, when none of its texts needs a JSON escape (checked when
+    /// the entry was read): its ids, SKU code (the default's exceptions included), title,
+    /// brand, prices and blocked units, as bytes, in one read of the arena.
+    pub fn plain_listed(&self, i: u32) -> Option<PlainListed<'_>> {
+        let ids = &self.ids;
+        let mut at = *self.at.get(i as usize)?;
+        let p = read_len(ids, &mut at);
+        let v = read_len(ids, &mut at);
+        let product = ids.get(at..at + p)?;
+        let variant = ids.get(at + p..at + p + v)?;
+        at += p + v;
+        let flags = *ids.get(at)?;
+        if flags & ESCAPES != 0 {
+            return None;
+        }
+        at += 1;
+        let mut text = |bit: u8| {
+            (flags & bit != 0).then(|| {
+                let n = read_len(ids, &mut at);
+                let t = ids.get(at..at + n).unwrap_or_default();
+                at += n;
+                t
+            })
+        };
+        let sku = text(HAS_SKU);
+        let title = text(HAS_TITLE);
+        let brand = text(HAS_BRAND);
+        let mut price =
+            |bit: u8| (flags & bit != 0).then(|| f64::from_le_bytes(read_array::<8>(ids, &mut at)));
+        let listing_price = price(HAS_PRICE);
+        let mrp = price(HAS_MRP);
+        let blocked =
+            (flags & HAS_BLOCKED != 0).then(|| u32::from_le_bytes(read_array::<4>(ids, &mut at)));
+        let sku = match sku {
+            Some(s) => s,
+            None if self.default_sku.is_empty() => variant,
+            None => match self.default_sku.get(&i) {
+                Some(s) if needs_no_escape(s) => s.as_bytes(),
+                Some(_) => return None,
+                None => variant,
+            },
+        };
+        Some(PlainListed {
+            product,
+            variant,
+            sku,
+            title,
+            brand,
+            listing_price,
+            mrp,
+            blocked,
+        })
     }
 
     /// The listing members of entry `i`.
@@ -678,7 +786,7 @@ impl CatalogIndex {
             + self
                 .listings
                 .iter()
-                .map(|l| l.runs.capacity() * size_of::<u32>())
+                .map(|l| (l.runs.capacity() + l.entries.capacity()) * size_of::<u32>())
                 .sum::<usize>()
             + self.ids.capacity()
             + self.at.capacity() * size_of::<usize>()
@@ -981,7 +1089,7 @@ mod tests {
         );
         assert_eq!(ix.listed_products("acme"), [0, 1]);
         let shirt: Vec<u32> = ix.listed_variants("acme", 0).collect();
-        assert_eq!(ix.listed_variants_of("acme", 0).collect::<Vec<_>>(), shirt);
+        assert_eq!(ix.listed_variants_of("acme", 0), shirt);
         assert_eq!(shirt, [0, 2]);
         let shirt: Vec<u32> = ix.listed_variants("globex", 0).collect();
         assert_eq!(shirt, [0]);
