@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use stockwire_schema::borrowed::RequestRules;
 use stockwire_schema::call::{Method, Shape};
+use stockwire_schema::exchange::ListingLayout;
 use stockwire_schema::{Call, Profile, contract};
 
 /// How an update call's value is read and stored, from its item schema's type.
@@ -50,8 +51,8 @@ pub(crate) enum Handler {
     Auth,
     /// A count of listings.
     Count(Arc<Call>),
-    /// A paged listing.
-    Listing(Arc<Call>),
+    /// A paged listing, and the layout its pages share.
+    Listing(Arc<Call>, ListingLayout),
     /// An update: an index into [`Family::updates`].
     Update(usize),
 }
@@ -142,7 +143,7 @@ impl Family {
         let handler = match call.shape() {
             Shape::Auth(_) => Handler::Auth,
             Shape::Count(_) => Handler::Count(call.clone()),
-            Shape::Listing(_) => Handler::Listing(call.clone()),
+            Shape::Listing(m) => Handler::Listing(call.clone(), ListingLayout::of(m)),
             Shape::Update(m) => {
                 let rules = RequestRules::for_call(&call).map_err(|e| call_error(&call, e))?;
                 let ty = call

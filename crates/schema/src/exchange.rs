@@ -1054,19 +1054,33 @@ pub enum PlainTitle<'a> {
 #[derive(Debug)]
 pub struct ListingPageWriter {
     out: PageBytes,
-    /// What a page repeats between its values, each put together once per page.
-    glue: Glue,
+    /// What a page repeats between its values.
+    glue: ListingLayout,
     /// Whether a product is open (its variants' array not closed yet).
     open: bool,
     /// Whether the open product has a variant written yet.
     any: bool,
 }
 
-/// What a listing page writes between its values, with the member names escaped and the
-/// quotes around the texts in place (`","sku":"` and the like): put together once per page,
-/// so that a variant is a few copies and two numbers.
+/// What a listing page of one call writes between its values, with the member names escaped
+/// and the quotes around the texts in place (`","sku":"` and the like): put together once per
+/// call ([`ListingLayout::of`]) and shared by its pages
+/// ([`ListingPageWriter::with_layout`]), so that a variant is a few copies and two numbers.
+#[derive(Debug, Clone)]
+pub struct ListingLayout(std::sync::Arc<Glue>);
+
+impl ListingLayout {
+    /// The layout of the listing pages of a call with these members.
+    pub fn of(m: &ListingMembers) -> Self {
+        ListingLayout(std::sync::Arc::new(Glue::of(m)))
+    }
+}
+
+/// The pieces of a [`ListingLayout`].
 #[derive(Debug)]
 struct Glue {
+    /// `{"products":[`
+    page_open: Vec<u8>,
     /// `{"id":"`
     product_open: Vec<u8>,
     /// `","variants":[`
@@ -1098,6 +1112,7 @@ impl Glue {
             out.into_vec()
         };
         Glue {
+            page_open: g(b"{", m.products, b"["),
             product_open: g(b"{", m.product_id, b"\""),
             variants_open: g(b"\",", m.variants, b"["),
             brand: g(b"\",", listing_field::BRAND, b"\""),
@@ -1111,35 +1126,49 @@ impl Glue {
     }
 }
 
-/// A text's content, written without its quotes (the glue has them).
-#[derive(Clone, Copy)]
-enum Content<'a> {
-    /// Bytes known to need no escape.
-    Plain(&'a [u8]),
-    /// Two such texts and a space.
-    Joined(&'a [u8], &'a [u8]),
-    /// Any text: escaped as `serde_json` escapes it, when it must be.
-    Str(&'a str),
+/// A text's content, written without its quotes (the glue has them). Implemented by each
+/// kind of text a page takes, so that a variant of plain texts is written without a test of
+/// its kind per text.
+trait Content {
+    fn put(self, out: &mut PageBytes);
 }
 
-impl Content<'_> {
+/// Bytes known to need no escape.
+struct Plain<'a>(&'a [u8]);
+
+impl Content for Plain<'_> {
+    #[inline]
+    fn put(self, out: &mut PageBytes) {
+        out.put(self.0);
+    }
+}
+
+impl Content for PlainTitle<'_> {
+    #[inline]
     fn put(self, out: &mut PageBytes) {
         match self {
-            Content::Plain(b) => out.put(b),
-            Content::Joined(a, b) => {
+            PlainTitle::Text(t) => out.put(t),
+            PlainTitle::Joined(a, b) => {
                 out.put(a);
                 out.push(b' ');
                 out.put(b);
             }
-            Content::Str(s) if needs_no_escape(s) => out.put(s.as_bytes()),
-            Content::Str(s) => {
-                // Rare (a text with a quote, a backslash or a control character): escaped by
-                // `serde_json`, its quotes left out.
-                let mut escaped = Vec::with_capacity(s.len() + 8);
-                let _ = serde_json::to_writer(&mut escaped, s);
-                out.put(escaped.get(1..escaped.len() - 1).unwrap_or_default());
-            }
         }
+    }
+}
+
+/// Any text: escaped as `serde_json` escapes it, when it must be.
+impl Content for &str {
+    fn put(self, out: &mut PageBytes) {
+        if needs_no_escape(self) {
+            out.put(self.as_bytes());
+            return;
+        }
+        // Rare (a text with a quote, a backslash or a control character): escaped by
+        // `serde_json`, its quotes left out.
+        let mut escaped = Vec::with_capacity(self.len() + 8);
+        let _ = serde_json::to_writer(&mut escaped, self);
+        out.put(escaped.get(1..escaped.len() - 1).unwrap_or_default());
     }
 }
 
@@ -1154,12 +1183,12 @@ struct PageBytes {
 }
 
 impl PageBytes {
-    /// Writes after what `out` holds, in all of its capacity (zeroed once, here).
-    fn new(mut out: Vec<u8>) -> Self {
-        let len = out.len();
-        let room = out.capacity().max(len + 256);
-        out.resize(room, 0);
-        PageBytes { buf: out, len }
+    /// Writes after what `out` holds.
+    fn new(out: Vec<u8>) -> Self {
+        PageBytes {
+            len: out.len(),
+            buf: out,
+        }
     }
 
     /// Room for `n` more bytes past the written part.
@@ -1172,9 +1201,16 @@ impl PageBytes {
         self.buf.get_mut(self.len..need).unwrap_or_default()
     }
 
+    /// Zeroes room up to `need` and a little past it (a kibibyte at a time within the
+    /// buffer's capacity, so that little more than the page is ever zeroed; doubling past it).
     #[cold]
     fn grow(&mut self, need: usize) {
-        let to = need.max(self.buf.len().saturating_mul(2));
+        let cap = self.buf.capacity();
+        let to = if need <= cap {
+            need.saturating_add(1024).min(cap)
+        } else {
+            need.max(self.buf.len().saturating_mul(2))
+        };
         self.buf.resize(to, 0);
     }
 
@@ -1232,13 +1268,17 @@ fn copy_short(dst: &mut [u8], src: &[u8]) {
 impl ListingPageWriter {
     /// Starts a page in `out` (appended to: pass a cleared buffer to reuse one).
     pub fn new(m: &ListingMembers, out: Vec<u8>) -> Self {
+        Self::with_layout(&ListingLayout::of(m), out)
+    }
+
+    /// [`ListingPageWriter::new`] with the call's layout put together already (a server
+    /// keeps one per listing call).
+    pub fn with_layout(layout: &ListingLayout, out: Vec<u8>) -> Self {
         let mut out = PageBytes::new(out);
-        out.push(b'{');
-        key(&mut out, m.products);
-        out.push(b'[');
+        out.put(&layout.0.page_open);
         ListingPageWriter {
             out,
-            glue: Glue::of(m),
+            glue: layout.clone(),
             open: false,
             any: false,
         }
@@ -1247,16 +1287,16 @@ impl ListingPageWriter {
     /// Starts a product (closing the one before): its id and its brand, when known; its
     /// variants follow with [`ListingPageWriter::variant`].
     pub fn product(&mut self, product_id: &str, brand: Option<&str>) {
-        self.put_product(Content::Str(product_id), brand.map(Content::Str));
+        self.put_product(product_id, brand);
     }
 
     /// [`ListingPageWriter::product`] of texts known to need no escape ([`PlainVariant`]).
     pub fn plain_product(&mut self, product_id: &[u8], brand: Option<&[u8]>) {
-        self.put_product(Content::Plain(product_id), brand.map(Content::Plain));
+        self.put_product(Plain(product_id), brand.map(Plain));
     }
 
-    fn put_product(&mut self, id: Content<'_>, brand: Option<Content<'_>>) {
-        let (g, out) = (&self.glue, &mut self.out);
+    fn put_product<T: Content>(&mut self, id: T, brand: Option<T>) {
+        let (g, out) = (&*self.glue.0, &mut self.out);
         if self.open {
             out.put(b"]},");
         }
@@ -1274,9 +1314,9 @@ impl ListingPageWriter {
     /// Appends a variant to the open product (a variant with no product open is left out).
     pub fn variant(&mut self, v: &ListedVariant<'_>) {
         self.put_variant(
-            Content::Str(v.variant_id),
-            Content::Str(v.title),
-            Content::Str(v.sku),
+            v.variant_id,
+            v.title,
+            v.sku,
             (v.value, v.blocked),
             (v.listing_price, v.mrp),
         );
@@ -1284,31 +1324,28 @@ impl ListingPageWriter {
 
     /// [`ListingPageWriter::variant`] of texts known to need no escape: copied as they are.
     pub fn plain_variant(&mut self, v: &PlainVariant<'_>) {
-        let title = match v.title {
-            PlainTitle::Text(t) => Content::Plain(t),
-            PlainTitle::Joined(a, b) => Content::Joined(a, b),
-        };
         self.put_variant(
-            Content::Plain(v.variant_id),
-            title,
-            Content::Plain(v.sku),
+            Plain(v.variant_id),
+            v.title,
+            Plain(v.sku),
             (v.value, v.blocked),
             (v.listing_price, v.mrp),
         );
     }
 
-    fn put_variant(
+    #[inline]
+    fn put_variant<I: Content, T: Content>(
         &mut self,
-        variant_id: Content<'_>,
-        title: Content<'_>,
-        sku: Content<'_>,
+        variant_id: I,
+        title: T,
+        sku: I,
         (value, blocked): (u32, u32),
         (listing_price, mrp): (Option<f64>, Option<f64>),
     ) {
         if !self.open {
             return;
         }
-        let (g, out) = (&self.glue, &mut self.out);
+        let (g, out) = (&*self.glue.0, &mut self.out);
         if self.any {
             out.push(b',');
         }
@@ -1368,7 +1405,7 @@ impl ListingPageWriter {
 /// A JSON string, escaped as `serde_json` escapes it.
 fn text(out: &mut PageBytes, s: &str) {
     out.push(b'"');
-    Content::Str(s).put(out);
+    s.put(out);
     out.push(b'"');
 }
 

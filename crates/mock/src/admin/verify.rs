@@ -338,7 +338,7 @@ fn calls_of(sh: &Shared, listing: bool) -> Vec<std::sync::Arc<stockwire_schema::
         .routes
         .iter()
         .filter_map(|r| match (&r.handler, listing) {
-            (Handler::Count(c), false) | (Handler::Listing(c), true) => Some(c.clone()),
+            (Handler::Count(c), false) | (Handler::Listing(c, _), true) => Some(c.clone()),
             _ => None,
         })
         .collect()

@@ -28,8 +28,8 @@ use serde_json::Value;
 use stockwire_schema::Call;
 use stockwire_schema::call::ListingMembers;
 use stockwire_schema::exchange::{
-    ListedVariant, ListingPageWriter, PlainTitle, PlainVariant, count_body, error_body,
-    listing_body_of,
+    ListedVariant, ListingLayout, ListingPageWriter, PlainTitle, PlainVariant, count_body,
+    error_body, listing_body_of,
 };
 
 use super::render::{Rendered, deliver};
@@ -269,7 +269,12 @@ pub(crate) fn count(sh: &Shared, call: &Call, req: Request<Incoming>) -> Reply {
 
 /// `GET` a listing call (`/products?pageNumber=&pageSize=50&publishedStatus=PUBLISHED
 /// [&skus=…]`): one page of the seller's published listings, grouped by product.
-pub(crate) fn listing(sh: &Shared, call: &Call, req: Request<Incoming>) -> Reply {
+pub(crate) fn listing(
+    sh: &Shared,
+    call: &Call,
+    layout: &ListingLayout,
+    req: Request<Incoming>,
+) -> Reply {
     let Some(m) = call.def().listing().copied() else {
         return now(json_response(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -338,7 +343,11 @@ pub(crate) fn listing(sh: &Shared, call: &Call, req: Request<Incoming>) -> Reply
                 return asked.scripted(sh, Bytes::new(), m.products, e);
             };
             let end = start.saturating_add(size).min(len);
-            let mut g = Groups::default();
+            // Sized once: a product has a few variants (grown, rarely, past four a product).
+            let mut g = Groups {
+                entries: Vec::with_capacity((end - start) * 4),
+                ends: Vec::with_capacity(end - start),
+            };
             for k in start..end {
                 g.entries
                     .extend_from_slice(catalog.listed_variants_of(&seller, k));
@@ -348,7 +357,7 @@ pub(crate) fn listing(sh: &Shared, call: &Call, req: Request<Incoming>) -> Reply
         }
     };
     let stale = brk == Some(ListingBreak::StaleInventory);
-    let mut body = render(sh, catalog, &m, &seller, &groups, stale);
+    let mut body = render(sh, catalog, (&m, layout), &seller, &groups, stale);
     if brk == Some(ListingBreak::MissingVariantId)
         && let Ok(mut v) = serde_json::from_slice::<Value>(&body)
     {
@@ -454,7 +463,7 @@ impl Groups {
 fn render(
     sh: &Shared,
     catalog: &CatalogIndex,
-    m: &ListingMembers,
+    (m, layout): (&ListingMembers, &ListingLayout),
     seller: &str,
     groups: &Groups,
     stale: bool,
@@ -481,24 +490,32 @@ fn render(
             .collect()
     };
     let entries = groups.entries.len();
-    let mut w = ListingPageWriter::new(m, Vec::with_capacity(64 + entries * 160));
+    let mut w = ListingPageWriter::with_layout(layout, Vec::with_capacity(64 + entries * 160));
     let mut values = values.into_iter();
     // A product whose entries need no escape (nearly all) is copied from the arena's bytes
-    // as they are (`plain`); any other is written member by member, each text checked.
-    let mut plain: Vec<PlainListed<'_>> = Vec::new();
+    // as they are (`plain`); any other is written member by member, each text checked. The
+    // page's entries are read from the arena in one pass first: independent reads, which the
+    // processor overlaps (a random page is mostly cache misses).
+    let plain: Vec<Option<PlainListed<'_>>> = groups
+        .entries
+        .iter()
+        .map(|&i| catalog.plain_listed(i))
+        .collect();
     let mut listed = Vec::new();
     let mut default_title = String::new();
+    let mut at = 0;
     for g in groups.iter() {
         let Some(&first) = g.first() else {
             continue;
         };
-        plain.clear();
-        plain.extend(g.iter().map_while(|&i| catalog.plain_listed(i)));
-        if plain.len() == g.len() {
-            let brand = plain.iter().find_map(|l| l.brand);
-            let p = plain.first().map_or(&[][..], |l| l.product);
-            w.plain_product(p, brand);
-            for l in &plain {
+        let mine = plain.get(at..at + g.len()).unwrap_or_default();
+        at += g.len();
+        if let Some(l0) = mine.first().copied().flatten()
+            && mine.iter().all(Option::is_some)
+        {
+            let brand = mine.iter().flatten().find_map(|l| l.brand);
+            w.plain_product(l0.product, brand);
+            for l in mine.iter().flatten() {
                 w.plain_variant(&PlainVariant {
                     variant_id: l.variant,
                     sku: l.sku,

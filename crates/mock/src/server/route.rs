@@ -42,7 +42,7 @@ pub(crate) async fn handle(
         (Handler::Update(i), _) => update(sh, i, req, peer).await,
         (Handler::Auth, _) => Ok(Box::pin(auth_token(&sh, req)).await),
         (Handler::Count(c), _) => delayed(count(&sh, &c, req)).await,
-        (Handler::Listing(c), _) => delayed(listing(&sh, &c, req)).await,
+        (Handler::Listing(c, layout), _) => delayed(listing(&sh, &c, &layout, req)).await,
     }
 }
 
