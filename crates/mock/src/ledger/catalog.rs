@@ -229,13 +229,6 @@ fn push_text(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn read_text<'a>(b: &'a [u8], at: &mut usize) -> &'a str {
-    let n = read_len(b, at);
-    let s = b.get(*at..*at + n).unwrap_or_default();
-    *at += n;
-    std::str::from_utf8(s).unwrap_or_default()
-}
-
 fn read_array<const N: usize>(b: &[u8], at: &mut usize) -> [u8; N] {
     let mut out = [0u8; N];
     if let Some(s) = b.get(*at..*at + N) {
@@ -498,14 +491,36 @@ impl IndexBuilder {
     }
 }
 
-/// The listing members of the entry starting at `at` in the arena.
-fn listed_at(ids: &[u8], mut at: usize) -> Listed<'_> {
+/// An entry of the arena, decoded once: its ids, its flags and its listing members as bytes.
+struct RawEntry<'a> {
+    product: &'a [u8],
+    variant: &'a [u8],
+    flags: u8,
+    sku: Option<&'a [u8]>,
+    title: Option<&'a [u8]>,
+    brand: Option<&'a [u8]>,
+    listing_price: Option<f64>,
+    mrp: Option<f64>,
+    blocked: Option<u32>,
+}
+
+/// The entry starting at `at` in the arena.
+fn entry_at(ids: &[u8], mut at: usize) -> RawEntry<'_> {
     let p = read_len(ids, &mut at);
     let v = read_len(ids, &mut at);
+    let product = ids.get(at..at + p).unwrap_or_default();
+    let variant = ids.get(at + p..at + p + v).unwrap_or_default();
     at += p + v;
     let flags = ids.get(at).copied().unwrap_or(0);
     at += 1;
-    let mut text = |bit: u8| (flags & bit != 0).then(|| read_text(ids, &mut at));
+    let mut text = |bit: u8| {
+        (flags & bit != 0).then(|| {
+            let n = read_len(ids, &mut at);
+            let t = ids.get(at..at + n).unwrap_or_default();
+            at += n;
+            t
+        })
+    };
     let sku = text(HAS_SKU);
     let title = text(HAS_TITLE);
     let brand = text(HAS_BRAND);
@@ -515,14 +530,33 @@ fn listed_at(ids: &[u8], mut at: usize) -> Listed<'_> {
     let mrp = price(HAS_MRP);
     let blocked =
         (flags & HAS_BLOCKED != 0).then(|| u32::from_le_bytes(read_array::<4>(ids, &mut at)));
-    Listed {
+    RawEntry {
+        product,
+        variant,
+        flags,
         sku,
         title,
         brand,
         listing_price,
         mrp,
         blocked,
-        published: flags & UNPUBLISHED == 0,
+    }
+}
+
+/// The listing members of the entry starting at `at` in the arena.
+fn listed_at(ids: &[u8], at: usize) -> Listed<'_> {
+    fn text(t: Option<&[u8]>) -> Option<&str> {
+        t.map(|t| std::str::from_utf8(t).unwrap_or_default())
+    }
+    let e = entry_at(ids, at);
+    Listed {
+        sku: text(e.sku),
+        title: text(e.title),
+        brand: text(e.brand),
+        listing_price: e.listing_price,
+        mrp: e.mrp,
+        blocked: e.blocked,
+        published: e.flags & UNPUBLISHED == 0,
     }
 }
 
@@ -699,53 +733,28 @@ impl CatalogIndex {
     /// the entry was read): its ids, SKU code (the default's exceptions included), title,
     /// brand, prices and blocked units, as bytes, in one read of the arena.
     pub fn plain_listed(&self, i: u32) -> Option<PlainListed<'_>> {
-        let ids = &self.ids;
-        let mut at = *self.at.get(i as usize)?;
-        let p = read_len(ids, &mut at);
-        let v = read_len(ids, &mut at);
-        let product = ids.get(at..at + p)?;
-        let variant = ids.get(at + p..at + p + v)?;
-        at += p + v;
-        let flags = *ids.get(at)?;
-        if flags & ESCAPES != 0 {
+        let e = entry_at(&self.ids, *self.at.get(i as usize)?);
+        if e.flags & ESCAPES != 0 {
             return None;
         }
-        at += 1;
-        let mut text = |bit: u8| {
-            (flags & bit != 0).then(|| {
-                let n = read_len(ids, &mut at);
-                let t = ids.get(at..at + n).unwrap_or_default();
-                at += n;
-                t
-            })
-        };
-        let sku = text(HAS_SKU);
-        let title = text(HAS_TITLE);
-        let brand = text(HAS_BRAND);
-        let mut price =
-            |bit: u8| (flags & bit != 0).then(|| f64::from_le_bytes(read_array::<8>(ids, &mut at)));
-        let listing_price = price(HAS_PRICE);
-        let mrp = price(HAS_MRP);
-        let blocked =
-            (flags & HAS_BLOCKED != 0).then(|| u32::from_le_bytes(read_array::<4>(ids, &mut at)));
-        let sku = match sku {
+        let sku = match e.sku {
             Some(s) => s,
-            None if self.default_sku.is_empty() => variant,
+            None if self.default_sku.is_empty() => e.variant,
             None => match self.default_sku.get(&i) {
                 Some(s) if needs_no_escape(s) => s.as_bytes(),
                 Some(_) => return None,
-                None => variant,
+                None => e.variant,
             },
         };
         Some(PlainListed {
-            product,
-            variant,
+            product: e.product,
+            variant: e.variant,
             sku,
-            title,
-            brand,
-            listing_price,
-            mrp,
-            blocked,
+            title: e.title,
+            brand: e.brand,
+            listing_price: e.listing_price,
+            mrp: e.mrp,
+            blocked: e.blocked,
         })
     }
 
