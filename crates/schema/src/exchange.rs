@@ -1089,6 +1089,8 @@ struct Glue {
     brand: Vec<u8>,
     /// `{"variantId":"`
     variant_open: Vec<u8>,
+    /// `,{"variantId":"` (a variant after the first of its product)
+    variant_next: Vec<u8>,
     /// `","title":"`
     title: Vec<u8>,
     /// `","sku":"`
@@ -1099,6 +1101,8 @@ struct Glue {
     value: Vec<u8>,
     /// `,"blockedInventory":`
     blocked: Option<Vec<u8>>,
+    /// `,"blockedInventory":0}` (most variants hold nothing back)
+    none_blocked_close: Option<Vec<u8>>,
 }
 
 impl Glue {
@@ -1117,11 +1121,13 @@ impl Glue {
             variants_open: g(b"\",", m.variants, b"["),
             brand: g(b"\",", listing_field::BRAND, b"\""),
             variant_open: g(b"{", m.variant_id, b"\""),
+            variant_next: g(b",{", m.variant_id, b"\""),
             title: g(b"\",", listing_field::TITLE, b"\""),
             sku: g(b"\",", m.sku, b"\""),
             sku_close_value: g(b"\",", m.value, b""),
             value: g(b"", m.value, b""),
             blocked: m.blocked.map(|b| g(b",", b, b"")),
+            none_blocked_close: m.blocked.map(|b| g(b",", b, b"0}")),
         }
     }
 }
@@ -1346,11 +1352,12 @@ impl ListingPageWriter {
             return;
         }
         let (g, out) = (&*self.glue.0, &mut self.out);
-        if self.any {
-            out.push(b',');
-        }
+        out.put(if self.any {
+            &g.variant_next
+        } else {
+            &g.variant_open
+        });
         self.any = true;
-        out.put(&g.variant_open);
         variant_id.put(out);
         out.put(&g.title);
         title.put(out);
@@ -1385,11 +1392,15 @@ impl ListingPageWriter {
             out.put(&g.value);
         }
         count(out, value);
-        if let Some(b) = &g.blocked {
-            out.put(b);
-            count(out, blocked);
+        match (&g.blocked, &g.none_blocked_close) {
+            (Some(_), Some(zero)) if blocked == 0 => out.put(zero),
+            (Some(b), _) => {
+                out.put(b);
+                count(out, blocked);
+                out.push(b'}');
+            }
+            (None, _) => out.push(b'}'),
         }
-        out.push(b'}');
     }
 
     /// Closes the page and gives its bytes.
@@ -1711,7 +1722,8 @@ mod tests {
             nasty_text(),
             nasty_text(),
             any::<u32>(),
-            any::<u32>(),
+            // Blocked units: none (the common case, written as one piece) or any.
+            prop_oneof![Just(0u32), any::<u32>()],
             price.clone(),
             price,
         )
