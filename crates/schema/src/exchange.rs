@@ -1174,7 +1174,11 @@ impl Content for &str {
         // `serde_json`, its quotes left out.
         let mut escaped = Vec::with_capacity(self.len() + 8);
         let _ = serde_json::to_writer(&mut escaped, self);
-        out.put(escaped.get(1..escaped.len().saturating_sub(1)).unwrap_or_default());
+        out.put(
+            escaped
+                .get(1..escaped.len().saturating_sub(1))
+                .unwrap_or_default(),
+        );
     }
 }
 
